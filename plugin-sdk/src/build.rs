@@ -1,0 +1,111 @@
+//! Build plugin crates into uploadable components (native only, feature `build`).
+//!
+//! A plugin crate compiles to a core wasm module for `wasm32-unknown-unknown`, carrying the
+//! contract's type information in a custom section; [`componentize`] turns it into the
+//! component Plaza accepts. [`build_plugins`] does both for every crate in a folder, with a
+//! target directory of its own so that it can run from inside another cargo build.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The cargo profile plugins are built with (small and fast: see the workspace manifest).
+pub const PROFILE: &str = "plugin";
+/// The wasm target plugins are built for.
+pub const TARGET: &str = "wasm32-unknown-unknown";
+
+/// One built plugin.
+#[derive(Debug, Clone)]
+pub struct BuiltPlugin {
+    /// The crate (and folder) name, e.g. `threshold-discount`.
+    pub name: String,
+    /// The component file.
+    pub component: PathBuf,
+}
+
+/// Turn a core module built with this SDK into a component.
+pub fn componentize(module: &[u8]) -> Result<Vec<u8>, String> {
+    wit_component::ComponentEncoder::default()
+        .module(module)
+        .and_then(|e| e.validate(true).encode())
+        .map_err(|e| format!("{e:#}"))
+}
+
+/// The plugin crates under `plugins_dir`: every folder holding a `Cargo.toml`, sorted.
+pub fn plugin_crates(plugins_dir: &Path) -> Result<Vec<String>, String> {
+    let entries = std::fs::read_dir(plugins_dir)
+        .map_err(|e| format!("reading {}: {e}", plugins_dir.display()))?;
+    let mut names = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        if path.join("Cargo.toml").is_file() {
+            if let Some(name) = path.file_name().and_then(|n| n.to_str()) {
+                names.push(name.to_owned());
+            }
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// Build every crate under `workspace/plugins` to a component in `target_dir/components`.
+///
+/// `cargo` is the cargo binary to run (a build script passes `$CARGO`). Variables that an
+/// outer cargo sets for its own build are cleared, so the inner build is the same from a
+/// build script as from a shell.
+pub fn build_plugins(
+    cargo: &Path,
+    workspace: &Path,
+    target_dir: &Path,
+) -> Result<Vec<BuiltPlugin>, String> {
+    let names = plugin_crates(&workspace.join("plugins"))?;
+    let mut command = Command::new(cargo);
+    command
+        .current_dir(workspace)
+        .args(["build", "--locked", "--profile", PROFILE, "--target", TARGET])
+        .arg("--target-dir")
+        .arg(target_dir);
+    for name in &names {
+        command.args(["-p", name]);
+    }
+    for var in [
+        "RUSTFLAGS",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "CARGO_BUILD_RUSTFLAGS",
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_TARGET",
+        "CARGO_PRIMARY_PACKAGE",
+        "RUSTC_WORKSPACE_WRAPPER",
+    ] {
+        command.env_remove(var);
+    }
+    let status = command
+        .status()
+        .map_err(|e| format!("running {}: {e}", cargo.display()))?;
+    if !status.success() {
+        return Err(format!("building plugins failed: {status}"));
+    }
+
+    let components = target_dir.join("components");
+    std::fs::create_dir_all(&components).map_err(|e| e.to_string())?;
+    let mut built = Vec::new();
+    for name in names {
+        let module_path = target_dir
+            .join(TARGET)
+            .join(PROFILE)
+            .join(format!("{}.wasm", name.replace('-', "_")));
+        let module = std::fs::read(&module_path)
+            .map_err(|e| format!("reading {}: {e}", module_path.display()))?;
+        let component =
+            componentize(&module).map_err(|e| format!("componentizing {name}: {e}"))?;
+        let out = components.join(format!("{name}.wasm"));
+        // Rewrite only on change, so dependants are not rebuilt for nothing.
+        if std::fs::read(&out).ok().as_deref() != Some(component.as_slice()) {
+            std::fs::write(&out, &component).map_err(|e| format!("{}: {e}", out.display()))?;
+        }
+        built.push(BuiltPlugin {
+            name,
+            component: out,
+        });
+    }
+    Ok(built)
+}

@@ -1,0 +1,213 @@
+//! # Plaza plugin SDK
+//!
+//! Write a promotion, pricing or commission rule in plain Rust; Plaza runs it, compiled to
+//! WebAssembly, in a sandbox on every cart.
+//!
+//! ## Core concepts
+//!
+//! - A **rule** sees one cart ([`Input`]: lines, buyer, channel, attribution, coupon codes,
+//!   the request time), the pipeline state so far (what each line still costs, shipping)
+//!   and its own configuration, and **proposes** [`Effect`]s: discounts, commission
+//!   shares, gifts, notes.
+//! - The host **disposes**: it clips a discount to what is still payable, allocates
+//!   order discounts across lines exactly to the fen, refuses commission over 90 % of its
+//!   base, and explains every decision. A rule never needs to defend against those
+//!   mistakes itself, but the explanation will show them.
+//! - A rule belongs to one [`Stage`]; a plan runs stages in the order item price → store
+//!   promotion → coupon → points → shipping → commission.
+//! - Money is [`Money`] (integer fen) and rates are [`Ppm`] (parts per million). Never
+//!   floats.
+//! - A rule has no clock, randomness, files or network. The request time is `cart.now_ms`.
+//!   It may [`log`] a little (1 KiB per evaluation by default).
+//!
+//! ## Writing a rule
+//!
+//! ```
+//! use plaza_plugin_sdk::prelude::*;
+//!
+//! /// Take a fixed amount off every order that spends at least `threshold`.
+//! pub struct SpendAndSave;
+//!
+//! #[derive(serde::Deserialize)]
+//! pub struct Config {
+//!     threshold: Money,
+//!     discount: Money,
+//! }
+//!
+//! impl Rule for SpendAndSave {
+//!     type Config = Config;
+//!     const NAME: &'static str = "spend-and-save";
+//!     const VERSION: &'static str = "1.0.0";
+//!     const STAGE: Stage = Stage::StorePromotion;
+//!     const DESCRIPTION: &'static str = "满减: a fixed discount over a threshold";
+//!     const CONFIG_SCHEMA: &'static str = r#"{"type":"object","required":["threshold","discount"]}"#;
+//!
+//!     fn validate(config: &Config) -> Result<(), String> {
+//!         if config.discount.0 <= 0 {
+//!             return Err("discount must be positive".into());
+//!         }
+//!         Ok(())
+//!     }
+//!
+//!     fn evaluate(config: &Config, input: &Input) -> Result<Vec<Effect>, String> {
+//!         if input.threshold_amount() < config.threshold {
+//!             return Ok(vec![]);
+//!         }
+//!         Ok(vec![Effect::order_discount(config.discount, "满300减30")])
+//!     }
+//! }
+//!
+//! // Exports the rule when built for wasm; a no-op in native builds.
+//! plaza_plugin_sdk::export_rule!(SpendAndSave);
+//!
+//! // Test it natively, no wasm needed:
+//! use plaza_plugin_sdk::testing::{cart, line};
+//! let input = cart().line(line("sku-1", Money::yuan(200), 2)).input();
+//! let effects = plaza_plugin_sdk::testing::run::<SpendAndSave>(
+//!     r#"{"threshold": 30000, "discount": 3000}"#,
+//!     &input,
+//! ).unwrap();
+//! assert_eq!(effects, vec![Effect::order_discount(Money(3000), "满300减30")]);
+//! ```
+//!
+//! ## Building and uploading
+//!
+//! A plugin is a `cdylib` crate depending on this SDK. Build it for
+//! `wasm32-unknown-unknown` and turn the module into a component (the `build` feature of
+//! this crate does both, see [`build`] when enabled); the result is what you upload to
+//! Plaza. The contract it implements is `wit/plaza-rules.wit`, package `plaza:rules@0.1.0`.
+
+#![warn(missing_docs)]
+
+mod helpers;
+mod money;
+pub mod testing;
+
+#[cfg(feature = "build")]
+pub mod build;
+
+pub use money::{Money, Ppm, allocate};
+
+/// Bindings generated from the contract (`wit/plaza-rules.wit`). Authors use the
+/// re-exports at the crate root instead.
+#[doc(hidden)]
+#[allow(missing_docs, unsafe_code, clippy::all)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "wit",
+        world: "rule",
+        pub_export_macro: true,
+        export_macro_name: "__export_rule_world",
+        default_bindings_module: "plaza_plugin_sdk::bindings",
+        additional_derives: [Clone, PartialEq],
+    });
+}
+
+pub use bindings::plaza::rules::types::{
+    Attribution, Buyer, Cart, Channel, Commission, Descriptor, Effect, Gift, Input, Line,
+    LineAdjustment, OrderAdjustment, Party, Pipeline, Share, ShippingAdjustment, Stage,
+    StepContext, ThresholdBase,
+};
+
+/// Append a message to this evaluation's log. The host keeps the first 1 KiB (by default)
+/// and marks the log truncated after that. In native tests the message goes to stderr.
+pub fn log(message: &str) {
+    #[cfg(target_arch = "wasm32")]
+    bindings::plaza::rules::host::log(message);
+    #[cfg(not(target_arch = "wasm32"))]
+    eprintln!("[plugin log] {message}");
+}
+
+/// Everything a rule author needs in scope.
+pub mod prelude {
+    pub use crate::{
+        Cart, Channel, Effect, Input, Line, Money, Party, Ppm, Rule, Share, Stage, log,
+    };
+}
+
+/// A rule: configuration in, proposed effects out.
+pub trait Rule {
+    /// The rule's configuration, parsed from the plan step's JSON.
+    type Config: serde::de::DeserializeOwned;
+    /// Stable name, kebab-case.
+    const NAME: &'static str;
+    /// Semantic version of this rule.
+    const VERSION: &'static str;
+    /// The stage the rule runs in.
+    const STAGE: Stage;
+    /// One line for people browsing plugins.
+    const DESCRIPTION: &'static str;
+    /// JSON Schema of [`Rule::Config`], shown to plan authors.
+    const CONFIG_SCHEMA: &'static str;
+
+    /// Check a parsed configuration when a plan is saved. Parsing already succeeded.
+    fn validate(config: &Self::Config) -> Result<(), String> {
+        let _ = config;
+        Ok(())
+    }
+
+    /// Propose effects for one cart. `Err` fails this step with the message shown in the
+    /// explanation; it never fails the buyer's whole quote unless the plan says so.
+    fn evaluate(config: &Self::Config, input: &Input) -> Result<Vec<Effect>, String>;
+}
+
+/// The descriptor the host reads at upload.
+pub fn describe<R: Rule>() -> Descriptor {
+    Descriptor {
+        name: R::NAME.to_owned(),
+        version: R::VERSION.to_owned(),
+        stage: R::STAGE,
+        description: R::DESCRIPTION.to_owned(),
+        config_schema: R::CONFIG_SCHEMA.to_owned(),
+    }
+}
+
+/// Parse and validate a configuration, as the host's `validate-config` call does.
+pub fn validate_config<R: Rule>(config: &str) -> Result<(), String> {
+    let parsed = parse_config::<R>(config)?;
+    R::validate(&parsed)
+}
+
+/// Parse the configuration and evaluate, as the host's `evaluate` call does.
+pub fn evaluate<R: Rule>(input: &Input) -> Result<Vec<Effect>, String> {
+    let config = parse_config::<R>(&input.config)?;
+    R::evaluate(&config, input)
+}
+
+fn parse_config<R: Rule>(config: &str) -> Result<R::Config, String> {
+    serde_json::from_str(config).map_err(|e| format!("invalid configuration: {e}"))
+}
+
+/// Export a [`Rule`] as the plugin's component exports. Expands to nothing in native
+/// builds, so the same crate can be unit-tested with [`testing`].
+#[macro_export]
+macro_rules! export_rule {
+    ($rule:ty) => {
+        #[cfg(target_arch = "wasm32")]
+        // The ABI glue wit-bindgen generates is `unsafe`; this is the only place it lives.
+        #[allow(unsafe_code)]
+        const _: () = {
+            struct PlazaGuest;
+            impl $crate::bindings::Guest for PlazaGuest {
+                fn describe() -> $crate::Descriptor {
+                    $crate::describe::<$rule>()
+                }
+                fn validate_config(config: String) -> Result<(), String> {
+                    $crate::validate_config::<$rule>(&config)
+                }
+                fn evaluate(input: $crate::Input) -> Result<Vec<$crate::Effect>, String> {
+                    $crate::__install_panic_logger();
+                    $crate::evaluate::<$rule>(&input)
+                }
+            }
+            $crate::bindings::__export_rule_world!(PlazaGuest);
+        };
+    };
+}
+
+/// Send a panic's message to the evaluation log before the plugin traps, so the author
+/// sees why in the explanation.
+#[doc(hidden)]
+pub fn __install_panic_logger() {
+    std::panic::set_hook(Box::new(|info| log(&info.to_string())));
+}

@@ -1,0 +1,210 @@
+//! Money and rates: integer minor units and parts per million, with explicit rounding.
+//!
+//! Plaza never uses floating point for money. Every conversion that can lose a fen
+//! says how it rounds, and [`allocate`] splits an amount across lines so that the parts
+//! add up exactly to the whole.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::iter::Sum;
+use std::ops::{Add, AddAssign, Sub, SubAssign};
+
+/// An amount in minor units (fen). `Money(100)` is ¥1.00.
+///
+/// ```
+/// use plaza_plugin_sdk::{Money, Ppm};
+/// let price = Money::yuan(299);
+/// assert_eq!(price, Money(29_900));
+/// // 15 % off, rounded down: the discount never exceeds the exact value.
+/// assert_eq!(price.rate_floor(Ppm::percent(15)), Money(4_485));
+/// ```
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct Money(pub i64);
+
+impl Money {
+    /// No money.
+    pub const ZERO: Money = Money(0);
+
+    /// Whole yuan.
+    pub const fn yuan(yuan: i64) -> Money {
+        Money(yuan * 100)
+    }
+
+    /// The amount in minor units.
+    pub const fn fen(self) -> i64 {
+        self.0
+    }
+
+    /// `self × rate`, rounded toward zero.
+    pub fn rate_floor(self, rate: Ppm) -> Money {
+        Money((i128::from(self.0) * i128::from(rate.0) / i128::from(Ppm::ONE.0)) as i64)
+    }
+
+    /// `self × quantity`, saturating instead of overflowing.
+    pub fn times(self, quantity: u32) -> Money {
+        Money(self.0.saturating_mul(i64::from(quantity)))
+    }
+
+    /// The smaller of two amounts.
+    pub fn min(self, other: Money) -> Money {
+        Money(self.0.min(other.0))
+    }
+
+    /// The larger of two amounts.
+    pub fn max(self, other: Money) -> Money {
+        Money(self.0.max(other.0))
+    }
+
+    /// Clamp negatives to zero.
+    pub fn non_negative(self) -> Money {
+        self.max(Money::ZERO)
+    }
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let abs = self.0.unsigned_abs();
+        write!(f, "{sign}¥{}.{:02}", abs / 100, abs % 100)
+    }
+}
+
+impl Add for Money {
+    type Output = Money;
+    fn add(self, rhs: Money) -> Money {
+        Money(self.0.saturating_add(rhs.0))
+    }
+}
+
+impl Sub for Money {
+    type Output = Money;
+    fn sub(self, rhs: Money) -> Money {
+        Money(self.0.saturating_sub(rhs.0))
+    }
+}
+
+impl AddAssign for Money {
+    fn add_assign(&mut self, rhs: Money) {
+        *self = *self + rhs;
+    }
+}
+
+impl SubAssign for Money {
+    fn sub_assign(&mut self, rhs: Money) {
+        *self = *self - rhs;
+    }
+}
+
+impl Sum for Money {
+    fn sum<I: Iterator<Item = Money>>(iter: I) -> Money {
+        iter.fold(Money::ZERO, Add::add)
+    }
+}
+
+/// A rate in parts per million. `Ppm(1_000_000)` is 100 %.
+///
+/// Rates arrive in different units in the wild (%, 1/10⁵, 1/10⁶); Plaza converts at the edge.
+///
+/// ```
+/// use plaza_plugin_sdk::Ppm;
+/// assert_eq!(Ppm::percent(5), Ppm(50_000));
+/// assert_eq!(Ppm::per_100k(500), Ppm(5_000));
+/// ```
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct Ppm(pub u32);
+
+impl Ppm {
+    /// 100 %.
+    pub const ONE: Ppm = Ppm(1_000_000);
+
+    /// Whole percent.
+    pub const fn percent(p: u32) -> Ppm {
+        Ppm(p * 10_000)
+    }
+
+    /// Parts per hundred thousand (a unit some commission systems use).
+    pub const fn per_100k(p: u32) -> Ppm {
+        Ppm(p * 10)
+    }
+}
+
+/// Split `total` across `weights` in proportion, exactly to the fen.
+///
+/// Each part is `total × weight / Σweights` rounded down; the fen left over go one each to
+/// the parts with the largest remainders, ties to the earlier index. The parts always sum to
+/// `total`, and when `0 ≤ total ≤ Σweights` no part exceeds its weight. Weights must not be
+/// negative. With all weights zero, everything goes to the first part.
+///
+/// ```
+/// use plaza_plugin_sdk::{allocate, Money};
+/// let parts = allocate(Money(100), &[Money(1), Money(1), Money(1)]);
+/// assert_eq!(parts, vec![Money(34), Money(33), Money(33)]);
+/// ```
+pub fn allocate(total: Money, weights: &[Money]) -> Vec<Money> {
+    let mut parts = vec![Money::ZERO; weights.len()];
+    if weights.is_empty() {
+        return parts;
+    }
+    let sum: i128 = weights.iter().map(|w| i128::from(w.0.max(0))).sum();
+    if sum == 0 {
+        parts[0] = total;
+        return parts;
+    }
+    let total_wide = i128::from(total.0);
+    let mut remainders: Vec<(i128, usize)> = Vec::with_capacity(weights.len());
+    let mut given: i128 = 0;
+    for (i, w) in weights.iter().enumerate() {
+        let exact = total_wide * i128::from(w.0.max(0));
+        let part = exact.div_euclid(sum);
+        given += part;
+        parts[i] = Money(part as i64);
+        remainders.push((exact.rem_euclid(sum), i));
+    }
+    let mut left = total_wide - given;
+    // Largest remainder first; `sort_by` is stable, so ties keep index order.
+    remainders.sort_by(|a, b| b.0.cmp(&a.0));
+    for (_, i) in remainders {
+        if left <= 0 {
+            break;
+        }
+        parts[i].0 += 1;
+        left -= 1;
+    }
+    parts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allocation_gives_leftover_fen_to_largest_remainders() {
+        let parts = allocate(Money(1000), &[Money(3333), Money(3333), Money(3334)]);
+        assert_eq!(parts.iter().copied().sum::<Money>(), Money(1000));
+        assert_eq!(parts, vec![Money(333), Money(333), Money(334)]);
+    }
+
+    #[test]
+    fn allocation_never_exceeds_a_weight_when_total_fits() {
+        let weights = [Money(1), Money(0), Money(2), Money(7)];
+        let parts = allocate(Money(10), &weights);
+        assert_eq!(parts, weights.to_vec());
+    }
+
+    #[test]
+    fn rate_floor_rounds_toward_zero() {
+        assert_eq!(Money(999).rate_floor(Ppm::percent(10)), Money(99));
+        assert_eq!(Money(i64::MAX).rate_floor(Ppm::ONE), Money(i64::MAX));
+    }
+
+    #[test]
+    fn money_displays_as_yuan() {
+        assert_eq!(Money(-12_305).to_string(), "-¥123.05");
+    }
+}

@@ -1,0 +1,61 @@
+//! A commission rule that breaks the distribution rules on purpose, for Plaza's invariant
+//! tests. Never put it in a real plan.
+//!
+//! Configuration: `{"mode": "…"}`, one of `over-rate` (150 % of the line), `over-waterfall`
+//! (an agency passes on twice what it received), `deep-upline` (pays a third upline level),
+//! `no-sale` (a commission on a line that does not exist: paying for a head, not a sale).
+
+use plaza_plugin_sdk::prelude::*;
+use plaza_plugin_sdk::{Commission, Share};
+use serde::Deserialize;
+
+/// The rule.
+#[derive(Debug)]
+pub struct HostileCommission;
+
+/// See the crate docs.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    mode: String,
+}
+
+fn share(line: u32, payer: Party, payee: Party, share: Share) -> Effect {
+    Effect::Commission(Commission {
+        line,
+        payer,
+        payee,
+        beneficiary: "x-1".into(),
+        share,
+        label: "hostile".into(),
+    })
+}
+
+impl Rule for HostileCommission {
+    type Config = Config;
+    const NAME: &'static str = "hostile-commission";
+    const VERSION: &'static str = "0.1.0";
+    const STAGE: Stage = Stage::Commission;
+    const DESCRIPTION: &'static str = "Breaks distribution rules on purpose (invariant tests)";
+    const CONFIG_SCHEMA: &'static str = r#"{"type":"object","required":["mode"]}"#;
+
+    fn evaluate(config: &Config, input: &Input) -> Result<Vec<Effect>, String> {
+        let payable = input.payable(0);
+        Ok(match config.mode.as_str() {
+            "over-rate" => vec![share(0, Party::Merchant, Party::Promoter, Share::Rate(1_500_000))],
+            "over-waterfall" => vec![
+                share(0, Party::Merchant, Party::CarryingAgency, Share::Rate(100_000)),
+                share(0, Party::CarryingAgency, Party::HelperAgency, Share::Amount(payable.rate_floor(Ppm(200_000)).0)),
+            ],
+            "deep-upline" => vec![
+                share(0, Party::Merchant, Party::Promoter, Share::Rate(100_000)),
+                share(0, Party::Promoter, Party::Upline(1), Share::Rate(100_000)),
+                share(0, Party::Promoter, Party::Upline(3), Share::Rate(100_000)),
+            ],
+            "no-sale" => vec![share(u32::MAX, Party::Merchant, Party::Promoter, Share::Amount(500))],
+            other => return Err(format!("unknown mode {other}")),
+        })
+    }
+}
+
+plaza_plugin_sdk::export_rule!(HostileCommission);
