@@ -1,0 +1,248 @@
+//! The cart a checkout system sends: JSON in, validated, converted to the contract's types.
+
+use crate::Money;
+use crate::sandbox::bindings as wit;
+use serde::{Deserialize, Serialize};
+
+/// Most lines a cart may have.
+pub const MAX_LINES: usize = 500;
+/// Most units on one line.
+pub const MAX_QUANTITY: u32 = 99_999;
+/// Longest id, sku, code or tag.
+pub const MAX_TEXT: usize = 128;
+
+/// A cart to quote.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cart {
+    pub lines: Vec<CartLine>,
+    pub buyer: Buyer,
+    #[serde(default = "default_channel")]
+    pub channel: Channel,
+    #[serde(default)]
+    pub attribution: Attribution,
+    #[serde(default)]
+    pub coupon_codes: Vec<String>,
+    #[serde(default)]
+    pub gift: bool,
+    /// The shipping fee before any promotion.
+    #[serde(default)]
+    pub shipping_fee: Money,
+    /// The request's time, milliseconds since the Unix epoch: rules see this, never a clock.
+    pub now_ms: i64,
+}
+
+fn default_channel() -> Channel {
+    Channel::MiniProgram
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CartLine {
+    pub id: String,
+    pub sku: String,
+    /// Defaults to the sku.
+    #[serde(default)]
+    pub spu: Option<String>,
+    pub merchant: String,
+    #[serde(default)]
+    pub categories: Vec<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    pub quantity: u32,
+    pub unit_price: Money,
+}
+
+impl CartLine {
+    /// List price × quantity.
+    pub fn original(&self) -> Money {
+        self.unit_price.times(self.quantity)
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Buyer {
+    pub id: String,
+    #[serde(default)]
+    pub member_tier: Option<String>,
+    #[serde(default)]
+    pub new_customer: bool,
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Attribution {
+    #[serde(default)]
+    pub promoter: Option<String>,
+    #[serde(default)]
+    pub promoter_agency: Option<String>,
+    #[serde(default)]
+    pub creator: Option<String>,
+    #[serde(default)]
+    pub livestreamer: Option<String>,
+    #[serde(default)]
+    pub carrying_agency: Option<String>,
+    #[serde(default)]
+    pub helper_agency: Option<String>,
+    #[serde(default)]
+    pub share_link: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    LiveRoom,
+    ShortVideo,
+    OfficialAccount,
+    MiniProgram,
+    Search,
+    Community,
+    PrivateChat,
+    OfflineQr,
+}
+
+/// What is wrong with a cart.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum CartError {
+    #[error("a cart needs at least one line")]
+    Empty,
+    #[error("{count} lines; the limit is {limit}")]
+    TooManyLines { count: usize, limit: usize },
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+}
+
+fn invalid(field: impl Into<String>, message: impl Into<String>) -> CartError {
+    CartError::Invalid { field: field.into(), message: message.into() }
+}
+
+fn check_text(field: &str, value: &str) -> Result<(), CartError> {
+    if value.is_empty() || value.len() > MAX_TEXT {
+        return Err(invalid(field, format!("must be 1 to {MAX_TEXT} bytes")));
+    }
+    Ok(())
+}
+
+impl Cart {
+    /// Check the cart before any rule sees it.
+    pub fn validate(&self) -> Result<(), CartError> {
+        if self.lines.is_empty() {
+            return Err(CartError::Empty);
+        }
+        if self.lines.len() > MAX_LINES {
+            return Err(CartError::TooManyLines { count: self.lines.len(), limit: MAX_LINES });
+        }
+        check_text("buyer.id", &self.buyer.id)?;
+        if self.shipping_fee.0 < 0 {
+            return Err(invalid("shipping_fee", "must not be negative"));
+        }
+        let mut ids = std::collections::BTreeSet::new();
+        for (i, line) in self.lines.iter().enumerate() {
+            let at = |f: &str| format!("lines[{i}].{f}");
+            check_text(&at("id"), &line.id)?;
+            check_text(&at("sku"), &line.sku)?;
+            check_text(&at("merchant"), &line.merchant)?;
+            if !ids.insert(line.id.as_str()) {
+                return Err(invalid(at("id"), format!("duplicate line id {:?}", line.id)));
+            }
+            if line.quantity == 0 || line.quantity > MAX_QUANTITY {
+                return Err(invalid(at("quantity"), format!("must be 1 to {MAX_QUANTITY}")));
+            }
+            if line.unit_price.0 < 0 || line.unit_price.0 > 1_000_000_000_00 {
+                return Err(invalid(at("unit_price"), "must be 0 to 1,000,000,000.00"));
+            }
+        }
+        for (i, code) in self.coupon_codes.iter().enumerate() {
+            check_text(&format!("coupon_codes[{i}]"), code)?;
+        }
+        Ok(())
+    }
+
+    /// Items before any discount.
+    pub fn original_total(&self) -> Money {
+        self.lines.iter().map(CartLine::original).sum()
+    }
+
+    /// The contract's view of this cart, with only the lines at `visible` (indices).
+    pub fn to_contract(&self, visible: &[usize]) -> wit::Cart {
+        let a = &self.attribution;
+        wit::Cart {
+            lines: visible.iter().map(|&i| line_to_contract(&self.lines[i])).collect(),
+            buyer: wit::Buyer {
+                id: self.buyer.id.clone(),
+                member_tier: self.buyer.member_tier.clone(),
+                new_customer: self.buyer.new_customer,
+                tags: self.buyer.tags.clone(),
+            },
+            channel: self.channel.to_contract(),
+            attribution: wit::Attribution {
+                promoter: a.promoter.clone(),
+                promoter_agency: a.promoter_agency.clone(),
+                creator: a.creator.clone(),
+                livestreamer: a.livestreamer.clone(),
+                carrying_agency: a.carrying_agency.clone(),
+                helper_agency: a.helper_agency.clone(),
+                share_link: a.share_link.clone(),
+            },
+            coupon_codes: self.coupon_codes.clone(),
+            gift: self.gift,
+            now_ms: self.now_ms,
+        }
+    }
+}
+
+fn line_to_contract(line: &CartLine) -> wit::Line {
+    wit::Line {
+        id: line.id.clone(),
+        sku: line.sku.clone(),
+        spu: line.spu.clone().unwrap_or_else(|| line.sku.clone()),
+        merchant: line.merchant.clone(),
+        categories: line.categories.clone(),
+        tags: line.tags.clone(),
+        quantity: line.quantity,
+        unit_price: line.unit_price.0,
+    }
+}
+
+impl Channel {
+    fn to_contract(self) -> wit::Channel {
+        match self {
+            Channel::LiveRoom => wit::Channel::LiveRoom,
+            Channel::ShortVideo => wit::Channel::ShortVideo,
+            Channel::OfficialAccount => wit::Channel::OfficialAccount,
+            Channel::MiniProgram => wit::Channel::MiniProgram,
+            Channel::Search => wit::Channel::Search,
+            Channel::Community => wit::Channel::Community,
+            Channel::PrivateChat => wit::Channel::PrivateChat,
+            Channel::OfflineQr => wit::Channel::OfflineQr,
+        }
+    }
+}
+
+/// Approximate size of the contract input for a cart, to enforce the input limit.
+pub fn contract_size(cart: &wit::Cart) -> usize {
+    let strings = |v: &[String]| v.iter().map(|s| s.len() + 8).sum::<usize>();
+    let opt = |o: &Option<String>| o.as_ref().map_or(0, String::len);
+    let a = &cart.attribution;
+    let lines: usize = cart
+        .lines
+        .iter()
+        .map(|l| 48 + l.id.len() + l.sku.len() + l.spu.len() + l.merchant.len() + strings(&l.categories) + strings(&l.tags))
+        .sum();
+    64 + lines
+        + cart.buyer.id.len()
+        + opt(&cart.buyer.member_tier)
+        + strings(&cart.buyer.tags)
+        + strings(&cart.coupon_codes)
+        + opt(&a.promoter)
+        + opt(&a.promoter_agency)
+        + opt(&a.creator)
+        + opt(&a.livestreamer)
+        + opt(&a.carrying_agency)
+        + opt(&a.helper_agency)
+        + opt(&a.share_link)
+}

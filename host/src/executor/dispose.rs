@@ -1,0 +1,348 @@
+//! "Plugins propose, the host disposes": turn a plugin's proposed effects into a [`Delta`]
+//! the host vouches for, or refuse them.
+//!
+//! - A discount is never negative and never exceeds what is still payable: larger ones are
+//!   clipped, and the clip is recorded.
+//! - An order discount is allocated across its lines by the host, exactly to the fen.
+//! - Commission: only in the commission stage; tied to a sold line (never to a head); a rate
+//!   of at most 90 % of its base; each payer pays out at most 90 % of what it received on the
+//!   line (so never more than it received); at most two upline levels.
+//!
+//! A proposal that breaks an invariant (rather than merely exceeding a bound) fails the whole
+//! step with [`StepError::InvariantBroken`]: nothing of it applies.
+
+use super::quote::Adjustment;
+use crate::sandbox::StepError;
+use crate::sandbox::bindings::{Effect, Party, Share, Stage};
+use crate::{Money, Ppm, allocate};
+use std::collections::BTreeMap;
+
+/// The most of its base any commission payer may pass on.
+pub const MAX_COMMISSION: Ppm = Ppm(900_000);
+/// Upline levels that may be paid (anti-pyramid rule).
+pub const MAX_UPLINE_LEVEL: u8 = 2;
+/// Most units of one gift line.
+pub const MAX_GIFT_QUANTITY: u32 = 100;
+/// Longest note kept, in bytes.
+pub const MAX_NOTE_BYTES: usize = 256;
+
+/// A party of the waterfall, ordered for deterministic maps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    Merchant,
+    CarryingAgency,
+    HelperAgency,
+    Creator,
+    PromoterAgency,
+    Promoter,
+    Livestreamer,
+    Upline(u8),
+}
+
+impl Role {
+    fn from_party(party: Party) -> Role {
+        match party {
+            Party::Merchant => Role::Merchant,
+            Party::CarryingAgency => Role::CarryingAgency,
+            Party::HelperAgency => Role::HelperAgency,
+            Party::Creator => Role::Creator,
+            Party::PromoterAgency => Role::PromoterAgency,
+            Party::Promoter => Role::Promoter,
+            Party::Livestreamer => Role::Livestreamer,
+            Party::Upline(level) => Role::Upline(level),
+        }
+    }
+
+    pub fn name(self) -> String {
+        match self {
+            Role::Merchant => "merchant".into(),
+            Role::CarryingAgency => "carrying_agency".into(),
+            Role::HelperAgency => "helper_agency".into(),
+            Role::Creator => "creator".into(),
+            Role::PromoterAgency => "promoter_agency".into(),
+            Role::Promoter => "promoter".into(),
+            Role::Livestreamer => "livestreamer".into(),
+            Role::Upline(level) => format!("upline_{level}"),
+        }
+    }
+}
+
+/// What each party received and paid on each line so far. The merchant's receipt on a line
+/// is the line's payable amount.
+#[derive(Clone, Debug, Default)]
+pub struct Waterfall {
+    received: BTreeMap<(usize, Role), Money>,
+    paid: BTreeMap<(usize, Role), Money>,
+}
+
+impl Waterfall {
+    fn received(&self, line: usize, role: Role, payable: &[Money]) -> Money {
+        match role {
+            Role::Merchant => payable[line],
+            _ => self.received.get(&(line, role)).copied().unwrap_or_default(),
+        }
+    }
+
+    fn paid(&self, line: usize, role: Role) -> Money {
+        self.paid.get(&(line, role)).copied().unwrap_or_default()
+    }
+
+    pub fn record(&mut self, c: &AcceptedCommission) {
+        *self.paid.entry((c.line, c.payer)).or_default() += c.amount;
+        *self.received.entry((c.line, c.payee)).or_default() += c.amount;
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AcceptedCommission {
+    pub line: usize,
+    pub payer: Role,
+    pub payee: Role,
+    pub beneficiary: String,
+    pub amount: Money,
+    pub label: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AcceptedGift {
+    pub sku: String,
+    pub quantity: u32,
+    pub value: Money,
+    pub label: String,
+}
+
+/// A step's effects as the host accepted them, ready to apply.
+#[derive(Clone, Debug, Default)]
+pub struct Delta {
+    /// (cart line index, adjustment).
+    pub line_discounts: Vec<(usize, Adjustment)>,
+    pub shipping_discounts: Vec<Adjustment>,
+    pub commissions: Vec<AcceptedCommission>,
+    pub gifts: Vec<AcceptedGift>,
+    pub notes: Vec<String>,
+    pub clipped: Vec<String>,
+}
+
+impl Delta {
+    pub fn discount(&self) -> Money {
+        self.line_discounts.iter().map(|(_, a)| a.amount).sum::<Money>()
+            + self.shipping_discounts.iter().map(|a| a.amount).sum::<Money>()
+    }
+
+    pub fn commission(&self) -> Money {
+        self.commissions.iter().map(|c| c.amount).sum()
+    }
+
+    /// Whether the step changes anything the buyer or a party sees in money or goods.
+    pub fn applies(&self) -> bool {
+        self.discount().0 > 0 || self.commission().0 > 0 || !self.gifts.is_empty()
+    }
+}
+
+/// The state a step's proposals are judged against.
+pub struct Context<'a> {
+    pub step: &'a str,
+    pub stage: Stage,
+    /// Plugin's line index → cart line index.
+    pub visible: &'a [usize],
+    /// Current payable per cart line.
+    pub payable: &'a [Money],
+    pub shipping: Money,
+    pub line_ids: &'a [String],
+    pub waterfall: &'a Waterfall,
+}
+
+/// Judge `effects` against the invariants.
+pub fn dispose(cx: &Context<'_>, effects: Vec<Effect>) -> Result<Delta, StepError> {
+    let mut delta = Delta::default();
+    let mut violations = Vec::new();
+    let mut payable = cx.payable.to_vec();
+    let mut shipping = cx.shipping;
+    let mut waterfall = cx.waterfall.clone();
+    let commission_stage = cx.stage == Stage::Commission;
+    let line_of = |i: u32| cx.visible.get(i as usize).copied();
+
+    for (n, effect) in effects.into_iter().enumerate() {
+        let at = format!("effect {n}");
+        let money_effect = !matches!(effect, Effect::Note(_) | Effect::Commission(_));
+        if commission_stage && money_effect {
+            violations.push(format!("{at}: the commission stage may only propose commission and notes"));
+            continue;
+        }
+        match effect {
+            Effect::LineAdjustment(a) => {
+                let Some(line) = line_of(a.line) else {
+                    violations.push(format!("{at}: line {} is not in the step's scope", a.line));
+                    continue;
+                };
+                let Some(wanted) = non_negative(a.discount, &at, &mut violations) else { continue };
+                let amount = wanted.min(payable[line]);
+                if amount < wanted {
+                    delta.clipped.push(format!(
+                        "{at}: discount {wanted} on line {} clipped to {amount}, what was still payable",
+                        cx.line_ids[line]
+                    ));
+                }
+                if amount.0 > 0 {
+                    payable[line] -= amount;
+                    delta.line_discounts.push((line, adjustment(cx.step, a.label, a.coupon, amount)));
+                }
+            }
+            Effect::OrderAdjustment(a) => {
+                let mut lines = Vec::new();
+                if a.lines.is_empty() {
+                    lines.extend_from_slice(cx.visible);
+                } else {
+                    for i in &a.lines {
+                        match line_of(*i) {
+                            Some(line) if !lines.contains(&line) => lines.push(line),
+                            Some(_) => {}
+                            None => violations.push(format!("{at}: line {i} is not in the step's scope")),
+                        }
+                    }
+                }
+                let Some(wanted) = non_negative(a.discount, &at, &mut violations) else { continue };
+                let weights: Vec<Money> = lines.iter().map(|&l| payable[l]).collect();
+                let base: Money = weights.iter().copied().sum();
+                let amount = wanted.min(base);
+                if amount < wanted {
+                    delta.clipped.push(format!(
+                        "{at}: order discount {wanted} clipped to {amount}, what was still payable"
+                    ));
+                }
+                if amount.0 <= 0 {
+                    continue;
+                }
+                for (&line, part) in lines.iter().zip(allocate(amount, &weights)) {
+                    if part.0 > 0 {
+                        payable[line] -= part;
+                        delta.line_discounts.push((line, adjustment(cx.step, a.label.clone(), a.coupon.clone(), part)));
+                    }
+                }
+            }
+            Effect::ShippingAdjustment(a) => {
+                let Some(wanted) = non_negative(a.discount, &at, &mut violations) else { continue };
+                let amount = wanted.min(shipping);
+                if amount < wanted {
+                    delta.clipped.push(format!("{at}: shipping discount {wanted} clipped to {amount}"));
+                }
+                if amount.0 > 0 {
+                    shipping -= amount;
+                    delta.shipping_discounts.push(adjustment(cx.step, a.label, None, amount));
+                }
+            }
+            Effect::Commission(c) => {
+                if !commission_stage {
+                    violations.push(format!("{at}: commission may only be proposed in the commission stage"));
+                    continue;
+                }
+                match judge_commission(c, &at, cx, &payable, &waterfall) {
+                    Ok(Some(accepted)) => {
+                        waterfall.record(&accepted);
+                        delta.commissions.push(accepted);
+                    }
+                    Ok(None) => {}
+                    Err(v) => violations.push(v),
+                }
+            }
+            Effect::Gift(g) => {
+                if g.sku.is_empty() || g.sku.len() > 128 || g.quantity == 0 || g.quantity > MAX_GIFT_QUANTITY || g.value < 0 {
+                    violations.push(format!(
+                        "{at}: a gift needs a sku, 1 to {MAX_GIFT_QUANTITY} units and a value that is not negative"
+                    ));
+                    continue;
+                }
+                delta.gifts.push(AcceptedGift { sku: g.sku, quantity: g.quantity, value: Money(g.value), label: g.label });
+            }
+            Effect::Note(text) => delta.notes.push(clip_text(text, MAX_NOTE_BYTES)),
+        }
+    }
+    if violations.is_empty() { Ok(delta) } else { Err(StepError::InvariantBroken { violations }) }
+}
+
+fn judge_commission(
+    c: crate::sandbox::bindings::Commission,
+    at: &str,
+    cx: &Context<'_>,
+    payable: &[Money],
+    waterfall: &Waterfall,
+) -> Result<Option<AcceptedCommission>, String> {
+    let Some(line) = cx.visible.get(c.line as usize).copied() else {
+        return Err(format!(
+            "{at}: commission must be earned on a sold line in scope (line {} is not): nothing is paid for recruiting",
+            c.line
+        ));
+    };
+    let (payer, payee) = (Role::from_party(c.payer), Role::from_party(c.payee));
+    for role in [payer, payee] {
+        if let Role::Upline(level) = role {
+            if level == 0 || level > MAX_UPLINE_LEVEL {
+                return Err(format!(
+                    "{at}: upline level {level} refused: at most {MAX_UPLINE_LEVEL} paid upline levels (anti-pyramid rule)"
+                ));
+            }
+        }
+    }
+    if payee == Role::Merchant || payer == payee {
+        return Err(format!("{at}: {} cannot pay {}", payer.name(), payee.name()));
+    }
+    if c.beneficiary.is_empty() || c.beneficiary.len() > 128 {
+        return Err(format!("{at}: beneficiary must be 1 to 128 bytes"));
+    }
+    let base = waterfall.received(line, payer, payable);
+    let cap = base.rate_floor(MAX_COMMISSION);
+    let amount = match c.share {
+        Share::Rate(rate) if Ppm(rate) > MAX_COMMISSION => {
+            return Err(format!(
+                "{at}: rate {rate} ppm exceeds the {} ppm (90 %) commission limit",
+                MAX_COMMISSION.0
+            ));
+        }
+        Share::Rate(rate) => base.rate_floor(Ppm(rate)),
+        Share::Amount(amount) if amount < 0 => return Err(format!("{at}: negative commission {}", Money(amount))),
+        Share::Amount(amount) if Money(amount) > cap => {
+            return Err(format!(
+                "{at}: {} exceeds 90 % of the {base} {} received on line {}",
+                Money(amount),
+                payer.name(),
+                cx.line_ids[line]
+            ));
+        }
+        Share::Amount(amount) => Money(amount),
+    };
+    let paid = waterfall.paid(line, payer) + amount;
+    if paid > cap {
+        return Err(format!(
+            "{at}: waterfall broken: {} would pay out {paid} of the {base} it received on line {} (at most 90 %)",
+            payer.name(),
+            cx.line_ids[line]
+        ));
+    }
+    if amount.0 == 0 {
+        return Ok(None);
+    }
+    Ok(Some(AcceptedCommission { line, payer, payee, beneficiary: c.beneficiary, amount, label: c.label }))
+}
+
+fn non_negative(discount: i64, at: &str, violations: &mut Vec<String>) -> Option<Money> {
+    if discount < 0 {
+        violations.push(format!("{at}: negative discount {} (a surcharge) refused", Money(discount)));
+        return None;
+    }
+    Some(Money(discount))
+}
+
+fn adjustment(step: &str, label: String, coupon: Option<String>, amount: Money) -> Adjustment {
+    Adjustment { step: step.to_owned(), label, coupon, amount }
+}
+
+fn clip_text(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut cut = max;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+    }
+    text
+}

@@ -1,0 +1,305 @@
+//! Plans: an ordered, versioned composition of steps, and preparing one to run.
+
+use super::cart::{Cart, CartLine, Channel};
+use crate::sandbox::bindings::Stage;
+use crate::sandbox::{Plugin, Sandbox, StepError};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// Stages in the order they run.
+pub const STAGES: [Stage; 6] = [
+    Stage::ItemPrice,
+    Stage::StorePromotion,
+    Stage::Coupon,
+    Stage::Points,
+    Stage::Shipping,
+    Stage::Commission,
+];
+
+/// The stage's position in [`STAGES`].
+pub fn stage_rank(stage: Stage) -> usize {
+    STAGES.iter().position(|s| *s == stage).unwrap_or(STAGES.len())
+}
+
+/// A stage's name as plans and explanations spell it.
+pub fn stage_name(stage: Stage) -> &'static str {
+    match stage {
+        Stage::ItemPrice => "item_price",
+        Stage::StorePromotion => "store_promotion",
+        Stage::Coupon => "coupon",
+        Stage::Points => "points",
+        Stage::Shipping => "shipping",
+        Stage::Commission => "commission",
+    }
+}
+
+/// A plan as authored: JSON in, validated by [`prepare`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    pub id: String,
+    #[serde(default = "one")]
+    pub version: u32,
+    pub steps: Vec<Step>,
+    /// What a failing step does to the quote.
+    #[serde(default)]
+    pub on_failure: FailurePolicy,
+}
+
+fn one() -> u32 {
+    1
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailurePolicy {
+    /// The failing step is skipped and explained; the rest of the plan runs.
+    #[default]
+    Skip,
+    /// The whole quote fails.
+    FailClosed,
+}
+
+/// One step of a plan.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// Unique within the plan; names the step in explanations.
+    pub id: String,
+    /// The plugin, pinned by name and version.
+    pub plugin: PluginRef,
+    /// The plugin's configuration (checked by the plugin when the plan is prepared).
+    #[serde(default = "empty_object")]
+    pub config: serde_json::Value,
+    #[serde(default)]
+    pub scope: Scope,
+    /// Within a stage, lower runs first; ties keep plan order.
+    #[serde(default)]
+    pub priority: i32,
+    /// Steps sharing a group: only one of them applies.
+    #[serde(default)]
+    pub exclusive_group: Option<ExclusiveGroup>,
+    #[serde(default)]
+    pub stacking: Stacking,
+    /// Whether thresholds are judged on the original or the current amount.
+    #[serde(default)]
+    pub threshold_base: ThresholdBase,
+    /// When the step is live.
+    #[serde(default)]
+    pub window: Option<Window>,
+}
+
+fn empty_object() -> serde_json::Value {
+    serde_json::Value::Object(Default::default())
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginRef {
+    pub name: String,
+    pub version: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExclusiveGroup {
+    pub name: String,
+    #[serde(default)]
+    pub keep: GroupKeep,
+}
+
+/// Which member of an exclusive group is kept.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupKeep {
+    /// The member giving the buyer the most (commission: paying the most).
+    #[default]
+    Best,
+    /// The first member, in run order, that applies.
+    First,
+}
+
+/// Whether the step stacks on earlier discounts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stacking {
+    /// Applies on top of earlier discounts.
+    #[default]
+    Stack,
+    /// 不与其他优惠同享: sees only lines no earlier step discounted.
+    Exclusive,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ThresholdBase {
+    Original,
+    #[default]
+    Current,
+}
+
+/// A half-open time window in milliseconds since the Unix epoch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Window {
+    #[serde(default)]
+    pub from_ms: Option<i64>,
+    #[serde(default)]
+    pub until_ms: Option<i64>,
+}
+
+impl Window {
+    pub fn contains(&self, t: i64) -> bool {
+        self.from_ms.is_none_or(|f| t >= f) && self.until_ms.is_none_or(|u| t < u)
+    }
+}
+
+/// Which carts and lines a step applies to. Every empty list means "any".
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scope {
+    #[serde(default)]
+    pub merchants: Vec<String>,
+    #[serde(default)]
+    pub skus: Vec<String>,
+    #[serde(default)]
+    pub spus: Vec<String>,
+    #[serde(default)]
+    pub categories: Vec<String>,
+    #[serde(default)]
+    pub channels: Vec<Channel>,
+    #[serde(default)]
+    pub member_tiers: Vec<String>,
+    #[serde(default)]
+    pub buyer_tags: Vec<String>,
+    #[serde(default)]
+    pub new_customers_only: bool,
+}
+
+impl Scope {
+    /// Channel and audience checks: `None` when the cart qualifies, else the reason.
+    pub fn cart_excluded(&self, cart: &Cart) -> Option<&'static str> {
+        if !self.channels.is_empty() && !self.channels.contains(&cart.channel) {
+            return Some("channel");
+        }
+        let tier_ok = self.member_tiers.is_empty()
+            || cart.buyer.member_tier.as_ref().is_some_and(|t| self.member_tiers.contains(t));
+        let tags_ok = self.buyer_tags.is_empty() || cart.buyer.tags.iter().any(|t| self.buyer_tags.contains(t));
+        if !tier_ok || !tags_ok || (self.new_customers_only && !cart.buyer.new_customer) {
+            return Some("audience");
+        }
+        None
+    }
+
+    /// Whether a line is in the product scope.
+    pub fn covers(&self, line: &CartLine) -> bool {
+        let spu = line.spu.as_deref().unwrap_or(&line.sku);
+        (self.merchants.is_empty() || self.merchants.contains(&line.merchant))
+            && (self.skus.is_empty() || self.skus.contains(&line.sku))
+            && (self.spus.is_empty() || self.spus.iter().any(|s| s == spu))
+            && (self.categories.is_empty() || line.categories.iter().any(|c| self.categories.contains(c)))
+    }
+
+    /// True when no product filter applies (every line is covered).
+    pub fn covers_everything(&self) -> bool {
+        self.merchants.is_empty() && self.skus.is_empty() && self.spus.is_empty() && self.categories.is_empty()
+    }
+}
+
+/// Why a plan cannot run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum PlanError {
+    #[error("a plan needs at least one step")]
+    Empty,
+    #[error("{count} steps; the limit is {limit}")]
+    TooManySteps { count: usize, limit: usize },
+    #[error("step id {step:?} is used twice")]
+    DuplicateStep { step: String },
+    #[error("step {step}: plugin {name}@{version} is not registered")]
+    UnknownPlugin { step: String, name: String, version: String },
+    #[error("step {step}: configuration refused by the plugin: {message}")]
+    InvalidConfig { step: String, message: String },
+    #[error("step {step}: validating the configuration failed: {error}")]
+    ConfigCheckFailed { step: String, error: StepError },
+    #[error("step {step}: exclusive group {group:?} mixes stages")]
+    GroupAcrossStages { step: String, group: String },
+}
+
+/// Most steps in one plan.
+pub const MAX_STEPS: usize = 64;
+
+/// A step resolved against its plugin, ready to run.
+#[derive(Debug, Clone)]
+pub struct PreparedStep {
+    pub step: Step,
+    pub plugin: Plugin,
+    pub stage: Stage,
+    /// The configuration as the JSON text the plugin receives.
+    pub config_json: String,
+    /// `name@version`, for explanations.
+    pub plugin_label: String,
+}
+
+/// A plan whose plugins are resolved and whose configurations the plugins accepted; steps
+/// in run order. Immutable: swapping a plan version is replacing one of these.
+#[derive(Debug, Clone)]
+pub struct PreparedPlan {
+    pub id: String,
+    pub version: u32,
+    pub on_failure: FailurePolicy,
+    pub steps: Vec<PreparedStep>,
+}
+
+/// Resolve and check a plan: plugins exist, configurations are accepted by the plugins
+/// themselves, groups stay within one stage. Steps are sorted into run order.
+pub fn prepare(
+    plan: &Plan,
+    sandbox: &Sandbox,
+    lookup: impl Fn(&str, &str) -> Option<Plugin>,
+) -> Result<PreparedPlan, PlanError> {
+    if plan.steps.is_empty() {
+        return Err(PlanError::Empty);
+    }
+    if plan.steps.len() > MAX_STEPS {
+        return Err(PlanError::TooManySteps { count: plan.steps.len(), limit: MAX_STEPS });
+    }
+    let mut ids = BTreeSet::new();
+    let mut steps = Vec::with_capacity(plan.steps.len());
+    for step in &plan.steps {
+        if !ids.insert(step.id.as_str()) {
+            return Err(PlanError::DuplicateStep { step: step.id.clone() });
+        }
+        let plugin = lookup(&step.plugin.name, &step.plugin.version).ok_or_else(|| PlanError::UnknownPlugin {
+            step: step.id.clone(),
+            name: step.plugin.name.clone(),
+            version: step.plugin.version.clone(),
+        })?;
+        let config_json = step.config.to_string();
+        match sandbox.validate_config(&plugin, &config_json) {
+            Ok(Ok(())) => {}
+            Ok(Err(message)) => return Err(PlanError::InvalidConfig { step: step.id.clone(), message }),
+            Err(error) => return Err(PlanError::ConfigCheckFailed { step: step.id.clone(), error }),
+        }
+        steps.push(PreparedStep {
+            stage: plugin.descriptor.stage,
+            plugin_label: format!("{}@{}", plugin.descriptor.name, plugin.descriptor.version),
+            plugin,
+            config_json,
+            step: step.clone(),
+        });
+    }
+    // Stable sort: within a stage and priority, plan order decides.
+    steps.sort_by_key(|s| (stage_rank(s.stage), s.step.priority));
+    for s in &steps {
+        if let Some(group) = &s.step.exclusive_group {
+            let mixed = steps
+                .iter()
+                .any(|o| o.stage != s.stage && o.step.exclusive_group.as_ref().is_some_and(|g| g.name == group.name));
+            if mixed {
+                return Err(PlanError::GroupAcrossStages { step: s.step.id.clone(), group: group.name.clone() });
+            }
+        }
+    }
+    Ok(PreparedPlan { id: plan.id.clone(), version: plan.version, on_failure: plan.on_failure, steps })
+}

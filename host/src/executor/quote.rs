@@ -1,0 +1,139 @@
+//! What a quote returns: the priced cart, commission, and an explanation for every step.
+//! Deterministic: no maps with random order, no clocks, so equal inputs serialize
+//! byte-identically.
+
+use crate::Money;
+use crate::sandbox::StepError;
+use serde::Serialize;
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Quote {
+    pub plan: PlanVersion,
+    pub lines: Vec<QuotedLine>,
+    pub gifts: Vec<GiftLine>,
+    /// Sum over the lines.
+    pub items: Amounts,
+    pub shipping: Amounts,
+    pub shipping_adjustments: Vec<Adjustment>,
+    /// Items plus shipping: what the buyer pays.
+    pub total: Amounts,
+    pub commissions: Vec<CommissionLine>,
+    /// Coupon codes a discount redeemed.
+    pub coupons_redeemed: Vec<String>,
+    pub notes: Vec<Note>,
+    pub explanation: Vec<StepReport>,
+    /// Instructions used by all plugin calls.
+    pub fuel: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PlanVersion {
+    pub id: String,
+    pub version: u32,
+}
+
+/// Before, taken off, and left to pay. `original - discount = payable`, always.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Amounts {
+    pub original: Money,
+    pub discount: Money,
+    pub payable: Money,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct QuotedLine {
+    pub id: String,
+    pub sku: String,
+    pub quantity: u32,
+    pub unit_price: Money,
+    pub original: Money,
+    pub discount: Money,
+    pub payable: Money,
+    /// Every amount taken off this line, by step; they sum to `discount`.
+    pub adjustments: Vec<Adjustment>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Adjustment {
+    pub step: String,
+    pub label: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coupon: Option<String>,
+    pub amount: Money,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct GiftLine {
+    pub step: String,
+    pub sku: String,
+    pub quantity: u32,
+    /// List value, for accounting; the buyer pays nothing.
+    pub value: Money,
+    pub label: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CommissionLine {
+    pub step: String,
+    /// The cart line id the commission is earned on.
+    pub line: String,
+    pub payer: String,
+    pub payee: String,
+    pub beneficiary: String,
+    pub amount: Money,
+    pub label: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Note {
+    pub step: String,
+    pub text: String,
+}
+
+/// What one step did, and why.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StepReport {
+    pub step: String,
+    pub plugin: String,
+    pub stage: &'static str,
+    #[serde(flatten)]
+    pub outcome: Outcome,
+    /// Instructions the plugin used (0 when it did not run).
+    pub fuel: u64,
+    /// Money the step took off lines and shipping.
+    pub discount: Money,
+    /// Commission the step granted.
+    pub commission: Money,
+    /// Proposals the host reduced to fit its invariants, and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub clipped: Vec<String>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub log: String,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub log_truncated: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    Applied,
+    NotApplied { reason: Reason },
+    Failed { error: StepError },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Reason {
+    /// The request time is outside the step's window.
+    OutsideWindow,
+    ChannelNotInScope,
+    AudienceNotInScope,
+    /// No line is in the step's product scope (or, for an exclusive step, undiscounted).
+    NoLinesInScope,
+    /// The plugin proposed nothing with money in it (a threshold not met, no coupon …).
+    NoEffect,
+    /// Item price is best-of: another step gave every line a better price.
+    Superseded { by: String },
+    /// Another member of the exclusive group was kept.
+    ExcludedByGroup { group: String, kept: String },
+}

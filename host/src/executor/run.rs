@@ -1,0 +1,414 @@
+//! Quoting a cart through a prepared plan, stage by stage.
+//!
+//! Each stage sees the result of the one before. Item price is best-of per line (every
+//! item-price step is judged against the same prices; each line keeps its best). In the
+//! other stages steps stack in run order, except that the members of an exclusive group are
+//! judged against the same state and only one is kept.
+
+use super::cart::{Cart, CartError, contract_size};
+use super::dispose::{Context, Delta, Waterfall, dispose};
+use super::plan::{GroupKeep, PreparedPlan, PreparedStep, STAGES, Stacking, ThresholdBase, stage_name};
+use super::quote::*;
+use crate::Money;
+use crate::sandbox::bindings::{self as wit, Stage};
+use crate::sandbox::{Sandbox, StepError};
+use serde::Serialize;
+
+/// Why a quote could not be produced at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum QuoteError {
+    #[error("invalid cart: {0}")]
+    Cart(#[from] CartError),
+    #[error("the cart is {size} bytes as rule input; the limit is {limit}")]
+    InputTooLarge { size: usize, limit: usize },
+    #[error("step {step} failed and the plan fails closed: {error}")]
+    StepFailed { step: String, error: StepError },
+}
+
+/// The pipeline state between steps.
+struct State {
+    payable: Vec<Money>,
+    shipping: Money,
+    /// Lines some earlier step discounted (for exclusive stacking).
+    discounted: Vec<bool>,
+    adjustments: Vec<Vec<Adjustment>>,
+    shipping_adjustments: Vec<Adjustment>,
+    gifts: Vec<GiftLine>,
+    commissions: Vec<CommissionLine>,
+    coupons: Vec<String>,
+    notes: Vec<Note>,
+    waterfall: Waterfall,
+    reports: Vec<StepReport>,
+    fuel: u64,
+}
+
+/// One step's run, before the stage decides whether it is kept.
+struct Run {
+    fuel: u64,
+    log: String,
+    log_truncated: bool,
+    result: Result<Delta, StepError>,
+}
+
+enum StepRun {
+    Skipped(Reason),
+    Ran(Run),
+}
+
+/// Quote `cart` through `plan`. Read-only and deterministic.
+pub fn quote(sandbox: &Sandbox, plan: &PreparedPlan, cart: &Cart) -> Result<Quote, QuoteError> {
+    cart.validate()?;
+    let all: Vec<usize> = (0..cart.lines.len()).collect();
+    let full_cart = cart.to_contract(&all);
+    let size = contract_size(&full_cart);
+    let limit = sandbox.limits().max_input_bytes;
+    if size > limit {
+        return Err(QuoteError::InputTooLarge { size, limit });
+    }
+    let line_ids: Vec<String> = cart.lines.iter().map(|l| l.id.clone()).collect();
+    let mut input = wit::Input {
+        cart: full_cart,
+        state: wit::Pipeline { payable: Vec::new(), shipping: 0, order_total: 0 },
+        step: wit::StepContext { threshold_base: wit::ThresholdBase::Current },
+        config: String::new(),
+    };
+    let n = cart.lines.len();
+    let mut st = State {
+        payable: cart.lines.iter().map(|l| l.original()).collect(),
+        shipping: cart.shipping_fee,
+        discounted: vec![false; n],
+        adjustments: vec![Vec::new(); n],
+        shipping_adjustments: Vec::new(),
+        gifts: Vec::new(),
+        commissions: Vec::new(),
+        coupons: Vec::new(),
+        notes: Vec::new(),
+        waterfall: Waterfall::default(),
+        reports: Vec::with_capacity(plan.steps.len()),
+        fuel: 0,
+    };
+    let exec = Exec { sandbox, plan, cart, line_ids: &line_ids };
+
+    for stage in STAGES {
+        let steps: Vec<&PreparedStep> = plan.steps.iter().filter(|s| s.stage == stage).collect();
+        if steps.is_empty() {
+            continue;
+        }
+        if stage == Stage::ItemPrice {
+            exec.best_of(&steps, &mut st, &mut input)?;
+            continue;
+        }
+        let mut done = vec![false; steps.len()];
+        for i in 0..steps.len() {
+            if done[i] {
+                continue;
+            }
+            let members: Vec<usize> = match &steps[i].step.exclusive_group {
+                None => vec![i],
+                Some(g) => (i..steps.len())
+                    .filter(|&j| steps[j].step.exclusive_group.as_ref().is_some_and(|o| o.name == g.name))
+                    .collect(),
+            };
+            for &j in &members {
+                done[j] = true;
+            }
+            let group: Vec<&PreparedStep> = members.iter().map(|&j| steps[j]).collect();
+            exec.group(&group, &mut st, &mut input)?;
+        }
+    }
+    Ok(finish(plan, cart, st))
+}
+
+struct Exec<'a> {
+    sandbox: &'a Sandbox,
+    plan: &'a PreparedPlan,
+    cart: &'a Cart,
+    line_ids: &'a [String],
+}
+
+impl Exec<'_> {
+    /// Run one step against the current state, without applying it.
+    fn run(&self, ps: &PreparedStep, st: &State, input: &mut wit::Input) -> StepRun {
+        let step = &ps.step;
+        if step.window.is_some_and(|w| !w.contains(self.cart.now_ms)) {
+            return StepRun::Skipped(Reason::OutsideWindow);
+        }
+        match step.scope.cart_excluded(self.cart) {
+            Some("channel") => return StepRun::Skipped(Reason::ChannelNotInScope),
+            Some(_) => return StepRun::Skipped(Reason::AudienceNotInScope),
+            None => {}
+        }
+        let exclusive = step.stacking == Stacking::Exclusive;
+        let visible: Vec<usize> = (0..self.cart.lines.len())
+            .filter(|&i| step.scope.covers(&self.cart.lines[i]) && !(exclusive && st.discounted[i]))
+            .collect();
+        if visible.is_empty() {
+            return StepRun::Skipped(Reason::NoLinesInScope);
+        }
+        let payable: Vec<i64> = visible.iter().map(|&i| st.payable[i].0).collect();
+        let items: i64 = payable.iter().sum();
+        let state = wit::Pipeline { payable, shipping: st.shipping.0, order_total: items + st.shipping.0 };
+        let ctx = wit::StepContext {
+            threshold_base: match step.threshold_base {
+                ThresholdBase::Original => wit::ThresholdBase::Original,
+                ThresholdBase::Current => wit::ThresholdBase::Current,
+            },
+        };
+        let evaluation = if visible.len() == self.cart.lines.len() {
+            // The common case: reuse the contract cart built once per quote.
+            input.state = state;
+            input.step = ctx;
+            input.config.clone_from(&ps.config_json);
+            self.sandbox.evaluate(&ps.plugin, input)
+        } else {
+            let scoped = wit::Input {
+                cart: wit::Cart {
+                    lines: visible.iter().map(|&i| input.cart.lines[i].clone()).collect(),
+                    ..input.cart.clone_without_lines()
+                },
+                state,
+                step: ctx,
+                config: ps.config_json.clone(),
+            };
+            self.sandbox.evaluate(&ps.plugin, &scoped)
+        };
+        let result = evaluation.result.and_then(|effects| {
+            let cx = Context {
+                step: &step.id,
+                stage: ps.stage,
+                visible: &visible,
+                payable: &st.payable,
+                shipping: st.shipping,
+                line_ids: self.line_ids,
+                waterfall: &st.waterfall,
+            };
+            dispose(&cx, effects)
+        });
+        StepRun::Ran(Run { fuel: evaluation.fuel, log: evaluation.log, log_truncated: evaluation.log_truncated, result })
+    }
+
+    /// Run the members of one exclusive group (or a lone step) and keep one.
+    fn group(&self, members: &[&PreparedStep], st: &mut State, input: &mut wit::Input) -> Result<(), QuoteError> {
+        let runs: Vec<StepRun> = members.iter().map(|ps| self.run(ps, st, input)).collect();
+        let keep = members[0].step.exclusive_group.as_ref().map_or(GroupKeep::First, |g| g.keep);
+        let applies = |r: &StepRun| matches!(r, StepRun::Ran(Run { result: Ok(d), .. }) if d.applies());
+        let value = |r: &StepRun| match r {
+            StepRun::Ran(Run { result: Ok(d), .. }) => d.discount() + d.commission(),
+            _ => Money::ZERO,
+        };
+        let kept = match keep {
+            GroupKeep::First => runs.iter().position(applies),
+            // Highest value; the earlier member on ties.
+            GroupKeep::Best => runs
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| applies(r))
+                .fold(None, |best: Option<(usize, Money)>, (i, r)| match best {
+                    Some((_, v)) if v >= value(r) => best,
+                    _ => Some((i, value(r))),
+                })
+                .map(|(i, _)| i),
+        };
+        for (i, (ps, run)) in members.iter().zip(runs).enumerate() {
+            let excluded = match (kept, &ps.step.exclusive_group) {
+                (Some(k), Some(g)) if k != i => Some(Reason::ExcludedByGroup {
+                    group: g.name.clone(),
+                    kept: members[k].step.id.clone(),
+                }),
+                _ => None,
+            };
+            self.settle(ps, run, excluded, st, |_| true)?;
+        }
+        Ok(())
+    }
+
+    /// Item price: every step sees the same prices; each line keeps the biggest discount.
+    fn best_of(&self, steps: &[&PreparedStep], st: &mut State, input: &mut wit::Input) -> Result<(), QuoteError> {
+        let runs: Vec<StepRun> = steps.iter().map(|ps| self.run(ps, st, input)).collect();
+        let n = self.cart.lines.len();
+        // winner[line] = (step index, discount on that line)
+        let mut winner: Vec<Option<(usize, Money)>> = vec![None; n];
+        for (s, run) in runs.iter().enumerate() {
+            if let StepRun::Ran(Run { result: Ok(delta), .. }) = run {
+                let mut per_line = vec![Money::ZERO; n];
+                for (line, a) in &delta.line_discounts {
+                    per_line[*line] += a.amount;
+                }
+                for (line, amount) in per_line.into_iter().enumerate() {
+                    if amount.0 > 0 && winner[line].is_none_or(|(_, best)| amount > best) {
+                        winner[line] = Some((s, amount));
+                    }
+                }
+            }
+        }
+        for (s, (ps, run)) in steps.iter().zip(runs).enumerate() {
+            let proposed_any = matches!(&run, StepRun::Ran(Run { result: Ok(d), .. }) if !d.line_discounts.is_empty());
+            let won_any = winner.iter().any(|w| w.is_some_and(|(ws, _)| ws == s));
+            let superseded = (proposed_any && !won_any).then(|| {
+                let by = winner.iter().flatten().next().map_or(0, |(ws, _)| *ws);
+                Reason::Superseded { by: steps[by].step.id.clone() }
+            });
+            self.settle(ps, run, superseded, st, |line| winner[line].is_some_and(|(ws, _)| ws == s))?;
+        }
+        Ok(())
+    }
+
+    /// Record a step's outcome and, unless `excluded`, apply its delta (line discounts only
+    /// on lines `keep_line` accepts).
+    fn settle(
+        &self,
+        ps: &PreparedStep,
+        run: StepRun,
+        excluded: Option<Reason>,
+        st: &mut State,
+        keep_line: impl Fn(usize) -> bool,
+    ) -> Result<(), QuoteError> {
+        let mut report = StepReport {
+            step: ps.step.id.clone(),
+            plugin: ps.plugin_label.clone(),
+            stage: stage_name(ps.stage),
+            outcome: Outcome::Applied,
+            fuel: 0,
+            discount: Money::ZERO,
+            commission: Money::ZERO,
+            clipped: Vec::new(),
+            log: String::new(),
+            log_truncated: false,
+        };
+        let run = match run {
+            StepRun::Skipped(reason) => {
+                report.outcome = Outcome::NotApplied { reason };
+                st.reports.push(report);
+                return Ok(());
+            }
+            StepRun::Ran(run) => run,
+        };
+        report.fuel = run.fuel;
+        report.log = run.log;
+        report.log_truncated = run.log_truncated;
+        st.fuel += run.fuel;
+        let mut delta = match run.result {
+            Ok(delta) => delta,
+            Err(error) => {
+                if self.plan.on_failure == super::plan::FailurePolicy::FailClosed {
+                    return Err(QuoteError::StepFailed { step: ps.step.id.clone(), error });
+                }
+                report.outcome = Outcome::Failed { error };
+                st.reports.push(report);
+                return Ok(());
+            }
+        };
+        delta.line_discounts.retain(|(line, _)| keep_line(*line));
+        let notes = std::mem::take(&mut delta.notes);
+        st.notes.extend(notes.into_iter().map(|text| Note { step: ps.step.id.clone(), text }));
+        report.outcome = match excluded {
+            Some(reason) => Outcome::NotApplied { reason },
+            None if !delta.applies() => Outcome::NotApplied { reason: Reason::NoEffect },
+            None => Outcome::Applied,
+        };
+        if report.outcome == Outcome::Applied {
+            report.discount = delta.discount();
+            report.commission = delta.commission();
+            report.clipped = std::mem::take(&mut delta.clipped);
+            apply(ps, delta, st, self.line_ids);
+        }
+        st.reports.push(report);
+        Ok(())
+    }
+}
+
+fn apply(ps: &PreparedStep, delta: Delta, st: &mut State, line_ids: &[String]) {
+    let step = &ps.step.id;
+    for (line, a) in delta.line_discounts {
+        st.payable[line] -= a.amount;
+        st.discounted[line] = true;
+        if let Some(code) = &a.coupon {
+            if !st.coupons.contains(code) {
+                st.coupons.push(code.clone());
+            }
+        }
+        st.adjustments[line].push(a);
+    }
+    for a in delta.shipping_discounts {
+        st.shipping -= a.amount;
+        st.shipping_adjustments.push(a);
+    }
+    for c in delta.commissions {
+        st.waterfall.record(&c);
+        st.commissions.push(CommissionLine {
+            step: step.clone(),
+            line: line_ids[c.line].clone(),
+            payer: c.payer.name(),
+            payee: c.payee.name(),
+            beneficiary: c.beneficiary,
+            amount: c.amount,
+            label: c.label,
+        });
+    }
+    for g in delta.gifts {
+        st.gifts.push(GiftLine { step: step.clone(), sku: g.sku, quantity: g.quantity, value: g.value, label: g.label });
+    }
+}
+
+fn finish(plan: &PreparedPlan, cart: &Cart, st: State) -> Quote {
+    let lines: Vec<QuotedLine> = cart
+        .lines
+        .iter()
+        .zip(st.adjustments)
+        .zip(&st.payable)
+        .map(|((line, adjustments), payable)| QuotedLine {
+            id: line.id.clone(),
+            sku: line.sku.clone(),
+            quantity: line.quantity,
+            unit_price: line.unit_price,
+            original: line.original(),
+            discount: line.original() - *payable,
+            payable: *payable,
+            adjustments,
+        })
+        .collect();
+    let items = Amounts {
+        original: lines.iter().map(|l| l.original).sum(),
+        discount: lines.iter().map(|l| l.discount).sum(),
+        payable: lines.iter().map(|l| l.payable).sum(),
+    };
+    let shipping = Amounts {
+        original: cart.shipping_fee,
+        discount: cart.shipping_fee - st.shipping,
+        payable: st.shipping,
+    };
+    Quote {
+        plan: PlanVersion { id: plan.id.clone(), version: plan.version },
+        lines,
+        gifts: st.gifts,
+        items,
+        shipping,
+        shipping_adjustments: st.shipping_adjustments,
+        total: Amounts {
+            original: items.original + shipping.original,
+            discount: items.discount + shipping.discount,
+            payable: items.payable + shipping.payable,
+        },
+        commissions: st.commissions,
+        coupons_redeemed: st.coupons,
+        notes: st.notes,
+        explanation: st.reports,
+        fuel: st.fuel,
+    }
+}
+
+impl wit::Cart {
+    /// Everything but the lines (for a scoped copy).
+    fn clone_without_lines(&self) -> wit::Cart {
+        wit::Cart {
+            lines: Vec::new(),
+            buyer: self.buyer.clone(),
+            channel: self.channel,
+            attribution: self.attribution.clone(),
+            coupon_codes: self.coupon_codes.clone(),
+            gift: self.gift,
+            now_ms: self.now_ms,
+        }
+    }
+}

@@ -1,0 +1,211 @@
+//! The sandbox: loads untrusted rule components and runs them, one fresh instance per
+//! evaluation, within fuel, time, memory, output and log limits.
+//!
+//! - [`Sandbox::load`] validates a component (size, wasm, component, imports restricted to
+//!   the contract, exports present), compiles it once (or loads the cached artifact), and
+//!   keeps an `InstancePre` for it.
+//! - [`Sandbox::evaluate`] runs `evaluate` in a fresh `Store` from the pooling allocator,
+//!   and reports the fuel used, the log, and a typed [`StepError`] when it fails.
+
+mod artifact;
+pub mod bindings;
+mod limits;
+mod plugin;
+
+pub use artifact::ArtifactCache;
+pub use limits::*;
+pub use plugin::{Evaluation, Plugin};
+
+use serde::Serialize;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::{
+    Config, Engine, Enabled, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig,
+};
+
+/// How often the epoch advances; the wall-clock deadline counts in these ticks.
+const EPOCH_TICK: Duration = Duration::from_millis(1);
+
+/// Why a component was refused at load.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum LoadError {
+    #[error("module is {size} bytes; the limit is {limit}")]
+    TooLarge { size: usize, limit: usize },
+    #[error("not a WebAssembly binary")]
+    NotWasm,
+    #[error("a core wasm module, not a component: build it with the Plaza SDK's build step")]
+    NotAComponent,
+    #[error("invalid component: {message}")]
+    Invalid { message: String },
+    #[error("imports `{import}`, which is outside the rule contract (allowed: plaza:rules/host@0.1.0)")]
+    ForbiddenImport { import: String },
+    #[error("does not implement the rule contract plaza:rules/rule@0.1.0: {message}")]
+    ContractMismatch { message: String },
+    #[error("describe failed: {error}")]
+    Describe { error: StepError },
+    #[error("invalid descriptor: {message}")]
+    BadDescriptor { message: String },
+}
+
+/// Why one evaluation of one plugin failed. Shown in the quote's explanation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum StepError {
+    #[error("ran out of instructions (limit {limit})")]
+    OutOfFuel { limit: u64 },
+    #[error("exceeded the {limit_ms} ms time limit")]
+    Timeout { limit_ms: u64 },
+    #[error("tried to grow memory beyond {limit} bytes")]
+    MemoryLimit { limit: usize },
+    #[error("call stack exhausted (runaway recursion)")]
+    StackOverflow,
+    #[error("trapped: {message}")]
+    Trap { message: String },
+    #[error("output is {size} bytes; the limit is {limit}")]
+    OutputTooLarge { size: usize, limit: usize },
+    #[error("{count} effects; the limit is {limit}")]
+    TooManyEffects { count: usize, limit: usize },
+    #[error("input is {size} bytes; the limit is {limit}")]
+    InputTooLarge { size: usize, limit: usize },
+    #[error("invalid output: {message}")]
+    InvalidOutput { message: String },
+    #[error("plugin returned an error: {message}")]
+    PluginError { message: String },
+    #[error("proposals break the host's invariants: {}", violations.join("; "))]
+    InvariantBroken { violations: Vec<String> },
+    #[error("could not instantiate: {message}")]
+    Instantiate { message: String },
+}
+
+/// Per-evaluation state inside a `Store`: the limits and what the plugin logged.
+struct StoreState {
+    max_memory_bytes: usize,
+    memory_denied: bool,
+    max_log_bytes: usize,
+    log: String,
+    log_truncated: bool,
+}
+
+impl bindings::plaza::rules::host::Host for StoreState {
+    fn log(&mut self, message: String) {
+        let room = self.max_log_bytes.saturating_sub(self.log.len());
+        if message.len() + 1 > room {
+            self.log_truncated = true;
+            let mut cut = room.saturating_sub(1).min(message.len());
+            while !message.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            self.log.push_str(&message[..cut]);
+            return;
+        }
+        self.log.push_str(&message);
+        self.log.push('\n');
+    }
+}
+
+impl bindings::plaza::rules::types::Host for StoreState {}
+
+impl wasmtime::ResourceLimiter for StoreState {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.max_memory_bytes {
+            self.memory_denied = true;
+            return Err(wasmtime::format_err!("memory limit"));
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 10_000)
+    }
+}
+
+/// The engine, linker and limits shared by every plugin. Cheap to share across threads.
+#[derive(Clone)]
+pub struct Sandbox {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    engine: Engine,
+    linker: Linker<StoreState>,
+    limits: Limits,
+    cache: Option<ArtifactCache>,
+    ticker_stop: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sandbox").field("limits", &self.inner.limits).finish_non_exhaustive()
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.ticker_stop.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Sandbox {
+    /// A sandbox with `limits`, caching compiled artifacts in `cache` if given.
+    pub fn new(limits: Limits, cache: Option<ArtifactCache>) -> anyhow::Result<Self> {
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_component_instances(limits.instance_slots)
+            .total_core_instances(limits.instance_slots * 4)
+            .total_memories(limits.instance_slots)
+            .total_tables(limits.instance_slots * 2)
+            .max_memory_size(limits.max_memory_bytes)
+            // Keep the pages a typical rule touches resident: resetting them is a memset,
+            // not a page fault on the next evaluation.
+            .linear_memory_keep_resident(1 << 20)
+            .table_keep_resident(64 * 1024)
+            .pagemap_scan(Enabled::Auto);
+        let mut config = Config::new();
+        config
+            .consume_fuel(true)
+            .epoch_interruption(true)
+            .max_wasm_stack(limits.max_wasm_stack)
+            .wasm_backtrace_max_frames(None)
+            .cranelift_opt_level(OptLevel::Speed)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let engine = Engine::new(&config)?;
+        let mut linker = Linker::new(&engine);
+        bindings::Rule::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+
+        let ticker_stop = Arc::new(AtomicBool::new(false));
+        let (ticker_engine, stop) = (engine.clone(), ticker_stop.clone());
+        std::thread::Builder::new()
+            .name("plaza-epoch".into())
+            .spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    ticker_engine.increment_epoch();
+                }
+            })?;
+        Ok(Sandbox {
+            inner: Arc::new(Inner { engine, linker, limits, cache, ticker_stop }),
+        })
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
+    }
+
+    fn deadline_ticks(&self) -> u64 {
+        let tick_ms = EPOCH_TICK.as_millis().max(1) as u64;
+        self.inner.limits.timeout_ms.div_ceil(tick_ms).max(1)
+    }
+}

@@ -1,0 +1,231 @@
+//! A loaded plugin version, and running it.
+
+use super::bindings::{self, Descriptor, Effect, Input, RulePre};
+use super::{LoadError, Sandbox, StepError, StoreState};
+use sha2::{Digest, Sha256};
+use wasmtime::component::Component;
+use wasmtime::{Store, Trap};
+
+/// A validated, compiled plugin version, ready to instantiate. Cheap to clone.
+#[derive(Clone)]
+pub struct Plugin {
+    /// sha256 of the component bytes, hex: the plugin version's identity.
+    pub sha256: String,
+    /// What the plugin says about itself (name, version, stage, configuration schema).
+    pub descriptor: Descriptor,
+    /// Size of the uploaded component.
+    pub size: usize,
+    /// True when the compiled artifact came from the cache rather than Cranelift.
+    pub from_cache: bool,
+    pre: RulePre<StoreState>,
+}
+
+impl std::fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plugin")
+            .field("name", &self.descriptor.name)
+            .field("version", &self.descriptor.version)
+            .field("sha256", &self.sha256)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The result of one evaluation.
+#[derive(Debug)]
+pub struct Evaluation {
+    pub result: Result<Vec<Effect>, StepError>,
+    /// Instructions used (fuel consumed).
+    pub fuel: u64,
+    pub log: String,
+    pub log_truncated: bool,
+}
+
+impl Sandbox {
+    /// Validate and compile a component. Compiling is CPU-heavy (tens of milliseconds):
+    /// callers serving requests run this off the request path.
+    pub fn load(&self, bytes: &[u8]) -> Result<Plugin, LoadError> {
+        let limits = &self.inner.limits;
+        if bytes.len() > limits.max_module_bytes {
+            return Err(LoadError::TooLarge { size: bytes.len(), limit: limits.max_module_bytes });
+        }
+        // The preamble: magic, then version 1 for a core module or 0x0d + layer 1 for a component.
+        match bytes.get(..8) {
+            Some([0, b'a', b's', b'm', 1, 0, 0, 0]) => return Err(LoadError::NotAComponent),
+            Some([0, b'a', b's', b'm', 0x0d, 0, 1, 0]) => {}
+            _ => return Err(LoadError::NotWasm),
+        }
+        let sha256 = hex::encode(Sha256::digest(bytes));
+        let engine = &self.inner.engine;
+        let cached = self.inner.cache.as_ref().and_then(|c| c.load(engine, &sha256));
+        let from_cache = cached.is_some();
+        let component = match cached {
+            Some(component) => component,
+            None => Component::new(engine, bytes)
+                .map_err(|e| LoadError::Invalid { message: format!("{e:#}") })?,
+        };
+        for (name, _) in component.component_type().imports(engine) {
+            if !bindings::ALLOWED_IMPORTS.contains(&name) {
+                return Err(LoadError::ForbiddenImport { import: name.to_owned() });
+            }
+        }
+        let pre = self
+            .inner
+            .linker
+            .instantiate_pre(&component)
+            .and_then(RulePre::new)
+            .map_err(|e| LoadError::ContractMismatch { message: format!("{e:#}") })?;
+        if let (Some(cache), false) = (&self.inner.cache, from_cache) {
+            // A failed cache write only costs a recompile after restart.
+            let _ = cache.store(engine, &sha256, &component);
+        }
+        let mut plugin = Plugin {
+            sha256,
+            descriptor: Descriptor {
+                name: String::new(),
+                version: String::new(),
+                stage: bindings::Stage::ItemPrice,
+                description: String::new(),
+                config_schema: String::new(),
+            },
+            size: bytes.len(),
+            from_cache,
+            pre,
+        };
+        let describe = self.call(&plugin, |rule, store| rule.call_describe(store));
+        plugin.descriptor = describe.result.map_err(|error| LoadError::Describe { error })?;
+        check_descriptor(&plugin.descriptor)?;
+        Ok(plugin)
+    }
+
+    /// Ask the plugin whether `config` is acceptable.
+    pub fn validate_config(&self, plugin: &Plugin, config: &str) -> Result<Result<(), String>, StepError> {
+        self.call(plugin, |rule, store| rule.call_validate_config(store, config)).result
+    }
+
+    /// Run `evaluate` once in a fresh instance.
+    pub fn evaluate(&self, plugin: &Plugin, input: &Input) -> Evaluation {
+        let call = self.call(plugin, |rule, store| rule.call_evaluate(store, input));
+        let result = match call.result {
+            Ok(Ok(effects)) => self.check_output(effects),
+            Ok(Err(message)) => Err(StepError::PluginError { message: truncate(message, 256) }),
+            Err(e) => Err(e),
+        };
+        Evaluation { result, fuel: call.fuel, log: call.log, log_truncated: call.log_truncated }
+    }
+
+    fn check_output(&self, effects: Vec<Effect>) -> Result<Vec<Effect>, StepError> {
+        let limits = &self.inner.limits;
+        if effects.len() > limits.max_effects {
+            return Err(StepError::TooManyEffects { count: effects.len(), limit: limits.max_effects });
+        }
+        let size: usize = effects.iter().map(effect_size).sum();
+        if size > limits.max_output_bytes {
+            return Err(StepError::OutputTooLarge { size, limit: limits.max_output_bytes });
+        }
+        Ok(effects)
+    }
+
+    /// Instantiate `plugin` in a fresh store and run `f`, classifying any failure.
+    fn call<R>(
+        &self,
+        plugin: &Plugin,
+        f: impl FnOnce(&bindings::Rule, &mut Store<StoreState>) -> wasmtime::Result<R>,
+    ) -> Call<R> {
+        let limits = &self.inner.limits;
+        let mut store = Store::new(
+            &self.inner.engine,
+            StoreState {
+                max_memory_bytes: limits.max_memory_bytes,
+                memory_denied: false,
+                max_log_bytes: limits.max_log_bytes,
+                log: String::new(),
+                log_truncated: false,
+            },
+        );
+        store.limiter(|s| s);
+        // Fuel is the deterministic budget; the epoch deadline is the wall-clock backstop.
+        store.set_fuel(limits.fuel).expect("fuel is enabled");
+        store.set_epoch_deadline(self.deadline_ticks());
+        store.epoch_deadline_trap();
+        let result = match plugin.pre.instantiate(&mut store) {
+            Ok(rule) => f(&rule, &mut store).map_err(|e| self.classify(&store, e)),
+            Err(e) => Err(match self.classify(&store, e) {
+                StepError::Trap { message } => StepError::Instantiate { message },
+                other => other,
+            }),
+        };
+        let fuel = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+        let state = store.into_data();
+        Call { result, fuel, log: state.log, log_truncated: state.log_truncated }
+    }
+
+    fn classify(&self, store: &Store<StoreState>, error: wasmtime::Error) -> StepError {
+        let limits = &self.inner.limits;
+        if store.data().memory_denied {
+            return StepError::MemoryLimit { limit: limits.max_memory_bytes };
+        }
+        match error.downcast_ref::<Trap>() {
+            Some(Trap::OutOfFuel) => StepError::OutOfFuel { limit: limits.fuel },
+            Some(Trap::Interrupt) => StepError::Timeout { limit_ms: limits.timeout_ms },
+            Some(Trap::StackOverflow) => StepError::StackOverflow,
+            Some(Trap::UnreachableCodeReached) => StepError::Trap {
+                message: "unreachable executed (a panic or abort in the plugin; see its log)".into(),
+            },
+            Some(trap) => StepError::Trap { message: trap.to_string() },
+            // Not a trap: the guest's output could not be lifted (bad UTF-8, discriminant …).
+            None => StepError::InvalidOutput { message: truncate(format!("{error:#}"), 256) },
+        }
+    }
+}
+
+/// One raw call: the export's result before output checks, with what it used.
+struct Call<R> {
+    result: Result<R, StepError>,
+    fuel: u64,
+    log: String,
+    log_truncated: bool,
+}
+
+fn check_descriptor(d: &Descriptor) -> Result<(), LoadError> {
+    let ok_name = !d.name.is_empty()
+        && d.name.len() <= 64
+        && d.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if !ok_name {
+        return Err(LoadError::BadDescriptor {
+            message: format!("name {:?} must be 1-64 characters of a-z, 0-9 and -", d.name),
+        });
+    }
+    if d.version.is_empty() || d.version.len() > 32 {
+        return Err(LoadError::BadDescriptor { message: "version must be 1-32 characters".into() });
+    }
+    if serde_json::from_str::<serde_json::Value>(&d.config_schema).is_err() {
+        return Err(LoadError::BadDescriptor { message: "config schema is not JSON".into() });
+    }
+    Ok(())
+}
+
+/// Approximate serialized size of an effect: its strings plus a fixed 32 bytes.
+fn effect_size(effect: &Effect) -> usize {
+    32 + match effect {
+        Effect::LineAdjustment(a) => a.label.len() + a.coupon.as_ref().map_or(0, String::len),
+        Effect::OrderAdjustment(a) => {
+            a.label.len() + a.coupon.as_ref().map_or(0, String::len) + 4 * a.lines.len()
+        }
+        Effect::ShippingAdjustment(a) => a.label.len(),
+        Effect::Commission(c) => c.beneficiary.len() + c.label.len(),
+        Effect::Gift(g) => g.sku.len() + g.label.len(),
+        Effect::Note(n) => n.len(),
+    }
+}
+
+fn truncate(mut s: String, max: usize) -> String {
+    if s.len() > max {
+        let mut cut = max;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+        s.push('…');
+    }
+    s
+}
