@@ -14,7 +14,10 @@ pub const DEMO_CART: &str = include_str!("../demo/cart.json");
 
 /// The component file of example plugin `name` (the crate name, e.g. `store-coupon`).
 pub fn component_path(name: &str) -> Option<&'static str> {
-    EXAMPLE_PLUGINS.iter().find(|(n, _)| *n == name).map(|(_, path)| *path)
+    EXAMPLE_PLUGINS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, path)| *path)
 }
 
 /// The component bytes of example plugin `name`.
@@ -30,7 +33,9 @@ pub fn load_examples(sandbox: &Sandbox) -> anyhow::Result<Vec<Plugin>> {
         .filter(|(name, _)| !name.starts_with("hostile"))
         .map(|(name, _)| {
             let bytes = component(name)?;
-            sandbox.load(&bytes).with_context(|| format!("loading {name}"))
+            sandbox
+                .load(&bytes)
+                .with_context(|| format!("loading {name}"))
         })
         .collect()
 }

@@ -8,7 +8,11 @@ use plaza::sandbox::{ArtifactCache, Limits, Plugin, Sandbox};
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "plaza", version, about = "Promotion, pricing and commission rules in a wasm sandbox")]
+#[command(
+    name = "plaza",
+    version,
+    about = "Promotion, pricing and commission rules in a wasm sandbox"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -41,9 +45,19 @@ fn main() -> anyhow::Result<()> {
         Command::Demo => {
             let sandbox = Sandbox::new(Limits::default(), None)?;
             let plugins = examples::load_examples(&sandbox)?;
-            print_quote(&sandbox, &plugins, &examples::demo_plan(), &examples::demo_cart())
+            print_quote(
+                &sandbox,
+                &plugins,
+                &examples::demo_plan(),
+                &examples::demo_cart(),
+            )
         }
-        Command::Quote { plan, cart, plugins, cache } => {
+        Command::Quote {
+            plan,
+            cart,
+            plugins,
+            cache,
+        } => {
             let cache = cache.map(ArtifactCache::new).transpose()?;
             let sandbox = Sandbox::new(Limits::default(), cache)?;
             let plugins = if plugins.is_empty() {
@@ -52,8 +66,11 @@ fn main() -> anyhow::Result<()> {
                 plugins
                     .iter()
                     .map(|path| {
-                        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-                        sandbox.load(&bytes).with_context(|| format!("loading {}", path.display()))
+                        let bytes = std::fs::read(path)
+                            .with_context(|| format!("reading {}", path.display()))?;
+                        sandbox
+                            .load(&bytes)
+                            .with_context(|| format!("loading {}", path.display()))
                     })
                     .collect::<anyhow::Result<_>>()?
             };
@@ -65,12 +82,20 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &PathBuf) -> anyhow::Result<T> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
 }
 
-fn print_quote(sandbox: &Sandbox, plugins: &[Plugin], plan: &Plan, cart: &Cart) -> anyhow::Result<()> {
-    let prepared = executor::prepare(plan, sandbox, |name, version| examples::find(plugins, name, version))?;
+fn print_quote(
+    sandbox: &Sandbox,
+    plugins: &[Plugin],
+    plan: &Plan,
+    cart: &Cart,
+) -> anyhow::Result<()> {
+    let prepared = executor::prepare(plan, sandbox, |name, version| {
+        examples::find(plugins, name, version)
+    })?;
     let quote = executor::quote(sandbox, &prepared, cart)?;
     println!("{}", serde_json::to_string_pretty(&quote)?);
     Ok(())

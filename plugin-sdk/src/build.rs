@@ -61,7 +61,14 @@ pub fn build_plugins(
     let mut command = Command::new(cargo);
     command
         .current_dir(workspace)
-        .args(["build", "--locked", "--profile", PROFILE, "--target", TARGET])
+        .args([
+            "build",
+            "--locked",
+            "--profile",
+            PROFILE,
+            "--target",
+            TARGET,
+        ])
         .arg("--target-dir")
         .arg(target_dir);
     for name in &names {
@@ -95,8 +102,7 @@ pub fn build_plugins(
             .join(format!("{}.wasm", name.replace('-', "_")));
         let module = std::fs::read(&module_path)
             .map_err(|e| format!("reading {}: {e}", module_path.display()))?;
-        let component =
-            componentize(&module).map_err(|e| format!("componentizing {name}: {e}"))?;
+        let component = componentize(&module).map_err(|e| format!("componentizing {name}: {e}"))?;
         let out = components.join(format!("{name}.wasm"));
         // Rewrite only on change, so dependants are not rebuilt for nothing.
         if std::fs::read(&out).ok().as_deref() != Some(component.as_slice()) {

@@ -144,7 +144,12 @@ impl Effect {
     }
 
     /// A free gift line.
-    pub fn gift(sku: impl Into<String>, quantity: u32, value: Money, label: impl Into<String>) -> Effect {
+    pub fn gift(
+        sku: impl Into<String>,
+        quantity: u32,
+        value: Money,
+        label: impl Into<String>,
+    ) -> Effect {
         Effect::Gift(Gift {
             sku: sku.into(),
             quantity,

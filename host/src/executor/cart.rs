@@ -117,7 +117,10 @@ pub enum CartError {
 }
 
 fn invalid(field: impl Into<String>, message: impl Into<String>) -> CartError {
-    CartError::Invalid { field: field.into(), message: message.into() }
+    CartError::Invalid {
+        field: field.into(),
+        message: message.into(),
+    }
 }
 
 fn check_text(field: &str, value: &str) -> Result<(), CartError> {
@@ -134,7 +137,10 @@ impl Cart {
             return Err(CartError::Empty);
         }
         if self.lines.len() > MAX_LINES {
-            return Err(CartError::TooManyLines { count: self.lines.len(), limit: MAX_LINES });
+            return Err(CartError::TooManyLines {
+                count: self.lines.len(),
+                limit: MAX_LINES,
+            });
         }
         check_text("buyer.id", &self.buyer.id)?;
         if self.shipping_fee.0 < 0 {
@@ -147,10 +153,16 @@ impl Cart {
             check_text(&at("sku"), &line.sku)?;
             check_text(&at("merchant"), &line.merchant)?;
             if !ids.insert(line.id.as_str()) {
-                return Err(invalid(at("id"), format!("duplicate line id {:?}", line.id)));
+                return Err(invalid(
+                    at("id"),
+                    format!("duplicate line id {:?}", line.id),
+                ));
             }
             if line.quantity == 0 || line.quantity > MAX_QUANTITY {
-                return Err(invalid(at("quantity"), format!("must be 1 to {MAX_QUANTITY}")));
+                return Err(invalid(
+                    at("quantity"),
+                    format!("must be 1 to {MAX_QUANTITY}"),
+                ));
             }
             if line.unit_price.0 < 0 || line.unit_price.0 > 1_000_000_000_00 {
                 return Err(invalid(at("unit_price"), "must be 0 to 1,000,000,000.00"));
@@ -171,7 +183,10 @@ impl Cart {
     pub fn to_contract(&self, visible: &[usize]) -> wit::Cart {
         let a = &self.attribution;
         wit::Cart {
-            lines: visible.iter().map(|&i| line_to_contract(&self.lines[i])).collect(),
+            lines: visible
+                .iter()
+                .map(|&i| line_to_contract(&self.lines[i]))
+                .collect(),
             buyer: wit::Buyer {
                 id: self.buyer.id.clone(),
                 member_tier: self.buyer.member_tier.clone(),
@@ -231,7 +246,14 @@ pub fn contract_size(cart: &wit::Cart) -> usize {
     let lines: usize = cart
         .lines
         .iter()
-        .map(|l| 48 + l.id.len() + l.sku.len() + l.spu.len() + l.merchant.len() + strings(&l.categories) + strings(&l.tags))
+        .map(|l| {
+            48 + l.id.len()
+                + l.sku.len()
+                + l.spu.len()
+                + l.merchant.len()
+                + strings(&l.categories)
+                + strings(&l.tags)
+        })
         .sum();
     64 + lines
         + cart.buyer.id.len()

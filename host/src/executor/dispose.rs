@@ -79,7 +79,11 @@ impl Waterfall {
     fn received(&self, line: usize, role: Role, payable: &[Money]) -> Money {
         match role {
             Role::Merchant => payable[line],
-            _ => self.received.get(&(line, role)).copied().unwrap_or_default(),
+            _ => self
+                .received
+                .get(&(line, role))
+                .copied()
+                .unwrap_or_default(),
         }
     }
 
@@ -125,8 +129,15 @@ pub struct Delta {
 
 impl Delta {
     pub fn discount(&self) -> Money {
-        self.line_discounts.iter().map(|(_, a)| a.amount).sum::<Money>()
-            + self.shipping_discounts.iter().map(|a| a.amount).sum::<Money>()
+        self.line_discounts
+            .iter()
+            .map(|(_, a)| a.amount)
+            .sum::<Money>()
+            + self
+                .shipping_discounts
+                .iter()
+                .map(|a| a.amount)
+                .sum::<Money>()
     }
 
     pub fn commission(&self) -> Money {
@@ -166,7 +177,9 @@ pub fn dispose(cx: &Context<'_>, effects: Vec<Effect>) -> Result<Delta, StepErro
         let at = format!("effect {n}");
         let money_effect = !matches!(effect, Effect::Note(_) | Effect::Commission(_));
         if commission_stage && money_effect {
-            violations.push(format!("{at}: the commission stage may only propose commission and notes"));
+            violations.push(format!(
+                "{at}: the commission stage may only propose commission and notes"
+            ));
             continue;
         }
         match effect {
@@ -175,7 +188,9 @@ pub fn dispose(cx: &Context<'_>, effects: Vec<Effect>) -> Result<Delta, StepErro
                     violations.push(format!("{at}: line {} is not in the step's scope", a.line));
                     continue;
                 };
-                let Some(wanted) = non_negative(a.discount, &at, &mut violations) else { continue };
+                let Some(wanted) = non_negative(a.discount, &at, &mut violations) else {
+                    continue;
+                };
                 let amount = wanted.min(payable[line]);
                 if amount < wanted {
                     delta.clipped.push(format!(
@@ -185,7 +200,9 @@ pub fn dispose(cx: &Context<'_>, effects: Vec<Effect>) -> Result<Delta, StepErro
                 }
                 if amount.0 > 0 {
                     payable[line] -= amount;
-                    delta.line_discounts.push((line, adjustment(cx.step, a.label, a.coupon, amount)));
+                    delta
+                        .line_discounts
+                        .push((line, adjustment(cx.step, a.label, a.coupon, amount)));
                 }
             }
             Effect::OrderAdjustment(a) => {
@@ -197,11 +214,14 @@ pub fn dispose(cx: &Context<'_>, effects: Vec<Effect>) -> Result<Delta, StepErro
                         match line_of(*i) {
                             Some(line) if !lines.contains(&line) => lines.push(line),
                             Some(_) => {}
-                            None => violations.push(format!("{at}: line {i} is not in the step's scope")),
+                            None => violations
+                                .push(format!("{at}: line {i} is not in the step's scope")),
                         }
                     }
                 }
-                let Some(wanted) = non_negative(a.discount, &at, &mut violations) else { continue };
+                let Some(wanted) = non_negative(a.discount, &at, &mut violations) else {
+                    continue;
+                };
                 let weights: Vec<Money> = lines.iter().map(|&l| payable[l]).collect();
                 let base: Money = weights.iter().copied().sum();
                 let amount = wanted.min(base);
@@ -216,24 +236,35 @@ pub fn dispose(cx: &Context<'_>, effects: Vec<Effect>) -> Result<Delta, StepErro
                 for (&line, part) in lines.iter().zip(allocate(amount, &weights)) {
                     if part.0 > 0 {
                         payable[line] -= part;
-                        delta.line_discounts.push((line, adjustment(cx.step, a.label.clone(), a.coupon.clone(), part)));
+                        delta.line_discounts.push((
+                            line,
+                            adjustment(cx.step, a.label.clone(), a.coupon.clone(), part),
+                        ));
                     }
                 }
             }
             Effect::ShippingAdjustment(a) => {
-                let Some(wanted) = non_negative(a.discount, &at, &mut violations) else { continue };
+                let Some(wanted) = non_negative(a.discount, &at, &mut violations) else {
+                    continue;
+                };
                 let amount = wanted.min(shipping);
                 if amount < wanted {
-                    delta.clipped.push(format!("{at}: shipping discount {wanted} clipped to {amount}"));
+                    delta.clipped.push(format!(
+                        "{at}: shipping discount {wanted} clipped to {amount}"
+                    ));
                 }
                 if amount.0 > 0 {
                     shipping -= amount;
-                    delta.shipping_discounts.push(adjustment(cx.step, a.label, None, amount));
+                    delta
+                        .shipping_discounts
+                        .push(adjustment(cx.step, a.label, None, amount));
                 }
             }
             Effect::Commission(c) => {
                 if !commission_stage {
-                    violations.push(format!("{at}: commission may only be proposed in the commission stage"));
+                    violations.push(format!(
+                        "{at}: commission may only be proposed in the commission stage"
+                    ));
                     continue;
                 }
                 match judge_commission(c, &at, cx, &payable, &waterfall) {
@@ -246,18 +277,32 @@ pub fn dispose(cx: &Context<'_>, effects: Vec<Effect>) -> Result<Delta, StepErro
                 }
             }
             Effect::Gift(g) => {
-                if g.sku.is_empty() || g.sku.len() > 128 || g.quantity == 0 || g.quantity > MAX_GIFT_QUANTITY || g.value < 0 {
+                if g.sku.is_empty()
+                    || g.sku.len() > 128
+                    || g.quantity == 0
+                    || g.quantity > MAX_GIFT_QUANTITY
+                    || g.value < 0
+                {
                     violations.push(format!(
                         "{at}: a gift needs a sku, 1 to {MAX_GIFT_QUANTITY} units and a value that is not negative"
                     ));
                     continue;
                 }
-                delta.gifts.push(AcceptedGift { sku: g.sku, quantity: g.quantity, value: Money(g.value), label: g.label });
+                delta.gifts.push(AcceptedGift {
+                    sku: g.sku,
+                    quantity: g.quantity,
+                    value: Money(g.value),
+                    label: g.label,
+                });
             }
             Effect::Note(text) => delta.notes.push(clip_text(text, MAX_NOTE_BYTES)),
         }
     }
-    if violations.is_empty() { Ok(delta) } else { Err(StepError::InvariantBroken { violations }) }
+    if violations.is_empty() {
+        Ok(delta)
+    } else {
+        Err(StepError::InvariantBroken { violations })
+    }
 }
 
 fn judge_commission(
@@ -284,7 +329,11 @@ fn judge_commission(
         }
     }
     if payee == Role::Merchant || payer == payee {
-        return Err(format!("{at}: {} cannot pay {}", payer.name(), payee.name()));
+        return Err(format!(
+            "{at}: {} cannot pay {}",
+            payer.name(),
+            payee.name()
+        ));
     }
     if c.beneficiary.is_empty() || c.beneficiary.len() > 128 {
         return Err(format!("{at}: beneficiary must be 1 to 128 bytes"));
@@ -299,7 +348,9 @@ fn judge_commission(
             ));
         }
         Share::Rate(rate) => base.rate_floor(Ppm(rate)),
-        Share::Amount(amount) if amount < 0 => return Err(format!("{at}: negative commission {}", Money(amount))),
+        Share::Amount(amount) if amount < 0 => {
+            return Err(format!("{at}: negative commission {}", Money(amount)));
+        }
         Share::Amount(amount) if Money(amount) > cap => {
             return Err(format!(
                 "{at}: {} exceeds 90 % of the {base} {} received on line {}",
@@ -321,19 +372,34 @@ fn judge_commission(
     if amount.0 == 0 {
         return Ok(None);
     }
-    Ok(Some(AcceptedCommission { line, payer, payee, beneficiary: c.beneficiary, amount, label: c.label }))
+    Ok(Some(AcceptedCommission {
+        line,
+        payer,
+        payee,
+        beneficiary: c.beneficiary,
+        amount,
+        label: c.label,
+    }))
 }
 
 fn non_negative(discount: i64, at: &str, violations: &mut Vec<String>) -> Option<Money> {
     if discount < 0 {
-        violations.push(format!("{at}: negative discount {} (a surcharge) refused", Money(discount)));
+        violations.push(format!(
+            "{at}: negative discount {} (a surcharge) refused",
+            Money(discount)
+        ));
         return None;
     }
     Some(Money(discount))
 }
 
 fn adjustment(step: &str, label: String, coupon: Option<String>, amount: Money) -> Adjustment {
-    Adjustment { step: step.to_owned(), label, coupon, amount }
+    Adjustment {
+        step: step.to_owned(),
+        label,
+        coupon,
+        amount,
+    }
 }
 
 fn clip_text(mut text: String, max: usize) -> String {

@@ -18,7 +18,10 @@ pub const STAGES: [Stage; 6] = [
 
 /// The stage's position in [`STAGES`].
 pub fn stage_rank(stage: Stage) -> usize {
-    STAGES.iter().position(|s| *s == stage).unwrap_or(STAGES.len())
+    STAGES
+        .iter()
+        .position(|s| *s == stage)
+        .unwrap_or(STAGES.len())
 }
 
 /// A stage's name as plans and explanations spell it.
@@ -183,8 +186,13 @@ impl Scope {
             return Some("channel");
         }
         let tier_ok = self.member_tiers.is_empty()
-            || cart.buyer.member_tier.as_ref().is_some_and(|t| self.member_tiers.contains(t));
-        let tags_ok = self.buyer_tags.is_empty() || cart.buyer.tags.iter().any(|t| self.buyer_tags.contains(t));
+            || cart
+                .buyer
+                .member_tier
+                .as_ref()
+                .is_some_and(|t| self.member_tiers.contains(t));
+        let tags_ok = self.buyer_tags.is_empty()
+            || cart.buyer.tags.iter().any(|t| self.buyer_tags.contains(t));
         if !tier_ok || !tags_ok || (self.new_customers_only && !cart.buyer.new_customer) {
             return Some("audience");
         }
@@ -197,12 +205,16 @@ impl Scope {
         (self.merchants.is_empty() || self.merchants.contains(&line.merchant))
             && (self.skus.is_empty() || self.skus.contains(&line.sku))
             && (self.spus.is_empty() || self.spus.iter().any(|s| s == spu))
-            && (self.categories.is_empty() || line.categories.iter().any(|c| self.categories.contains(c)))
+            && (self.categories.is_empty()
+                || line.categories.iter().any(|c| self.categories.contains(c)))
     }
 
     /// True when no product filter applies (every line is covered).
     pub fn covers_everything(&self) -> bool {
-        self.merchants.is_empty() && self.skus.is_empty() && self.spus.is_empty() && self.categories.is_empty()
+        self.merchants.is_empty()
+            && self.skus.is_empty()
+            && self.spus.is_empty()
+            && self.categories.is_empty()
     }
 }
 
@@ -217,7 +229,11 @@ pub enum PlanError {
     #[error("step id {step:?} is used twice")]
     DuplicateStep { step: String },
     #[error("step {step}: plugin {name}@{version} is not registered")]
-    UnknownPlugin { step: String, name: String, version: String },
+    UnknownPlugin {
+        step: String,
+        name: String,
+        version: String,
+    },
     #[error("step {step}: configuration refused by the plugin: {message}")]
     InvalidConfig { step: String, message: String },
     #[error("step {step}: validating the configuration failed: {error}")]
@@ -262,24 +278,41 @@ pub fn prepare(
         return Err(PlanError::Empty);
     }
     if plan.steps.len() > MAX_STEPS {
-        return Err(PlanError::TooManySteps { count: plan.steps.len(), limit: MAX_STEPS });
+        return Err(PlanError::TooManySteps {
+            count: plan.steps.len(),
+            limit: MAX_STEPS,
+        });
     }
     let mut ids = BTreeSet::new();
     let mut steps = Vec::with_capacity(plan.steps.len());
     for step in &plan.steps {
         if !ids.insert(step.id.as_str()) {
-            return Err(PlanError::DuplicateStep { step: step.id.clone() });
+            return Err(PlanError::DuplicateStep {
+                step: step.id.clone(),
+            });
         }
-        let plugin = lookup(&step.plugin.name, &step.plugin.version).ok_or_else(|| PlanError::UnknownPlugin {
-            step: step.id.clone(),
-            name: step.plugin.name.clone(),
-            version: step.plugin.version.clone(),
+        let plugin = lookup(&step.plugin.name, &step.plugin.version).ok_or_else(|| {
+            PlanError::UnknownPlugin {
+                step: step.id.clone(),
+                name: step.plugin.name.clone(),
+                version: step.plugin.version.clone(),
+            }
         })?;
         let config_json = step.config.to_string();
         match sandbox.validate_config(&plugin, &config_json) {
             Ok(Ok(())) => {}
-            Ok(Err(message)) => return Err(PlanError::InvalidConfig { step: step.id.clone(), message }),
-            Err(error) => return Err(PlanError::ConfigCheckFailed { step: step.id.clone(), error }),
+            Ok(Err(message)) => {
+                return Err(PlanError::InvalidConfig {
+                    step: step.id.clone(),
+                    message,
+                });
+            }
+            Err(error) => {
+                return Err(PlanError::ConfigCheckFailed {
+                    step: step.id.clone(),
+                    error,
+                });
+            }
         }
         steps.push(PreparedStep {
             stage: plugin.descriptor.stage,
@@ -293,13 +326,25 @@ pub fn prepare(
     steps.sort_by_key(|s| (stage_rank(s.stage), s.step.priority));
     for s in &steps {
         if let Some(group) = &s.step.exclusive_group {
-            let mixed = steps
-                .iter()
-                .any(|o| o.stage != s.stage && o.step.exclusive_group.as_ref().is_some_and(|g| g.name == group.name));
+            let mixed = steps.iter().any(|o| {
+                o.stage != s.stage
+                    && o.step
+                        .exclusive_group
+                        .as_ref()
+                        .is_some_and(|g| g.name == group.name)
+            });
             if mixed {
-                return Err(PlanError::GroupAcrossStages { step: s.step.id.clone(), group: group.name.clone() });
+                return Err(PlanError::GroupAcrossStages {
+                    step: s.step.id.clone(),
+                    group: group.name.clone(),
+                });
             }
         }
     }
-    Ok(PreparedPlan { id: plan.id.clone(), version: plan.version, on_failure: plan.on_failure, steps })
+    Ok(PreparedPlan {
+        id: plan.id.clone(),
+        version: plan.version,
+        on_failure: plan.on_failure,
+        steps,
+    })
 }

@@ -133,7 +133,12 @@ pub enum Reason {
     /// The plugin proposed nothing with money in it (a threshold not met, no coupon …).
     NoEffect,
     /// Item price is best-of: another step gave every line a better price.
-    Superseded { by: String },
+    Superseded {
+        by: String,
+    },
     /// Another member of the exclusive group was kept.
-    ExcludedByGroup { group: String, kept: String },
+    ExcludedByGroup {
+        group: String,
+        kept: String,
+    },
 }

@@ -7,7 +7,9 @@
 
 use super::cart::{Cart, CartError, contract_size};
 use super::dispose::{Context, Delta, Waterfall, dispose};
-use super::plan::{GroupKeep, PreparedPlan, PreparedStep, STAGES, Stacking, ThresholdBase, stage_name};
+use super::plan::{
+    GroupKeep, PreparedPlan, PreparedStep, STAGES, Stacking, ThresholdBase, stage_name,
+};
 use super::quote::*;
 use crate::Money;
 use crate::sandbox::bindings::{self as wit, Stage};
@@ -69,8 +71,14 @@ pub fn quote(sandbox: &Sandbox, plan: &PreparedPlan, cart: &Cart) -> Result<Quot
     let line_ids: Vec<String> = cart.lines.iter().map(|l| l.id.clone()).collect();
     let mut input = wit::Input {
         cart: full_cart,
-        state: wit::Pipeline { payable: Vec::new(), shipping: 0, order_total: 0 },
-        step: wit::StepContext { threshold_base: wit::ThresholdBase::Current },
+        state: wit::Pipeline {
+            payable: Vec::new(),
+            shipping: 0,
+            order_total: 0,
+        },
+        step: wit::StepContext {
+            threshold_base: wit::ThresholdBase::Current,
+        },
         config: String::new(),
     };
     let n = cart.lines.len();
@@ -88,7 +96,12 @@ pub fn quote(sandbox: &Sandbox, plan: &PreparedPlan, cart: &Cart) -> Result<Quot
         reports: Vec::with_capacity(plan.steps.len()),
         fuel: 0,
     };
-    let exec = Exec { sandbox, plan, cart, line_ids: &line_ids };
+    let exec = Exec {
+        sandbox,
+        plan,
+        cart,
+        line_ids: &line_ids,
+    };
 
     for stage in STAGES {
         let steps: Vec<&PreparedStep> = plan.steps.iter().filter(|s| s.stage == stage).collect();
@@ -107,7 +120,13 @@ pub fn quote(sandbox: &Sandbox, plan: &PreparedPlan, cart: &Cart) -> Result<Quot
             let members: Vec<usize> = match &steps[i].step.exclusive_group {
                 None => vec![i],
                 Some(g) => (i..steps.len())
-                    .filter(|&j| steps[j].step.exclusive_group.as_ref().is_some_and(|o| o.name == g.name))
+                    .filter(|&j| {
+                        steps[j]
+                            .step
+                            .exclusive_group
+                            .as_ref()
+                            .is_some_and(|o| o.name == g.name)
+                    })
                     .collect(),
             };
             for &j in &members {
@@ -148,7 +167,11 @@ impl Exec<'_> {
         }
         let payable: Vec<i64> = visible.iter().map(|&i| st.payable[i].0).collect();
         let items: i64 = payable.iter().sum();
-        let state = wit::Pipeline { payable, shipping: st.shipping.0, order_total: items + st.shipping.0 };
+        let state = wit::Pipeline {
+            payable,
+            shipping: st.shipping.0,
+            order_total: items + st.shipping.0,
+        };
         let ctx = wit::StepContext {
             threshold_base: match step.threshold_base {
                 ThresholdBase::Original => wit::ThresholdBase::Original,
@@ -164,7 +187,10 @@ impl Exec<'_> {
         } else {
             let scoped = wit::Input {
                 cart: wit::Cart {
-                    lines: visible.iter().map(|&i| input.cart.lines[i].clone()).collect(),
+                    lines: visible
+                        .iter()
+                        .map(|&i| input.cart.lines[i].clone())
+                        .collect(),
                     ..input.cart.clone_without_lines()
                 },
                 state,
@@ -185,14 +211,29 @@ impl Exec<'_> {
             };
             dispose(&cx, effects)
         });
-        StepRun::Ran(Run { fuel: evaluation.fuel, log: evaluation.log, log_truncated: evaluation.log_truncated, result })
+        StepRun::Ran(Run {
+            fuel: evaluation.fuel,
+            log: evaluation.log,
+            log_truncated: evaluation.log_truncated,
+            result,
+        })
     }
 
     /// Run the members of one exclusive group (or a lone step) and keep one.
-    fn group(&self, members: &[&PreparedStep], st: &mut State, input: &mut wit::Input) -> Result<(), QuoteError> {
+    fn group(
+        &self,
+        members: &[&PreparedStep],
+        st: &mut State,
+        input: &mut wit::Input,
+    ) -> Result<(), QuoteError> {
         let runs: Vec<StepRun> = members.iter().map(|ps| self.run(ps, st, input)).collect();
-        let keep = members[0].step.exclusive_group.as_ref().map_or(GroupKeep::First, |g| g.keep);
-        let applies = |r: &StepRun| matches!(r, StepRun::Ran(Run { result: Ok(d), .. }) if d.applies());
+        let keep = members[0]
+            .step
+            .exclusive_group
+            .as_ref()
+            .map_or(GroupKeep::First, |g| g.keep);
+        let applies =
+            |r: &StepRun| matches!(r, StepRun::Ran(Run { result: Ok(d), .. }) if d.applies());
         let value = |r: &StepRun| match r {
             StepRun::Ran(Run { result: Ok(d), .. }) => d.discount() + d.commission(),
             _ => Money::ZERO,
@@ -224,13 +265,21 @@ impl Exec<'_> {
     }
 
     /// Item price: every step sees the same prices; each line keeps the biggest discount.
-    fn best_of(&self, steps: &[&PreparedStep], st: &mut State, input: &mut wit::Input) -> Result<(), QuoteError> {
+    fn best_of(
+        &self,
+        steps: &[&PreparedStep],
+        st: &mut State,
+        input: &mut wit::Input,
+    ) -> Result<(), QuoteError> {
         let runs: Vec<StepRun> = steps.iter().map(|ps| self.run(ps, st, input)).collect();
         let n = self.cart.lines.len();
         // winner[line] = (step index, discount on that line)
         let mut winner: Vec<Option<(usize, Money)>> = vec![None; n];
         for (s, run) in runs.iter().enumerate() {
-            if let StepRun::Ran(Run { result: Ok(delta), .. }) = run {
+            if let StepRun::Ran(Run {
+                result: Ok(delta), ..
+            }) = run
+            {
                 let mut per_line = vec![Money::ZERO; n];
                 for (line, a) in &delta.line_discounts {
                     per_line[*line] += a.amount;
@@ -247,9 +296,13 @@ impl Exec<'_> {
             let won_any = winner.iter().any(|w| w.is_some_and(|(ws, _)| ws == s));
             let superseded = (proposed_any && !won_any).then(|| {
                 let by = winner.iter().flatten().next().map_or(0, |(ws, _)| *ws);
-                Reason::Superseded { by: steps[by].step.id.clone() }
+                Reason::Superseded {
+                    by: steps[by].step.id.clone(),
+                }
             });
-            self.settle(ps, run, superseded, st, |line| winner[line].is_some_and(|(ws, _)| ws == s))?;
+            self.settle(ps, run, superseded, st, |line| {
+                winner[line].is_some_and(|(ws, _)| ws == s)
+            })?;
         }
         Ok(())
     }
@@ -292,7 +345,10 @@ impl Exec<'_> {
             Ok(delta) => delta,
             Err(error) => {
                 if self.plan.on_failure == super::plan::FailurePolicy::FailClosed {
-                    return Err(QuoteError::StepFailed { step: ps.step.id.clone(), error });
+                    return Err(QuoteError::StepFailed {
+                        step: ps.step.id.clone(),
+                        error,
+                    });
                 }
                 report.outcome = Outcome::Failed { error };
                 st.reports.push(report);
@@ -301,10 +357,15 @@ impl Exec<'_> {
         };
         delta.line_discounts.retain(|(line, _)| keep_line(*line));
         let notes = std::mem::take(&mut delta.notes);
-        st.notes.extend(notes.into_iter().map(|text| Note { step: ps.step.id.clone(), text }));
+        st.notes.extend(notes.into_iter().map(|text| Note {
+            step: ps.step.id.clone(),
+            text,
+        }));
         report.outcome = match excluded {
             Some(reason) => Outcome::NotApplied { reason },
-            None if !delta.applies() => Outcome::NotApplied { reason: Reason::NoEffect },
+            None if !delta.applies() => Outcome::NotApplied {
+                reason: Reason::NoEffect,
+            },
             None => Outcome::Applied,
         };
         if report.outcome == Outcome::Applied {
@@ -347,7 +408,13 @@ fn apply(ps: &PreparedStep, delta: Delta, st: &mut State, line_ids: &[String]) {
         });
     }
     for g in delta.gifts {
-        st.gifts.push(GiftLine { step: step.clone(), sku: g.sku, quantity: g.quantity, value: g.value, label: g.label });
+        st.gifts.push(GiftLine {
+            step: step.clone(),
+            sku: g.sku,
+            quantity: g.quantity,
+            value: g.value,
+            label: g.label,
+        });
     }
 }
 
@@ -379,7 +446,10 @@ fn finish(plan: &PreparedPlan, cart: &Cart, st: State) -> Quote {
         payable: st.shipping,
     };
     Quote {
-        plan: PlanVersion { id: plan.id.clone(), version: plan.version },
+        plan: PlanVersion {
+            id: plan.id.clone(),
+            version: plan.version,
+        },
         lines,
         gifts: st.gifts,
         items,

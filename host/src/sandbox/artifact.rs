@@ -48,7 +48,12 @@ impl ArtifactCache {
     }
 
     /// Store a freshly compiled component's artifact (atomically: write, then rename).
-    pub fn store(&self, engine: &Engine, sha256: &str, component: &Component) -> std::io::Result<()> {
+    pub fn store(
+        &self,
+        engine: &Engine,
+        sha256: &str,
+        component: &Component,
+    ) -> std::io::Result<()> {
         let bytes = component.serialize().map_err(std::io::Error::other)?;
         let path = self.path(engine, sha256);
         let tmp = path.with_extension("tmp");

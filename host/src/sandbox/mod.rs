@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{
-    Config, Engine, Enabled, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig,
+    Config, Enabled, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig,
 };
 
 /// How often the epoch advances; the wall-clock deadline counts in these ticks.
@@ -40,7 +40,9 @@ pub enum LoadError {
     NotAComponent,
     #[error("invalid component: {message}")]
     Invalid { message: String },
-    #[error("imports `{import}`, which is outside the rule contract (allowed: plaza:rules/host@0.1.0)")]
+    #[error(
+        "imports `{import}`, which is outside the rule contract (allowed: plaza:rules/host@0.1.0)"
+    )]
     ForbiddenImport { import: String },
     #[error("does not implement the rule contract plaza:rules/rule@0.1.0: {message}")]
     ContractMismatch { message: String },
@@ -148,7 +150,9 @@ struct Inner {
 
 impl std::fmt::Debug for Sandbox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sandbox").field("limits", &self.inner.limits).finish_non_exhaustive()
+        f.debug_struct("Sandbox")
+            .field("limits", &self.inner.limits)
+            .finish_non_exhaustive()
     }
 }
 
@@ -195,7 +199,13 @@ impl Sandbox {
                 }
             })?;
         Ok(Sandbox {
-            inner: Arc::new(Inner { engine, linker, limits, cache, ticker_stop }),
+            inner: Arc::new(Inner {
+                engine,
+                linker,
+                limits,
+                cache,
+                ticker_stop,
+            }),
         })
     }
 

@@ -46,7 +46,10 @@ impl Sandbox {
     pub fn load(&self, bytes: &[u8]) -> Result<Plugin, LoadError> {
         let limits = &self.inner.limits;
         if bytes.len() > limits.max_module_bytes {
-            return Err(LoadError::TooLarge { size: bytes.len(), limit: limits.max_module_bytes });
+            return Err(LoadError::TooLarge {
+                size: bytes.len(),
+                limit: limits.max_module_bytes,
+            });
         }
         // The preamble: magic, then version 1 for a core module or 0x0d + layer 1 for a component.
         match bytes.get(..8) {
@@ -56,16 +59,23 @@ impl Sandbox {
         }
         let sha256 = hex::encode(Sha256::digest(bytes));
         let engine = &self.inner.engine;
-        let cached = self.inner.cache.as_ref().and_then(|c| c.load(engine, &sha256));
+        let cached = self
+            .inner
+            .cache
+            .as_ref()
+            .and_then(|c| c.load(engine, &sha256));
         let from_cache = cached.is_some();
         let component = match cached {
             Some(component) => component,
-            None => Component::new(engine, bytes)
-                .map_err(|e| LoadError::Invalid { message: format!("{e:#}") })?,
+            None => Component::new(engine, bytes).map_err(|e| LoadError::Invalid {
+                message: format!("{e:#}"),
+            })?,
         };
         for (name, _) in component.component_type().imports(engine) {
             if !bindings::ALLOWED_IMPORTS.contains(&name) {
-                return Err(LoadError::ForbiddenImport { import: name.to_owned() });
+                return Err(LoadError::ForbiddenImport {
+                    import: name.to_owned(),
+                });
             }
         }
         let pre = self
@@ -73,7 +83,9 @@ impl Sandbox {
             .linker
             .instantiate_pre(&component)
             .and_then(RulePre::new)
-            .map_err(|e| LoadError::ContractMismatch { message: format!("{e:#}") })?;
+            .map_err(|e| LoadError::ContractMismatch {
+                message: format!("{e:#}"),
+            })?;
         if let (Some(cache), false) = (&self.inner.cache, from_cache) {
             // A failed cache write only costs a recompile after restart.
             let _ = cache.store(engine, &sha256, &component);
@@ -92,14 +104,23 @@ impl Sandbox {
             pre,
         };
         let describe = self.call(&plugin, |rule, store| rule.call_describe(store));
-        plugin.descriptor = describe.result.map_err(|error| LoadError::Describe { error })?;
+        plugin.descriptor = describe
+            .result
+            .map_err(|error| LoadError::Describe { error })?;
         check_descriptor(&plugin.descriptor)?;
         Ok(plugin)
     }
 
     /// Ask the plugin whether `config` is acceptable.
-    pub fn validate_config(&self, plugin: &Plugin, config: &str) -> Result<Result<(), String>, StepError> {
-        self.call(plugin, |rule, store| rule.call_validate_config(store, config)).result
+    pub fn validate_config(
+        &self,
+        plugin: &Plugin,
+        config: &str,
+    ) -> Result<Result<(), String>, StepError> {
+        self.call(plugin, |rule, store| {
+            rule.call_validate_config(store, config)
+        })
+        .result
     }
 
     /// Run `evaluate` once in a fresh instance.
@@ -107,20 +128,33 @@ impl Sandbox {
         let call = self.call(plugin, |rule, store| rule.call_evaluate(store, input));
         let result = match call.result {
             Ok(Ok(effects)) => self.check_output(effects),
-            Ok(Err(message)) => Err(StepError::PluginError { message: truncate(message, 256) }),
+            Ok(Err(message)) => Err(StepError::PluginError {
+                message: truncate(message, 256),
+            }),
             Err(e) => Err(e),
         };
-        Evaluation { result, fuel: call.fuel, log: call.log, log_truncated: call.log_truncated }
+        Evaluation {
+            result,
+            fuel: call.fuel,
+            log: call.log,
+            log_truncated: call.log_truncated,
+        }
     }
 
     fn check_output(&self, effects: Vec<Effect>) -> Result<Vec<Effect>, StepError> {
         let limits = &self.inner.limits;
         if effects.len() > limits.max_effects {
-            return Err(StepError::TooManyEffects { count: effects.len(), limit: limits.max_effects });
+            return Err(StepError::TooManyEffects {
+                count: effects.len(),
+                limit: limits.max_effects,
+            });
         }
         let size: usize = effects.iter().map(effect_size).sum();
         if size > limits.max_output_bytes {
-            return Err(StepError::OutputTooLarge { size, limit: limits.max_output_bytes });
+            return Err(StepError::OutputTooLarge {
+                size,
+                limit: limits.max_output_bytes,
+            });
         }
         Ok(effects)
     }
@@ -156,24 +190,38 @@ impl Sandbox {
         };
         let fuel = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
         let state = store.into_data();
-        Call { result, fuel, log: state.log, log_truncated: state.log_truncated }
+        Call {
+            result,
+            fuel,
+            log: state.log,
+            log_truncated: state.log_truncated,
+        }
     }
 
     fn classify(&self, store: &Store<StoreState>, error: wasmtime::Error) -> StepError {
         let limits = &self.inner.limits;
         if store.data().memory_denied {
-            return StepError::MemoryLimit { limit: limits.max_memory_bytes };
+            return StepError::MemoryLimit {
+                limit: limits.max_memory_bytes,
+            };
         }
         match error.downcast_ref::<Trap>() {
             Some(Trap::OutOfFuel) => StepError::OutOfFuel { limit: limits.fuel },
-            Some(Trap::Interrupt) => StepError::Timeout { limit_ms: limits.timeout_ms },
+            Some(Trap::Interrupt) => StepError::Timeout {
+                limit_ms: limits.timeout_ms,
+            },
             Some(Trap::StackOverflow) => StepError::StackOverflow,
             Some(Trap::UnreachableCodeReached) => StepError::Trap {
-                message: "unreachable executed (a panic or abort in the plugin; see its log)".into(),
+                message: "unreachable executed (a panic or abort in the plugin; see its log)"
+                    .into(),
             },
-            Some(trap) => StepError::Trap { message: trap.to_string() },
+            Some(trap) => StepError::Trap {
+                message: trap.to_string(),
+            },
             // Not a trap: the guest's output could not be lifted (bad UTF-8, discriminant …).
-            None => StepError::InvalidOutput { message: truncate(format!("{error:#}"), 256) },
+            None => StepError::InvalidOutput {
+                message: truncate(format!("{error:#}"), 256),
+            },
         }
     }
 }
@@ -189,17 +237,26 @@ struct Call<R> {
 fn check_descriptor(d: &Descriptor) -> Result<(), LoadError> {
     let ok_name = !d.name.is_empty()
         && d.name.len() <= 64
-        && d.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        && d.name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
     if !ok_name {
         return Err(LoadError::BadDescriptor {
-            message: format!("name {:?} must be 1-64 characters of a-z, 0-9 and -", d.name),
+            message: format!(
+                "name {:?} must be 1-64 characters of a-z, 0-9 and -",
+                d.name
+            ),
         });
     }
     if d.version.is_empty() || d.version.len() > 32 {
-        return Err(LoadError::BadDescriptor { message: "version must be 1-32 characters".into() });
+        return Err(LoadError::BadDescriptor {
+            message: "version must be 1-32 characters".into(),
+        });
     }
     if serde_json::from_str::<serde_json::Value>(&d.config_schema).is_err() {
-        return Err(LoadError::BadDescriptor { message: "config schema is not JSON".into() });
+        return Err(LoadError::BadDescriptor {
+            message: "config schema is not JSON".into(),
+        });
     }
     Ok(())
 }

@@ -37,11 +37,18 @@ impl Rule for AgencyWaterfall {
     const NAME: &'static str = "agency-waterfall";
     const VERSION: &'static str = "1.0.0";
     const STAGE: Stage = Stage::Commission;
-    const DESCRIPTION: &'static str = "二级团 waterfall: each party pays the next out of what it received";
+    const DESCRIPTION: &'static str =
+        "二级团 waterfall: each party pays the next out of what it received";
     const CONFIG_SCHEMA: &'static str = r#"{"type":"object","properties":{"carrying_agency":{"type":"integer","minimum":0,"maximum":900000},"helper_agency":{"type":"integer","minimum":0,"maximum":900000},"creator":{"type":"integer","minimum":0,"maximum":900000},"promoter_agency":{"type":"integer","minimum":0,"maximum":900000},"promoter":{"type":"integer","minimum":0,"maximum":900000}}}"#;
 
     fn validate(c: &Config) -> Result<(), String> {
-        let rates = [c.carrying_agency, c.helper_agency, c.creator, c.promoter_agency, c.promoter];
+        let rates = [
+            c.carrying_agency,
+            c.helper_agency,
+            c.creator,
+            c.promoter_agency,
+            c.promoter,
+        ];
         if rates.iter().any(|r| *r > MAX_RATE) {
             return Err("rates must not exceed 900000 ppm (90 %)".into());
         }
@@ -51,10 +58,25 @@ impl Rule for AgencyWaterfall {
     fn evaluate(c: &Config, input: &Input) -> Result<Vec<Effect>, String> {
         let a = &input.cart.attribution;
         let chain = [
-            (Party::CarryingAgency, &a.carrying_agency, c.carrying_agency, "机构服务费"),
-            (Party::HelperAgency, &a.helper_agency, c.helper_agency, "帮卖机构分成"),
+            (
+                Party::CarryingAgency,
+                &a.carrying_agency,
+                c.carrying_agency,
+                "机构服务费",
+            ),
+            (
+                Party::HelperAgency,
+                &a.helper_agency,
+                c.helper_agency,
+                "帮卖机构分成",
+            ),
             (Party::Creator, &a.creator, c.creator, "达人佣金"),
-            (Party::PromoterAgency, &a.promoter_agency, c.promoter_agency, "推客机构分成"),
+            (
+                Party::PromoterAgency,
+                &a.promoter_agency,
+                c.promoter_agency,
+                "推客机构分成",
+            ),
             (Party::Promoter, &a.promoter, c.promoter, "推客佣金"),
         ];
         let mut effects = Vec::new();
@@ -64,8 +86,17 @@ impl Rule for AgencyWaterfall {
             }
             let mut payer = Party::Merchant;
             for (role, who, rate, label) in &chain {
-                let (Some(who), true) = (who, rate.0 > 0) else { continue };
-                effects.push(Effect::commission_rate(line, payer, *role, who.as_str(), *rate, *label));
+                let (Some(who), true) = (who, rate.0 > 0) else {
+                    continue;
+                };
+                effects.push(Effect::commission_rate(
+                    line,
+                    payer,
+                    *role,
+                    who.as_str(),
+                    *rate,
+                    *label,
+                ));
                 payer = *role;
             }
         }
@@ -95,9 +126,30 @@ mod tests {
         assert_eq!(
             effects,
             vec![
-                Effect::commission_rate(0, Party::Merchant, Party::CarryingAgency, "ag-1", Ppm(200_000), "机构服务费"),
-                Effect::commission_rate(0, Party::CarryingAgency, Party::Creator, "cr-1", Ppm(600_000), "达人佣金"),
-                Effect::commission_rate(0, Party::Creator, Party::Promoter, "p-1", Ppm(800_000), "推客佣金"),
+                Effect::commission_rate(
+                    0,
+                    Party::Merchant,
+                    Party::CarryingAgency,
+                    "ag-1",
+                    Ppm(200_000),
+                    "机构服务费"
+                ),
+                Effect::commission_rate(
+                    0,
+                    Party::CarryingAgency,
+                    Party::Creator,
+                    "cr-1",
+                    Ppm(600_000),
+                    "达人佣金"
+                ),
+                Effect::commission_rate(
+                    0,
+                    Party::Creator,
+                    Party::Promoter,
+                    "p-1",
+                    Ppm(800_000),
+                    "推客佣金"
+                ),
             ]
         );
     }

@@ -37,7 +37,10 @@ impl Rule for FreeShipping {
         if fee.0 <= 0 || input.threshold_amount() < config.threshold {
             return Ok(vec![]);
         }
-        Ok(vec![Effect::shipping_discount(fee, format!("满{}包邮", config.threshold))])
+        Ok(vec![Effect::shipping_discount(
+            fee,
+            format!("满{}包邮", config.threshold),
+        )])
     }
 }
 
@@ -51,9 +54,15 @@ mod tests {
     #[test]
     fn waives_shipping_only_over_threshold() {
         let cfg = r#"{"threshold":9900}"#;
-        let under = cart().line(line("a", Money(9_899), 1)).shipping(Money(800)).input();
+        let under = cart()
+            .line(line("a", Money(9_899), 1))
+            .shipping(Money(800))
+            .input();
         assert!(run::<FreeShipping>(cfg, &under).unwrap().is_empty());
-        let over = cart().line(line("a", Money(9_900), 1)).shipping(Money(800)).input();
+        let over = cart()
+            .line(line("a", Money(9_900), 1))
+            .shipping(Money(800))
+            .input();
         assert_eq!(
             run::<FreeShipping>(cfg, &over).unwrap(),
             vec![Effect::shipping_discount(Money(800), "满¥99.00包邮")]

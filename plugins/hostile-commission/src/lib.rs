@@ -42,17 +42,37 @@ impl Rule for HostileCommission {
     fn evaluate(config: &Config, input: &Input) -> Result<Vec<Effect>, String> {
         let payable = input.payable(0);
         Ok(match config.mode.as_str() {
-            "over-rate" => vec![share(0, Party::Merchant, Party::Promoter, Share::Rate(1_500_000))],
+            "over-rate" => vec![share(
+                0,
+                Party::Merchant,
+                Party::Promoter,
+                Share::Rate(1_500_000),
+            )],
             "over-waterfall" => vec![
-                share(0, Party::Merchant, Party::CarryingAgency, Share::Rate(100_000)),
-                share(0, Party::CarryingAgency, Party::HelperAgency, Share::Amount(payable.rate_floor(Ppm(200_000)).0)),
+                share(
+                    0,
+                    Party::Merchant,
+                    Party::CarryingAgency,
+                    Share::Rate(100_000),
+                ),
+                share(
+                    0,
+                    Party::CarryingAgency,
+                    Party::HelperAgency,
+                    Share::Amount(payable.rate_floor(Ppm(200_000)).0),
+                ),
             ],
             "deep-upline" => vec![
                 share(0, Party::Merchant, Party::Promoter, Share::Rate(100_000)),
                 share(0, Party::Promoter, Party::Upline(1), Share::Rate(100_000)),
                 share(0, Party::Promoter, Party::Upline(3), Share::Rate(100_000)),
             ],
-            "no-sale" => vec![share(u32::MAX, Party::Merchant, Party::Promoter, Share::Amount(500))],
+            "no-sale" => vec![share(
+                u32::MAX,
+                Party::Merchant,
+                Party::Promoter,
+                Share::Amount(500),
+            )],
             other => return Err(format!("unknown mode {other}")),
         })
     }

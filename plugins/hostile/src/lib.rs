@@ -1,14 +1,19 @@
 //! A rule that misbehaves on purpose, for Plaza's sandbox tests. Never put it in a real plan.
 //!
 //! Configuration: `{"mode": "…"}`, one of `loop` (never returns), `memory` (allocates
-//! without end), `recursion` (recurses without end), `panic`, `huge-output` (thousands of
+//! without end), `recursion` (recurses without end), `panic`, `huge-output` (hundreds of
 //! large notes), `many-effects` (thousands of small discounts), `negative-line` (a discount
 //! larger than the line, and a negative one), `log-flood` (logs far past the limit), `error`
-//! (returns an error), `well-behaved` (one honest 1-fen discount).
+//! (returns an error), `counter` (notes how many times this instance evaluated: always 1
+//! when the host gives every evaluation a fresh instance), `well-behaved` (one honest 1-fen
+//! discount).
 
 use plaza_plugin_sdk::prelude::*;
 use serde::Deserialize;
 use std::hint::black_box;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+static EVALUATIONS: AtomicU32 = AtomicU32::new(0);
 
 /// The rule.
 #[derive(Debug)]
@@ -51,22 +56,40 @@ impl Rule for Hostile {
             }
             "recursion" => Ok(vec![Effect::note(recurse(0).to_string())]),
             "panic" => panic!("hostile plugin panicked on purpose"),
-            "huge-output" => Ok((0..4_000).map(|i| Effect::note(format!("{i:0>100}"))).collect()),
-            "many-effects" => Ok((0..5_000).map(|_| Effect::line_discount(0, Money(1), "1 fen")).collect()),
+            "huge-output" => Ok((0..300)
+                .map(|i| Effect::note(format!("{i:0>100}")))
+                .collect()),
+            "many-effects" => Ok((0..5_000)
+                .map(|_| Effect::line_discount(0, Money(1), "1 fen"))
+                .collect()),
             "negative-line" => {
-                let mut effects = vec![Effect::line_discount(0, input.payable(0) + Money(10_000), "more than the line")];
+                let mut effects = vec![Effect::line_discount(
+                    0,
+                    input.payable(0) + Money(10_000),
+                    "more than the line",
+                )];
                 if input.cart.lines.len() > 1 {
-                    effects.push(Effect::line_discount(1, Money(-500), "a surcharge in disguise"));
+                    effects.push(Effect::line_discount(
+                        1,
+                        Money(-500),
+                        "a surcharge in disguise",
+                    ));
                 }
                 Ok(effects)
             }
             "log-flood" => {
                 for i in 0..200 {
-                    log(&format!("flooding the log, line {i:04}, padding padding padding"));
+                    log(&format!(
+                        "flooding the log, line {i:04}, padding padding padding"
+                    ));
                 }
                 Ok(vec![])
             }
             "error" => Err("hostile plugin refused on purpose".into()),
+            "counter" => {
+                let n = EVALUATIONS.fetch_add(1, Ordering::Relaxed) + 1;
+                Ok(vec![Effect::note(format!("evaluation {n}"))])
+            }
             "well-behaved" => Ok(vec![Effect::line_discount(0, Money(1), "one fen")]),
             other => Err(format!("unknown mode {other}")),
         }

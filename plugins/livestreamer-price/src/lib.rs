@@ -26,7 +26,8 @@ impl Rule for LivestreamerPrice {
     const NAME: &'static str = "livestreamer-price";
     const VERSION: &'static str = "1.0.0";
     const STAGE: Stage = Stage::ItemPrice;
-    const DESCRIPTION: &'static str = "主播专属价: exclusive unit prices through one livestreamer's room or link";
+    const DESCRIPTION: &'static str =
+        "主播专属价: exclusive unit prices through one livestreamer's room or link";
     const CONFIG_SCHEMA: &'static str = r#"{"type":"object","required":["livestreamer","prices"],"properties":{"livestreamer":{"type":"string","minLength":1},"prices":{"type":"object","additionalProperties":{"type":"integer","minimum":0}}}}"#;
 
     fn validate(config: &Config) -> Result<(), String> {
@@ -69,7 +70,11 @@ mod tests {
 
     #[test]
     fn exclusive_price_needs_that_livestreamer() {
-        let base = cart().line(line("lipstick", Money::yuan(99), 2)).line(line("brush", Money::yuan(20), 1));
+        let base = cart().line(line("lipstick", Money::yuan(99), 2)).line(line(
+            "brush",
+            Money::yuan(20),
+            1,
+        ));
         let with = base.clone().livestreamer("ls-1").input();
         assert_eq!(
             run::<LivestreamerPrice>(CFG, &with).unwrap(),
@@ -77,6 +82,10 @@ mod tests {
         );
         let other = base.clone().livestreamer("ls-2").input();
         assert!(run::<LivestreamerPrice>(CFG, &other).unwrap().is_empty());
-        assert!(run::<LivestreamerPrice>(CFG, &base.input()).unwrap().is_empty());
+        assert!(
+            run::<LivestreamerPrice>(CFG, &base.input())
+                .unwrap()
+                .is_empty()
+        );
     }
 }

@@ -38,7 +38,8 @@ impl Rule for MemberPrice {
     const NAME: &'static str = "member-price";
     const VERSION: &'static str = "1.0.0";
     const STAGE: Stage = Stage::ItemPrice;
-    const DESCRIPTION: &'static str = "会员价: member price per tier, fixed per sku or a share of list price";
+    const DESCRIPTION: &'static str =
+        "会员价: member price per tier, fixed per sku or a share of list price";
     const CONFIG_SCHEMA: &'static str = r#"{"type":"object","required":["tiers"],"properties":{"tiers":{"type":"object","additionalProperties":{"type":"object","properties":{"rate":{"type":"integer","minimum":0,"maximum":1000000},"prices":{"type":"object","additionalProperties":{"type":"integer","minimum":0}}}}}}}"#;
 
     fn validate(config: &Config) -> Result<(), String> {
@@ -70,7 +71,11 @@ impl Rule for MemberPrice {
             };
             let discount = (unit - member_unit).times(line.quantity);
             if discount.0 > 0 {
-                effects.push(Effect::line_discount(i as u32, discount, format!("会员价({tier})")));
+                effects.push(Effect::line_discount(
+                    i as u32,
+                    discount,
+                    format!("会员价({tier})"),
+                ));
             }
         }
         Ok(effects)
@@ -108,7 +113,10 @@ mod tests {
     fn non_members_and_other_tiers_get_nothing() {
         let anon = cart().line(line("tea", Money::yuan(100), 1)).input();
         assert!(run::<MemberPrice>(CFG, &anon).unwrap().is_empty());
-        let silver = cart().line(line("tea", Money::yuan(100), 1)).member("silver").input();
+        let silver = cart()
+            .line(line("tea", Money::yuan(100), 1))
+            .member("silver")
+            .input();
         assert!(run::<MemberPrice>(CFG, &silver).unwrap().is_empty());
     }
 }

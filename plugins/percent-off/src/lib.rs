@@ -39,9 +39,12 @@ pub enum Config {
 impl Config {
     fn off_and_cap(&self) -> (Ppm, Option<Money>) {
         match self {
-            Config::Spend { off, max_discount, .. } | Config::Items { off, max_discount, .. } => {
-                (*off, *max_discount)
+            Config::Spend {
+                off, max_discount, ..
             }
+            | Config::Items {
+                off, max_discount, ..
+            } => (*off, *max_discount),
         }
     }
 }
@@ -51,7 +54,11 @@ fn zhe(off: Ppm) -> String {
     let pay = (Ppm::ONE.0 - off.0) / 10_000;
     let tenths = pay / 10;
     let rest = pay % 10;
-    if rest == 0 { format!("{tenths}折") } else { format!("{tenths}.{rest}折") }
+    if rest == 0 {
+        format!("{tenths}折")
+    } else {
+        format!("{tenths}.{rest}折")
+    }
 }
 
 impl Rule for PercentOff {
@@ -59,7 +66,8 @@ impl Rule for PercentOff {
     const NAME: &'static str = "percent-off";
     const VERSION: &'static str = "1.0.0";
     const STAGE: Stage = Stage::StorePromotion;
-    const DESCRIPTION: &'static str = "满折 over a spend, or N件M折 from N items, with a maximum discount";
+    const DESCRIPTION: &'static str =
+        "满折 over a spend, or N件M折 from N items, with a maximum discount";
     const CONFIG_SCHEMA: &'static str = r#"{"oneOf":[
  {"type":"object","required":["mode","threshold","off"],"properties":{"mode":{"const":"spend"},"threshold":{"type":"integer","minimum":0},"off":{"type":"integer","minimum":1,"maximum":1000000},"max_discount":{"type":"integer","minimum":1}}},
  {"type":"object","required":["mode","min_items","off"],"properties":{"mode":{"const":"items"},"min_items":{"type":"integer","minimum":1},"off":{"type":"integer","minimum":1,"maximum":1000000},"max_discount":{"type":"integer","minimum":1}}}]}"#;
@@ -73,7 +81,9 @@ impl Rule for PercentOff {
             return Err("max_discount must be positive".into());
         }
         match config {
-            Config::Spend { threshold, .. } if threshold.0 < 0 => Err("threshold must not be negative".into()),
+            Config::Spend { threshold, .. } if threshold.0 < 0 => {
+                Err("threshold must not be negative".into())
+            }
             Config::Items { min_items: 0, .. } => Err("min_items must be at least 1".into()),
             _ => Ok(()),
         }
@@ -81,12 +91,14 @@ impl Rule for PercentOff {
 
     fn evaluate(config: &Config, input: &Input) -> Result<Vec<Effect>, String> {
         let (label, eligible) = match config {
-            Config::Spend { threshold, off, .. } => {
-                (format!("满{threshold}享{}", zhe(*off)), input.threshold_amount() >= *threshold)
-            }
-            Config::Items { min_items, off, .. } => {
-                (format!("{min_items}件{}", zhe(*off)), input.item_count() >= u64::from(*min_items))
-            }
+            Config::Spend { threshold, off, .. } => (
+                format!("满{threshold}享{}", zhe(*off)),
+                input.threshold_amount() >= *threshold,
+            ),
+            Config::Items { min_items, off, .. } => (
+                format!("{min_items}件{}", zhe(*off)),
+                input.item_count() >= u64::from(*min_items),
+            ),
         };
         if !eligible {
             return Ok(vec![]);
@@ -96,7 +108,10 @@ impl Rule for PercentOff {
         if let Some(cap) = cap {
             discount = discount.min(cap);
         }
-        Ok((discount.0 > 0).then(|| Effect::order_discount(discount, label)).into_iter().collect())
+        Ok((discount.0 > 0)
+            .then(|| Effect::order_discount(discount, label))
+            .into_iter()
+            .collect())
     }
 }
 
@@ -113,7 +128,10 @@ mod tests {
         let input = cart().line(line("a", Money(12_345), 1)).input();
         let effects = run::<PercentOff>(cfg, &input).unwrap();
         // 15 % of 123.45 = 18.5175 → 18.51
-        assert_eq!(effects, vec![Effect::order_discount(Money(1_851), "满¥100.00享8.5折")]);
+        assert_eq!(
+            effects,
+            vec![Effect::order_discount(Money(1_851), "满¥100.00享8.5折")]
+        );
     }
 
     #[test]
@@ -122,7 +140,10 @@ mod tests {
         let two = cart().line(line("a", Money::yuan(100), 2)).input();
         assert!(run::<PercentOff>(cfg, &two).unwrap().is_empty());
         let three = cart().line(line("a", Money::yuan(100), 3)).input();
-        assert_eq!(run::<PercentOff>(cfg, &three).unwrap(), vec![Effect::order_discount(Money(5000), "3件8折")]);
+        assert_eq!(
+            run::<PercentOff>(cfg, &three).unwrap(),
+            vec![Effect::order_discount(Money(5000), "3件8折")]
+        );
     }
 
     #[test]

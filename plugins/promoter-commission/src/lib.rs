@@ -30,7 +30,8 @@ impl Rule for PromoterCommission {
     const NAME: &'static str = "promoter-commission";
     const VERSION: &'static str = "1.0.0";
     const STAGE: Stage = Stage::Commission;
-    const DESCRIPTION: &'static str = "推客佣金: per-product commission rate on promoter-attributed lines";
+    const DESCRIPTION: &'static str =
+        "推客佣金: per-product commission rate on promoter-attributed lines";
     const CONFIG_SCHEMA: &'static str = r#"{"type":"object","properties":{"default_rate":{"type":"integer","minimum":0,"maximum":900000},"rates":{"type":"object","additionalProperties":{"type":"integer","minimum":0,"maximum":900000}}}}"#;
 
     fn validate(config: &Config) -> Result<(), String> {
@@ -50,9 +51,20 @@ impl Rule for PromoterCommission {
             .iter()
             .enumerate()
             .filter_map(|(i, line)| {
-                let rate = config.rates.get(&line.sku).copied().unwrap_or(config.default_rate);
+                let rate = config
+                    .rates
+                    .get(&line.sku)
+                    .copied()
+                    .unwrap_or(config.default_rate);
                 (rate.0 > 0).then(|| {
-                    Effect::commission_rate(i as u32, Party::Merchant, Party::Promoter, promoter, rate, "推客佣金")
+                    Effect::commission_rate(
+                        i as u32,
+                        Party::Merchant,
+                        Party::Promoter,
+                        promoter,
+                        rate,
+                        "推客佣金",
+                    )
                 })
             })
             .collect())
@@ -74,13 +86,31 @@ mod tests {
             .line(line("a", Money::yuan(10), 1))
             .line(line("b", Money::yuan(10), 1))
             .line(line("c", Money::yuan(10), 1));
-        assert!(run::<PromoterCommission>(CFG, &base.clone().input()).unwrap().is_empty());
+        assert!(
+            run::<PromoterCommission>(CFG, &base.clone().input())
+                .unwrap()
+                .is_empty()
+        );
         let effects = run::<PromoterCommission>(CFG, &base.promoter("p-7").input()).unwrap();
         assert_eq!(
             effects,
             vec![
-                Effect::commission_rate(0, Party::Merchant, Party::Promoter, "p-7", Ppm(50_000), "推客佣金"),
-                Effect::commission_rate(2, Party::Merchant, Party::Promoter, "p-7", Ppm(120_000), "推客佣金"),
+                Effect::commission_rate(
+                    0,
+                    Party::Merchant,
+                    Party::Promoter,
+                    "p-7",
+                    Ppm(50_000),
+                    "推客佣金"
+                ),
+                Effect::commission_rate(
+                    2,
+                    Party::Merchant,
+                    Party::Promoter,
+                    "p-7",
+                    Ppm(120_000),
+                    "推客佣金"
+                ),
             ]
         );
     }

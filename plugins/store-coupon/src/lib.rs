@@ -76,7 +76,9 @@ impl Rule for StoreCoupon {
             Value::Percent { off, .. } if off.0 == 0 || off > Ppm::ONE => {
                 Err("percent off must be between 1 and 1000000 ppm".into())
             }
-            Value::Percent { max: Some(max), .. } if max.0 <= 0 => Err("max must be positive".into()),
+            Value::Percent { max: Some(max), .. } if max.0 <= 0 => {
+                Err("max must be positive".into())
+            }
             _ => Ok(()),
         }
     }
@@ -87,14 +89,24 @@ impl Rule for StoreCoupon {
         }
         if let Some(ls) = &config.livestreamer {
             if input.cart.attribution.livestreamer.as_deref() != Some(ls.as_str()) {
-                return Ok(vec![Effect::note(format!("券{}仅限主播{ls}直播间使用", config.code))]);
+                return Ok(vec![Effect::note(format!(
+                    "券{}仅限主播{ls}直播间使用",
+                    config.code
+                ))]);
             }
         }
-        let eligible: Vec<u32> = input.lines().filter(|(_, l, _)| config.covers(l)).map(|(i, _, _)| i).collect();
+        let eligible: Vec<u32> = input
+            .lines()
+            .filter(|(_, l, _)| config.covers(l))
+            .map(|(i, _, _)| i)
+            .collect();
         let spent: Money = eligible.iter().map(|i| input.threshold_amount_of(*i)).sum();
         if eligible.is_empty() || spent < config.min_spend {
             let short = config.min_spend - spent;
-            return Ok(vec![Effect::note(format!("券{}还差{short}可用", config.code))]);
+            return Ok(vec![Effect::note(format!(
+                "券{}还差{short}可用",
+                config.code
+            ))]);
         }
         let payable: Money = eligible.iter().map(|i| input.payable(*i)).sum();
         let discount = match config.value {
@@ -104,7 +116,10 @@ impl Rule for StoreCoupon {
                 max.map_or(d, |m| d.min(m))
             }
         };
-        Ok(vec![Effect::lines_discount(eligible, discount, format!("优惠券{}", config.code)).with_coupon(&config.code)])
+        Ok(vec![
+            Effect::lines_discount(eligible, discount, format!("优惠券{}", config.code))
+                .with_coupon(&config.code),
+        ])
     }
 }
 
@@ -117,30 +132,46 @@ mod tests {
 
     #[test]
     fn fixed_coupon_applies_to_scoped_lines_when_presented() {
-        let cfg = r#"{"code":"TEA20","value":{"fixed":2000},"min_spend":10000,"categories":["tea"]}"#;
+        let cfg =
+            r#"{"code":"TEA20","value":{"fixed":2000},"min_spend":10000,"categories":["tea"]}"#;
         let base = cart()
             .line(line("green", Money::yuan(80), 1).category("tea"))
             .line(line("cup", Money::yuan(50), 1))
             .line(line("black", Money::yuan(30), 1).category("tea"));
-        assert!(run::<StoreCoupon>(cfg, &base.clone().input()).unwrap().is_empty());
+        assert!(
+            run::<StoreCoupon>(cfg, &base.clone().input())
+                .unwrap()
+                .is_empty()
+        );
         let effects = run::<StoreCoupon>(cfg, &base.coupon("TEA20").input()).unwrap();
         assert_eq!(
             effects,
-            vec![Effect::lines_discount(vec![0, 2], Money(2000), "优惠券TEA20").with_coupon("TEA20")]
+            vec![
+                Effect::lines_discount(vec![0, 2], Money(2000), "优惠券TEA20").with_coupon("TEA20")
+            ]
         );
     }
 
     #[test]
     fn below_minimum_spend_leaves_a_note() {
         let cfg = r#"{"code":"C","value":{"fixed":500},"min_spend":10000}"#;
-        let input = cart().line(line("a", Money::yuan(60), 1)).coupon("C").input();
-        assert_eq!(run::<StoreCoupon>(cfg, &input).unwrap(), vec![Effect::note("券C还差¥40.00可用")]);
+        let input = cart()
+            .line(line("a", Money::yuan(60), 1))
+            .coupon("C")
+            .input();
+        assert_eq!(
+            run::<StoreCoupon>(cfg, &input).unwrap(),
+            vec![Effect::note("券C还差¥40.00可用")]
+        );
     }
 
     #[test]
     fn percent_coupon_is_capped() {
         let cfg = r#"{"code":"P","value":{"percent":{"off":200000,"max":3000}}}"#;
-        let input = cart().line(line("a", Money::yuan(500), 1)).coupon("P").input();
+        let input = cart()
+            .line(line("a", Money::yuan(500), 1))
+            .coupon("P")
+            .input();
         assert_eq!(
             run::<StoreCoupon>(cfg, &input).unwrap(),
             vec![Effect::lines_discount(vec![0], Money(3000), "优惠券P").with_coupon("P")]
@@ -151,8 +182,14 @@ mod tests {
     fn livestreamer_coupon_needs_that_livestreamer() {
         let cfg = r#"{"code":"LIVE","value":{"fixed":1000},"livestreamer":"ls-9"}"#;
         let base = cart().line(line("a", Money::yuan(50), 1)).coupon("LIVE");
-        assert!(matches!(run::<StoreCoupon>(cfg, &base.clone().input()).unwrap()[..], [Effect::Note(_)]));
+        assert!(matches!(
+            run::<StoreCoupon>(cfg, &base.clone().input()).unwrap()[..],
+            [Effect::Note(_)]
+        ));
         let via = base.livestreamer("ls-9").input();
-        assert!(matches!(run::<StoreCoupon>(cfg, &via).unwrap()[..], [Effect::OrderAdjustment(_)]));
+        assert!(matches!(
+            run::<StoreCoupon>(cfg, &via).unwrap()[..],
+            [Effect::OrderAdjustment(_)]
+        ));
     }
 }

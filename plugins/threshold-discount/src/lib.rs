@@ -44,7 +44,8 @@ impl Rule for ThresholdDiscount {
     const NAME: &'static str = "threshold-discount";
     const VERSION: &'static str = "1.0.0";
     const STAGE: Stage = Stage::StorePromotion;
-    const DESCRIPTION: &'static str = "满减 with tiers, or 每满减 repeating per threshold with a cap";
+    const DESCRIPTION: &'static str =
+        "满减 with tiers, or 每满减 repeating per threshold with a cap";
     const CONFIG_SCHEMA: &'static str = r#"{"oneOf":[
  {"type":"object","required":["mode","tiers"],"properties":{"mode":{"const":"tiers"},"tiers":{"type":"array","minItems":1,"items":{"type":"object","required":["threshold","discount"],"properties":{"threshold":{"type":"integer","minimum":1},"discount":{"type":"integer","minimum":1}}}}}},
  {"type":"object","required":["mode","every","discount"],"properties":{"mode":{"const":"repeat"},"every":{"type":"integer","minimum":1},"discount":{"type":"integer","minimum":1},"cap":{"type":"integer","minimum":1}}}]}"#;
@@ -60,11 +61,18 @@ impl Rule for ThresholdDiscount {
                         return Err("tiers: threshold and discount must be positive".into());
                     }
                     if t.discount > t.threshold {
-                        return Err(format!("tiers: discount {} exceeds threshold {}", t.discount, t.threshold));
+                        return Err(format!(
+                            "tiers: discount {} exceeds threshold {}",
+                            t.discount, t.threshold
+                        ));
                     }
                 }
             }
-            Config::Repeat { every, discount, cap } => {
+            Config::Repeat {
+                every,
+                discount,
+                cap,
+            } => {
                 if every.0 <= 0 || discount.0 <= 0 || cap.is_some_and(|c| c.0 <= 0) {
                     return Err("every, discount and cap must be positive".into());
                 }
@@ -83,14 +91,21 @@ impl Rule for ThresholdDiscount {
                 .iter()
                 .filter(|t| spent >= t.threshold)
                 .max_by_key(|t| t.threshold)
-                .map(|t| Effect::order_discount(t.discount, format!("满{}减{}", t.threshold, t.discount))),
-            Config::Repeat { every, discount, cap } => {
+                .map(|t| {
+                    Effect::order_discount(t.discount, format!("满{}减{}", t.threshold, t.discount))
+                }),
+            Config::Repeat {
+                every,
+                discount,
+                cap,
+            } => {
                 let times = spent.0 / every.0;
                 let mut total = Money(discount.0.saturating_mul(times));
                 if let Some(cap) = cap {
                     total = total.min(*cap);
                 }
-                (total.0 > 0).then(|| Effect::order_discount(total, format!("每满{every}减{discount}")))
+                (total.0 > 0)
+                    .then(|| Effect::order_discount(total, format!("每满{every}减{discount}")))
             }
         };
         Ok(effect.into_iter().collect())
@@ -110,7 +125,10 @@ mod tests {
     fn highest_tier_reached_applies() {
         let input = cart().line(line("a", Money::yuan(260), 2)).input();
         let effects = run::<ThresholdDiscount>(TIERS, &input).unwrap();
-        assert_eq!(effects, vec![Effect::order_discount(Money(6000), "满¥500.00减¥60.00")]);
+        assert_eq!(
+            effects,
+            vec![Effect::order_discount(Money(6000), "满¥500.00减¥60.00")]
+        );
     }
 
     #[test]
@@ -121,10 +139,19 @@ mod tests {
 
     #[test]
     fn threshold_on_current_amount_sees_earlier_discounts() {
-        let base = cart().line(line("a", Money::yuan(320), 1)).payable(vec![Money::yuan(290)]);
-        assert!(run::<ThresholdDiscount>(TIERS, &base.clone().input()).unwrap().is_empty());
+        let base = cart()
+            .line(line("a", Money::yuan(320), 1))
+            .payable(vec![Money::yuan(290)]);
+        assert!(
+            run::<ThresholdDiscount>(TIERS, &base.clone().input())
+                .unwrap()
+                .is_empty()
+        );
         let on_original = base.threshold_on_original().input();
-        assert_eq!(run::<ThresholdDiscount>(TIERS, &on_original).unwrap().len(), 1);
+        assert_eq!(
+            run::<ThresholdDiscount>(TIERS, &on_original).unwrap().len(),
+            1
+        );
     }
 
     #[test]
@@ -132,22 +159,36 @@ mod tests {
         let cfg = r#"{"mode":"repeat","every":10000,"discount":1000,"cap":2500}"#;
         let input = cart().line(line("a", Money::yuan(250), 1)).input();
         let effects = run::<ThresholdDiscount>(cfg, &input).unwrap();
-        assert_eq!(effects, vec![Effect::order_discount(Money(2000), "每满¥100.00减¥10.00")]);
+        assert_eq!(
+            effects,
+            vec![Effect::order_discount(Money(2000), "每满¥100.00减¥10.00")]
+        );
         let input = cart().line(line("a", Money::yuan(990), 1)).input();
         let effects = run::<ThresholdDiscount>(cfg, &input).unwrap();
-        assert_eq!(effects, vec![Effect::order_discount(Money(2500), "每满¥100.00减¥10.00")]);
+        assert_eq!(
+            effects,
+            vec![Effect::order_discount(Money(2500), "每满¥100.00减¥10.00")]
+        );
     }
 
     #[test]
     fn rejects_a_discount_larger_than_its_threshold() {
         let cfg = r#"{"mode":"tiers","tiers":[{"threshold":100,"discount":200}]}"#;
         let input = cart().input();
-        assert!(run::<ThresholdDiscount>(cfg, &input).unwrap_err().contains("exceeds"));
+        assert!(
+            run::<ThresholdDiscount>(cfg, &input)
+                .unwrap_err()
+                .contains("exceeds")
+        );
     }
 
     #[test]
     fn rejects_unknown_fields() {
         let cfg = r#"{"mode":"repeat","every":100,"discount":10,"cpa":5}"#;
-        assert!(run::<ThresholdDiscount>(cfg, &cart().input()).unwrap_err().contains("unknown field"));
+        assert!(
+            run::<ThresholdDiscount>(cfg, &cart().input())
+                .unwrap_err()
+                .contains("unknown field")
+        );
     }
 }
