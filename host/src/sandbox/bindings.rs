@@ -6,7 +6,7 @@ wasmtime::component::bindgen!({
     world: "plaza:rules/rule",
 });
 
-pub use plaza::rules::types::*;
+pub use self::plaza::rules::types::*;
 
 /// The interface names a plugin may import: the contract's, and nothing else.
 pub const ALLOWED_IMPORTS: &[&str] = &["plaza:rules/types@0.1.0", "plaza:rules/host@0.1.0"];
