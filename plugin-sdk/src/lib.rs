@@ -79,9 +79,11 @@
 
 #![warn(missing_docs)]
 
+pub mod arena;
 mod helpers;
 mod money;
 pub mod testing;
+mod view;
 
 #[cfg(feature = "build")]
 pub mod build;
@@ -99,15 +101,15 @@ pub mod bindings {
         pub_export_macro: true,
         export_macro_name: "__export_rule_world",
         default_bindings_module: "plaza_plugin_sdk::bindings",
-        additional_derives: [Clone, PartialEq],
+        additional_derives: [Clone, PartialEq, Eq],
     });
 }
 
 pub use bindings::plaza::rules::types::{
-    Attribution, Buyer, Cart, Channel, Commission, Descriptor, Effect, Gift, Input, Line,
-    LineAdjustment, OrderAdjustment, Party, Pipeline, Share, ShippingAdjustment, Stage,
-    StepContext, ThresholdBase,
+    Channel, Commission, Descriptor, Effect, Gift, LineAdjustment, OrderAdjustment, Party,
+    Pipeline, Share, ShippingAdjustment, Stage, StepContext, ThresholdBase,
 };
+pub use view::{Attribution, Buyer, Cart, Input, Line};
 
 /// Append a message to this evaluation's log. The host keeps the first 1 KiB (by default)
 /// and marks the log truncated after that. In native tests the message goes to stderr.
@@ -195,9 +197,11 @@ macro_rules! export_rule {
                 fn validate_config(config: String) -> Result<(), String> {
                     $crate::validate_config::<$rule>(&config)
                 }
-                fn evaluate(input: $crate::Input) -> Result<Vec<$crate::Effect>, String> {
+                fn evaluate(
+                    input: $crate::bindings::plaza::rules::types::Input,
+                ) -> Result<Vec<$crate::Effect>, String> {
                     $crate::__install_panic_logger();
-                    $crate::evaluate::<$rule>(&input)
+                    $crate::evaluate::<$rule>(&$crate::Input::decode(input))
                 }
             }
             $crate::bindings::__export_rule_world!(PlazaGuest);

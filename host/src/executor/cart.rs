@@ -179,47 +179,98 @@ impl Cart {
         self.lines.iter().map(CartLine::original).sum()
     }
 
-    /// The contract's view of this cart, with only the lines at `visible` (indices).
-    pub fn to_contract(&self, visible: &[usize]) -> wit::Cart {
+    /// The contract's input for this cart, with only the lines at `visible` (indices), its
+    /// strings packed into one buffer. The state, step context and configuration are left
+    /// empty for the executor to fill per step.
+    pub fn to_wire(&self, visible: &[usize]) -> wit::Input {
+        let mut w = Encoder::default();
         let a = &self.attribution;
-        wit::Cart {
-            lines: visible
-                .iter()
-                .map(|&i| line_to_contract(&self.lines[i]))
-                .collect(),
+        let lines = visible
+            .iter()
+            .map(|&i| {
+                let line = &self.lines[i];
+                wit::Line {
+                    id: w.text(&line.id),
+                    sku: w.text(&line.sku),
+                    spu: w.text(line.spu.as_deref().unwrap_or(&line.sku)),
+                    merchant: w.text(&line.merchant),
+                    categories: w.texts(&line.categories),
+                    tags: w.texts(&line.tags),
+                    quantity: line.quantity,
+                    unit_price: line.unit_price.0,
+                }
+            })
+            .collect();
+        let cart = wit::Cart {
+            lines,
             buyer: wit::Buyer {
-                id: self.buyer.id.clone(),
-                member_tier: self.buyer.member_tier.clone(),
+                id: w.text(&self.buyer.id),
+                member_tier: w.opt(&self.buyer.member_tier),
                 new_customer: self.buyer.new_customer,
-                tags: self.buyer.tags.clone(),
+                tags: w.texts(&self.buyer.tags),
             },
             channel: self.channel.to_contract(),
             attribution: wit::Attribution {
-                promoter: a.promoter.clone(),
-                promoter_agency: a.promoter_agency.clone(),
-                creator: a.creator.clone(),
-                livestreamer: a.livestreamer.clone(),
-                carrying_agency: a.carrying_agency.clone(),
-                helper_agency: a.helper_agency.clone(),
-                share_link: a.share_link.clone(),
+                promoter: w.opt(&a.promoter),
+                promoter_agency: w.opt(&a.promoter_agency),
+                creator: w.opt(&a.creator),
+                livestreamer: w.opt(&a.livestreamer),
+                carrying_agency: w.opt(&a.carrying_agency),
+                helper_agency: w.opt(&a.helper_agency),
+                share_link: w.opt(&a.share_link),
             },
-            coupon_codes: self.coupon_codes.clone(),
+            coupon_codes: w.texts(&self.coupon_codes),
             gift: self.gift,
             now_ms: self.now_ms,
+        };
+        wit::Input {
+            text: w.text,
+            texts: w.texts,
+            cart,
+            state: wit::Pipeline {
+                payable: Vec::new(),
+                shipping: 0,
+                order_total: 0,
+            },
+            step: wit::StepContext {
+                threshold_base: wit::ThresholdBase::Current,
+            },
+            config: String::new(),
         }
     }
 }
 
-fn line_to_contract(line: &CartLine) -> wit::Line {
-    wit::Line {
-        id: line.id.clone(),
-        sku: line.sku.clone(),
-        spu: line.spu.clone().unwrap_or_else(|| line.sku.clone()),
-        merchant: line.merchant.clone(),
-        categories: line.categories.clone(),
-        tags: line.tags.clone(),
-        quantity: line.quantity,
-        unit_price: line.unit_price.0,
+/// Packs strings into the contract's one text buffer.
+#[derive(Default)]
+struct Encoder {
+    text: String,
+    texts: Vec<wit::Text>,
+}
+
+impl Encoder {
+    fn text(&mut self, s: &str) -> wit::Text {
+        let start = self.text.len() as u32;
+        self.text.push_str(s);
+        wit::Text {
+            start,
+            len: s.len() as u32,
+        }
+    }
+
+    fn opt(&mut self, s: &Option<String>) -> Option<wit::Text> {
+        s.as_deref().map(|s| self.text(s))
+    }
+
+    fn texts(&mut self, items: &[String]) -> wit::Texts {
+        let start = self.texts.len() as u32;
+        for item in items {
+            let t = self.text(item);
+            self.texts.push(t);
+        }
+        wit::Texts {
+            start,
+            len: items.len() as u32,
+        }
     }
 }
 
@@ -238,33 +289,11 @@ impl Channel {
     }
 }
 
-/// Approximate size of the contract input for a cart, to enforce the input limit.
-pub fn contract_size(cart: &wit::Cart) -> usize {
-    let strings = |v: &[String]| v.iter().map(|s| s.len() + 8).sum::<usize>();
-    let opt = |o: &Option<String>| o.as_ref().map_or(0, String::len);
-    let a = &cart.attribution;
-    let lines: usize = cart
-        .lines
-        .iter()
-        .map(|l| {
-            48 + l.id.len()
-                + l.sku.len()
-                + l.spu.len()
-                + l.merchant.len()
-                + strings(&l.categories)
-                + strings(&l.tags)
-        })
-        .sum();
-    64 + lines
-        + cart.buyer.id.len()
-        + opt(&cart.buyer.member_tier)
-        + strings(&cart.buyer.tags)
-        + strings(&cart.coupon_codes)
-        + opt(&a.promoter)
-        + opt(&a.promoter_agency)
-        + opt(&a.creator)
-        + opt(&a.livestreamer)
-        + opt(&a.carrying_agency)
-        + opt(&a.helper_agency)
-        + opt(&a.share_link)
+/// Size of the contract input for a cart, to enforce the input limit.
+pub fn wire_size(input: &wit::Input) -> usize {
+    // Fixed-size parts: a line is 56 bytes in the canonical ABI, a text span 8.
+    128 + input.text.len()
+        + 8 * input.texts.len()
+        + 56 * input.cart.lines.len()
+        + 8 * input.state.payable.len()
 }

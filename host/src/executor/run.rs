@@ -5,7 +5,7 @@
 //! other stages steps stack in run order, except that the members of an exclusive group are
 //! judged against the same state and only one is kept.
 
-use super::cart::{Cart, CartError, contract_size};
+use super::cart::{Cart, CartError, wire_size};
 use super::dispose::{Context, Delta, Waterfall, dispose};
 use super::plan::{
     GroupKeep, PreparedPlan, PreparedStep, STAGES, Stacking, ThresholdBase, stage_name,
@@ -62,25 +62,13 @@ enum StepRun {
 pub fn quote(sandbox: &Sandbox, plan: &PreparedPlan, cart: &Cart) -> Result<Quote, QuoteError> {
     cart.validate()?;
     let all: Vec<usize> = (0..cart.lines.len()).collect();
-    let full_cart = cart.to_contract(&all);
-    let size = contract_size(&full_cart);
+    let mut input = cart.to_wire(&all);
+    let size = wire_size(&input);
     let limit = sandbox.limits().max_input_bytes;
     if size > limit {
         return Err(QuoteError::InputTooLarge { size, limit });
     }
     let line_ids: Vec<String> = cart.lines.iter().map(|l| l.id.clone()).collect();
-    let mut input = wit::Input {
-        cart: full_cart,
-        state: wit::Pipeline {
-            payable: Vec::new(),
-            shipping: 0,
-            order_total: 0,
-        },
-        step: wit::StepContext {
-            threshold_base: wit::ThresholdBase::Current,
-        },
-        config: String::new(),
-    };
     let n = cart.lines.len();
     let mut st = State {
         payable: cart.lines.iter().map(|l| l.original()).collect(),
@@ -186,16 +174,10 @@ impl Exec<'_> {
             self.sandbox.evaluate(&ps.plugin, input)
         } else {
             let scoped = wit::Input {
-                cart: wit::Cart {
-                    lines: visible
-                        .iter()
-                        .map(|&i| input.cart.lines[i].clone())
-                        .collect(),
-                    ..input.cart.clone_without_lines()
-                },
                 state,
                 step: ctx,
                 config: ps.config_json.clone(),
+                ..self.cart.to_wire(&visible)
             };
             self.sandbox.evaluate(&ps.plugin, &scoped)
         };
@@ -465,20 +447,5 @@ fn finish(plan: &PreparedPlan, cart: &Cart, st: State) -> Quote {
         notes: st.notes,
         explanation: st.reports,
         fuel: st.fuel,
-    }
-}
-
-impl wit::Cart {
-    /// Everything but the lines (for a scoped copy).
-    fn clone_without_lines(&self) -> wit::Cart {
-        wit::Cart {
-            lines: Vec::new(),
-            buyer: self.buyer.clone(),
-            channel: self.channel,
-            attribution: self.attribution.clone(),
-            coupon_codes: self.coupon_codes.clone(),
-            gift: self.gift,
-            now_ms: self.now_ms,
-        }
     }
 }
