@@ -62,7 +62,6 @@ fn bench(c: &mut Criterion) {
     let all: Vec<usize> = (0..LINES).collect();
     let payable: Vec<i64> = cart.lines.iter().map(|l| l.original().0).collect();
     let wasm_input = |config: &str| wit::Input {
-        cart: cart.to_contract(&all),
         state: wit::Pipeline {
             order_total: payable.iter().sum::<i64>() + 1000,
             payable: payable.clone(),
@@ -72,6 +71,7 @@ fn bench(c: &mut Criterion) {
             threshold_base: wit::ThresholdBase::Current,
         },
         config: config.to_owned(),
+        ..cart.to_wire(&all)
     };
 
     let q = executor::quote(sandbox(), &plan, &cart).expect("quote");
