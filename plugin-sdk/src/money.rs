@@ -168,7 +168,7 @@ pub fn allocate(total: Money, weights: &[Money]) -> Vec<Money> {
     }
     let mut left = total_wide - given;
     // Largest remainder first; `sort_by` is stable, so ties keep index order.
-    remainders.sort_by(|a, b| b.0.cmp(&a.0));
+    remainders.sort_by_key(|r| std::cmp::Reverse(r.0));
     for (_, i) in remainders {
         if left <= 0 {
             break;

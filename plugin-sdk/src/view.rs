@@ -7,12 +7,19 @@ use crate::{Channel, Pipeline, StepContext};
 /// One cart line.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Line {
+    /// The line's id in the checkout system.
     pub id: String,
+    /// Stock-keeping unit.
     pub sku: String,
+    /// Product (standard product unit) the sku belongs to.
     pub spu: String,
+    /// Merchant selling the line.
     pub merchant: String,
+    /// Categories of the product.
     pub categories: Vec<String>,
+    /// Free-form product tags.
     pub tags: Vec<String>,
+    /// Units bought.
     pub quantity: u32,
     /// List price of one unit, in fen.
     pub unit_price: i64,
@@ -21,34 +28,45 @@ pub struct Line {
 /// The buyer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Buyer {
+    /// The buyer's id.
     pub id: String,
     /// Member tier name ("gold", "silver" …), if the buyer is a member.
     pub member_tier: Option<String>,
     /// First order with this merchant.
     pub new_customer: bool,
+    /// Free-form buyer tags.
     pub tags: Vec<String>,
 }
 
 /// Who brought the sale, as the host resolved it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Attribution {
+    /// The promoter (推客) whose link or share brought the buyer.
     pub promoter: Option<String>,
+    /// The agency the promoter belongs to.
     pub promoter_agency: Option<String>,
+    /// The creator (达人) whose content sold the goods.
     pub creator: Option<String>,
+    /// The livestreamer (主播) whose room or link sold the goods.
     pub livestreamer: Option<String>,
     /// The agency carrying the goods (二级团: the first agency of the chain).
     pub carrying_agency: Option<String>,
     /// The helper agency the carrying agency passed the goods to.
     pub helper_agency: Option<String>,
+    /// The share link used, if any.
     pub share_link: Option<String>,
 }
 
 /// The cart: only the lines in the step's scope.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cart {
+    /// The lines in the step's scope.
     pub lines: Vec<Line>,
+    /// Who is buying.
     pub buyer: Buyer,
+    /// Where the buyer came from.
     pub channel: Channel,
+    /// Who brought the sale.
     pub attribution: Attribution,
     /// Coupon codes the buyer presented.
     pub coupon_codes: Vec<String>,

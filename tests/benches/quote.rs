@@ -8,9 +8,13 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use plaza::executor;
 use plaza::sandbox::bindings as wit;
 use plaza_plugin_sdk::testing::{cart as sdk_cart, line as sdk_line};
-use plaza_plugin_sdk::{Effect, Input, Money, Rule};
+use plaza_plugin_sdk::{Effect, Input, Money};
 use plaza_tests::{five_step_plan, plugin, sample_cart, sandbox};
 use std::hint::black_box;
+
+// The same allocator as the `plaza` binary.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const LINES: usize = 20;
 

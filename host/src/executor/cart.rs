@@ -123,9 +123,10 @@ fn invalid(field: impl Into<String>, message: impl Into<String>) -> CartError {
     }
 }
 
-fn check_text(field: &str, value: &str) -> Result<(), CartError> {
+/// `field` is only called (to name the field) when the check fails.
+fn check_text(field: impl FnOnce() -> String, value: &str) -> Result<(), CartError> {
     if value.is_empty() || value.len() > MAX_TEXT {
-        return Err(invalid(field, format!("must be 1 to {MAX_TEXT} bytes")));
+        return Err(invalid(field(), format!("must be 1 to {MAX_TEXT} bytes")));
     }
     Ok(())
 }
@@ -142,16 +143,16 @@ impl Cart {
                 limit: MAX_LINES,
             });
         }
-        check_text("buyer.id", &self.buyer.id)?;
+        check_text(|| "buyer.id".into(), &self.buyer.id)?;
         if self.shipping_fee.0 < 0 {
             return Err(invalid("shipping_fee", "must not be negative"));
         }
         let mut ids = std::collections::BTreeSet::new();
         for (i, line) in self.lines.iter().enumerate() {
             let at = |f: &str| format!("lines[{i}].{f}");
-            check_text(&at("id"), &line.id)?;
-            check_text(&at("sku"), &line.sku)?;
-            check_text(&at("merchant"), &line.merchant)?;
+            check_text(|| at("id"), &line.id)?;
+            check_text(|| at("sku"), &line.sku)?;
+            check_text(|| at("merchant"), &line.merchant)?;
             if !ids.insert(line.id.as_str()) {
                 return Err(invalid(
                     at("id"),
@@ -164,12 +165,12 @@ impl Cart {
                     format!("must be 1 to {MAX_QUANTITY}"),
                 ));
             }
-            if line.unit_price.0 < 0 || line.unit_price.0 > 1_000_000_000_00 {
+            if line.unit_price.0 < 0 || line.unit_price.0 > 100_000_000_000 {
                 return Err(invalid(at("unit_price"), "must be 0 to 1,000,000,000.00"));
             }
         }
         for (i, code) in self.coupon_codes.iter().enumerate() {
-            check_text(&format!("coupon_codes[{i}]"), code)?;
+            check_text(|| format!("coupon_codes[{i}]"), code)?;
         }
         Ok(())
     }

@@ -320,12 +320,12 @@ fn judge_commission(
     };
     let (payer, payee) = (Role::from_party(c.payer), Role::from_party(c.payee));
     for role in [payer, payee] {
-        if let Role::Upline(level) = role {
-            if level == 0 || level > MAX_UPLINE_LEVEL {
-                return Err(format!(
-                    "{at}: upline level {level} refused: at most {MAX_UPLINE_LEVEL} paid upline levels (anti-pyramid rule)"
-                ));
-            }
+        if let Role::Upline(level) = role
+            && (level == 0 || level > MAX_UPLINE_LEVEL)
+        {
+            return Err(format!(
+                "{at}: upline level {level} refused: at most {MAX_UPLINE_LEVEL} paid upline levels (anti-pyramid rule)"
+            ));
         }
     }
     if payee == Role::Merchant || payer == payee {

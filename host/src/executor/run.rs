@@ -366,10 +366,10 @@ fn apply(ps: &PreparedStep, delta: Delta, st: &mut State, line_ids: &[String]) {
     for (line, a) in delta.line_discounts {
         st.payable[line] -= a.amount;
         st.discounted[line] = true;
-        if let Some(code) = &a.coupon {
-            if !st.coupons.contains(code) {
-                st.coupons.push(code.clone());
-            }
+        if let Some(code) = &a.coupon
+            && !st.coupons.contains(code)
+        {
+            st.coupons.push(code.clone());
         }
         st.adjustments[line].push(a);
     }

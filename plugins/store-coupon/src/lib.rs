@@ -87,13 +87,13 @@ impl Rule for StoreCoupon {
         if !input.has_coupon(&config.code) {
             return Ok(vec![]);
         }
-        if let Some(ls) = &config.livestreamer {
-            if input.cart.attribution.livestreamer.as_deref() != Some(ls.as_str()) {
-                return Ok(vec![Effect::note(format!(
-                    "券{}仅限主播{ls}直播间使用",
-                    config.code
-                ))]);
-            }
+        if let Some(ls) = &config.livestreamer
+            && input.cart.attribution.livestreamer.as_deref() != Some(ls.as_str())
+        {
+            return Ok(vec![Effect::note(format!(
+                "券{}仅限主播{ls}直播间使用",
+                config.code
+            ))]);
         }
         let eligible: Vec<u32> = input
             .lines()
