@@ -134,6 +134,10 @@ impl Ppm {
     }
 }
 
+/// The most of its base any commission payer may pass on: 90 %. The host refuses more, so
+/// rules should refuse configurations above it when a plan is saved.
+pub const MAX_COMMISSION_RATE: Ppm = Ppm(900_000);
+
 /// Split `total` across `weights` in proportion, exactly to the fen.
 ///
 /// Each part is `total × weight / Σweights` rounded down; the fen left over go one each to

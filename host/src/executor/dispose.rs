@@ -17,8 +17,8 @@ use crate::sandbox::bindings::{Effect, Party, Share, Stage};
 use crate::{Money, Ppm, allocate};
 use std::collections::BTreeMap;
 
-/// The most of its base any commission payer may pass on.
-pub const MAX_COMMISSION: Ppm = Ppm(900_000);
+/// The most of its base any commission payer may pass on (shared with the SDK's rules).
+pub const MAX_COMMISSION: Ppm = plaza_plugin_sdk::MAX_COMMISSION_RATE;
 /// Upline levels that may be paid (anti-pyramid rule).
 pub const MAX_UPLINE_LEVEL: u8 = 2;
 /// Most units of one gift line.

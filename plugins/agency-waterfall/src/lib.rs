@@ -19,8 +19,6 @@ use serde::Deserialize;
 #[derive(Debug)]
 pub struct AgencyWaterfall;
 
-const MAX_RATE: Ppm = Ppm(900_000);
-
 /// See the crate docs.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -49,7 +47,10 @@ impl Rule for AgencyWaterfall {
             c.promoter_agency,
             c.promoter,
         ];
-        if rates.iter().any(|r| *r > MAX_RATE) {
+        if rates
+            .iter()
+            .any(|r| *r > plaza_plugin_sdk::MAX_COMMISSION_RATE)
+        {
             return Err("rates must not exceed 900000 ppm (90 %)".into());
         }
         Ok(())

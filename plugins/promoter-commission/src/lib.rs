@@ -12,9 +12,6 @@ use std::collections::BTreeMap;
 #[derive(Debug)]
 pub struct PromoterCommission;
 
-/// The most any rate may be: the host refuses commission over 90 % of its base.
-const MAX_RATE: Ppm = Ppm(900_000);
-
 /// See the crate docs.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -35,7 +32,12 @@ impl Rule for PromoterCommission {
     const CONFIG_SCHEMA: &'static str = r#"{"type":"object","properties":{"default_rate":{"type":"integer","minimum":0,"maximum":900000},"rates":{"type":"object","additionalProperties":{"type":"integer","minimum":0,"maximum":900000}}}}"#;
 
     fn validate(config: &Config) -> Result<(), String> {
-        if config.default_rate > MAX_RATE || config.rates.values().any(|r| *r > MAX_RATE) {
+        if config.default_rate > plaza_plugin_sdk::MAX_COMMISSION_RATE
+            || config
+                .rates
+                .values()
+                .any(|r| *r > plaza_plugin_sdk::MAX_COMMISSION_RATE)
+        {
             return Err("rates must not exceed 900000 ppm (90 %)".into());
         }
         Ok(())
