@@ -1,7 +1,7 @@
 //! Every example plugin, from its built component, through the executor.
 
 use plaza::Money;
-use plaza::executor::{Outcome, Reason};
+use plaza::executor::{self, Outcome, Reason};
 use plaza_tests::{assert_reconciles, cart, one_step, plugin, plugins, quote};
 use serde_json::json;
 
@@ -211,4 +211,57 @@ fn a_plugins_own_validation_refuses_bad_configuration_at_prepare() {
         "{err:?}"
     );
     let _ = plugin("promoter-commission");
+}
+
+#[test]
+fn a_compiled_artifact_is_cached_and_reused_by_a_new_sandbox() {
+    use plaza::sandbox::{ArtifactCache, Limits, Sandbox};
+    let dir = std::env::temp_dir().join(format!("plaza-artifacts-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let bytes = plaza::examples::component("free-shipping").unwrap();
+
+    let first = Sandbox::new(Limits::default(), Some(ArtifactCache::new(&dir).unwrap())).unwrap();
+    let compiled = first.load(&bytes).unwrap();
+    assert!(!compiled.from_cache);
+    let files: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    assert_eq!(
+        files.len(),
+        1,
+        "one artifact, named by content and engine hash"
+    );
+
+    // A new engine (as after a restart) loads the artifact instead of compiling, and it runs.
+    let second = Sandbox::new(Limits::default(), Some(ArtifactCache::new(&dir).unwrap())).unwrap();
+    let cached = second.load(&bytes).unwrap();
+    assert!(cached.from_cache);
+    assert_eq!(cached.sha256, compiled.sha256);
+    let plan = executor::prepare(
+        &serde_json::from_value(json!({"id": "p", "steps": [{"id": "s", "plugin": {"name": "free-shipping", "version": "1.0.0"}, "config": {"threshold": 0}}]})).unwrap(),
+        &second,
+        |_, _| Some(cached.clone()),
+    )
+    .unwrap();
+    let q = executor::quote(&second, &plan, &tea_cart(json!({}))).unwrap();
+    assert_eq!(q.shipping.payable, Money(0));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn steps_run_by_stage_then_priority_whatever_their_plan_order() {
+    // Listed coupon first and percent-off (a store promotion) last, with priorities
+    // inverted: the store promotion still runs first, as its stage comes first.
+    let plan = plaza_tests::prepare(json!({"id": "p", "steps": [
+        {"id": "coupon", "plugin": {"name": "store-coupon", "version": "1.0.0"},
+         "config": {"code": "C", "value": {"percent": {"off": 100000}}}},
+        {"id": "late", "plugin": {"name": "percent-off", "version": "1.0.0"}, "priority": 2,
+         "config": {"mode": "spend", "threshold": 0, "off": 500000}},
+        {"id": "early", "plugin": {"name": "threshold-discount", "version": "1.0.0"}, "priority": 1,
+         "config": {"mode": "tiers", "tiers": [{"threshold": 25000, "discount": 5000}]}}
+    ]}));
+    let order: Vec<&str> = plan.steps.iter().map(|s| s.step.id.as_str()).collect();
+    assert_eq!(order, vec!["early", "late", "coupon"]);
+    let q = quote(&plan, &tea_cart(json!({"coupon_codes": ["C"]}))).unwrap();
+    // 250.00 − 50.00 (满250减50, judged before the 50 % off) = 200.00 → 100.00 → coupon 10 % → 90.00.
+    assert_eq!(q.items.payable, Money(9000));
+    assert_reconciles(&q);
 }
