@@ -5,7 +5,7 @@ use crate::{
     Share, ShippingAdjustment, ThresholdBase,
 };
 
-impl Line {
+impl Line<'_> {
     /// List price × quantity.
     pub fn original(&self) -> Money {
         Money(self.unit_price).times(self.quantity)
@@ -13,13 +13,15 @@ impl Line {
 
     /// True when the line carries any of `categories`.
     pub fn in_any_category(&self, categories: &[String]) -> bool {
-        self.categories.iter().any(|c| categories.contains(c))
+        self.categories
+            .iter()
+            .any(|c| categories.iter().any(|x| x == c))
     }
 }
 
-impl Input {
+impl Input<'_> {
     /// The lines with their index (for effects) and current payable amount.
-    pub fn lines(&self) -> impl Iterator<Item = (u32, &Line, Money)> {
+    pub fn lines(&self) -> impl Iterator<Item = (u32, &Line<'_>, Money)> {
         self.cart
             .lines
             .iter()
@@ -71,7 +73,7 @@ impl Input {
 
     /// True when the buyer presented `code`.
     pub fn has_coupon(&self, code: &str) -> bool {
-        self.cart.coupon_codes.iter().any(|c| c == code)
+        self.cart.coupon_codes.iter().any(|c| *c == code)
     }
 }
 

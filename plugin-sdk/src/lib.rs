@@ -150,7 +150,7 @@ pub trait Rule {
 
     /// Propose effects for one cart. `Err` fails this step with the message shown in the
     /// explanation; it never fails the buyer's whole quote unless the plan says so.
-    fn evaluate(config: &Self::Config, input: &Input) -> Result<Vec<Effect>, String>;
+    fn evaluate(config: &Self::Config, input: &Input<'_>) -> Result<Vec<Effect>, String>;
 }
 
 /// The descriptor the host reads at upload.
@@ -171,8 +171,8 @@ pub fn validate_config<R: Rule>(config: &str) -> Result<(), String> {
 }
 
 /// Parse the configuration and evaluate, as the host's `evaluate` call does.
-pub fn evaluate<R: Rule>(input: &Input) -> Result<Vec<Effect>, String> {
-    let config = parse_config::<R>(&input.config)?;
+pub fn evaluate<R: Rule>(input: &Input<'_>) -> Result<Vec<Effect>, String> {
+    let config = parse_config::<R>(input.config)?;
     R::evaluate(&config, input)
 }
 
@@ -201,7 +201,7 @@ macro_rules! export_rule {
                     input: $crate::bindings::plaza::rules::types::Input,
                 ) -> Result<Vec<$crate::Effect>, String> {
                     $crate::__install_panic_logger();
-                    $crate::evaluate::<$rule>(&$crate::Input::decode(input))
+                    $crate::evaluate::<$rule>(&$crate::Input::decode(&input))
                 }
             }
             $crate::bindings::__export_rule_world!(PlazaGuest);

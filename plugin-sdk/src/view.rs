@@ -1,24 +1,24 @@
-//! The cart as a rule sees it: ordinary owned Rust types, decoded inside the plugin from the
-//! contract's compact wire shape (strings as spans of one buffer, see `plaza-rules.wit`).
+//! The cart as a rule sees it: plain Rust structs whose strings borrow from the contract's
+//! one text buffer (see `plaza-rules.wit`), so decoding copies no string.
 
 use crate::bindings::plaza::rules::types as wire;
 use crate::{Channel, Pipeline, StepContext};
 
 /// One cart line.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Line {
+pub struct Line<'a> {
     /// The line's id in the checkout system.
-    pub id: String,
+    pub id: &'a str,
     /// Stock-keeping unit.
-    pub sku: String,
+    pub sku: &'a str,
     /// Product (standard product unit) the sku belongs to.
-    pub spu: String,
+    pub spu: &'a str,
     /// Merchant selling the line.
-    pub merchant: String,
+    pub merchant: &'a str,
     /// Categories of the product.
-    pub categories: Vec<String>,
+    pub categories: Vec<&'a str>,
     /// Free-form product tags.
-    pub tags: Vec<String>,
+    pub tags: Vec<&'a str>,
     /// Units bought.
     pub quantity: u32,
     /// List price of one unit, in fen.
@@ -27,49 +27,49 @@ pub struct Line {
 
 /// The buyer.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Buyer {
+pub struct Buyer<'a> {
     /// The buyer's id.
-    pub id: String,
+    pub id: &'a str,
     /// Member tier name ("gold", "silver" …), if the buyer is a member.
-    pub member_tier: Option<String>,
+    pub member_tier: Option<&'a str>,
     /// First order with this merchant.
     pub new_customer: bool,
     /// Free-form buyer tags.
-    pub tags: Vec<String>,
+    pub tags: Vec<&'a str>,
 }
 
 /// Who brought the sale, as the host resolved it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Attribution {
+pub struct Attribution<'a> {
     /// The promoter (推客) whose link or share brought the buyer.
-    pub promoter: Option<String>,
+    pub promoter: Option<&'a str>,
     /// The agency the promoter belongs to.
-    pub promoter_agency: Option<String>,
+    pub promoter_agency: Option<&'a str>,
     /// The creator (达人) whose content sold the goods.
-    pub creator: Option<String>,
+    pub creator: Option<&'a str>,
     /// The livestreamer (主播) whose room or link sold the goods.
-    pub livestreamer: Option<String>,
+    pub livestreamer: Option<&'a str>,
     /// The agency carrying the goods (二级团: the first agency of the chain).
-    pub carrying_agency: Option<String>,
+    pub carrying_agency: Option<&'a str>,
     /// The helper agency the carrying agency passed the goods to.
-    pub helper_agency: Option<String>,
+    pub helper_agency: Option<&'a str>,
     /// The share link used, if any.
-    pub share_link: Option<String>,
+    pub share_link: Option<&'a str>,
 }
 
 /// The cart: only the lines in the step's scope.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Cart {
+pub struct Cart<'a> {
     /// The lines in the step's scope.
-    pub lines: Vec<Line>,
+    pub lines: Vec<Line<'a>>,
     /// Who is buying.
-    pub buyer: Buyer,
+    pub buyer: Buyer<'a>,
     /// Where the buyer came from.
     pub channel: Channel,
     /// Who brought the sale.
-    pub attribution: Attribution,
+    pub attribution: Attribution<'a>,
     /// Coupon codes the buyer presented.
-    pub coupon_codes: Vec<String>,
+    pub coupon_codes: Vec<&'a str>,
     /// The order is a gift (送礼).
     pub gift: bool,
     /// The request's time, milliseconds since the Unix epoch. Rules have no clock.
@@ -78,27 +78,27 @@ pub struct Cart {
 
 /// Everything a rule sees in one evaluation.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Input {
+pub struct Input<'a> {
     /// Line references in effects index `cart.lines`.
-    pub cart: Cart,
+    pub cart: Cart<'a>,
     /// Current payable per line (same order as `cart.lines`), shipping, order total.
     pub state: Pipeline,
     /// How the plan runs this step (threshold base).
     pub step: StepContext,
     /// The step's configuration, JSON.
-    pub config: String,
+    pub config: &'a str,
 }
 
-impl Input {
-    /// Decode the contract's wire shape. Out-of-range spans (which the host never sends)
-    /// decode as empty strings rather than panicking.
-    pub fn decode(wire: wire::Input) -> Input {
+impl<'a> Input<'a> {
+    /// View the contract's wire shape. Out-of-range spans (which the host never sends)
+    /// read as empty strings rather than panicking.
+    pub fn decode(wire: &'a wire::Input) -> Input<'a> {
         let d = Decoder {
             text: &wire.text,
             texts: &wire.texts,
         };
-        let c = wire.cart;
-        let a = c.attribution;
+        let c = &wire.cart;
+        let a = &c.attribution;
         Input {
             cart: Cart {
                 lines: c
@@ -135,9 +135,9 @@ impl Input {
                 gift: c.gift,
                 now_ms: c.now_ms,
             },
-            state: wire.state,
+            state: wire.state.clone(),
             step: wire.step,
-            config: wire.config,
+            config: &wire.config,
         }
     }
 }
@@ -147,17 +147,17 @@ struct Decoder<'a> {
     texts: &'a [wire::Text],
 }
 
-impl Decoder<'_> {
-    fn text(&self, t: wire::Text) -> String {
+impl<'a> Decoder<'a> {
+    fn text(&self, t: wire::Text) -> &'a str {
         let (start, end) = (t.start as usize, t.start as usize + t.len as usize);
-        self.text.get(start..end).unwrap_or_default().to_owned()
+        self.text.get(start..end).unwrap_or_default()
     }
 
-    fn opt(&self, t: Option<wire::Text>) -> Option<String> {
+    fn opt(&self, t: Option<wire::Text>) -> Option<&'a str> {
         t.map(|t| self.text(t))
     }
 
-    fn texts(&self, run: wire::Texts) -> Vec<String> {
+    fn texts(&self, run: wire::Texts) -> Vec<&'a str> {
         let (start, end) = (run.start as usize, run.start as usize + run.len as usize);
         self.texts
             .get(start..end)

@@ -31,8 +31,9 @@ fn configs() -> [(&'static str, String); 5] {
     ]
 }
 
-/// The SDK's (native) view of the sample cart.
-fn native_input() -> Input {
+/// The sample cart in the contract's wire shape, built by the SDK's test harness; rules read
+/// it through `Input::decode`, as they do inside the sandbox.
+fn native_input() -> plaza_plugin_sdk::bindings::plaza::rules::types::Input {
     let cart = sample_cart(LINES);
     let mut b = sdk_cart()
         .member("gold")
@@ -91,14 +92,14 @@ fn bench(c: &mut Criterion) {
         b.iter(|| executor::quote(sandbox(), black_box(&plan), black_box(&cart)).unwrap())
     });
 
-    let native = native_input();
+    let native_wire = native_input();
     let configs = configs();
     c.bench_function("plan/native/5_rules_20_lines", |b| {
         b.iter(|| {
-            let mut input = native.clone();
+            let mut input = Input::decode(black_box(&native_wire));
             let mut n = 0;
             for (name, config) in &configs {
-                input.config.clone_from(config);
+                input.config = config;
                 n += native_evaluate(name, black_box(&input)).unwrap().len();
             }
             n
@@ -111,10 +112,12 @@ fn bench(c: &mut Criterion) {
         c.bench_function(&format!("step/wasm/{name}"), |b| {
             b.iter(|| sandbox().evaluate(p, black_box(&input)).result.unwrap())
         });
-        let mut native = native.clone();
-        native.config.clone_from(config);
         c.bench_function(&format!("step/native/{name}"), |b| {
-            b.iter(|| native_evaluate(name, black_box(&native)).unwrap())
+            b.iter(|| {
+                let mut native = Input::decode(black_box(&native_wire));
+                native.config = config;
+                native_evaluate(name, &native).unwrap()
+            })
         });
     }
 }

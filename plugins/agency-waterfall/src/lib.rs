@@ -91,12 +91,7 @@ impl Rule for AgencyWaterfall {
                     continue;
                 };
                 effects.push(Effect::commission_rate(
-                    line,
-                    payer,
-                    *role,
-                    who.as_str(),
-                    *rate,
-                    *label,
+                    line, payer, *role, *who, *rate, *label,
                 ));
                 payer = *role;
             }

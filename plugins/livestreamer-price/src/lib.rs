@@ -51,7 +51,7 @@ impl Rule for LivestreamerPrice {
             .iter()
             .enumerate()
             .filter_map(|(i, line)| {
-                let price = config.prices.get(&line.sku)?;
+                let price = config.prices.get(line.sku)?;
                 let discount = (Money(line.unit_price) - *price).times(line.quantity);
                 (discount.0 > 0).then(|| Effect::line_discount(i as u32, discount, label.clone()))
             })

@@ -64,7 +64,7 @@ impl Rule for MemberPrice {
         let mut effects = Vec::new();
         for (i, line) in input.cart.lines.iter().enumerate() {
             let unit = Money(line.unit_price);
-            let member_unit = match (prices.prices.get(&line.sku), prices.rate) {
+            let member_unit = match (prices.prices.get(line.sku), prices.rate) {
                 (Some(price), _) => *price,
                 (None, Some(rate)) => unit.rate_floor(rate),
                 (None, None) => continue,

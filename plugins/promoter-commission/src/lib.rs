@@ -55,7 +55,7 @@ impl Rule for PromoterCommission {
             .filter_map(|(i, line)| {
                 let rate = config
                     .rates
-                    .get(&line.sku)
+                    .get(line.sku)
                     .copied()
                     .unwrap_or(config.default_rate);
                 (rate.0 > 0).then(|| {

@@ -51,7 +51,7 @@ pub struct Config {
 impl Config {
     fn covers(&self, line: &Line) -> bool {
         (self.skus.is_empty() && self.categories.is_empty())
-            || self.skus.contains(&line.sku)
+            || self.skus.iter().any(|s| s == line.sku)
             || line.in_any_category(&self.categories)
     }
 }
