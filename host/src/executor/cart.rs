@@ -175,11 +175,6 @@ impl Cart {
         Ok(())
     }
 
-    /// Items before any discount.
-    pub fn original_total(&self) -> Money {
-        self.lines.iter().map(CartLine::original).sum()
-    }
-
     /// The contract's input for this cart, with only the lines at `visible` (indices), its
     /// strings packed into one buffer. The state, step context and configuration are left
     /// empty for the executor to fill per step.

@@ -208,14 +208,6 @@ impl Scope {
             && (self.categories.is_empty()
                 || line.categories.iter().any(|c| self.categories.contains(c)))
     }
-
-    /// True when no product filter applies (every line is covered).
-    pub fn covers_everything(&self) -> bool {
-        self.merchants.is_empty()
-            && self.skus.is_empty()
-            && self.spus.is_empty()
-            && self.categories.is_empty()
-    }
 }
 
 /// Why a plan cannot run.
