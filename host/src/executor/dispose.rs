@@ -403,12 +403,6 @@ fn adjustment(step: &str, label: String, coupon: Option<String>, amount: Money) 
 }
 
 fn clip_text(mut text: String, max: usize) -> String {
-    if text.len() > max {
-        let mut cut = max;
-        while !text.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        text.truncate(cut);
-    }
+    text.truncate(text.floor_char_boundary(max));
     text
 }

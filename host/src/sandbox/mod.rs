@@ -96,10 +96,7 @@ impl bindings::plaza::rules::host::Host for StoreState {
         let room = self.max_log_bytes.saturating_sub(self.log.len());
         if message.len() + 1 > room {
             self.log_truncated = true;
-            let mut cut = room.saturating_sub(1).min(message.len());
-            while !message.is_char_boundary(cut) {
-                cut -= 1;
-            }
+            let cut = message.floor_char_boundary(room.saturating_sub(1));
             self.log.push_str(&message[..cut]);
             return;
         }

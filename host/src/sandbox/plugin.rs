@@ -277,11 +277,7 @@ fn effect_size(effect: &Effect) -> usize {
 
 fn truncate(mut s: String, max: usize) -> String {
     if s.len() > max {
-        let mut cut = max;
-        while !s.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        s.truncate(cut);
+        s.truncate(s.floor_char_boundary(max));
         s.push('…');
     }
     s
