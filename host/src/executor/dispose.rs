@@ -174,7 +174,7 @@ pub fn dispose(cx: &Context<'_>, effects: Vec<Effect>) -> Result<Delta, StepErro
     let line_of = |i: u32| cx.visible.get(i as usize).copied();
 
     for (n, effect) in effects.into_iter().enumerate() {
-        let at = format!("effect {n}");
+        let at = EffectAt(n);
         let money_effect = !matches!(effect, Effect::Note(_) | Effect::Commission(_));
         if commission_stage && money_effect {
             violations.push(format!(
@@ -188,7 +188,7 @@ pub fn dispose(cx: &Context<'_>, effects: Vec<Effect>) -> Result<Delta, StepErro
                     violations.push(format!("{at}: line {} is not in the step's scope", a.line));
                     continue;
                 };
-                let Some(wanted) = non_negative(a.discount, &at, &mut violations) else {
+                let Some(wanted) = non_negative(a.discount, at, &mut violations) else {
                     continue;
                 };
                 let amount = wanted.min(payable[line]);
@@ -219,7 +219,7 @@ pub fn dispose(cx: &Context<'_>, effects: Vec<Effect>) -> Result<Delta, StepErro
                         }
                     }
                 }
-                let Some(wanted) = non_negative(a.discount, &at, &mut violations) else {
+                let Some(wanted) = non_negative(a.discount, at, &mut violations) else {
                     continue;
                 };
                 let weights: Vec<Money> = lines.iter().map(|&l| payable[l]).collect();
@@ -244,7 +244,7 @@ pub fn dispose(cx: &Context<'_>, effects: Vec<Effect>) -> Result<Delta, StepErro
                 }
             }
             Effect::ShippingAdjustment(a) => {
-                let Some(wanted) = non_negative(a.discount, &at, &mut violations) else {
+                let Some(wanted) = non_negative(a.discount, at, &mut violations) else {
                     continue;
                 };
                 let amount = wanted.min(shipping);
@@ -267,7 +267,7 @@ pub fn dispose(cx: &Context<'_>, effects: Vec<Effect>) -> Result<Delta, StepErro
                     ));
                     continue;
                 }
-                match judge_commission(c, &at, cx, &payable, &waterfall) {
+                match judge_commission(c, at, cx, &payable, &waterfall) {
                     Ok(Some(accepted)) => {
                         waterfall.record(&accepted);
                         delta.commissions.push(accepted);
@@ -307,7 +307,7 @@ pub fn dispose(cx: &Context<'_>, effects: Vec<Effect>) -> Result<Delta, StepErro
 
 fn judge_commission(
     c: crate::sandbox::bindings::Commission,
-    at: &str,
+    at: EffectAt,
     cx: &Context<'_>,
     payable: &[Money],
     waterfall: &Waterfall,
@@ -382,7 +382,7 @@ fn judge_commission(
     }))
 }
 
-fn non_negative(discount: i64, at: &str, violations: &mut Vec<String>) -> Option<Money> {
+fn non_negative(discount: i64, at: EffectAt, violations: &mut Vec<String>) -> Option<Money> {
     if discount < 0 {
         violations.push(format!(
             "{at}: negative discount {} (a surcharge) refused",
@@ -399,6 +399,17 @@ fn adjustment(step: &str, label: String, coupon: Option<String>, amount: Money) 
         label,
         coupon,
         amount,
+    }
+}
+
+/// Names an effect ("effect 3") in clip and violation messages. Formatted only when a
+/// message is written: most effects are accepted as proposed.
+#[derive(Clone, Copy)]
+struct EffectAt(usize);
+
+impl std::fmt::Display for EffectAt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "effect {}", self.0)
     }
 }
 
