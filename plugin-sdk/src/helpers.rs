@@ -73,7 +73,7 @@ impl Input<'_> {
 
     /// True when the buyer presented `code`.
     pub fn has_coupon(&self, code: &str) -> bool {
-        self.cart.coupon_codes.iter().any(|c| *c == code)
+        self.cart.coupon_codes.contains(&code)
     }
 }
 

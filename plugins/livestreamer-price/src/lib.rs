@@ -41,7 +41,7 @@ impl Rule for LivestreamerPrice {
     }
 
     fn evaluate(config: &Config, input: &Input) -> Result<Vec<Effect>, String> {
-        if input.cart.attribution.livestreamer.as_deref() != Some(config.livestreamer.as_str()) {
+        if input.cart.attribution.livestreamer != Some(config.livestreamer.as_str()) {
             return Ok(vec![]);
         }
         let label = format!("主播专属价({})", config.livestreamer);

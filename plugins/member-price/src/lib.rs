@@ -55,7 +55,7 @@ impl Rule for MemberPrice {
     }
 
     fn evaluate(config: &Config, input: &Input) -> Result<Vec<Effect>, String> {
-        let Some(tier) = input.cart.buyer.member_tier.as_deref() else {
+        let Some(tier) = input.cart.buyer.member_tier else {
             return Ok(vec![]);
         };
         let Some(prices) = config.tiers.get(tier) else {

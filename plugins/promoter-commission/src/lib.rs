@@ -44,7 +44,7 @@ impl Rule for PromoterCommission {
     }
 
     fn evaluate(config: &Config, input: &Input) -> Result<Vec<Effect>, String> {
-        let Some(promoter) = input.cart.attribution.promoter.as_deref() else {
+        let Some(promoter) = input.cart.attribution.promoter else {
             return Ok(vec![]);
         };
         Ok(input

@@ -88,7 +88,7 @@ impl Rule for StoreCoupon {
             return Ok(vec![]);
         }
         if let Some(ls) = &config.livestreamer
-            && input.cart.attribution.livestreamer.as_deref() != Some(ls.as_str())
+            && input.cart.attribution.livestreamer != Some(ls.as_str())
         {
             return Ok(vec![Effect::note(format!(
                 "券{}仅限主播{ls}直播间使用",
