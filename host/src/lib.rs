@@ -3,17 +3,29 @@
 //! Runs merchant-authored promotion, pricing and commission rules, compiled to WebAssembly
 //! components, in a sandbox on every cart. Layers, each depending only on those below:
 //!
+//! - [`api`]: JSON over HTTP (axum): authentication, strict parsing, structured errors,
+//!   OpenAPI, metrics. [`server`] serves it; [`client`] is the CLI's side of it.
+//! - [`domain`]: tenants and keys, the plugin registry, plan versions and activation,
+//!   quotes, orders with budgets, the ledger, the circuit breaker.
 //! - [`executor`]: plans (ordered, staged steps) and quoting a cart through one. It
 //!   validates every plugin proposal against the host's invariants ("plugins propose, the
 //!   host disposes"), allocates order discounts to the fen and explains every step.
 //! - [`sandbox`]: loading and running untrusted components under fuel, time, memory,
 //!   output and log limits.
+//! - [`store`]: the embedded sled database under the domain.
 //!
 //! Money is [`Money`] (integer fen) and rates [`Ppm`] (parts per million) throughout,
 //! shared with the plugin SDK.
 
+pub mod api;
+pub mod client;
+pub mod config;
+pub mod domain;
 pub mod examples;
 pub mod executor;
+pub mod metrics;
 pub mod sandbox;
+pub mod server;
+pub mod store;
 
 pub use plaza_plugin_sdk::{Money, Ppm, allocate};

@@ -1,10 +1,13 @@
 //! `plaza`: the host's command line.
 
 use anyhow::Context as _;
-use clap::{Parser, Subcommand};
-use plaza::examples;
+use clap::{Args, Parser, Subcommand};
+use plaza::client::Client;
+use plaza::config::Config;
 use plaza::executor::{self, Cart, Plan};
 use plaza::sandbox::{ArtifactCache, Limits, Plugin, Sandbox};
+use plaza::{examples, server};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 // Every evaluation creates and drops a store and its instance records: a fast allocator
@@ -25,10 +28,43 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Quote the demo cart through the demo plan with the example plugins, and print it.
-    Demo,
-    /// Quote a cart through a plan.
+    /// Serve the API on the embedded sled store.
+    Serve(ServeArgs),
+    /// Upload a plugin component to a running server.
+    Upload {
+        #[command(flatten)]
+        server: ServerArgs,
+        /// The component (`target/plaza-plugins/components/<name>.wasm`).
+        file: PathBuf,
+        /// List it on the plaza for other tenants' plans.
+        #[arg(long)]
+        shared: bool,
+    },
+    /// Save a plan file as the plan's next version on a running server.
+    Apply {
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Plan JSON file.
+        file: PathBuf,
+        /// Make the new version active.
+        #[arg(long)]
+        activate: bool,
+    },
+    /// Quote a cart file through a plan's active version on a running server.
     Quote {
+        #[command(flatten)]
+        server: ServerArgs,
+        /// The plan id.
+        #[arg(long)]
+        plan: String,
+        /// Cart JSON file.
+        #[arg(long)]
+        cart: PathBuf,
+    },
+    /// Quote the demo cart through the demo plan locally, without a server, and print it.
+    Demo,
+    /// Quote a cart through a plan file locally, without a server.
+    Eval {
         /// Plan JSON file.
         #[arg(long)]
         plan: PathBuf,
@@ -44,9 +80,60 @@ enum Command {
     },
 }
 
+#[derive(Args)]
+struct ServeArgs {
+    /// TOML configuration file; flags and environment variables override it.
+    #[arg(long, env = "PLAZA_CONFIG")]
+    config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "PLAZA_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// Data directory (sled store and compiled artifacts) [default: plaza-data].
+    #[arg(long, env = "PLAZA_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// The operator key, which creates tenants.
+    #[arg(long, env = "PLAZA_OPERATOR_KEY", hide_env_values = true)]
+    operator_key: Option<String>,
+    /// Set up a demo tenant with the example plugins and the demo plan active; its admin
+    /// key is written to `<data-dir>/demo.key`.
+    #[arg(long)]
+    demo: bool,
+}
+
+#[derive(Args)]
+struct ServerArgs {
+    /// The server's base URL.
+    #[arg(long, env = "PLAZA_SERVER", default_value = "http://127.0.0.1:8080")]
+    server: String,
+    /// API key.
+    #[arg(long, env = "PLAZA_KEY", hide_env_values = true)]
+    key: String,
+}
+
+impl ServerArgs {
+    fn client(self) -> Client {
+        Client {
+            server: self.server,
+            key: self.key,
+        }
+    }
+}
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Serve(args) => serve(args),
+        Command::Upload {
+            server,
+            file,
+            shared,
+        } => print(server.client().upload(&file, shared)?),
+        Command::Apply {
+            server,
+            file,
+            activate,
+        } => print(server.client().apply(&file, activate)?),
+        Command::Quote { server, plan, cart } => print(server.client().quote(&plan, &cart)?),
         Command::Demo => {
             let sandbox = Sandbox::new(Limits::default(), None)?;
             let plugins = examples::load_examples(&sandbox)?;
@@ -57,7 +144,7 @@ fn main() -> anyhow::Result<()> {
                 &examples::demo_cart(),
             )
         }
-        Command::Quote {
+        Command::Eval {
             plan,
             cart,
             plugins,
@@ -84,6 +171,38 @@ fn main() -> anyhow::Result<()> {
             print_quote(&sandbox, &plugins, &plan, &cart)
         }
     }
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sled=warn,cranelift=warn,wasmtime=warn".into()),
+        )
+        .init();
+    let mut config = match &args.config {
+        Some(path) => Config::from_file(path)?,
+        None => Config::default(),
+    };
+    if let Some(listen) = args.listen {
+        config.listen = listen;
+    }
+    if let Some(dir) = args.data_dir {
+        config.data_dir = dir;
+    }
+    if let Some(key) = args.operator_key {
+        config.operator_key = Some(key);
+    }
+    config.demo |= args.demo;
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(server::serve(config))
+}
+
+fn print(value: serde_json::Value) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(&value)?);
+    Ok(())
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &PathBuf) -> anyhow::Result<T> {

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::iter::Sum;
-use std::ops::{Add, AddAssign, Sub, SubAssign};
+use std::ops::{Add, AddAssign, Neg, Sub, SubAssign};
 
 /// An amount in minor units (fen). `Money(100)` is ¥1.00.
 ///
@@ -22,6 +22,8 @@ use std::ops::{Add, AddAssign, Sub, SubAssign};
     Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
 )]
 #[serde(transparent)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "schema", schema(example = 29900))]
 pub struct Money(pub i64);
 
 impl Money {
@@ -86,6 +88,13 @@ impl Sub for Money {
     }
 }
 
+impl Neg for Money {
+    type Output = Money;
+    fn neg(self) -> Money {
+        Money(-self.0)
+    }
+}
+
 impl AddAssign for Money {
     fn add_assign(&mut self, rhs: Money) {
         *self = *self + rhs;
@@ -117,6 +126,7 @@ impl Sum for Money {
     Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
 )]
 #[serde(transparent)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Ppm(pub u32);
 
 impl Ppm {

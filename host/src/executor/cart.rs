@@ -12,7 +12,7 @@ pub const MAX_QUANTITY: u32 = 99_999;
 pub const MAX_TEXT: usize = 128;
 
 /// A cart to quote.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Cart {
     pub lines: Vec<CartLine>,
@@ -36,7 +36,7 @@ fn default_channel() -> Channel {
     Channel::MiniProgram
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CartLine {
     pub id: String,
@@ -60,7 +60,7 @@ impl CartLine {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Buyer {
     pub id: String,
@@ -72,7 +72,7 @@ pub struct Buyer {
     pub tags: Vec<String>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Attribution {
     #[serde(default)]
@@ -91,7 +91,7 @@ pub struct Attribution {
     pub share_link: Option<String>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     LiveRoom,
@@ -105,7 +105,7 @@ pub enum Channel {
 }
 
 /// What is wrong with a cart.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum CartError {
     #[error("a cart needs at least one line")]

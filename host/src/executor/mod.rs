@@ -9,6 +9,6 @@ mod run;
 
 pub use cart::{Cart, CartError};
 pub use dispose::{MAX_COMMISSION, MAX_UPLINE_LEVEL};
-pub use plan::{Plan, PlanError, PreparedPlan, prepare};
-pub use quote::{Outcome, Quote, Reason, StepReport};
-pub use run::{QuoteError, quote};
+pub use plan::{Budget, Plan, PlanError, PreparedPlan, PreparedStep, Release, prepare};
+pub use quote::{BudgetLimit, Outcome, Quote, Reason, StepReport};
+pub use run::{Gate, NoGate, Proposal, QuoteError, quote, quote_with};

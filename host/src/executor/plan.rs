@@ -1,6 +1,7 @@
 //! Plans: an ordered, versioned composition of steps, and preparing one to run.
 
 use super::cart::{Cart, CartLine, Channel};
+use crate::Money;
 use crate::sandbox::bindings::Stage;
 use crate::sandbox::{Plugin, Sandbox, StepError};
 use serde::{Deserialize, Serialize};
@@ -37,7 +38,7 @@ pub fn stage_name(stage: Stage) -> &'static str {
 }
 
 /// A plan as authored: JSON in, validated by [`prepare`].
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Plan {
     pub id: String,
@@ -53,7 +54,7 @@ fn one() -> u32 {
     1
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FailurePolicy {
     /// The failing step is skipped and explained; the rest of the plan runs.
@@ -64,7 +65,7 @@ pub enum FailurePolicy {
 }
 
 /// One step of a plan.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
     /// Unique within the plan; names the step in explanations.
@@ -73,6 +74,7 @@ pub struct Step {
     pub plugin: PluginRef,
     /// The plugin's configuration (checked by the plugin when the plan is prepared).
     #[serde(default = "empty_object")]
+    #[schema(value_type = Object)]
     pub config: serde_json::Value,
     #[serde(default)]
     pub scope: Scope,
@@ -90,20 +92,67 @@ pub struct Step {
     /// When the step is live.
     #[serde(default)]
     pub window: Option<Window>,
+    /// Budget and usage limits, reserved when an order is committed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<Budget>,
+}
+
+/// How much a step may give away, in all and per buyer or coupon code. Counted per plan
+/// and step id, across plan versions: editing a plan does not refill its budget.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Budget {
+    /// Orders the step may apply to, in all.
+    #[serde(default)]
+    pub max_orders: Option<u64>,
+    /// Money the step may give away (discount plus commission), in all.
+    #[serde(default)]
+    pub max_amount: Option<Money>,
+    /// Orders per buyer.
+    #[serde(default)]
+    pub max_orders_per_buyer: Option<u64>,
+    /// Orders per coupon code the step redeems.
+    #[serde(default)]
+    pub max_orders_per_coupon: Option<u64>,
+    #[serde(default)]
+    pub release: Release,
+}
+
+/// Whether a cancelled or refunded order gives its reservation back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Release {
+    /// A cancelled order releases everything it reserved.
+    pub on_cancel: bool,
+    /// A refund releases the refunded share of the money; a fully refunded order also
+    /// releases its order, buyer and coupon counts.
+    pub on_refund: bool,
+}
+
+impl Default for Release {
+    fn default() -> Self {
+        Release {
+            on_cancel: true,
+            on_refund: true,
+        }
+    }
 }
 
 fn empty_object() -> serde_json::Value {
     serde_json::Value::Object(Default::default())
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PluginRef {
     pub name: String,
     pub version: String,
+    /// The tenant that owns the plugin, when it is another tenant's shared plugin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExclusiveGroup {
     pub name: String,
@@ -112,7 +161,7 @@ pub struct ExclusiveGroup {
 }
 
 /// Which member of an exclusive group is kept.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum GroupKeep {
     /// The member giving the buyer the most (commission: paying the most).
@@ -123,7 +172,7 @@ pub enum GroupKeep {
 }
 
 /// Whether the step stacks on earlier discounts.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Stacking {
     /// Applies on top of earlier discounts.
@@ -133,7 +182,7 @@ pub enum Stacking {
     Exclusive,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ThresholdBase {
     Original,
@@ -142,7 +191,7 @@ pub enum ThresholdBase {
 }
 
 /// A half-open time window in milliseconds since the Unix epoch.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Window {
     #[serde(default)]
@@ -158,7 +207,7 @@ impl Window {
 }
 
 /// Which carts and lines a step applies to. Every empty list means "any".
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Scope {
     #[serde(default)]
@@ -211,7 +260,7 @@ impl Scope {
 }
 
 /// Why a plan cannot run.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum PlanError {
     #[error("a plan needs at least one step")]

@@ -6,7 +6,7 @@ use crate::Money;
 use crate::sandbox::StepError;
 use serde::Serialize;
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Quote {
     pub plan: PlanVersion,
     pub lines: Vec<QuotedLine>,
@@ -26,21 +26,21 @@ pub struct Quote {
     pub fuel: u64,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct PlanVersion {
     pub id: String,
     pub version: u32,
 }
 
 /// Before, taken off, and left to pay. `original - discount = payable`, always.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Amounts {
     pub original: Money,
     pub discount: Money,
     pub payable: Money,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct QuotedLine {
     pub id: String,
     pub sku: String,
@@ -53,7 +53,7 @@ pub struct QuotedLine {
     pub adjustments: Vec<Adjustment>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Adjustment {
     pub step: String,
     pub label: String,
@@ -62,7 +62,7 @@ pub struct Adjustment {
     pub amount: Money,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct GiftLine {
     pub step: String,
     pub sku: String,
@@ -72,7 +72,7 @@ pub struct GiftLine {
     pub label: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct CommissionLine {
     pub step: String,
     /// The cart line id the commission is earned on.
@@ -84,14 +84,14 @@ pub struct CommissionLine {
     pub label: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Note {
     pub step: String,
     pub text: String,
 }
 
 /// What one step did, and why.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct StepReport {
     pub step: String,
     pub plugin: String,
@@ -113,7 +113,7 @@ pub struct StepReport {
     pub log_truncated: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Outcome {
     Applied,
@@ -121,7 +121,7 @@ pub enum Outcome {
     Failed { error: StepError },
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Reason {
     /// The request time is outside the step's window.
@@ -141,4 +141,29 @@ pub enum Reason {
         group: String,
         kept: String,
     },
+    /// The step's budget or a usage limit has no room for this cart.
+    BudgetExhausted {
+        limit: BudgetLimit,
+    },
+}
+
+/// Which of a step's budget limits ran out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BudgetLimit {
+    Orders,
+    Amount,
+    PerBuyer,
+    PerCoupon,
+}
+
+impl BudgetLimit {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BudgetLimit::Orders => "orders",
+            BudgetLimit::Amount => "amount",
+            BudgetLimit::PerBuyer => "per_buyer",
+            BudgetLimit::PerCoupon => "per_coupon",
+        }
+    }
 }

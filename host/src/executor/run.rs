@@ -15,6 +15,44 @@ use crate::Money;
 use crate::sandbox::bindings::{self as wit, Stage};
 use crate::sandbox::{Sandbox, StepError};
 use serde::Serialize;
+use std::time::{Duration, Instant};
+
+/// What the service around the executor decides per step: circuit breaking, budgets,
+/// metrics. The executor stays pure; a quote with [`NoGate`] depends only on its inputs.
+pub trait Gate {
+    /// Before a step runs: an error fails the step without running the plugin.
+    fn before(&self, _step: &PreparedStep) -> Result<(), StepError> {
+        Ok(())
+    }
+    /// A step's accepted proposal, before it is kept: a reason holds it back.
+    fn admit(&self, _step: &PreparedStep, _cart: &Cart, _proposal: &Proposal) -> Option<Reason> {
+        None
+    }
+    /// After the plugin ran (or was refused by `before`).
+    fn after(
+        &self,
+        _step: &PreparedStep,
+        _fuel: u64,
+        _elapsed: Duration,
+        _error: Option<&StepError>,
+    ) {
+    }
+}
+
+/// No budgets, no breaker.
+#[derive(Debug, Clone, Copy)]
+pub struct NoGate;
+
+impl Gate for NoGate {}
+
+/// What an accepted step would give away, for budget checks.
+#[derive(Debug)]
+pub struct Proposal<'a> {
+    /// Discount plus commission.
+    pub amount: Money,
+    /// Coupon codes the step would redeem.
+    pub coupons: Vec<&'a str>,
+}
 
 /// Why a quote could not be produced at all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
@@ -51,6 +89,14 @@ struct Run {
     log: String,
     log_truncated: bool,
     result: Result<Delta, StepError>,
+    /// Why the gate holds an accepted proposal back.
+    held: Option<Reason>,
+}
+
+impl Run {
+    fn applies(&self) -> bool {
+        self.held.is_none() && matches!(&self.result, Ok(d) if d.applies())
+    }
 }
 
 enum StepRun {
@@ -60,6 +106,16 @@ enum StepRun {
 
 /// Quote `cart` through `plan`. Read-only and deterministic.
 pub fn quote(sandbox: &Sandbox, plan: &PreparedPlan, cart: &Cart) -> Result<Quote, QuoteError> {
+    quote_with(sandbox, plan, cart, &NoGate)
+}
+
+/// Quote with `gate` deciding on budgets and broken plugins.
+pub fn quote_with(
+    sandbox: &Sandbox,
+    plan: &PreparedPlan,
+    cart: &Cart,
+    gate: &dyn Gate,
+) -> Result<Quote, QuoteError> {
     cart.validate()?;
     let all: Vec<usize> = (0..cart.lines.len()).collect();
     let mut input = cart.to_wire(&all);
@@ -89,6 +145,7 @@ pub fn quote(sandbox: &Sandbox, plan: &PreparedPlan, cart: &Cart) -> Result<Quot
         plan,
         cart,
         line_ids: &line_ids,
+        gate,
     };
 
     for stage in STAGES {
@@ -132,6 +189,7 @@ struct Exec<'a> {
     plan: &'a PreparedPlan,
     cart: &'a Cart,
     line_ids: &'a [String],
+    gate: &'a dyn Gate,
 }
 
 impl Exec<'_> {
@@ -166,6 +224,17 @@ impl Exec<'_> {
                 ThresholdBase::Current => wit::ThresholdBase::Current,
             },
         };
+        if let Err(error) = self.gate.before(ps) {
+            self.gate.after(ps, 0, Duration::ZERO, Some(&error));
+            return StepRun::Ran(Run {
+                fuel: 0,
+                log: String::new(),
+                log_truncated: false,
+                result: Err(error),
+                held: None,
+            });
+        }
+        let started = Instant::now();
         let evaluation = if visible.len() == self.cart.lines.len() {
             // The common case: reuse the contract cart built once per quote.
             input.state = state;
@@ -193,11 +262,35 @@ impl Exec<'_> {
             };
             dispose(&cx, effects)
         });
+        self.gate.after(
+            ps,
+            evaluation.fuel,
+            started.elapsed(),
+            result.as_ref().err(),
+        );
+        let held = match &result {
+            Ok(delta) if delta.applies() => {
+                let coupons = delta
+                    .line_discounts
+                    .iter()
+                    .map(|(_, a)| a)
+                    .chain(&delta.shipping_discounts)
+                    .filter_map(|a| a.coupon.as_deref())
+                    .collect();
+                let proposal = Proposal {
+                    amount: delta.discount() + delta.commission(),
+                    coupons,
+                };
+                self.gate.admit(ps, self.cart, &proposal)
+            }
+            _ => None,
+        };
         StepRun::Ran(Run {
             fuel: evaluation.fuel,
             log: evaluation.log,
             log_truncated: evaluation.log_truncated,
             result,
+            held,
         })
     }
 
@@ -214,8 +307,7 @@ impl Exec<'_> {
             .exclusive_group
             .as_ref()
             .map_or(GroupKeep::First, |g| g.keep);
-        let applies =
-            |r: &StepRun| matches!(r, StepRun::Ran(Run { result: Ok(d), .. }) if d.applies());
+        let applies = |r: &StepRun| matches!(r, StepRun::Ran(run) if run.applies());
         let value = |r: &StepRun| match r {
             StepRun::Ran(Run { result: Ok(d), .. }) => d.discount() + d.commission(),
             _ => Money::ZERO,
@@ -259,7 +351,9 @@ impl Exec<'_> {
         let mut winner: Vec<Option<(usize, Money)>> = vec![None; n];
         for (s, run) in runs.iter().enumerate() {
             if let StepRun::Ran(Run {
-                result: Ok(delta), ..
+                result: Ok(delta),
+                held: None,
+                ..
             }) = run
             {
                 let mut per_line = vec![Money::ZERO; n];
@@ -274,7 +368,7 @@ impl Exec<'_> {
             }
         }
         for (s, (ps, run)) in steps.iter().zip(runs).enumerate() {
-            let proposed_any = matches!(&run, StepRun::Ran(Run { result: Ok(d), .. }) if !d.line_discounts.is_empty());
+            let proposed_any = matches!(&run, StepRun::Ran(Run { result: Ok(d), held: None, .. }) if !d.line_discounts.is_empty());
             let won_any = winner.iter().any(|w| w.is_some_and(|(ws, _)| ws == s));
             let superseded = (proposed_any && !won_any).then(|| {
                 let by = winner.iter().flatten().next().map_or(0, |(ws, _)| *ws);
@@ -343,7 +437,7 @@ impl Exec<'_> {
             step: ps.step.id.clone(),
             text,
         }));
-        report.outcome = match excluded {
+        report.outcome = match excluded.or(run.held) {
             Some(reason) => Outcome::NotApplied { reason },
             None if !delta.applies() => Outcome::NotApplied {
                 reason: Reason::NoEffect,

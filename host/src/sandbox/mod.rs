@@ -29,7 +29,7 @@ use wasmtime::{
 const EPOCH_TICK: Duration = Duration::from_millis(1);
 
 /// Why a component was refused at load.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum LoadError {
     #[error("module is {size} bytes; the limit is {limit}")]
@@ -53,7 +53,7 @@ pub enum LoadError {
 }
 
 /// Why one evaluation of one plugin failed. Shown in the quote's explanation.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum StepError {
     #[error("ran out of instructions (limit {limit})")]
@@ -80,6 +80,8 @@ pub enum StepError {
     InvariantBroken { violations: Vec<String> },
     #[error("could not instantiate: {message}")]
     Instantiate { message: String },
+    #[error("the plugin failed {failures} times in a row and is switched off for now")]
+    CircuitOpen { failures: u32 },
 }
 
 /// Per-evaluation state inside a `Store`: the limits and what the plugin logged.

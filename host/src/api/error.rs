@@ -1,0 +1,150 @@
+//! The HTTP edge's one error type: every failure becomes a JSON body
+//! `{"error": {"type", "message", "field"?, "detail"?}}` with a status that fits. Client
+//! errors keep their detail; internal ones are logged and answered with a generic 500.
+
+use crate::domain::Error;
+use crate::executor::QuoteError;
+use crate::sandbox::LoadError;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// The error body.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorInfo,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorInfo {
+    /// Stable, machine-readable: match on this, not on the message.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub message: String,
+    /// The offending field, as a path into the request (`cart.lines[0].quantity`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Object)]
+    pub detail: Option<serde_json::Value>,
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub info: ErrorInfo,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, kind: &str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            info: ErrorInfo {
+                kind: kind.to_owned(),
+                message: message.into(),
+                field: None,
+                detail: None,
+            },
+        }
+    }
+
+    pub fn field(mut self, field: impl Into<String>) -> ApiError {
+        self.info.field = Some(field.into());
+        self
+    }
+
+    fn detail(mut self, detail: impl Serialize) -> ApiError {
+        self.info.detail = serde_json::to_value(detail).ok();
+        self
+    }
+}
+
+/// The `type` of a serde-tagged error enum.
+fn tag(value: &impl Serialize) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.get("type")?.as_str().map(str::to_owned))
+        .unwrap_or_else(|| "invalid".to_owned())
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> ApiError {
+        use StatusCode as S;
+        let message = e.to_string();
+        match e {
+            Error::Unauthenticated => ApiError::new(S::UNAUTHORIZED, "unauthenticated", message),
+            Error::Forbidden { .. } => ApiError::new(S::FORBIDDEN, "forbidden", message),
+            Error::NotFound { .. } => ApiError::new(S::NOT_FOUND, "not_found", message),
+            Error::Invalid { field, .. } => {
+                ApiError::new(S::UNPROCESSABLE_ENTITY, "invalid", message).field(field)
+            }
+            Error::Conflict { kind, .. } => ApiError::new(S::CONFLICT, kind, message),
+            Error::Load(load) => {
+                let status = match load {
+                    LoadError::TooLarge { .. } => S::PAYLOAD_TOO_LARGE,
+                    _ => S::UNPROCESSABLE_ENTITY,
+                };
+                ApiError::new(status, &tag(&load), message).detail(&load)
+            }
+            Error::CompileTimeout { .. } => {
+                ApiError::new(S::UNPROCESSABLE_ENTITY, "compile_timeout", message)
+            }
+            Error::Plan(plan) => {
+                ApiError::new(S::UNPROCESSABLE_ENTITY, &tag(&plan), message).detail(&plan)
+            }
+            Error::Quote(QuoteError::Cart(cart)) => {
+                let field = match &cart {
+                    crate::executor::CartError::Invalid { field, .. } => {
+                        Some(format!("cart.{field}"))
+                    }
+                    _ => Some("cart.lines".to_owned()),
+                };
+                let mut err =
+                    ApiError::new(S::UNPROCESSABLE_ENTITY, "invalid_cart", message).detail(&cart);
+                err.info.field = field;
+                err
+            }
+            Error::Quote(q @ QuoteError::InputTooLarge { .. }) => {
+                ApiError::new(S::PAYLOAD_TOO_LARGE, "input_too_large", message).detail(&q)
+            }
+            Error::Quote(q @ QuoteError::StepFailed { .. }) => {
+                ApiError::new(S::UNPROCESSABLE_ENTITY, "step_failed", message).detail(&q)
+            }
+            Error::BudgetExhausted { ref step, limit } => {
+                ApiError::new(S::CONFLICT, "budget_exhausted", message.clone())
+                    .detail(serde_json::json!({ "step": step, "limit": limit }))
+            }
+            Error::PriceChanged { expected, actual } => {
+                ApiError::new(S::CONFLICT, "price_changed", message)
+                    .field("expected_payable")
+                    .detail(serde_json::json!({ "expected": expected, "actual": actual }))
+            }
+            Error::Busy(_) => ApiError::new(S::TOO_MANY_REQUESTS, "busy", message),
+            Error::Unavailable(_) => ApiError::new(S::SERVICE_UNAVAILABLE, "unavailable", message),
+            Error::Store(_) | Error::Internal(_) => {
+                tracing::error!(error = %message, "internal error");
+                ApiError::new(
+                    S::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "internal error; it has been logged",
+                )
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status;
+        let mut response = (status, axum::Json(ErrorBody { error: self.info })).into_response();
+        let headers = response.headers_mut();
+        if status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
+    }
+}

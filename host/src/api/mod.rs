@@ -1,0 +1,103 @@
+//! The HTTP API: JSON over HTTP on axum. A thin layer: each handler authenticates the
+//! caller, parses its input strictly (unknown fields refused, the offending field named)
+//! and calls one [`Plaza`](crate::domain::Plaza) method.
+//!
+//! [`app`] builds the router, so tests can drive it directly; `server` serves it.
+
+mod error;
+mod extract;
+mod ops;
+mod orders;
+mod plans;
+mod plugins;
+mod tenants;
+
+pub use error::{ApiError, ErrorBody, ErrorInfo};
+pub use extract::{Body, Caller};
+
+use crate::domain::{Plaza, Startup};
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+use tower_http::trace::TraceLayer;
+
+/// What every handler shares.
+#[derive(Debug)]
+pub struct App {
+    pub plaza: Plaza,
+    /// What loading the store found, reported by `/readyz`.
+    pub startup: Startup,
+    /// Set at shutdown: `/readyz` answers 503 so balancers stop sending new work while
+    /// in-flight requests finish.
+    pub draining: AtomicBool,
+}
+
+pub type AppState = Arc<App>;
+
+/// The router: every route, the body limit, tracing and request metrics.
+pub fn app(state: AppState, max_body_bytes: usize) -> Router {
+    let api = Router::new()
+        .route("/v1/tenants", post(tenants::create).get(tenants::list))
+        .route(
+            "/v1/tenants/{tenant}/keys",
+            post(tenants::create_key).get(tenants::list_keys),
+        )
+        .route("/v1/plugins", post(plugins::upload).get(plugins::list))
+        .route(
+            "/v1/plugins/{name}/{version}",
+            get(plugins::describe).delete(plugins::delete),
+        )
+        .route("/v1/plans", post(plans::save).get(plans::list))
+        .route("/v1/plans/{plan}", get(plans::head))
+        .route("/v1/plans/{plan}/versions/{version}", get(plans::version))
+        .route("/v1/plans/{plan}/activate", post(plans::activate))
+        .route("/v1/plans/{plan}/rollback", post(plans::rollback))
+        .route("/v1/plans/{plan}/diff", get(plans::diff))
+        .route("/v1/plans/{plan}/budgets", get(plans::budgets))
+        .route("/v1/plans/{plan}/quote", post(plans::quote))
+        .route("/v1/orders", post(orders::commit))
+        .route("/v1/orders/{order}", get(orders::get))
+        .route("/v1/orders/{order}/ledger", get(orders::ledger))
+        .route("/v1/orders/{order}/cancel", post(orders::cancel))
+        .route("/v1/orders/{order}/refunds", post(orders::refund))
+        .route("/healthz", get(ops::health))
+        .route("/readyz", get(ops::ready))
+        .route("/metrics", get(ops::metrics))
+        .route("/openapi.json", get(ops::openapi))
+        .route_layer(middleware::from_fn_with_state(state.clone(), track))
+        .route_layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            let route = req
+                .extensions()
+                .get::<MatchedPath>()
+                .map_or("", MatchedPath::as_str);
+            tracing::info_span!("request", method = %req.method(), route)
+        }));
+    api.fallback(ops::not_found)
+        .method_not_allowed_fallback(ops::method_not_allowed)
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .with_state(state)
+}
+
+/// Request count and latency by route and status.
+async fn track(State(app): State<AppState>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
+    let response = next.run(req).await;
+    app.plaza.metrics.request(
+        method.as_str(),
+        &route,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
+    response
+}

@@ -1,0 +1,87 @@
+//! Operations: health, readiness, metrics, the OpenAPI document, and the JSON 404/405.
+
+use super::{ApiError, AppState, ErrorBody, orders, plans, plugins, tenants};
+use crate::domain::Startup;
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use std::sync::atomic::Ordering;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Plaza", description = "Promotion, pricing and commission rules in a wasm sandbox. \
+        Every request but health, readiness, metrics and this document carries `Authorization: Bearer <key>`. \
+        Errors are `{\"error\": {\"type\", \"message\", \"field\"?, \"detail\"?}}`; match on `type`."),
+    paths(
+        tenants::create, tenants::list, tenants::create_key, tenants::list_keys,
+        plugins::upload, plugins::list, plugins::describe, plugins::delete,
+        plans::save, plans::list, plans::head, plans::version, plans::activate, plans::rollback,
+        plans::diff, plans::budgets, plans::quote,
+        orders::commit, orders::get, orders::ledger, orders::cancel, orders::refund,
+        health, ready, metrics,
+    ),
+    components(schemas(ErrorBody)),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        if let Some(components) = openapi.components.as_mut() {
+            components.add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            );
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/healthz", tag = "operations", security(()),
+    responses((status = 200, description = "The process is up")))]
+pub async fn health() -> &'static str {
+    "ok"
+}
+
+#[utoipa::path(get, path = "/readyz", tag = "operations", security(()),
+    responses((status = 200, body = Startup, description = "Plugins and plans are loaded"),
+        (status = 503, body = ErrorBody, description = "Shutting down")))]
+pub async fn ready(State(app): State<AppState>) -> Result<Json<Startup>, ApiError> {
+    if app.draining.load(Ordering::Relaxed) {
+        return Err(crate::domain::Error::Unavailable("shutting down").into());
+    }
+    Ok(Json(app.startup))
+}
+
+#[utoipa::path(get, path = "/metrics", tag = "operations", security(()),
+    responses((status = 200, description = "Prometheus text format")))]
+pub async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        app.plaza.metrics.render(),
+    )
+}
+
+pub async fn openapi() -> impl IntoResponse {
+    Json(ApiDoc::openapi())
+}
+
+pub async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route")
+}
+
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not take that method",
+    )
+}

@@ -1,0 +1,149 @@
+//! `/v1/plans`: save versions, activate, roll back, history, diff, budgets, and quote.
+
+use super::extract::query;
+use super::{ApiError, AppState, Body, Caller, ErrorBody};
+use crate::domain::{PlanDiff, PlanHead, PlanSummary, StepUsage};
+use crate::executor::{Cart, Plan, Quote};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, Uri};
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActivateRequest {
+    /// The version to make active; `null` deactivates the plan.
+    pub version: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct DiffParams {
+    from: u32,
+    to: u32,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct QuoteParams {
+    /// Quote with this stored version instead of the active one (to replay a quote).
+    version: Option<u32>,
+}
+
+fn version_param(text: &str) -> Result<u32, ApiError> {
+    text.parse().map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_path",
+            "version must be a number",
+        )
+        .field("version")
+    })
+}
+
+#[utoipa::path(post, path = "/v1/plans", tag = "plans", request_body = Plan,
+    responses((status = 201, body = PlanHead, description = "Saved as the next version"),
+        (status = 422, body = ErrorBody, description = "A plugin is unknown or refused its configuration")))]
+pub async fn save(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+    Body(plan): Body<Plan>,
+) -> Result<(StatusCode, Json<PlanHead>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(app.plaza.save_plan(&who, plan).await?),
+    ))
+}
+
+#[utoipa::path(get, path = "/v1/plans", tag = "plans", responses((status = 200, body = Vec<PlanSummary>)))]
+pub async fn list(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+) -> Result<Json<Vec<PlanSummary>>, ApiError> {
+    Ok(Json(app.plaza.list_plans(&who)?))
+}
+
+#[utoipa::path(get, path = "/v1/plans/{plan}", tag = "plans",
+    responses((status = 200, body = PlanHead, description = "Versions and activation history")))]
+pub async fn head(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+    Path(plan): Path<String>,
+) -> Result<Json<PlanHead>, ApiError> {
+    Ok(Json(app.plaza.plan_head(&who, &plan)?))
+}
+
+#[utoipa::path(get, path = "/v1/plans/{plan}/versions/{version}", tag = "plans",
+    responses((status = 200, body = Plan)))]
+pub async fn version(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+    Path((plan, version)): Path<(String, String)>,
+) -> Result<Json<Plan>, ApiError> {
+    let version = version_param(&version)?;
+    Ok(Json(app.plaza.plan_version(&who, &plan, version)?))
+}
+
+#[utoipa::path(post, path = "/v1/plans/{plan}/activate", tag = "plans", request_body = ActivateRequest,
+    responses((status = 200, body = PlanHead)))]
+pub async fn activate(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+    Path(plan): Path<String>,
+    Body(req): Body<ActivateRequest>,
+) -> Result<Json<PlanHead>, ApiError> {
+    Ok(Json(app.plaza.activate(&who, &plan, req.version).await?))
+}
+
+#[utoipa::path(post, path = "/v1/plans/{plan}/rollback", tag = "plans",
+    responses((status = 200, body = PlanHead, description = "The previously active version is active again"),
+        (status = 409, body = ErrorBody)))]
+pub async fn rollback(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+    Path(plan): Path<String>,
+) -> Result<Json<PlanHead>, ApiError> {
+    Ok(Json(app.plaza.rollback(&who, &plan).await?))
+}
+
+#[utoipa::path(get, path = "/v1/plans/{plan}/diff", tag = "plans", params(DiffParams),
+    responses((status = 200, body = PlanDiff)))]
+pub async fn diff(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+    Path(plan): Path<String>,
+    uri: Uri,
+) -> Result<Json<PlanDiff>, ApiError> {
+    let params: DiffParams = query(&uri)?;
+    Ok(Json(app.plaza.diff_plan(
+        &who,
+        &plan,
+        params.from,
+        params.to,
+    )?))
+}
+
+#[utoipa::path(get, path = "/v1/plans/{plan}/budgets", tag = "plans",
+    responses((status = 200, body = Vec<StepUsage>)))]
+pub async fn budgets(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+    Path(plan): Path<String>,
+) -> Result<Json<Vec<StepUsage>>, ApiError> {
+    Ok(Json(app.plaza.budget_usage(&who, &plan)?))
+}
+
+#[utoipa::path(post, path = "/v1/plans/{plan}/quote", tag = "quote", params(QuoteParams),
+    request_body = Cart,
+    responses((status = 200, body = Quote, description = "The priced cart and an explanation per step"),
+        (status = 422, body = ErrorBody)))]
+pub async fn quote(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+    Path(plan): Path<String>,
+    uri: Uri,
+    Body(cart): Body<Cart>,
+) -> Result<Json<Quote>, ApiError> {
+    let params: QuoteParams = query(&uri)?;
+    Ok(Json(app.plaza.quote(&who, &plan, params.version, &cart)?))
+}

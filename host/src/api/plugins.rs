@@ -1,0 +1,89 @@
+//! `/v1/plugins`: upload a component (the body is the `.wasm` file), list, describe,
+//! delete.
+
+use super::extract::{query, raw};
+use super::{ApiError, AppState, Caller, ErrorBody};
+use crate::domain::{PluginRecord, Visibility};
+use axum::Json;
+use axum::extract::{Path, Request, State};
+use axum::http::{StatusCode, Uri};
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct UploadParams {
+    /// `private` (default) or `shared` on the plaza.
+    #[serde(default)]
+    visibility: Visibility,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct DescribeParams {
+    /// The owning tenant, for another tenant's shared plugin.
+    owner: Option<String>,
+}
+
+#[utoipa::path(post, path = "/v1/plugins", tag = "plugins", params(UploadParams),
+    request_body(content = Vec<u8>, content_type = "application/wasm"),
+    responses(
+        (status = 201, body = PluginRecord, description = "Registered"),
+        (status = 200, body = PluginRecord, description = "The same bytes were already registered"),
+        (status = 409, body = ErrorBody, description = "name@version exists with other bytes"),
+        (status = 413, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn upload(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+    uri: Uri,
+    req: Request,
+) -> Result<(StatusCode, Json<PluginRecord>), ApiError> {
+    let params: UploadParams = query(&uri)?;
+    let bytes = raw(req, &()).await?;
+    let (record, created) = app
+        .plaza
+        .upload_plugin(&who, bytes.to_vec(), params.visibility)
+        .await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(record)))
+}
+
+#[utoipa::path(get, path = "/v1/plugins", tag = "plugins",
+    responses((status = 200, body = Vec<PluginRecord>, description = "Own plugins and every shared one")))]
+pub async fn list(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+) -> Result<Json<Vec<PluginRecord>>, ApiError> {
+    Ok(Json(app.plaza.list_plugins(&who)?))
+}
+
+#[utoipa::path(get, path = "/v1/plugins/{name}/{version}", tag = "plugins", params(DescribeParams),
+    responses((status = 200, body = PluginRecord), (status = 404, body = ErrorBody)))]
+pub async fn describe(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+    Path((name, version)): Path<(String, String)>,
+    uri: Uri,
+) -> Result<Json<PluginRecord>, ApiError> {
+    let params: DescribeParams = query(&uri)?;
+    Ok(Json(app.plaza.plugin_info(
+        &who,
+        params.owner.as_deref(),
+        &name,
+        &version,
+    )?))
+}
+
+#[utoipa::path(delete, path = "/v1/plugins/{name}/{version}", tag = "plugins",
+    responses((status = 204), (status = 409, body = ErrorBody, description = "An active plan uses it")))]
+pub async fn delete(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+    Path((name, version)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    app.plaza.delete_plugin(&who, &name, &version).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,53 @@
+//! `/v1/tenants`: the operator creates tenants; keys are issued by the operator or the
+//! tenant's admin.
+
+use super::{ApiError, AppState, Body, Caller, ErrorBody};
+use crate::domain::{IssuedKey, KeyRecord, NewKey, NewTenant, Tenant};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+
+#[utoipa::path(post, path = "/v1/tenants", tag = "tenants", request_body = NewTenant,
+    responses((status = 201, body = Tenant), (status = 409, body = ErrorBody)))]
+pub async fn create(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+    Body(new): Body<NewTenant>,
+) -> Result<(StatusCode, Json<Tenant>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(app.plaza.create_tenant(&who, new)?),
+    ))
+}
+
+#[utoipa::path(get, path = "/v1/tenants", tag = "tenants", responses((status = 200, body = Vec<Tenant>)))]
+pub async fn list(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+) -> Result<Json<Vec<Tenant>>, ApiError> {
+    Ok(Json(app.plaza.list_tenants(&who)?))
+}
+
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/keys", tag = "tenants", request_body = NewKey,
+    responses((status = 201, body = IssuedKey, description = "The key is shown this once")))]
+pub async fn create_key(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+    Path(tenant): Path<String>,
+    Body(new): Body<NewKey>,
+) -> Result<(StatusCode, Json<IssuedKey>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(app.plaza.create_key(&who, &tenant, new)?),
+    ))
+}
+
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/keys", tag = "tenants",
+    responses((status = 200, body = Vec<KeyRecord>)))]
+pub async fn list_keys(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+    Path(tenant): Path<String>,
+) -> Result<Json<Vec<KeyRecord>>, ApiError> {
+    Ok(Json(app.plaza.list_keys(&who, &tenant)?))
+}

@@ -1,0 +1,90 @@
+//! The author's and operator's command line against a running server: upload a plugin,
+//! apply a plan from a file, quote a cart from a file. Prints the server's JSON answer;
+//! an error answer is printed too and makes the command fail.
+
+use anyhow::Context as _;
+use std::path::Path;
+
+/// A running Plaza server and the key to call it with.
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub server: String,
+    pub key: String,
+}
+
+impl Client {
+    fn agent() -> ureq::Agent {
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into()
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.server.trim_end_matches('/'))
+    }
+
+    fn finish(response: ureq::http::Response<ureq::Body>) -> anyhow::Result<serde_json::Value> {
+        let status = response.status();
+        let text = response.into_body().read_to_string()?;
+        let value: serde_json::Value =
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+        if status.is_success() {
+            Ok(value)
+        } else {
+            anyhow::bail!(
+                "server answered {status}: {}",
+                serde_json::to_string_pretty(&value)?
+            )
+        }
+    }
+
+    fn post_json(&self, path: &str, body: &serde_json::Value) -> anyhow::Result<serde_json::Value> {
+        let response = Self::agent()
+            .post(&self.url(path))
+            .header("authorization", &format!("Bearer {}", self.key))
+            .send_json(body)
+            .with_context(|| format!("calling {}", self.server))?;
+        Self::finish(response)
+    }
+
+    /// Upload a component file.
+    pub fn upload(&self, file: &Path, shared: bool) -> anyhow::Result<serde_json::Value> {
+        let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+        let visibility = if shared { "shared" } else { "private" };
+        let response = Self::agent()
+            .post(&self.url(&format!("/v1/plugins?visibility={visibility}")))
+            .header("authorization", &format!("Bearer {}", self.key))
+            .header("content-type", "application/wasm")
+            .send(&bytes[..])
+            .with_context(|| format!("calling {}", self.server))?;
+        Self::finish(response)
+    }
+
+    /// Save a plan file as a new version, and activate it if asked.
+    pub fn apply(&self, file: &Path, activate: bool) -> anyhow::Result<serde_json::Value> {
+        let plan = read_json(file)?;
+        let head = self.post_json("/v1/plans", &plan)?;
+        if !activate {
+            return Ok(head);
+        }
+        let id = head["id"]
+            .as_str()
+            .context("server answered without a plan id")?;
+        self.post_json(
+            &format!("/v1/plans/{id}/activate"),
+            &serde_json::json!({ "version": head["latest"] }),
+        )
+    }
+
+    /// Quote a cart file through a plan's active version.
+    pub fn quote(&self, plan: &str, cart: &Path) -> anyhow::Result<serde_json::Value> {
+        self.post_json(&format!("/v1/plans/{plan}/quote"), &read_json(cart)?)
+    }
+}
+
+fn read_json(path: &Path) -> anyhow::Result<serde_json::Value> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}

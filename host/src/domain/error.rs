@@ -1,0 +1,76 @@
+//! The domain's error: what a caller did wrong, or what stopped the service. The HTTP edge
+//! maps each to a status and a stable `type`.
+
+use crate::Money;
+use crate::executor::{BudgetLimit, PlanError, QuoteError};
+use crate::sandbox::LoadError;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("missing or unknown API key (send `Authorization: Bearer <key>`)")]
+    Unauthenticated,
+    #[error("a {role} key may not {action}")]
+    Forbidden {
+        role: &'static str,
+        action: &'static str,
+    },
+    #[error("{what} {id:?} not found")]
+    NotFound { what: &'static str, id: String },
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    #[error("{message}")]
+    Conflict {
+        /// Stable error type, e.g. `plugin_in_use`.
+        kind: &'static str,
+        message: String,
+    },
+    #[error("plugin refused: {0}")]
+    Load(LoadError),
+    #[error("compiling the plugin took longer than {limit_ms} ms")]
+    CompileTimeout { limit_ms: u64 },
+    #[error("plan refused: {0}")]
+    Plan(#[from] PlanError),
+    #[error("{0}")]
+    Quote(#[from] QuoteError),
+    #[error("step {step}: its {} limit is reached", limit.as_str())]
+    BudgetExhausted { step: String, limit: BudgetLimit },
+    #[error("the order now costs {actual}, not the expected {expected}; quote again")]
+    PriceChanged { expected: Money, actual: Money },
+    #[error("{0}")]
+    Busy(&'static str),
+    #[error("{0}")]
+    Unavailable(&'static str),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl From<sled::Error> for Error {
+    fn from(e: sled::Error) -> Self {
+        Error::Store(e.into())
+    }
+}
+
+impl From<LoadError> for Error {
+    fn from(e: LoadError) -> Self {
+        Error::Load(e)
+    }
+}
+
+impl Error {
+    pub fn not_found(what: &'static str, id: impl Into<String>) -> Error {
+        Error::NotFound {
+            what,
+            id: id.into(),
+        }
+    }
+
+    pub fn conflict(kind: &'static str, message: impl Into<String>) -> Error {
+        Error::Conflict {
+            kind,
+            message: message.into(),
+        }
+    }
+}

@@ -1,0 +1,236 @@
+//! Tenants (merchants and agencies), their API keys and roles, and authenticating a key.
+//!
+//! Keys are 32 random bytes shown once at creation; the store keeps only their sha256
+//! (a key has full entropy, so a plain hash is enough and a lookup is one `get`).
+
+use super::{Error, Plaza, check_id, now_ms};
+use crate::store::{self, decode, encode};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TenantKind {
+    /// 商家: sells products, runs its own promotions.
+    Merchant,
+    /// 机构: carries others' products, composes plans for helpers and promoters.
+    Agency,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Tenant {
+    pub id: String,
+    pub name: String,
+    pub kind: TenantKind,
+    pub created_ms: i64,
+}
+
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewTenant {
+    pub id: String,
+    pub name: String,
+    pub kind: TenantKind,
+}
+
+/// What a tenant's key may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Everything in the tenant, including issuing keys.
+    Admin,
+    /// Plugins and plans; may quote.
+    Author,
+    /// The checkout system: quote, commit and manage orders.
+    Checkout,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Author => "author",
+            Role::Checkout => "checkout",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewKey {
+    pub role: Role,
+    /// A label for people ("checkout-prod").
+    #[serde(default)]
+    pub name: String,
+}
+
+/// A stored key: never the key itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct KeyRecord {
+    /// The first 12 hex digits of the key's hash: names the key without revealing it.
+    pub id: String,
+    pub tenant: String,
+    pub role: Role,
+    pub name: String,
+    pub created_ms: i64,
+}
+
+/// A freshly issued key: the only time the secret is shown.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct IssuedKey {
+    pub key: String,
+    #[serde(flatten)]
+    pub record: KeyRecord,
+}
+
+/// Who is calling.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Principal {
+    /// The platform operator: manages tenants, sees no tenant's data.
+    Operator,
+    Member {
+        tenant: String,
+        role: Role,
+    },
+}
+
+impl Principal {
+    /// The caller's tenant, if its role is one of `roles`.
+    pub fn tenant(&self, roles: &[Role], action: &'static str) -> Result<&str, Error> {
+        match self {
+            Principal::Member { tenant, role } if roles.contains(role) => Ok(tenant),
+            Principal::Member { role, .. } => Err(Error::Forbidden {
+                role: role.as_str(),
+                action,
+            }),
+            Principal::Operator => Err(Error::Forbidden {
+                role: "operator",
+                action,
+            }),
+        }
+    }
+
+    fn operator(&self, action: &'static str) -> Result<(), Error> {
+        match self {
+            Principal::Operator => Ok(()),
+            Principal::Member { role, .. } => Err(Error::Forbidden {
+                role: role.as_str(),
+                action,
+            }),
+        }
+    }
+}
+
+/// Every role of a tenant.
+pub const ANY_ROLE: &[Role] = &[Role::Admin, Role::Author, Role::Checkout];
+
+/// sha256 of a key.
+pub fn key_hash(key: &str) -> [u8; 32] {
+    Sha256::digest(key.as_bytes()).into()
+}
+
+impl Plaza {
+    /// The principal a bearer key stands for.
+    pub fn authenticate(&self, key: &str) -> Result<Principal, Error> {
+        let hash = key_hash(key);
+        if self.settings.operator_key_sha256 == Some(hash) {
+            return Ok(Principal::Operator);
+        }
+        let record: KeyRecord =
+            store::get(&self.store.keys, &hash)?.ok_or(Error::Unauthenticated)?;
+        Ok(Principal::Member {
+            tenant: record.tenant,
+            role: record.role,
+        })
+    }
+
+    pub fn create_tenant(&self, who: &Principal, new: NewTenant) -> Result<Tenant, Error> {
+        who.operator("create tenants")?;
+        check_id("id", &new.id)?;
+        if new.name.trim().is_empty() || new.name.len() > 256 {
+            return Err(Error::Invalid {
+                field: "name".into(),
+                message: "must be 1-256 characters".into(),
+            });
+        }
+        let tenant = Tenant {
+            id: new.id,
+            name: new.name,
+            kind: new.kind,
+            created_ms: now_ms(),
+        };
+        let inserted = self.store.tenants.compare_and_swap(
+            tenant.id.as_bytes(),
+            None as Option<&[u8]>,
+            Some(encode(&tenant)),
+        )?;
+        if inserted.is_err() {
+            return Err(Error::conflict(
+                "tenant_exists",
+                format!("tenant {:?} already exists", tenant.id),
+            ));
+        }
+        Ok(tenant)
+    }
+
+    pub fn list_tenants(&self, who: &Principal) -> Result<Vec<Tenant>, Error> {
+        who.operator("list tenants")?;
+        Ok(store::scan(&self.store.tenants, b"")?)
+    }
+
+    /// Issue a key for `tenant`: by the operator, or by the tenant's own admin.
+    pub fn create_key(
+        &self,
+        who: &Principal,
+        tenant: &str,
+        new: NewKey,
+    ) -> Result<IssuedKey, Error> {
+        match who {
+            Principal::Operator => {}
+            Principal::Member { tenant: own, .. } if own != tenant => {
+                return Err(Error::not_found("tenant", tenant));
+            }
+            _ => {
+                who.tenant(&[Role::Admin], "issue keys")?;
+            }
+        }
+        if self.store.tenants.get(tenant.as_bytes())?.is_none() {
+            return Err(Error::not_found("tenant", tenant));
+        }
+        let mut secret = [0u8; 32];
+        getrandom::fill(&mut secret).map_err(|e| Error::Internal(e.to_string()))?;
+        let key = format!("pz_{}", hex::encode(secret));
+        let hash = key_hash(&key);
+        let record = KeyRecord {
+            id: hex::encode(&hash[..6]),
+            tenant: tenant.to_owned(),
+            role: new.role,
+            name: new.name,
+            created_ms: now_ms(),
+        };
+        self.store.keys.insert(hash, encode(&record))?;
+        self.store.flush_blocking()?;
+        Ok(IssuedKey { key, record })
+    }
+
+    /// The keys of `tenant` (admins only).
+    pub fn list_keys(&self, who: &Principal, tenant: &str) -> Result<Vec<KeyRecord>, Error> {
+        if let Principal::Member { tenant: own, .. } = who {
+            if own != tenant {
+                return Err(Error::not_found("tenant", tenant));
+            }
+            who.tenant(&[Role::Admin], "list keys")?;
+        }
+        let mut keys = Vec::new();
+        for item in self.store.keys.iter() {
+            let (k, v) = item?;
+            let record: KeyRecord = decode(&k, &v)?;
+            if record.tenant == tenant {
+                keys.push(record);
+            }
+        }
+        keys.sort_by(|a, b| a.created_ms.cmp(&b.created_ms).then(a.id.cmp(&b.id)));
+        Ok(keys)
+    }
+}
