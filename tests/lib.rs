@@ -1,6 +1,8 @@
 //! Shared helpers for Plaza's end-to-end tests and benchmarks: one sandbox and every plugin
 //! built from `plugins/`, loaded once per process.
 
+pub mod server;
+
 use plaza::examples;
 use plaza::executor::{self, Cart, Plan, PreparedPlan, Quote, QuoteError};
 use plaza::sandbox::{Limits, Plugin, Sandbox};

@@ -18,6 +18,7 @@
 //! shared with the plugin SDK.
 
 pub mod api;
+pub mod cli;
 pub mod client;
 pub mod config;
 pub mod domain;

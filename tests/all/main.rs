@@ -1,7 +1,13 @@
 //! Plaza's end-to-end tests: real plugins built from `plugins/`, loaded into the real
-//! sandbox, run through the real executor. One binary, a module per area.
+//! sandbox, run through the real executor, and the real server over HTTP on its sled
+//! store. One binary, a module per area.
 
 mod composed;
 mod examples;
 mod hostile;
 mod properties;
+mod service_concurrency;
+mod service_durability;
+mod service_input;
+mod service_isolation;
+mod service_lifecycle;

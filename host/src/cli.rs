@@ -1,0 +1,223 @@
+//! The `plaza` command line: serve the API, act on a running server (upload, apply,
+//! quote), or quote locally without a server (demo, eval).
+
+use crate::client::Client;
+use crate::config::Config;
+use crate::executor::{self, Cart, Plan};
+use crate::sandbox::{ArtifactCache, Limits, Plugin, Sandbox};
+use crate::{examples, server};
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "plaza",
+    version,
+    about = "Promotion, pricing and commission rules in a wasm sandbox"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API on the embedded sled store.
+    Serve(ServeArgs),
+    /// Upload a plugin component to a running server.
+    Upload {
+        #[command(flatten)]
+        server: ServerArgs,
+        /// The component (`target/plaza-plugins/components/<name>.wasm`).
+        file: PathBuf,
+        /// List it on the plaza for other tenants' plans.
+        #[arg(long)]
+        shared: bool,
+    },
+    /// Save a plan file as the plan's next version on a running server.
+    Apply {
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Plan JSON file.
+        file: PathBuf,
+        /// Make the new version active.
+        #[arg(long)]
+        activate: bool,
+    },
+    /// Quote a cart file through a plan's active version on a running server.
+    Quote {
+        #[command(flatten)]
+        server: ServerArgs,
+        /// The plan id.
+        #[arg(long)]
+        plan: String,
+        /// Cart JSON file.
+        #[arg(long)]
+        cart: PathBuf,
+    },
+    /// Quote the demo cart through the demo plan locally, without a server, and print it.
+    Demo,
+    /// Quote a cart through a plan file locally, without a server.
+    Eval {
+        /// Plan JSON file.
+        #[arg(long)]
+        plan: PathBuf,
+        /// Cart JSON file.
+        #[arg(long)]
+        cart: PathBuf,
+        /// Plugin components to load (default: the example plugins).
+        #[arg(long = "plugin")]
+        plugins: Vec<PathBuf>,
+        /// Directory for compiled plugin artifacts.
+        #[arg(long)]
+        cache: Option<PathBuf>,
+    },
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// TOML configuration file; flags and environment variables override it.
+    #[arg(long, env = "PLAZA_CONFIG")]
+    config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "PLAZA_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// Data directory (sled store and compiled artifacts) [default: plaza-data].
+    #[arg(long, env = "PLAZA_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// The operator key, which creates tenants.
+    #[arg(long, env = "PLAZA_OPERATOR_KEY", hide_env_values = true)]
+    operator_key: Option<String>,
+    /// Set up a demo tenant with the example plugins and the demo plan active; its admin
+    /// key is written to `<data-dir>/demo.key`.
+    #[arg(long)]
+    demo: bool,
+}
+
+#[derive(Args)]
+struct ServerArgs {
+    /// The server's base URL.
+    #[arg(long, env = "PLAZA_SERVER", default_value = "http://127.0.0.1:8080")]
+    server: String,
+    /// API key.
+    #[arg(long, env = "PLAZA_KEY", hide_env_values = true)]
+    key: String,
+}
+
+impl ServerArgs {
+    fn client(self) -> Client {
+        Client {
+            server: self.server,
+            key: self.key,
+        }
+    }
+}
+
+/// Parse the arguments and run the command.
+pub fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => serve(args),
+        Command::Upload {
+            server,
+            file,
+            shared,
+        } => print(server.client().upload(&file, shared)?),
+        Command::Apply {
+            server,
+            file,
+            activate,
+        } => print(server.client().apply(&file, activate)?),
+        Command::Quote { server, plan, cart } => print(server.client().quote(&plan, &cart)?),
+        Command::Demo => {
+            let sandbox = Sandbox::new(Limits::default(), None)?;
+            let plugins = examples::load_examples(&sandbox)?;
+            print_quote(
+                &sandbox,
+                &plugins,
+                &examples::demo_plan(),
+                &examples::demo_cart(),
+            )
+        }
+        Command::Eval {
+            plan,
+            cart,
+            plugins,
+            cache,
+        } => {
+            let cache = cache.map(ArtifactCache::new).transpose()?;
+            let sandbox = Sandbox::new(Limits::default(), cache)?;
+            let plugins = if plugins.is_empty() {
+                examples::load_examples(&sandbox)?
+            } else {
+                plugins
+                    .iter()
+                    .map(|path| {
+                        let bytes = std::fs::read(path)
+                            .with_context(|| format!("reading {}", path.display()))?;
+                        sandbox
+                            .load(&bytes)
+                            .with_context(|| format!("loading {}", path.display()))
+                    })
+                    .collect::<anyhow::Result<_>>()?
+            };
+            let plan: Plan = read_json(&plan)?;
+            let cart: Cart = read_json(&cart)?;
+            print_quote(&sandbox, &plugins, &plan, &cart)
+        }
+    }
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sled=warn,cranelift=warn,wasmtime=warn".into()),
+        )
+        .init();
+    let mut config = match &args.config {
+        Some(path) => Config::from_file(path)?,
+        None => Config::default(),
+    };
+    if let Some(listen) = args.listen {
+        config.listen = listen;
+    }
+    if let Some(dir) = args.data_dir {
+        config.data_dir = dir;
+    }
+    if let Some(key) = args.operator_key {
+        config.operator_key = Some(key);
+    }
+    config.demo |= args.demo;
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(server::serve(config))
+}
+
+fn print(value: serde_json::Value) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(&value)?);
+    Ok(())
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &PathBuf) -> anyhow::Result<T> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+fn print_quote(
+    sandbox: &Sandbox,
+    plugins: &[Plugin],
+    plan: &Plan,
+    cart: &Cart,
+) -> anyhow::Result<()> {
+    let prepared = executor::prepare(plan, sandbox, |name, version| {
+        examples::find(plugins, name, version)
+    })?;
+    let quote = executor::quote(sandbox, &prepared, cart)?;
+    println!("{}", serde_json::to_string_pretty(&quote)?);
+    Ok(())
+}

@@ -1,0 +1,146 @@
+//! Durability: a clean restart keeps everything and compiles nothing; a kill -9 in the
+//! middle of a commit load loses no acknowledged order and leaves budgets reconciled.
+
+use plaza_tests::server::*;
+use serde_json::json;
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+const PLAZA: &str = env!("CARGO_BIN_EXE_plaza-e2e");
+
+#[test]
+fn a_restart_keeps_plugins_plans_orders_and_budgets_and_recompiles_nothing() {
+    let server = Server::start();
+    let shop = server.operator().create_tenant("teahouse", "merchant");
+    with_demo_plan(&shop);
+    assert_eq!(shop.upload("threshold-discount").status, 200);
+    shop.apply(&budget_plan("flash", json!({"max_orders": 10})));
+    let cart = demo_cart();
+    let placed = shop.post("/v1/orders", &commit_request("o-1", "flash", &cart));
+    assert_eq!(placed.status, 201);
+    let quote = shop.post("/v1/plans/teahouse-autumn/quote", &cart).text;
+    let order = shop.get("/v1/orders/o-1").text;
+    let usage = shop.get("/v1/plans/flash/budgets").text;
+    let plugins = shop.get("/v1/plugins").text;
+
+    let server = server.restart();
+    let ready = Api::anonymous(&server.base).get("/readyz");
+    assert_eq!(ready.status, 200);
+    assert_eq!(ready.body["plugins"], 5);
+    assert_eq!(
+        ready.body["compiled"], 0,
+        "every plugin loaded from its artifact"
+    );
+    assert_eq!(ready.body["active_plans"], 2);
+    let metrics = Api::anonymous(&server.base).get("/metrics").text;
+    assert!(
+        metrics.contains("plaza_plugin_compilations_total 0"),
+        "{metrics}"
+    );
+    assert_eq!(
+        shop.post("/v1/plans/teahouse-autumn/quote", &cart).text,
+        quote
+    );
+    assert_eq!(shop.get("/v1/orders/o-1").text, order);
+    assert_eq!(shop.get("/v1/plans/flash/budgets").text, usage);
+    assert_eq!(shop.get("/v1/plugins").text, plugins);
+    let replay = shop.post("/v1/orders", &commit_request("o-1", "flash", &cart));
+    assert_eq!(
+        replay.status, 200,
+        "the order id is still known after a restart"
+    );
+}
+
+#[test]
+fn kill_9_mid_commit_loses_no_acknowledged_order_and_budgets_reconcile() {
+    let dir = tempfile::tempdir().unwrap();
+    let process = Process::serve(PLAZA, dir.path());
+    let shop = Api::new(&process.base, OPERATOR_KEY).create_tenant("teahouse", "merchant");
+    assert_eq!(shop.upload("threshold-discount").status, 201);
+    shop.apply(&budget_plan("flash", json!({"max_orders": 100000})));
+
+    let acknowledged = Arc::new(Mutex::new(BTreeSet::new()));
+    let attempted = Arc::new(Mutex::new(BTreeSet::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let (shop, acknowledged, attempted, stop) = (
+                shop.clone(),
+                acknowledged.clone(),
+                attempted.clone(),
+                stop.clone(),
+            );
+            std::thread::spawn(move || {
+                let cart = demo_cart();
+                for i in 0.. {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let id = format!("w{w}-{i}");
+                    attempted.lock().unwrap().insert(id.clone());
+                    let agent = ureq_post(&shop, &commit_request(&id, "flash", &cart));
+                    match agent {
+                        Some(201) => {
+                            acknowledged.lock().unwrap().insert(id);
+                        }
+                        // The connection died with the server: unknown outcome.
+                        None => break,
+                        Some(status) => panic!("commit {id}: status {status}"),
+                    }
+                }
+            })
+        })
+        .collect();
+    while acknowledged.lock().unwrap().len() < 40 {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    process.kill();
+    stop.store(true, Ordering::Relaxed);
+    for w in writers {
+        w.join().unwrap();
+    }
+
+    let process = Process::serve(PLAZA, dir.path());
+    let shop = Api::new(&process.base, shop.key.as_deref().unwrap());
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    let attempted = attempted.lock().unwrap().clone();
+    let mut present = 0;
+    for id in &attempted {
+        let order = shop.get(&format!("/v1/orders/{id}"));
+        match order.status {
+            200 => present += 1,
+            404 => assert!(
+                !acknowledged.contains(id),
+                "acknowledged order {id} was lost"
+            ),
+            other => panic!("order {id}: {other}"),
+        }
+    }
+    assert!(present >= acknowledged.len());
+    let usage = shop.get("/v1/plans/flash/budgets");
+    assert_eq!(
+        usage.body[0]["orders"],
+        present,
+        "the budget counter equals the orders stored ({} acknowledged)",
+        acknowledged.len()
+    );
+    assert_eq!(usage.body[0]["amount"], present as i64 * 1000);
+}
+
+/// A commit whose transport may fail (the server is being killed): the status, or None.
+fn ureq_post(api: &Api, body: &serde_json::Value) -> Option<u16> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    agent
+        .post(&format!("{}/v1/orders", api.base))
+        .header(
+            "authorization",
+            &format!("Bearer {}", api.key.as_deref().unwrap()),
+        )
+        .send_json(body)
+        .ok()
+        .map(|r| r.status().as_u16())
+}

@@ -1,0 +1,157 @@
+//! Tenant isolation and roles: another tenant's key on every private endpoint is refused,
+//! and nothing of the owner's changes.
+
+use plaza_tests::server::*;
+use serde_json::json;
+
+#[test]
+fn another_tenants_key_is_refused_on_every_private_endpoint() {
+    let server = Server::start();
+    let operator = server.operator();
+    let owner = operator.create_tenant("teahouse", "merchant");
+    let other = operator.create_tenant("rival", "agency");
+    with_demo_plan(&owner);
+    let mut v2 = demo_plan();
+    v2["steps"][1]["priority"] = json!(5);
+    owner.apply(&v2);
+    let placed = owner.post(
+        "/v1/orders",
+        &commit_request("order-1", "teahouse-autumn", &demo_cart()),
+    );
+    assert_eq!(placed.status, 201, "{}", placed.text);
+    let before_order = owner.get("/v1/orders/order-1").text;
+    let before_plan = owner.get("/v1/plans/teahouse-autumn").text;
+
+    let plan = "/v1/plans/teahouse-autumn";
+    let cases: Vec<(&str, String, Option<serde_json::Value>)> = vec![
+        ("GET", "/v1/plugins/store-coupon/1.0.0".into(), None),
+        (
+            "GET",
+            "/v1/plugins/store-coupon/1.0.0?owner=teahouse".into(),
+            None,
+        ),
+        ("DELETE", "/v1/plugins/store-coupon/1.0.0".into(), None),
+        ("GET", plan.into(), None),
+        ("GET", format!("{plan}/versions/1"), None),
+        ("GET", format!("{plan}/diff?from=1&to=2"), None),
+        ("GET", format!("{plan}/budgets"), None),
+        (
+            "POST",
+            format!("{plan}/activate"),
+            Some(json!({"version": 1})),
+        ),
+        ("POST", format!("{plan}/rollback"), Some(json!({}))),
+        ("POST", format!("{plan}/quote"), Some(demo_cart())),
+        ("POST", format!("{plan}/quote?version=1"), Some(demo_cart())),
+        ("GET", "/v1/orders/order-1".into(), None),
+        ("GET", "/v1/orders/order-1/ledger".into(), None),
+        ("POST", "/v1/orders/order-1/cancel".into(), Some(json!({}))),
+        (
+            "POST",
+            "/v1/orders/order-1/refunds".into(),
+            Some(json!({"refund_id": "r", "lines": [{"line": "l1"}]})),
+        ),
+        ("GET", "/v1/tenants/teahouse/keys".into(), None),
+        (
+            "POST",
+            "/v1/tenants/teahouse/keys".into(),
+            Some(json!({"role": "admin"})),
+        ),
+    ];
+    for (method, path, body) in &cases {
+        let answer = match (*method, body) {
+            ("GET", _) => other.get(path),
+            ("DELETE", _) => other.delete(path),
+            (_, Some(body)) => other.post(path, body),
+            _ => unreachable!(),
+        };
+        assert_eq!(answer.status, 404, "{method} {path}: {}", answer.text);
+        assert_eq!(answer.error_type(), "not_found", "{method} {path}");
+    }
+    // The same order id is another tenant's own namespace, and commits reach only the
+    // committer's plans.
+    let theirs = other.post(
+        "/v1/orders",
+        &commit_request("order-1", "teahouse-autumn", &demo_cart()),
+    );
+    assert_eq!(theirs.status, 404, "{}", theirs.text);
+
+    let listed = other.get("/v1/plugins");
+    assert_eq!(
+        listed.body.as_array().unwrap().len(),
+        0,
+        "private plugins are not listed"
+    );
+    assert_eq!(other.get("/v1/plans").body.as_array().unwrap().len(), 0);
+    let uses_private = other.post(
+        "/v1/plans",
+        &json!({"id": "copy", "steps": [{"id": "s", "plugin": {"name": "store-coupon", "version": "1.0.0", "owner": "teahouse"}, "config": {"code": "X", "discount": {"fixed": 100}}}]}),
+    );
+    assert_eq!(uses_private.status, 422, "{}", uses_private.text);
+    assert_eq!(uses_private.error_type(), "unknown_plugin");
+
+    assert_eq!(owner.get("/v1/orders/order-1").text, before_order);
+    assert_eq!(owner.get("/v1/plans/teahouse-autumn").text, before_plan);
+    assert_eq!(owner.get("/v1/plugins").body.as_array().unwrap().len(), 5);
+}
+
+#[test]
+fn a_shared_plugin_is_usable_by_other_tenants_and_still_only_deletable_by_its_owner() {
+    let server = Server::start();
+    let operator = server.operator();
+    let author = operator.create_tenant("rules-studio", "agency");
+    let shop = operator.create_tenant("teahouse", "merchant");
+    let bytes = plaza::examples::component("threshold-discount").unwrap();
+    let shared = author.post_bytes("/v1/plugins?visibility=shared", &bytes, "application/wasm");
+    assert_eq!(shared.status, 201, "{}", shared.text);
+    assert_eq!(shared.body["visibility"], "shared");
+    assert_eq!(shop.get("/v1/plugins").body.as_array().unwrap().len(), 1);
+    shop.apply(&budget_plan("flash", json!(null)));
+    let quote = shop.post("/v1/plans/flash/quote", &demo_cart());
+    assert_eq!(quote.status, 200, "{}", quote.text);
+    assert_eq!(quote.body["total"]["discount"], 1000);
+    let delete = shop.delete("/v1/plugins/threshold-discount/1.0.0");
+    assert_eq!(delete.status, 404, "{}", delete.text);
+    let in_use = author.delete("/v1/plugins/threshold-discount/1.0.0");
+    assert_eq!(
+        in_use.status, 409,
+        "another tenant's active plan uses it: {}",
+        in_use.text
+    );
+}
+
+#[test]
+fn roles_limit_what_a_key_may_do() {
+    let server = Server::start();
+    let operator = server.operator();
+    let admin = operator.create_tenant("teahouse", "merchant");
+    let checkout = admin.issue_key("teahouse", "checkout");
+    let author = admin.issue_key("teahouse", "author");
+
+    let upload = checkout.upload("threshold-discount");
+    assert_eq!(upload.status, 403, "{}", upload.text);
+    assert_eq!(upload.error_type(), "forbidden");
+    assert_eq!(author.upload("threshold-discount").status, 201);
+    author.apply(&budget_plan("flash", json!(null)));
+    let commit = author.post("/v1/orders", &commit_request("o", "flash", &demo_cart()));
+    assert_eq!(
+        commit.status, 403,
+        "authors do not place orders: {}",
+        commit.text
+    );
+    let keys = author.post("/v1/tenants/teahouse/keys", &json!({"role": "admin"}));
+    assert_eq!(keys.status, 403);
+    assert_eq!(
+        checkout
+            .post("/v1/orders", &commit_request("o", "flash", &demo_cart()))
+            .status,
+        201
+    );
+    let tenants = admin.get("/v1/tenants");
+    assert_eq!(tenants.status, 403, "tenants are the operator's");
+    let operator_quote = operator.post("/v1/plans/flash/quote", &demo_cart());
+    assert_eq!(
+        operator_quote.status, 403,
+        "the operator sees no tenant's data"
+    );
+}

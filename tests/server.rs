@@ -1,0 +1,361 @@
+//! A real Plaza server for end-to-end tests: in-process on `127.0.0.1:0` over a temporary
+//! data directory (restartable on the same directory), or the `plaza` command line as a
+//! separate process that a test can kill. And a small blocking HTTP client for both.
+
+use plaza::config::Config;
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The operator key every test server is started with.
+pub const OPERATOR_KEY: &str = "test-operator-key";
+
+/// The configuration of a test server over `dir`.
+pub fn config(dir: &Path) -> Config {
+    Config {
+        listen: "127.0.0.1:0".parse().expect("address"),
+        data_dir: dir.to_path_buf(),
+        operator_key: Some(OPERATOR_KEY.to_owned()),
+        ..Config::default()
+    }
+}
+
+/// A server running in this process on its own runtime thread.
+#[derive(Debug)]
+pub struct Server {
+    pub base: String,
+    pub config: Config,
+    dir: Option<tempfile::TempDir>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Server {
+    /// A fresh server over a new temporary directory.
+    pub fn start() -> Server {
+        Server::start_configured(|_| {})
+    }
+
+    /// A fresh server, with `adjust` applied to its configuration.
+    pub fn start_configured(adjust: impl FnOnce(&mut Config)) -> Server {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let mut config = config(dir.path());
+        adjust(&mut config);
+        let mut server = Server::start_with(config);
+        server.dir = Some(dir);
+        server
+    }
+
+    fn start_with(config: Config) -> Server {
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<SocketAddr>();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread_config = config.clone();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async move {
+                let state = plaza::server::open(&thread_config).expect("opening the server");
+                let listener = tokio::net::TcpListener::bind(thread_config.listen)
+                    .await
+                    .expect("binding");
+                ready_tx
+                    .send(listener.local_addr().expect("address"))
+                    .expect("ready");
+                let shutdown = async {
+                    let _ = stop_rx.await;
+                };
+                plaza::server::run(listener, state, &thread_config, shutdown)
+                    .await
+                    .expect("serving");
+            });
+        });
+        let addr = ready_rx.recv().expect("the server started");
+        let mut config = config;
+        // A restart binds the same port, so clients keep their address.
+        config.listen = addr;
+        Server {
+            base: format!("http://{addr}"),
+            config,
+            dir: None,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        }
+    }
+
+    /// Shut down gracefully and start again over the same data directory.
+    pub fn restart(mut self) -> Server {
+        self.shutdown();
+        let mut next = Server::start_with(self.config.clone());
+        next.dir = self.dir.take();
+        next
+    }
+
+    fn shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            thread.join().expect("server thread");
+        }
+    }
+
+    pub fn operator(&self) -> Api {
+        Api::new(&self.base, OPERATOR_KEY)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// The `plaza` command line serving in a child process.
+#[derive(Debug)]
+pub struct Process {
+    pub base: String,
+    child: Child,
+}
+
+impl Process {
+    /// `plaza serve` (the binary at `program`) over `dir` on a free port; returns once
+    /// `/readyz` answers. Integration tests pass `env!("CARGO_BIN_EXE_plaza-e2e")`.
+    pub fn serve(program: &str, dir: &Path) -> Process {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let child = Command::new(program)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .arg("--data-dir")
+            .arg(dir)
+            .args(["--operator-key", OPERATOR_KEY])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("starting plaza serve");
+        let process = Process {
+            base: format!("http://127.0.0.1:{port}"),
+            child,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let probe = Api::anonymous(&process.base);
+        while probe.try_get("/readyz").is_none_or(|a| a.status != 200) {
+            assert!(
+                Instant::now() < deadline,
+                "plaza serve did not become ready"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        process
+    }
+
+    /// SIGKILL: no shutdown, no flush.
+    pub fn kill(mut self) {
+        self.child.kill().expect("kill -9");
+        self.child.wait().expect("reaped");
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One HTTP answer.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub text: String,
+    pub body: Value,
+}
+
+impl Answer {
+    /// The error `type` of an error answer.
+    pub fn error_type(&self) -> &str {
+        self.body["error"]["type"].as_str().unwrap_or("")
+    }
+}
+
+/// A blocking client with one key.
+#[derive(Debug, Clone)]
+pub struct Api {
+    pub base: String,
+    pub key: Option<String>,
+}
+
+impl Api {
+    pub fn new(base: &str, key: &str) -> Api {
+        Api {
+            base: base.to_owned(),
+            key: Some(key.to_owned()),
+        }
+    }
+
+    pub fn anonymous(base: &str) -> Api {
+        Api {
+            base: base.to_owned(),
+            key: None,
+        }
+    }
+
+    fn agent() -> ureq::Agent {
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(60)))
+            .build()
+            .into()
+    }
+
+    fn answer(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Answer {
+        let response = result.expect("HTTP exchange");
+        let status = response.status().as_u16();
+        let text = response
+            .into_body()
+            .with_config()
+            .limit(64 << 20)
+            .read_to_string()
+            .expect("body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Answer { status, text, body }
+    }
+
+    fn auth<B>(&self, request: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
+        match &self.key {
+            Some(key) => request.header("authorization", &format!("Bearer {key}")),
+            None => request,
+        }
+    }
+
+    /// A GET whose transport may fail (a server still starting).
+    pub fn try_get(&self, path: &str) -> Option<Answer> {
+        let result = self
+            .auth(Self::agent().get(&format!("{}{path}", self.base)))
+            .call();
+        result.ok().map(|r| Self::answer(Ok(r)))
+    }
+
+    pub fn get(&self, path: &str) -> Answer {
+        Self::answer(
+            self.auth(Self::agent().get(&format!("{}{path}", self.base)))
+                .call(),
+        )
+    }
+
+    pub fn delete(&self, path: &str) -> Answer {
+        Self::answer(
+            self.auth(Self::agent().delete(&format!("{}{path}", self.base)))
+                .call(),
+        )
+    }
+
+    pub fn post(&self, path: &str, body: &Value) -> Answer {
+        self.post_bytes(
+            path,
+            &serde_json::to_vec(body).expect("json"),
+            "application/json",
+        )
+    }
+
+    pub fn post_bytes(&self, path: &str, body: &[u8], content_type: &str) -> Answer {
+        Self::answer(
+            self.auth(Self::agent().post(&format!("{}{path}", self.base)))
+                .header("content-type", content_type)
+                .send(body),
+        )
+    }
+
+    /// Create tenant `id` (as the operator) and return a client with its admin key.
+    pub fn create_tenant(&self, id: &str, kind: &str) -> Api {
+        let created = self.post(
+            "/v1/tenants",
+            &json!({ "id": id, "name": id, "kind": kind }),
+        );
+        assert_eq!(created.status, 201, "{}", created.text);
+        self.issue_key(id, "admin")
+    }
+
+    /// A client with a new key of `role` for `tenant`.
+    pub fn issue_key(&self, tenant: &str, role: &str) -> Api {
+        let issued = self.post(
+            &format!("/v1/tenants/{tenant}/keys"),
+            &json!({ "role": role }),
+        );
+        assert_eq!(issued.status, 201, "{}", issued.text);
+        Api::new(&self.base, issued.body["key"].as_str().expect("key"))
+    }
+
+    /// Upload example plugin `name` (the crate name under `plugins/`).
+    pub fn upload(&self, name: &str) -> Answer {
+        let bytes = plaza::examples::component(name).expect("built plugin");
+        self.post_bytes("/v1/plugins", &bytes, "application/wasm")
+    }
+
+    /// Save `plan` and activate the new version; returns the version.
+    pub fn apply(&self, plan: &Value) -> u64 {
+        let saved = self.post("/v1/plans", plan);
+        assert_eq!(saved.status, 201, "{}", saved.text);
+        let version = saved.body["latest"].as_u64().expect("version");
+        let id = plan["id"].as_str().expect("plan id");
+        let active = self.post(
+            &format!("/v1/plans/{id}/activate"),
+            &json!({ "version": version }),
+        );
+        assert_eq!(active.status, 200, "{}", active.text);
+        version
+    }
+}
+
+/// The demo cart as JSON.
+pub fn demo_cart() -> Value {
+    serde_json::from_str(plaza::examples::DEMO_CART).expect("demo cart")
+}
+
+/// The demo plan as JSON.
+pub fn demo_plan() -> Value {
+    serde_json::from_str(plaza::examples::DEMO_PLAN).expect("demo plan")
+}
+
+/// The example plugins the demo plan uses.
+pub const DEMO_PLUGINS: [&str; 5] = [
+    "member-price",
+    "threshold-discount",
+    "store-coupon",
+    "free-shipping",
+    "promoter-commission",
+];
+
+/// Upload the demo plan's plugins as `tenant` and make the demo plan active.
+pub fn with_demo_plan(tenant: &Api) {
+    for name in DEMO_PLUGINS {
+        let uploaded = tenant.upload(name);
+        assert_eq!(uploaded.status, 201, "{name}: {}", uploaded.text);
+    }
+    tenant.apply(&demo_plan());
+}
+
+/// A one-step 满减 plan (¥10 off from ¥100) whose step has `budget`.
+pub fn budget_plan(id: &str, budget: Value) -> Value {
+    json!({
+        "id": id,
+        "steps": [{
+            "id": "flash-manjian",
+            "plugin": {"name": "threshold-discount", "version": "1.0.0"},
+            "config": {"mode": "tiers", "tiers": [{"threshold": 10000, "discount": 1000}]},
+            "budget": budget
+        }]
+    })
+}
+
+/// A commit request for the demo cart.
+pub fn commit_request(order_id: &str, plan: &str, cart: &Value) -> Value {
+    json!({ "order_id": order_id, "plan": plan, "cart": cart })
+}
