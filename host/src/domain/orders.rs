@@ -145,9 +145,13 @@ struct Bump {
 
 /// Why an order transaction stopped.
 enum Abort {
-    Exists(Order),
+    Exists(Box<Order>),
     Budget { step: String, limit: BudgetLimit },
-    Refused(Error),
+    Refused(Box<Error>),
+}
+
+fn refused(e: Error) -> Abort {
+    Abort::Refused(Box::new(e))
 }
 
 type TxResult<T> = Result<T, ConflictableTransactionError<Abort>>;
@@ -257,9 +261,9 @@ impl Plaza {
             (&s.orders, &s.counters, &s.ledger).transaction(|(orders, counters, ledger)| {
                 if let Some(existing) = orders.get(&okey)? {
                     let existing: Order = store::decode(&okey, &existing).map_err(|e| {
-                        ConflictableTransactionError::Abort(Abort::Refused(e.into()))
+                        ConflictableTransactionError::Abort(refused(e.into()))
                     })?;
-                    return Err(ConflictableTransactionError::Abort(Abort::Exists(existing)));
+                    return Err(ConflictableTransactionError::Abort(Abort::Exists(Box::new(existing))));
                 }
                 apply_bumps(counters, &bumps)?;
                 orders.insert(okey.as_slice(), encode(&order))?;
@@ -269,13 +273,13 @@ impl Plaza {
         match outcome {
             Ok(()) => {}
             Err(TransactionError::Abort(Abort::Exists(existing))) => {
-                return replay(existing, &request_sha256);
+                return replay(*existing, &request_sha256);
             }
             Err(TransactionError::Abort(Abort::Budget { step, limit })) => {
                 self.metrics.budget_rejection(limit.as_str());
                 return Err(Error::BudgetExhausted { step, limit });
             }
-            Err(TransactionError::Abort(Abort::Refused(e))) => return Err(e),
+            Err(TransactionError::Abort(Abort::Refused(e))) => return Err(*e),
             Err(TransactionError::Storage(e)) => return Err(e.into()),
         }
         if self.settings.sync_writes {
@@ -399,14 +403,14 @@ impl Plaza {
         let outcome =
             (&s.orders, &s.counters, &s.ledger).transaction(|(orders, counters, ledger)| {
                 let Some(bytes) = orders.get(&okey)? else {
-                    return Err(ConflictableTransactionError::Abort(Abort::Refused(
-                        Error::not_found("order", id),
-                    )));
+                    return Err(ConflictableTransactionError::Abort(refused(Error::not_found(
+                        "order", id,
+                    ))));
                 };
                 let mut order: Order = store::decode(&okey, &bytes)
-                    .map_err(|e| ConflictableTransactionError::Abort(Abort::Refused(e.into())))?;
+                    .map_err(|e| ConflictableTransactionError::Abort(refused(e.into())))?;
                 let Some((entries, bumps)) = change(&mut order, now)
-                    .map_err(|e| ConflictableTransactionError::Abort(Abort::Refused(e)))?
+                    .map_err(|e| ConflictableTransactionError::Abort(refused(e)))?
                 else {
                     return Ok((order, false));
                 };
@@ -417,7 +421,7 @@ impl Plaza {
             });
         let (order, changed) = match outcome {
             Ok(done) => done,
-            Err(TransactionError::Abort(Abort::Refused(e))) => return Err(e),
+            Err(TransactionError::Abort(Abort::Refused(e))) => return Err(*e),
             Err(TransactionError::Abort(Abort::Exists(_) | Abort::Budget { .. })) => {
                 return Err(Error::Internal(
                     "releasing a budget cannot exceed it".into(),
