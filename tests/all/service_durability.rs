@@ -144,3 +144,29 @@ fn ureq_post(api: &Api, body: &serde_json::Value) -> Option<u16> {
         .ok()
         .map(|r| r.status().as_u16())
 }
+
+#[test]
+fn shutdown_lets_an_in_flight_quote_finish_and_then_refuses_new_connections() {
+    // A step that loops until the 300 ms wall-clock backstop keeps a quote in flight.
+    let server = Server::start_configured(|c| {
+        c.limits.fuel = u64::MAX / 2;
+        c.limits.timeout_ms = 300;
+    });
+    let shop = server.operator().create_tenant("teahouse", "merchant");
+    assert_eq!(shop.upload("hostile").status, 201);
+    shop.apply(&json!({"id": "slow", "steps": [{"id": "spin", "plugin": {"name": "hostile", "version": "0.1.0"}, "config": {"mode": "loop"}}]}));
+    let in_flight = {
+        let shop = shop.clone();
+        std::thread::spawn(move || shop.post("/v1/plans/slow/quote", &demo_cart()))
+    };
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let base = server.base.clone();
+    drop(server);
+    let quote = in_flight.join().unwrap();
+    assert_eq!(quote.status, 200, "{}", quote.text);
+    assert_eq!(quote.body["explanation"][0]["error"]["type"], "timeout");
+    assert!(
+        Api::anonymous(&base).try_get("/healthz").is_none(),
+        "the server no longer accepts connections"
+    );
+}

@@ -133,6 +133,14 @@ impl Gate for ServiceGate<'_> {
         if matches!(error, Some(StepError::CircuitOpen { .. })) {
             return;
         }
+        tracing::debug!(
+            plugin = %step.plugin_label,
+            step = %step.step.id,
+            fuel,
+            micros = elapsed.as_micros() as u64,
+            failed = error.is_some(),
+            "plugin evaluated"
+        );
         let m = &self.plaza.metrics;
         m.plugin_run(&step.plugin_label, fuel, elapsed, error);
         if self

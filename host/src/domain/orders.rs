@@ -260,10 +260,11 @@ impl Plaza {
         let outcome =
             (&s.orders, &s.counters, &s.ledger).transaction(|(orders, counters, ledger)| {
                 if let Some(existing) = orders.get(&okey)? {
-                    let existing: Order = store::decode(&okey, &existing).map_err(|e| {
-                        ConflictableTransactionError::Abort(refused(e.into()))
-                    })?;
-                    return Err(ConflictableTransactionError::Abort(Abort::Exists(Box::new(existing))));
+                    let existing: Order = store::decode(&okey, &existing)
+                        .map_err(|e| ConflictableTransactionError::Abort(refused(e.into())))?;
+                    return Err(ConflictableTransactionError::Abort(Abort::Exists(
+                        Box::new(existing),
+                    )));
                 }
                 apply_bumps(counters, &bumps)?;
                 orders.insert(okey.as_slice(), encode(&order))?;
@@ -403,9 +404,9 @@ impl Plaza {
         let outcome =
             (&s.orders, &s.counters, &s.ledger).transaction(|(orders, counters, ledger)| {
                 let Some(bytes) = orders.get(&okey)? else {
-                    return Err(ConflictableTransactionError::Abort(refused(Error::not_found(
-                        "order", id,
-                    ))));
+                    return Err(ConflictableTransactionError::Abort(refused(
+                        Error::not_found("order", id),
+                    )));
                 };
                 let mut order: Order = store::decode(&okey, &bytes)
                     .map_err(|e| ConflictableTransactionError::Abort(refused(e.into())))?;
