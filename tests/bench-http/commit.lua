@@ -5,9 +5,9 @@ local cart = f:read("*a")
 f:close()
 local key = os.getenv("KEY")
 local counter = 0
-local thread_id = 0
 local threads = 0
 
+-- Runs in the main state; `thread_id` becomes a global of each thread's own state.
 function setup(thread)
   threads = threads + 1
   thread:set("thread_id", threads)
@@ -16,13 +16,18 @@ end
 function request()
   counter = counter + 1
   local body = string.format('{"order_id":"bench-%d-%d-%d","plan":"flash","cart":%s}',
-    os.time(), thread_id, counter, cart)
+    os.time(), thread_id or 0, counter, cart)
   return wrk.format("POST", "/v1/orders",
     {["Authorization"] = "Bearer " .. key, ["Content-Type"] = "application/json"}, body)
 end
 
+local unexpected = 0
+
 function response(status, headers, body)
   if status ~= 201 then
-    io.stderr:write("commit answered " .. status .. ": " .. body .. "\n")
+    unexpected = unexpected + 1
+    if unexpected == 1 then
+      io.stderr:write("commit answered " .. status .. ": " .. body:sub(1, 200) .. "\n")
+    end
   end
 end

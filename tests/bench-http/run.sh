@@ -20,7 +20,10 @@ export CART=host/demo/cart.json
 start() {
   RUST_LOG=warn $BIN serve --listen 127.0.0.1:$PORT --data-dir "$DIR" --operator-key $OPERATOR "$@" &
   PID=$!
-  until curl -sf $URL/readyz >/dev/null; do sleep 0.005; done
+  until curl -sf $URL/readyz >/dev/null; do
+    kill -0 "$PID" 2>/dev/null || { echo "plaza serve exited" >&2; exit 1; }
+    sleep 0.005
+  done
 }
 stop() { kill "$PID"; wait "$PID" 2>/dev/null || true; }
 trap 'kill $PID 2>/dev/null || true; rm -rf "$DIR"' EXIT
@@ -64,7 +67,7 @@ api "$T" -X POST $URL/v1/plans/ship/quote -d @$CART >/dev/null
 t1=$(now_ms)
 echo "free-shipping: upload + save + activate + first quote $((t1 - t0)) ms"
 
-echo "== restart-to-ready with 24 registered plugin versions"
+echo "== restart-to-ready with every registered plugin version (count in readyz)"
 for tenant in t1 t2; do
   api $OPERATOR -X POST $URL/v1/tenants -d "{\"id\":\"$tenant\",\"name\":\"$tenant\",\"kind\":\"agency\"}" >/dev/null
   K=$(api $OPERATOR -X POST $URL/v1/tenants/$tenant/keys -d '{"role":"admin"}' | sed 's/.*"key":"\([^"]*\)".*/\1/')

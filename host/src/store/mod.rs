@@ -66,9 +66,16 @@ impl Store {
         })
     }
 
-    /// Make everything written so far durable (fsync).
+    /// Make everything written so far durable (fsync), on the blocking pool.
+    ///
+    /// Not sled's `flush_async`: in sled 0.34.7 concurrent `flush_async` calls can
+    /// deadlock (spacejam/sled#1308, fixed on sled's main branch, never released); the
+    /// commit benchmark hit it. Concurrent blocking flushes are safe.
     pub async fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush_async().await?;
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || db.flush())
+            .await
+            .map_err(|e| StoreError::Sled(sled::Error::ReportableBug(e.to_string())))??;
         Ok(())
     }
 
