@@ -45,8 +45,8 @@ pub fn prepare_in(
     plan: serde_json::Value,
 ) -> Result<PreparedPlan, executor::PlanError> {
     let plan: Plan = serde_json::from_value(plan).expect("plan JSON matches the plan type");
-    executor::prepare(&plan, sandbox, |name, version| {
-        examples::find(plugins(), name, version)
+    executor::prepare(&plan, sandbox, |r| {
+        examples::find(plugins(), &r.name, &r.version)
     })
 }
 

@@ -214,8 +214,8 @@ fn print_quote(
     plan: &Plan,
     cart: &Cart,
 ) -> anyhow::Result<()> {
-    let prepared = executor::prepare(plan, sandbox, |name, version| {
-        examples::find(plugins, name, version)
+    let prepared = executor::prepare(plan, sandbox, |r| {
+        examples::find(plugins, &r.name, &r.version)
     })?;
     let quote = executor::quote(sandbox, &prepared, cart)?;
     println!("{}", serde_json::to_string_pretty(&quote)?);

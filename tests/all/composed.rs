@@ -8,8 +8,8 @@ use plaza_tests::{assert_reconciles, cart, plugins, prepare, quote, sandbox};
 use serde_json::json;
 
 fn demo_prepared() -> executor::PreparedPlan {
-    executor::prepare(&demo_plan(), sandbox(), |n, v| {
-        plaza::examples::find(plugins(), n, v)
+    executor::prepare(&demo_plan(), sandbox(), |r| {
+        plaza::examples::find(plugins(), &r.name, &r.version)
     })
     .unwrap()
 }

@@ -238,7 +238,7 @@ fn a_compiled_artifact_is_cached_and_reused_by_a_new_sandbox() {
     let plan = executor::prepare(
         &serde_json::from_value(json!({"id": "p", "steps": [{"id": "s", "plugin": {"name": "free-shipping", "version": "1.0.0"}, "config": {"threshold": 0}}]})).unwrap(),
         &second,
-        |_, _| Some(cached.clone()),
+        |_| Some(cached.clone()),
     )
     .unwrap();
     let q = executor::quote(&second, &plan, &tea_cart(json!({}))).unwrap();

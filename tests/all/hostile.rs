@@ -89,7 +89,10 @@ fn an_infinite_loop_with_unbounded_fuel_hits_the_wall_clock_deadline() {
         .collect();
     let plan: executor::Plan =
         serde_json::from_value(hostile_plan("hostile", "loop", "skip")).unwrap();
-    let plan = executor::prepare(&plan, &sandbox, |n, v| examples::find(&plugins, n, v)).unwrap();
+    let plan = executor::prepare(&plan, &sandbox, |r| {
+        examples::find(&plugins, &r.name, &r.version)
+    })
+    .unwrap();
     let q = executor::quote(&sandbox, &plan, &two_lines()).unwrap();
     assert_eq!(
         q.explanation[0].outcome,

@@ -112,12 +112,8 @@ impl Plaza {
     /// Resolve and check `plan` as `tenant` sees the registry.
     fn prepare_for(&self, tenant: &str, plan: &Plan) -> Result<Active, Error> {
         let used = RefCell::new(Vec::new());
-        let prepared = executor::prepare(plan, &self.sandbox, |name, version| {
-            let step = plan
-                .steps
-                .iter()
-                .find(|s| s.plugin.name == name && s.plugin.version == version)?;
-            let registered = self.visible(tenant, &step.plugin)?;
+        let prepared = executor::prepare(plan, &self.sandbox, |reference| {
+            let registered = self.visible(tenant, reference)?;
             let r = &registered.record;
             used.borrow_mut()
                 .push(plugin_key(&r.owner, &r.name, &r.version));

@@ -313,7 +313,7 @@ pub struct PreparedPlan {
 pub fn prepare(
     plan: &Plan,
     sandbox: &Sandbox,
-    lookup: impl Fn(&str, &str) -> Option<Plugin>,
+    lookup: impl Fn(&PluginRef) -> Option<Plugin>,
 ) -> Result<PreparedPlan, PlanError> {
     if plan.steps.is_empty() {
         return Err(PlanError::Empty);
@@ -332,12 +332,10 @@ pub fn prepare(
                 step: step.id.clone(),
             });
         }
-        let plugin = lookup(&step.plugin.name, &step.plugin.version).ok_or_else(|| {
-            PlanError::UnknownPlugin {
-                step: step.id.clone(),
-                name: step.plugin.name.clone(),
-                version: step.plugin.version.clone(),
-            }
+        let plugin = lookup(&step.plugin).ok_or_else(|| PlanError::UnknownPlugin {
+            step: step.id.clone(),
+            name: step.plugin.name.clone(),
+            version: step.plugin.version.clone(),
         })?;
         let config_json = step.config.to_string();
         match sandbox.validate_config(&plugin, &config_json) {
