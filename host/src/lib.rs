@@ -30,3 +30,13 @@ pub mod server;
 pub mod store;
 
 pub use plaza_plugin_sdk::{Money, Ppm, allocate};
+
+/// The stable `type` of a serde-tagged error enum (`#[serde(tag = "type")]`), as its JSON
+/// form spells it.
+pub fn error_type(error: &impl serde::Serialize) -> Option<String> {
+    serde_json::to_value(error)
+        .ok()?
+        .get("type")?
+        .as_str()
+        .map(str::to_owned)
+}

@@ -174,7 +174,7 @@ impl Metrics {
             self.plugin_failures
                 .get_or_create(&FailureLabels {
                     plugin: plugin.to_owned(),
-                    error: error_type(error),
+                    error: crate::error_type(error).unwrap_or_else(|| "unknown".to_owned()),
                 })
                 .inc();
         }
@@ -203,12 +203,4 @@ impl Metrics {
             .expect("writing to a String cannot fail");
         out
     }
-}
-
-/// A step error's stable `type`, as its JSON form spells it.
-fn error_type(error: &StepError) -> String {
-    serde_json::to_value(error)
-        .ok()
-        .and_then(|v| v.get("type")?.as_str().map(str::to_owned))
-        .unwrap_or_else(|| "unknown".to_owned())
 }

@@ -62,10 +62,7 @@ impl ApiError {
 
 /// The `type` of a serde-tagged error enum.
 fn tag(value: &impl Serialize) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.get("type")?.as_str().map(str::to_owned))
-        .unwrap_or_else(|| "invalid".to_owned())
+    crate::error_type(value).unwrap_or_else(|| "invalid".to_owned())
 }
 
 impl From<Error> for ApiError {

@@ -39,6 +39,15 @@ pub struct App {
 
 pub type AppState = Arc<App>;
 
+/// 201 for what a call created, 200 for an identical repeat that created nothing.
+fn created_or_ok(created: bool) -> axum::http::StatusCode {
+    if created {
+        axum::http::StatusCode::CREATED
+    } else {
+        axum::http::StatusCode::OK
+    }
+}
+
 /// The router: every route, the body limit, tracing and request metrics.
 pub fn app(state: AppState, max_body_bytes: usize) -> Router {
     let api = Router::new()

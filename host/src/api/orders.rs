@@ -17,12 +17,7 @@ pub async fn commit(
     Body(req): Body<CommitRequest>,
 ) -> Result<(StatusCode, Json<Order>), ApiError> {
     let (order, created) = app.plaza.commit(&who, req).await?;
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, Json(order)))
+    Ok((super::created_or_ok(created), Json(order)))
 }
 
 #[utoipa::path(get, path = "/v1/orders/{order}", tag = "orders", responses((status = 200, body = Order)))]

@@ -43,12 +43,7 @@ pub async fn upload(
         .plaza
         .upload_plugin(&who, bytes.to_vec(), params.visibility)
         .await?;
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, Json(record)))
+    Ok((super::created_or_ok(created), Json(record)))
 }
 
 #[utoipa::path(get, path = "/v1/plugins", tag = "plugins",
