@@ -38,7 +38,7 @@ pub async fn create_key(
 ) -> Result<(StatusCode, Json<IssuedKey>), ApiError> {
     Ok((
         StatusCode::CREATED,
-        Json(app.plaza.create_key(&who, &tenant, new)?),
+        Json(app.plaza.create_key(&who, &tenant, new).await?),
     ))
 }
 

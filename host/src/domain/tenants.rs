@@ -111,6 +111,18 @@ impl Principal {
         }
     }
 
+    /// The operator, or an admin of `tenant` itself. Another tenant's key sees no such
+    /// tenant.
+    fn admin_of(&self, tenant: &str, action: &'static str) -> Result<(), Error> {
+        match self {
+            Principal::Member { tenant: own, .. } if own != tenant => {
+                Err(Error::not_found("tenant", tenant))
+            }
+            Principal::Member { .. } => self.tenant(&[Role::Admin], action).map(|_| ()),
+            Principal::Operator => Ok(()),
+        }
+    }
+
     fn operator(&self, action: &'static str) -> Result<(), Error> {
         match self {
             Principal::Operator => Ok(()),
@@ -180,21 +192,13 @@ impl Plaza {
     }
 
     /// Issue a key for `tenant`: by the operator, or by the tenant's own admin.
-    pub fn create_key(
+    pub async fn create_key(
         &self,
         who: &Principal,
         tenant: &str,
         new: NewKey,
     ) -> Result<IssuedKey, Error> {
-        match who {
-            Principal::Operator => {}
-            Principal::Member { tenant: own, .. } if own != tenant => {
-                return Err(Error::not_found("tenant", tenant));
-            }
-            _ => {
-                who.tenant(&[Role::Admin], "issue keys")?;
-            }
-        }
+        who.admin_of(tenant, "issue keys")?;
         if self.store.tenants.get(tenant.as_bytes())?.is_none() {
             return Err(Error::not_found("tenant", tenant));
         }
@@ -210,18 +214,13 @@ impl Plaza {
             created_ms: now_ms(),
         };
         self.store.keys.insert(hash, encode(&record))?;
-        self.store.flush_blocking()?;
+        self.store.flush().await?;
         Ok(IssuedKey { key, record })
     }
 
     /// The keys of `tenant` (admins only).
     pub fn list_keys(&self, who: &Principal, tenant: &str) -> Result<Vec<KeyRecord>, Error> {
-        if let Principal::Member { tenant: own, .. } = who {
-            if own != tenant {
-                return Err(Error::not_found("tenant", tenant));
-            }
-            who.tenant(&[Role::Admin], "list keys")?;
-        }
+        who.admin_of(tenant, "list keys")?;
         let mut keys = Vec::new();
         for item in self.store.keys.iter() {
             let (k, v) = item?;

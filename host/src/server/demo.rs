@@ -42,6 +42,7 @@ pub async fn bootstrap_demo(plaza: &Plaza, data_dir: &Path) -> anyhow::Result<St
                 name: "demo".into(),
             },
         )
+        .await
         .map_err(|e| anyhow::anyhow!("issuing the demo key: {e}"))?;
     let admin = Principal::Member {
         tenant: DEMO_TENANT.into(),

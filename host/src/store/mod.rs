@@ -78,12 +78,6 @@ impl Store {
             .map_err(|e| StoreError::Sled(sled::Error::ReportableBug(e.to_string())))??;
         Ok(())
     }
-
-    /// Make everything written so far durable, blocking.
-    pub fn flush_blocking(&self) -> Result<(), StoreError> {
-        self.db.flush()?;
-        Ok(())
-    }
 }
 
 /// A key from its parts.
