@@ -243,6 +243,14 @@ impl Api {
         result.ok().map(|r| Self::answer(Ok(r)))
     }
 
+    /// A JSON POST whose transport may fail (a server being killed).
+    pub fn try_post(&self, path: &str, body: &Value) -> Option<Answer> {
+        let result = self
+            .auth(Self::agent().post(&format!("{}{path}", self.base)))
+            .send_json(body);
+        result.ok().map(|r| Self::answer(Ok(r)))
+    }
+
     pub fn get(&self, path: &str) -> Answer {
         Self::answer(
             self.auth(Self::agent().get(&format!("{}{path}", self.base)))

@@ -79,8 +79,8 @@ fn kill_9_mid_commit_loses_no_acknowledged_order_and_budgets_reconcile() {
                     }
                     let id = format!("w{w}-{i}");
                     attempted.lock().unwrap().insert(id.clone());
-                    let agent = ureq_post(&shop, &commit_request(&id, "flash", &cart));
-                    match agent {
+                    let answer = shop.try_post("/v1/orders", &commit_request(&id, "flash", &cart));
+                    match answer.map(|a| a.status) {
                         Some(201) => {
                             acknowledged.lock().unwrap().insert(id);
                         }
@@ -126,23 +126,6 @@ fn kill_9_mid_commit_loses_no_acknowledged_order_and_budgets_reconcile() {
         acknowledged.len()
     );
     assert_eq!(usage.body[0]["amount"], present as i64 * 1000);
-}
-
-/// A commit whose transport may fail (the server is being killed): the status, or None.
-fn ureq_post(api: &Api, body: &serde_json::Value) -> Option<u16> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    agent
-        .post(&format!("{}/v1/orders", api.base))
-        .header(
-            "authorization",
-            &format!("Bearer {}", api.key.as_deref().unwrap()),
-        )
-        .send_json(body)
-        .ok()
-        .map(|r| r.status().as_u16())
 }
 
 #[test]
