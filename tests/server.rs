@@ -2,11 +2,13 @@
 //! data directory (restartable on the same directory), or the `plaza` command line as a
 //! separate process that a test can kill. And a small blocking HTTP client for both.
 
+use plaza::clock::{ManualClock, SharedClock, SystemClock};
 use plaza::config::Config;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The operator key every test server is started with.
@@ -27,6 +29,8 @@ pub fn config(dir: &Path) -> Config {
 pub struct Server {
     pub base: String,
     pub config: Config,
+    /// The host's clock, when the test moves time itself.
+    pub clock: Option<ManualClock>,
     dir: Option<tempfile::TempDir>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -40,18 +44,31 @@ impl Server {
 
     /// A fresh server, with `adjust` applied to its configuration.
     pub fn start_configured(adjust: impl FnOnce(&mut Config)) -> Server {
+        Server::start_timed(adjust, None)
+    }
+
+    /// A fresh server whose host time is `clock`, moved by the test.
+    pub fn start_with_clock(adjust: impl FnOnce(&mut Config), clock: ManualClock) -> Server {
+        Server::start_timed(adjust, Some(clock))
+    }
+
+    fn start_timed(adjust: impl FnOnce(&mut Config), clock: Option<ManualClock>) -> Server {
         let dir = tempfile::tempdir().expect("temporary directory");
         let mut config = config(dir.path());
         adjust(&mut config);
-        let mut server = Server::start_with(config);
+        let mut server = Server::start_with(config, clock);
         server.dir = Some(dir);
         server
     }
 
-    fn start_with(config: Config) -> Server {
+    fn start_with(config: Config, clock: Option<ManualClock>) -> Server {
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<SocketAddr>();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let thread_config = config.clone();
+        let thread_clock: SharedClock = match &clock {
+            Some(clock) => Arc::new(clock.clone()),
+            None => Arc::new(SystemClock),
+        };
         let thread = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
@@ -59,7 +76,8 @@ impl Server {
                 .build()
                 .expect("runtime");
             runtime.block_on(async move {
-                let state = plaza::server::open(&thread_config).expect("opening the server");
+                let state = plaza::server::open_with_clock(&thread_config, thread_clock)
+                    .expect("opening the server");
                 let listener = tokio::net::TcpListener::bind(thread_config.listen)
                     .await
                     .expect("binding");
@@ -81,6 +99,7 @@ impl Server {
         Server {
             base: format!("http://{addr}"),
             config,
+            clock,
             dir: None,
             stop: Some(stop_tx),
             thread: Some(thread),
@@ -88,9 +107,16 @@ impl Server {
     }
 
     /// Shut down gracefully and start again over the same data directory.
-    pub fn restart(mut self) -> Server {
+    pub fn restart(self) -> Server {
+        self.restart_after(|_| {})
+    }
+
+    /// Shut down, let `between` act on the data directory (the store is closed), start
+    /// again over it.
+    pub fn restart_after(mut self, between: impl FnOnce(&Path)) -> Server {
         self.shutdown();
-        let mut next = Server::start_with(self.config.clone());
+        between(&self.config.data_dir);
+        let mut next = Server::start_with(self.config.clone(), self.clock.take());
         next.dir = self.dir.take();
         next
     }
@@ -176,9 +202,15 @@ pub struct Answer {
     pub status: u16,
     pub text: String,
     pub body: Value,
+    pub headers: ureq::http::HeaderMap,
 }
 
 impl Answer {
+    /// A header's value, if present.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
     /// The error `type` of an error answer.
     pub fn error_type(&self) -> &str {
         self.body["error"]["type"].as_str().unwrap_or("")
@@ -218,6 +250,7 @@ impl Api {
     fn answer(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Answer {
         let response = result.expect("HTTP exchange");
         let status = response.status().as_u16();
+        let headers = response.headers().clone();
         let text = response
             .into_body()
             .with_config()
@@ -225,7 +258,12 @@ impl Api {
             .read_to_string()
             .expect("body");
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Answer { status, text, body }
+        Answer {
+            status,
+            text,
+            body,
+            headers,
+        }
     }
 
     fn auth<B>(&self, request: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
@@ -233,6 +271,26 @@ impl Api {
             Some(key) => request.header("authorization", &format!("Bearer {key}")),
             None => request,
         }
+    }
+
+    /// A GET with extra headers.
+    pub fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Answer {
+        let mut request = self.auth(Self::agent().get(&format!("{}{path}", self.base)));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        Self::answer(request.call())
+    }
+
+    /// A JSON POST with extra headers.
+    pub fn post_with(&self, path: &str, body: &Value, headers: &[(&str, &str)]) -> Answer {
+        let mut request = self
+            .auth(Self::agent().post(&format!("{}{path}", self.base)))
+            .header("content-type", "application/json");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        Self::answer(request.send(&serde_json::to_vec(body).expect("json")[..]))
     }
 
     /// A GET whose transport may fail (a server still starting).

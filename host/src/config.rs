@@ -1,7 +1,8 @@
 //! The service configuration: a typed struct with documented defaults, read from an
 //! optional TOML file and then overridden by environment variables and flags (see `main`).
 
-use crate::domain::BreakerConfig;
+use crate::api::limit::RateLimitConfig;
+use crate::domain::{BreakerConfig, PoolConfig, Quotas};
 use crate::sandbox::Limits;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -38,6 +39,12 @@ pub struct Config {
     pub demo: bool,
     pub limits: Limits,
     pub breaker: BreakerConfig,
+    /// Where plugin code runs: threads, queue, each tenant's share.
+    pub pool: PoolConfig,
+    /// What each tenant may keep (plugins, plan versions, bytes).
+    pub quotas: Quotas,
+    /// Requests per tenant.
+    pub rate_limit: RateLimitConfig,
 }
 
 impl Default for Config {
@@ -54,6 +61,9 @@ impl Default for Config {
             demo: false,
             limits: Limits::default(),
             breaker: BreakerConfig::default(),
+            pool: PoolConfig::default(),
+            quotas: Quotas::default(),
+            rate_limit: RateLimitConfig::default(),
         }
     }
 }

@@ -12,7 +12,8 @@
 //!   host disposes"), allocates order discounts to the fen and explains every step.
 //! - [`sandbox`]: loading and running untrusted components under fuel, time, memory,
 //!   output and log limits.
-//! - [`store`]: the embedded sled database under the domain.
+//! - [`store`]: the storage interface under the domain, with sled (embedded) behind it.
+//! - [`clock`]: the host's injectable time (rules get theirs from the request).
 //!
 //! Money is [`Money`] (integer fen) and rates [`Ppm`] (parts per million) throughout,
 //! shared with the plugin SDK.
@@ -20,6 +21,7 @@
 pub mod api;
 pub mod cli;
 pub mod client;
+pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod examples;

@@ -49,6 +49,8 @@ pub struct Metrics {
     pub orders_committed: Counter,
     /// Plugins compiled by Cranelift (uploads and restarts without a cached artifact).
     pub compilations: Counter,
+    /// Requests refused with 429: a tenant over its rate or its share of the pool.
+    pub busy_refusals: Counter,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -81,6 +83,7 @@ impl Metrics {
         let budget_rejections = Family::<LimitLabels, Counter>::default();
         let orders_committed = Counter::default();
         let compilations = Counter::default();
+        let busy_refusals = Counter::default();
         registry.register(
             "http_requests",
             "HTTP requests by route and status",
@@ -126,7 +129,13 @@ impl Metrics {
             "Plugins compiled with Cranelift (not loaded from the artifact cache)",
             compilations.clone(),
         );
+        registry.register(
+            "busy_refusals",
+            "Requests refused with 429 (a tenant over its rate or its share of the evaluation pool)",
+            busy_refusals.clone(),
+        );
         Metrics {
+            busy_refusals,
             registry,
             requests,
             request_seconds,
@@ -186,6 +195,10 @@ impl Metrics {
                 plugin: plugin.to_owned(),
             })
             .inc();
+    }
+
+    pub fn busy_refusal(&self) {
+        self.busy_refusals.inc();
     }
 
     pub fn budget_rejection(&self, limit: &str) {

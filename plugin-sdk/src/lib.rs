@@ -88,7 +88,7 @@ mod view;
 #[cfg(feature = "build")]
 pub mod build;
 
-pub use money::{MAX_COMMISSION_RATE, Money, Ppm, allocate};
+pub use money::{MAX_COMMISSION_RATE, MAX_UNIT_PRICE, Money, Ppm, allocate};
 
 /// Bindings generated from the contract (`wit/plaza-rules.wit`). Authors use the
 /// re-exports at the crate root instead.

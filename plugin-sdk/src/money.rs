@@ -3,6 +3,21 @@
 //! Plaza never uses floating point for money. Every conversion that can lose a fen
 //! says how it rounds, and [`allocate`] splits an amount across lines so that the parts
 //! add up exactly to the whole.
+//!
+//! # Bounds
+//!
+//! Amounts are `i64` fen. The host refuses any unit price or shipping fee above
+//! [`MAX_UNIT_PRICE`] (¥1,000,000,000.00), so that even the largest cart it accepts (500
+//! lines of 99,999 units, plus shipping) totals at most about 5 × 10¹⁸ fen, inside `i64`.
+//! Within those bounds no sum, difference or product of a quote overflows. Arithmetic on
+//! `Money` is checked all the same: `+`, `-` and [`Money::times`] panic on overflow instead
+//! of wrapping or saturating (a saturated sum would silently break
+//! `original − discount = payable`); the `checked_*` methods return `None` instead.
+#![warn(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss
+)]
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -26,13 +41,19 @@ use std::ops::{Add, AddAssign, Neg, Sub, SubAssign};
 #[cfg_attr(feature = "schema", schema(example = 29900))]
 pub struct Money(pub i64);
 
+/// The largest unit price or shipping fee the host accepts: ¥1,000,000,000.00.
+pub const MAX_UNIT_PRICE: Money = Money(100_000_000_000);
+
 impl Money {
     /// No money.
     pub const ZERO: Money = Money(0);
 
-    /// Whole yuan.
+    /// Whole yuan. Panics (at compile time in a `const`) if the amount does not fit.
     pub const fn yuan(yuan: i64) -> Money {
-        Money(yuan * 100)
+        match yuan.checked_mul(100) {
+            Some(fen) => Money(fen),
+            None => panic!("Money::yuan: amount out of range"),
+        }
     }
 
     /// The amount in minor units.
@@ -40,14 +61,38 @@ impl Money {
         self.0
     }
 
-    /// `self × rate`, rounded toward zero.
+    /// `self × rate`, rounded toward zero. Never overflows for rates up to 100 %; panics
+    /// when a larger rate takes the result out of range (see [`Money::checked_rate_floor`]).
     pub fn rate_floor(self, rate: Ppm) -> Money {
-        Money((i128::from(self.0) * i128::from(rate.0) / i128::from(Ppm::ONE.0)) as i64)
+        self.checked_rate_floor(rate)
+            .expect("Money::rate_floor: result out of range")
     }
 
-    /// `self × quantity`, saturating instead of overflowing.
+    /// `self × rate`, rounded toward zero; `None` when the result does not fit.
+    pub fn checked_rate_floor(self, rate: Ppm) -> Option<Money> {
+        let exact = i128::from(self.0) * i128::from(rate.0) / i128::from(Ppm::ONE.0);
+        i64::try_from(exact).ok().map(Money)
+    }
+
+    /// `self × quantity`. Panics on overflow (see [`Money::checked_times`]).
     pub fn times(self, quantity: u32) -> Money {
-        Money(self.0.saturating_mul(i64::from(quantity)))
+        self.checked_times(quantity)
+            .expect("Money::times: result out of range")
+    }
+
+    /// `self × quantity`; `None` on overflow.
+    pub fn checked_times(self, quantity: u32) -> Option<Money> {
+        self.0.checked_mul(i64::from(quantity)).map(Money)
+    }
+
+    /// `self + other`; `None` on overflow.
+    pub fn checked_add(self, other: Money) -> Option<Money> {
+        self.0.checked_add(other.0).map(Money)
+    }
+
+    /// `self − other`; `None` on overflow.
+    pub fn checked_sub(self, other: Money) -> Option<Money> {
+        self.0.checked_sub(other.0).map(Money)
     }
 
     /// The smaller of two amounts.
@@ -74,24 +119,27 @@ impl fmt::Display for Money {
     }
 }
 
+/// Panics on overflow, in every build profile: an amount out of range is a bug upstream
+/// (the host bounds every amount it accepts), never something to wrap or saturate.
 impl Add for Money {
     type Output = Money;
     fn add(self, rhs: Money) -> Money {
-        Money(self.0.saturating_add(rhs.0))
+        self.checked_add(rhs).expect("Money + Money overflowed")
     }
 }
 
+/// Panics on overflow, like `+`.
 impl Sub for Money {
     type Output = Money;
     fn sub(self, rhs: Money) -> Money {
-        Money(self.0.saturating_sub(rhs.0))
+        self.checked_sub(rhs).expect("Money - Money overflowed")
     }
 }
 
 impl Neg for Money {
     type Output = Money;
     fn neg(self) -> Money {
-        Money(-self.0)
+        Money(self.0.checked_neg().expect("-Money overflowed"))
     }
 }
 
@@ -133,14 +181,21 @@ impl Ppm {
     /// 100 %.
     pub const ONE: Ppm = Ppm(1_000_000);
 
-    /// Whole percent.
+    /// Whole percent. Panics (at compile time in a `const`) when it does not fit.
     pub const fn percent(p: u32) -> Ppm {
-        Ppm(p * 10_000)
+        match p.checked_mul(10_000) {
+            Some(ppm) => Ppm(ppm),
+            None => panic!("Ppm::percent: rate out of range"),
+        }
     }
 
-    /// Parts per hundred thousand (a unit some commission systems use).
+    /// Parts per hundred thousand (a unit some commission systems use). Panics when it does
+    /// not fit.
     pub const fn per_100k(p: u32) -> Ppm {
-        Ppm(p * 10)
+        match p.checked_mul(10) {
+            Some(ppm) => Ppm(ppm),
+            None => panic!("Ppm::per_100k: rate out of range"),
+        }
     }
 }
 
@@ -177,7 +232,8 @@ pub fn allocate(total: Money, weights: &[Money]) -> Vec<Money> {
         let exact = total_wide * i128::from(w.0.max(0));
         let part = exact.div_euclid(sum);
         given += part;
-        parts[i] = Money(part as i64);
+        // |part| ≤ |total|: a share of the total never exceeds it.
+        parts[i] = Money(i64::try_from(part).expect("a part is within the total"));
         remainders.push((exact.rem_euclid(sum), i));
     }
     let mut left = total_wide - given;
@@ -215,6 +271,28 @@ mod tests {
     fn rate_floor_rounds_toward_zero() {
         assert_eq!(Money(999).rate_floor(Ppm::percent(10)), Money(99));
         assert_eq!(Money(i64::MAX).rate_floor(Ppm::ONE), Money(i64::MAX));
+    }
+
+    #[test]
+    fn arithmetic_that_would_overflow_is_refused_not_saturated() {
+        assert_eq!(Money(i64::MAX).checked_add(Money(1)), None);
+        assert_eq!(Money(i64::MIN).checked_sub(Money(1)), None);
+        assert_eq!(Money(i64::MAX).checked_times(2), None);
+        assert_eq!(Money(i64::MAX).checked_rate_floor(Ppm(2_000_000)), None);
+        assert_eq!(
+            Money(10).checked_rate_floor(Ppm(2_000_000)),
+            Some(Money(20))
+        );
+        assert!(std::panic::catch_unwind(|| Money(i64::MAX) + Money(1)).is_err());
+        assert!(std::panic::catch_unwind(|| Money(i64::MIN) - Money(1)).is_err());
+        assert!(std::panic::catch_unwind(|| Money(i64::MAX).times(3)).is_err());
+    }
+
+    #[test]
+    fn the_largest_cart_the_host_accepts_fits_in_i64() {
+        // 500 lines × 99,999 units × the largest unit price, plus the largest shipping fee.
+        let total = i128::from(MAX_UNIT_PRICE.0) * 500 * 99_999 + i128::from(MAX_UNIT_PRICE.0);
+        assert!(total < i128::from(i64::MAX));
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod hostile;
 mod properties;
 mod service_concurrency;
 mod service_durability;
+mod service_hardening;
 mod service_input;
 mod service_isolation;
 mod service_lifecycle;

@@ -33,7 +33,7 @@ fn a_restart_keeps_plugins_plans_orders_and_budgets_and_recompiles_nothing() {
         "every plugin loaded from its artifact"
     );
     assert_eq!(ready.body["active_plans"], 2);
-    let metrics = Api::anonymous(&server.base).get("/metrics").text;
+    let metrics = server.operator().get("/metrics").text;
     assert!(
         metrics.contains("plaza_plugin_compilations_total 0"),
         "{metrics}"

@@ -102,7 +102,7 @@ fn bad_requests_get_structured_errors_and_change_nothing() {
     );
 
     assert_eq!(snapshot(), before, "nothing changed");
-    let metrics = Api::anonymous(&server.base).get("/metrics").text;
+    let metrics = server.operator().get("/metrics").text;
     assert!(metrics.contains("plaza_http_requests_total"), "{metrics}");
 }
 
@@ -137,7 +137,7 @@ fn a_plugin_that_keeps_failing_is_tripped_off_by_the_circuit_breaker() {
         errors,
         ["trap", "trap", "trap", "circuit_open", "circuit_open"]
     );
-    let metrics = Api::anonymous(&server.base).get("/metrics").text;
+    let metrics = server.operator().get("/metrics").text;
     assert!(
         metrics.contains("plaza_circuit_breaker_trips_total{plugin=\"hostile@0.1.0\"} 1"),
         "{metrics}"

@@ -160,10 +160,31 @@ fn plan_versions_keep_history_diff_and_roll_back() {
         &json!({"version": null}),
     );
     assert_eq!(off.status, 200);
-    assert_eq!(shop.delete("/v1/plugins/store-coupon/1.0.0").status, 204);
-    let gone = shop.post("/v1/plans/teahouse-autumn/activate", &json!({"version": 1}));
-    assert_eq!(gone.status, 422, "{}", gone.text);
-    assert_eq!(gone.error_type(), "unknown_plugin");
+    let still_pinned = shop.delete("/v1/plugins/store-coupon/1.0.0");
+    assert_eq!(
+        still_pinned.status, 409,
+        "stored versions pin it even when no version is active: {}",
+        still_pinned.text
+    );
+    assert!(
+        still_pinned.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("teahouse/teahouse-autumn@1")
+    );
+    let back = shop.post("/v1/plans/teahouse-autumn/activate", &json!({"version": 1}));
+    assert_eq!(
+        back.status, 200,
+        "an old version can always be activated again: {}",
+        back.text
+    );
+    let quoted = shop.post("/v1/plans/teahouse-autumn/quote", &cart);
+    assert_eq!(quoted.body["total"]["payable"], 58475);
+
+    // A plugin no stored version pins can be deleted.
+    assert_eq!(shop.upload("percent-off").status, 201);
+    assert_eq!(shop.delete("/v1/plugins/percent-off/1.0.0").status, 204);
+    assert_eq!(shop.get("/v1/plugins/percent-off/1.0.0").status, 404);
 }
 
 #[test]

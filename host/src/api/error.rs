@@ -33,20 +33,31 @@ pub struct ErrorInfo {
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub info: ErrorInfo,
+    /// Boxed: an error travels through every handler's `Result`, kept small.
+    pub info: Box<ErrorInfo>,
+    /// Seconds for `Retry-After` (429 and 503; 1 when not set).
+    pub retry_after_secs: Option<u64>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, kind: &str, message: impl Into<String>) -> ApiError {
         ApiError {
             status,
-            info: ErrorInfo {
+            info: Box::new(ErrorInfo {
                 kind: kind.to_owned(),
                 message: message.into(),
                 field: None,
                 detail: None,
-            },
+            }),
+            retry_after_secs: None,
         }
+    }
+
+    /// Ask the client to wait `wait` (rounded up to whole seconds) before retrying.
+    pub fn retry_after(mut self, wait: std::time::Duration) -> ApiError {
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        self.retry_after_secs = Some(secs.max(1));
+        self
     }
 
     pub fn field(mut self, field: impl Into<String>) -> ApiError {
@@ -117,6 +128,19 @@ impl From<Error> for ApiError {
                     .field("expected_payable")
                     .detail(serde_json::json!({ "expected": expected, "actual": actual }))
             }
+            Error::BudgetUnreadable { ref step } => {
+                tracing::error!(error = %message, "budget counter unreadable");
+                ApiError::new(
+                    S::INTERNAL_SERVER_ERROR,
+                    "budget_unreadable",
+                    message.clone(),
+                )
+                .detail(serde_json::json!({ "step": step }))
+            }
+            Error::QuotaExceeded { quota, limit } => {
+                ApiError::new(S::FORBIDDEN, "quota_exceeded", message)
+                    .detail(serde_json::json!({ "quota": quota, "limit": limit }))
+            }
             Error::Busy(_) => ApiError::new(S::TOO_MANY_REQUESTS, "busy", message),
             Error::Unavailable(_) => ApiError::new(S::SERVICE_UNAVAILABLE, "unavailable", message),
             Error::Store(_) | Error::Internal(_) => {
@@ -134,13 +158,17 @@ impl From<Error> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status;
-        let mut response = (status, axum::Json(ErrorBody { error: self.info })).into_response();
+        let retry_after = self.retry_after_secs;
+        let mut response = (status, axum::Json(ErrorBody { error: *self.info })).into_response();
         let headers = response.headers_mut();
         if status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            headers.insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(retry_after.unwrap_or(1)),
+            );
         }
         response
     }

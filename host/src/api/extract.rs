@@ -1,17 +1,28 @@
-//! Extractors that answer in the API's error format: the caller (from the bearer key) and
-//! strict JSON bodies.
+//! Extractors that answer in the API's error format: the caller (from the bearer key, rate
+//! limited per tenant), path parameters, the `Idempotency-Key` header, and strict JSON
+//! bodies.
 
 use super::{ApiError, AppState};
-use crate::domain::{Error, Principal};
+use crate::domain::{Error, IdempotencyKey, Principal};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{StatusCode, Uri, header};
+use axum::http::{HeaderValue, StatusCode, Uri, header};
 use serde::de::DeserializeOwned;
 
 /// The authenticated caller.
 #[derive(Debug)]
 pub struct Caller(pub Principal);
+
+/// The key of `Authorization: Bearer <key>`; the scheme is case-insensitive (RFC 9110).
+fn bearer(value: &HeaderValue) -> Option<&str> {
+    let text = value.to_str().ok()?;
+    let (scheme, key) = text.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| key.trim())
+        .filter(|k| !k.is_empty())
+}
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
@@ -20,11 +31,60 @@ impl FromRequestParts<AppState> for Caller {
         let key = parts
             .headers
             .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
+            .and_then(bearer)
             .ok_or(Error::Unauthenticated)?;
-        Ok(Caller(app.plaza.authenticate(key)?))
+        let principal = app.plaza.authenticate(key)?;
+        if let Principal::Member { tenant, .. } = &principal
+            && let Err(wait) = app.limiter.check(tenant)
+        {
+            app.plaza.metrics.busy_refusal();
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "this tenant is over its request rate; retry after the given seconds",
+            )
+            .retry_after(wait));
+        }
+        Ok(Caller(principal))
+    }
+}
+
+/// Path parameters; a segment that does not parse (not UTF-8, not a number where one is
+/// expected) is 400 `bad_path` in the API's error format.
+#[derive(Debug)]
+pub struct PathParams<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for PathParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| PathParams(p.0))
+            .map_err(|rejection| {
+                ApiError::new(StatusCode::BAD_REQUEST, "bad_path", rejection.body_text())
+            })
+    }
+}
+
+/// The optional `Idempotency-Key` header of a creating request.
+#[derive(Debug)]
+pub struct Idempotency(pub Option<IdempotencyKey>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Idempotency {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let Some(value) = parts.headers.get("idempotency-key") else {
+            return Ok(Idempotency(None));
+        };
+        let text = value.to_str().map_err(|_| {
+            ApiError::from(Error::Invalid {
+                field: "Idempotency-Key".into(),
+                message: "must be visible ASCII".into(),
+            })
+        })?;
+        Ok(Idempotency(Some(IdempotencyKey::parse(text)?)))
     }
 }
 
@@ -93,4 +153,20 @@ pub fn query<T: DeserializeOwned>(uri: &Uri) -> Result<T, ApiError> {
     axum::extract::Query::<T>::try_from_uri(uri)
         .map(|q| q.0)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_query", e.body_text()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive_and_a_key_is_required() {
+        let v = |s: &'static str| HeaderValue::from_static(s);
+        assert_eq!(bearer(&v("Bearer k1")), Some("k1"));
+        assert_eq!(bearer(&v("bearer k1")), Some("k1"));
+        assert_eq!(bearer(&v("BEARER  k1 ")), Some("k1"));
+        assert_eq!(bearer(&v("Basic k1")), None);
+        assert_eq!(bearer(&v("Bearer ")), None);
+        assert_eq!(bearer(&v("Bearerk1")), None);
+    }
 }

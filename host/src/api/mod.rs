@@ -6,6 +6,7 @@
 
 mod error;
 mod extract;
+pub mod limit;
 mod ops;
 mod orders;
 mod plans;
@@ -13,7 +14,7 @@ mod plugins;
 mod tenants;
 
 pub use error::{ApiError, ErrorBody, ErrorInfo};
-pub use extract::{Body, Caller};
+pub use extract::{Body, Caller, PathParams};
 
 use crate::domain::{Plaza, Startup};
 use axum::Router;
@@ -29,7 +30,9 @@ use tower_http::trace::TraceLayer;
 /// What every handler shares.
 #[derive(Debug)]
 pub struct App {
-    pub plaza: Plaza,
+    pub plaza: Arc<Plaza>,
+    /// Per-tenant request rates.
+    pub limiter: limit::Limiter,
     /// What loading the store found, reported by `/readyz`.
     pub startup: Startup,
     /// Set at shutdown: `/readyz` answers 503 so balancers stop sending new work while

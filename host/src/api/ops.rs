@@ -1,7 +1,7 @@
 //! Operations: health, readiness, metrics, the OpenAPI document, and the JSON 404/405.
 
-use super::{ApiError, AppState, ErrorBody, orders, plans, plugins, tenants};
-use crate::domain::Startup;
+use super::{ApiError, AppState, Caller, ErrorBody, orders, plans, plugins, tenants};
+use crate::domain::{Error, Principal, Startup};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -13,7 +13,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Plaza", description = "Promotion, pricing and commission rules in a wasm sandbox. \
-        Every request but health, readiness, metrics and this document carries `Authorization: Bearer <key>`. \
+        Every request but health, readiness and this document carries `Authorization: Bearer <key>` (the metrics take the operator's key). \
         Errors are `{\"error\": {\"type\", \"message\", \"field\"?, \"detail\"?}}`; match on `type`."),
     paths(
         tenants::create, tenants::list, tenants::create_key, tenants::list_keys,
@@ -58,16 +58,28 @@ pub async fn ready(State(app): State<AppState>) -> Result<Json<Startup>, ApiErro
     Ok(Json(app.startup))
 }
 
-#[utoipa::path(get, path = "/metrics", tag = "operations", security(()),
-    responses((status = 200, description = "Prometheus text format")))]
-pub async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
-    (
+/// The operator's only: the metrics name every tenant's plugins.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text format"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody, description = "Not the operator key")))]
+pub async fn metrics(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+) -> Result<impl IntoResponse, ApiError> {
+    if who != Principal::Operator {
+        return Err(Error::Forbidden {
+            role: "tenant",
+            action: "read the metrics (the operator's only)",
+        }
+        .into());
+    }
+    Ok((
         [(
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
         app.plaza.metrics.render(),
-    )
+    ))
 }
 
 pub async fn openapi() -> impl IntoResponse {

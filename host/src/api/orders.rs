@@ -1,9 +1,9 @@
 //! `/v1/orders`: commit (idempotent by order id), read, ledger, cancel, refund.
 
-use super::{ApiError, AppState, Body, Caller, ErrorBody};
+use super::{ApiError, AppState, Body, Caller, ErrorBody, PathParams};
 use crate::domain::{CommitRequest, LedgerEntry, Order, RefundRequest};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 
 #[utoipa::path(post, path = "/v1/orders", tag = "orders", request_body = CommitRequest,
@@ -24,7 +24,7 @@ pub async fn commit(
 pub async fn get(
     State(app): State<AppState>,
     Caller(who): Caller,
-    Path(order): Path<String>,
+    PathParams(order): PathParams<String>,
 ) -> Result<Json<Order>, ApiError> {
     Ok(Json(app.plaza.order(&who, &order)?))
 }
@@ -34,7 +34,7 @@ pub async fn get(
 pub async fn ledger(
     State(app): State<AppState>,
     Caller(who): Caller,
-    Path(order): Path<String>,
+    PathParams(order): PathParams<String>,
 ) -> Result<Json<Vec<LedgerEntry>>, ApiError> {
     Ok(Json(app.plaza.order_ledger(&who, &order)?))
 }
@@ -44,7 +44,7 @@ pub async fn ledger(
 pub async fn cancel(
     State(app): State<AppState>,
     Caller(who): Caller,
-    Path(order): Path<String>,
+    PathParams(order): PathParams<String>,
 ) -> Result<Json<Order>, ApiError> {
     Ok(Json(app.plaza.cancel(&who, &order).await?))
 }
@@ -54,7 +54,7 @@ pub async fn cancel(
 pub async fn refund(
     State(app): State<AppState>,
     Caller(who): Caller,
-    Path(order): Path<String>,
+    PathParams(order): PathParams<String>,
     Body(req): Body<RefundRequest>,
 ) -> Result<Json<Order>, ApiError> {
     Ok(Json(app.plaza.refund(&who, &order, req).await?))

@@ -1,11 +1,12 @@
 //! `/v1/plans`: save versions, activate, roll back, history, diff, budgets, and quote.
 
+use super::extract::Idempotency;
 use super::extract::query;
-use super::{ApiError, AppState, Body, Caller, ErrorBody};
+use super::{ApiError, AppState, Body, Caller, ErrorBody, PathParams};
 use crate::domain::{PlanDiff, PlanHead, PlanSummary, StepUsage};
 use crate::executor::{Cart, Plan, Quote};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use serde::Deserialize;
 
@@ -30,29 +31,21 @@ pub struct QuoteParams {
     version: Option<u32>,
 }
 
-fn version_param(text: &str) -> Result<u32, ApiError> {
-    text.parse().map_err(|_| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad_path",
-            "version must be a number",
-        )
-        .field("version")
-    })
-}
-
 #[utoipa::path(post, path = "/v1/plans", tag = "plans", request_body = Plan,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried save return the first answer instead of saving another version")),
     responses((status = 201, body = PlanHead, description = "Saved as the next version"),
-        (status = 422, body = ErrorBody, description = "A plugin is unknown or refused its configuration")))]
+        (status = 200, body = PlanHead, description = "A retry under the same Idempotency-Key: the first answer; nothing new saved"),
+        (status = 409, body = ErrorBody, description = "idempotency_key_reused"),
+        (status = 403, body = ErrorBody, description = "quota_exceeded"),
+        (status = 422, body = ErrorBody, description = "A plugin is unknown, ambiguous or refused its configuration")))]
 pub async fn save(
     State(app): State<AppState>,
     Caller(who): Caller,
+    Idempotency(key): Idempotency,
     Body(plan): Body<Plan>,
 ) -> Result<(StatusCode, Json<PlanHead>), ApiError> {
-    Ok((
-        StatusCode::CREATED,
-        Json(app.plaza.save_plan(&who, plan).await?),
-    ))
+    let (head, created) = app.plaza.save_plan(&who, plan, key).await?;
+    Ok((super::created_or_ok(created), Json(head)))
 }
 
 #[utoipa::path(get, path = "/v1/plans", tag = "plans", responses((status = 200, body = Vec<PlanSummary>)))]
@@ -68,7 +61,7 @@ pub async fn list(
 pub async fn head(
     State(app): State<AppState>,
     Caller(who): Caller,
-    Path(plan): Path<String>,
+    PathParams(plan): PathParams<String>,
 ) -> Result<Json<PlanHead>, ApiError> {
     Ok(Json(app.plaza.plan_head(&who, &plan)?))
 }
@@ -78,9 +71,8 @@ pub async fn head(
 pub async fn version(
     State(app): State<AppState>,
     Caller(who): Caller,
-    Path((plan, version)): Path<(String, String)>,
+    PathParams((plan, version)): PathParams<(String, u32)>,
 ) -> Result<Json<Plan>, ApiError> {
-    let version = version_param(&version)?;
     Ok(Json(app.plaza.plan_version(&who, &plan, version)?))
 }
 
@@ -89,7 +81,7 @@ pub async fn version(
 pub async fn activate(
     State(app): State<AppState>,
     Caller(who): Caller,
-    Path(plan): Path<String>,
+    PathParams(plan): PathParams<String>,
     Body(req): Body<ActivateRequest>,
 ) -> Result<Json<PlanHead>, ApiError> {
     Ok(Json(app.plaza.activate(&who, &plan, req.version).await?))
@@ -101,7 +93,7 @@ pub async fn activate(
 pub async fn rollback(
     State(app): State<AppState>,
     Caller(who): Caller,
-    Path(plan): Path<String>,
+    PathParams(plan): PathParams<String>,
 ) -> Result<Json<PlanHead>, ApiError> {
     Ok(Json(app.plaza.rollback(&who, &plan).await?))
 }
@@ -111,7 +103,7 @@ pub async fn rollback(
 pub async fn diff(
     State(app): State<AppState>,
     Caller(who): Caller,
-    Path(plan): Path<String>,
+    PathParams(plan): PathParams<String>,
     uri: Uri,
 ) -> Result<Json<PlanDiff>, ApiError> {
     let params: DiffParams = query(&uri)?;
@@ -128,7 +120,7 @@ pub async fn diff(
 pub async fn budgets(
     State(app): State<AppState>,
     Caller(who): Caller,
-    Path(plan): Path<String>,
+    PathParams(plan): PathParams<String>,
 ) -> Result<Json<Vec<StepUsage>>, ApiError> {
     Ok(Json(app.plaza.budget_usage(&who, &plan)?))
 }
@@ -140,10 +132,12 @@ pub async fn budgets(
 pub async fn quote(
     State(app): State<AppState>,
     Caller(who): Caller,
-    Path(plan): Path<String>,
+    PathParams(plan): PathParams<String>,
     uri: Uri,
     Body(cart): Body<Cart>,
 ) -> Result<Json<Quote>, ApiError> {
     let params: QuoteParams = query(&uri)?;
-    Ok(Json(app.plaza.quote(&who, &plan, params.version, &cart)?))
+    Ok(Json(
+        app.plaza.quote(&who, &plan, params.version, cart).await?,
+    ))
 }

@@ -2,10 +2,10 @@
 //! delete.
 
 use super::extract::{query, raw};
-use super::{ApiError, AppState, Caller, ErrorBody};
+use super::{ApiError, AppState, Caller, ErrorBody, PathParams};
 use crate::domain::{PluginRecord, Visibility};
 use axum::Json;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{StatusCode, Uri};
 use serde::Deserialize;
 
@@ -60,7 +60,7 @@ pub async fn list(
 pub async fn describe(
     State(app): State<AppState>,
     Caller(who): Caller,
-    Path((name, version)): Path<(String, String)>,
+    PathParams((name, version)): PathParams<(String, String)>,
     uri: Uri,
 ) -> Result<Json<PluginRecord>, ApiError> {
     let params: DescribeParams = query(&uri)?;
@@ -77,7 +77,7 @@ pub async fn describe(
 pub async fn delete(
     State(app): State<AppState>,
     Caller(who): Caller,
-    Path((name, version)): Path<(String, String)>,
+    PathParams((name, version)): PathParams<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     app.plaza.delete_plugin(&who, &name, &version).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -1,10 +1,10 @@
 //! `/v1/tenants`: the operator creates tenants; keys are issued by the operator or the
 //! tenant's admin.
 
-use super::{ApiError, AppState, Body, Caller, ErrorBody};
+use super::{ApiError, AppState, Body, Caller, ErrorBody, PathParams};
 use crate::domain::{IssuedKey, KeyRecord, NewKey, NewTenant, Tenant};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 
 #[utoipa::path(post, path = "/v1/tenants", tag = "tenants", request_body = NewTenant,
@@ -16,7 +16,7 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<Tenant>), ApiError> {
     Ok((
         StatusCode::CREATED,
-        Json(app.plaza.create_tenant(&who, new)?),
+        Json(app.plaza.create_tenant(&who, new).await?),
     ))
 }
 
@@ -33,7 +33,7 @@ pub async fn list(
 pub async fn create_key(
     State(app): State<AppState>,
     Caller(who): Caller,
-    Path(tenant): Path<String>,
+    PathParams(tenant): PathParams<String>,
     Body(new): Body<NewKey>,
 ) -> Result<(StatusCode, Json<IssuedKey>), ApiError> {
     Ok((
@@ -47,7 +47,7 @@ pub async fn create_key(
 pub async fn list_keys(
     State(app): State<AppState>,
     Caller(who): Caller,
-    Path(tenant): Path<String>,
+    PathParams(tenant): PathParams<String>,
 ) -> Result<Json<Vec<KeyRecord>>, ApiError> {
     Ok(Json(app.plaza.list_keys(&who, &tenant)?))
 }

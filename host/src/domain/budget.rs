@@ -1,17 +1,28 @@
-//! Budgets and usage limits: the counters behind them, and the gate that consults them
-//! (and the circuit breaker) while a quote runs.
+//! Budgets and usage limits: the counters behind them, reserving and releasing them, and
+//! the gate that consults them (and the circuit breaker) while a quote runs.
 //!
 //! Counters are per plan and step id: `orders` and `amount` in all, `buyer/<id>` and
 //! `coupon/<code>` per subject. A quote only reads them (a step without room is explained
-//! as `budget_exhausted`); a commit re-checks and increments them in the same sled
-//! transaction that writes the order, so concurrent commits never overspend.
+//! as `budget_exhausted`); a commit re-checks and changes them in the same transaction
+//! that writes the order, so concurrent commits never overspend.
+//!
+//! Counters fail closed: one that cannot be read (corrupt, or the store failing) holds the
+//! step back in a quote (`budget_unreadable`) and refuses a commit, refund or cancel that
+//! would change it, with its own typed error. It never counts as unused.
+#![warn(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss
+)]
 
 use super::Plaza;
-use crate::executor::Cart;
-use crate::executor::{BudgetLimit, Gate, PreparedStep, Proposal, Reason};
+use super::order::{CommitRequest, Reservation};
+use crate::Money;
+use crate::executor::{
+    self, BudgetLimit, Cart, Gate, Outcome, PreparedStep, Proposal, Quote, Reason,
+};
 use crate::sandbox::StepError;
-use crate::store::{self, StoreError, key};
-use sled::Tree;
+use crate::store::{StoreError, Tx, TxError, TxExt, key};
 use std::time::Duration;
 
 pub const ORDERS: &str = "orders";
@@ -48,11 +59,201 @@ impl Counters {
         }
         key(&parts)
     }
+}
 
-    pub fn read(&self, tree: &Tree, limit: &str, subject: Option<&str>) -> Result<i64, StoreError> {
-        Ok(store::counter(
-            tree.get(self.key(limit, subject))?.as_deref(),
-        ))
+/// A count limit as the counter's type (limits are bounded at save, far below `i64::MAX`).
+fn limit(max: Option<u64>) -> Option<i64> {
+    max.map(|m| i64::try_from(m).unwrap_or(i64::MAX))
+}
+
+/// A counter change inside an order transaction.
+pub(super) struct Bump {
+    pub key: Vec<u8>,
+    pub delta: i64,
+    /// The counter may not exceed this after the change.
+    pub max: Option<i64>,
+    pub step: String,
+    pub limit: BudgetLimit,
+}
+
+/// Why counter changes were refused.
+#[derive(Debug)]
+pub(super) enum Refusal {
+    Exhausted { step: String, limit: BudgetLimit },
+    Unreadable { step: String },
+}
+
+/// Apply `bumps` inside `tx`: `Ok(Err(refusal))` when a limit has no room or a counter
+/// cannot be read (the caller aborts, so nothing of the order is written).
+pub(super) fn apply_bumps(tx: &mut dyn Tx, bumps: &[Bump]) -> Result<Result<(), Refusal>, TxError> {
+    for b in bumps {
+        let now = match tx.counter(&b.key) {
+            Ok(now) => now,
+            Err(TxError::Store(StoreError::Corrupt { .. })) => {
+                return Ok(Err(Refusal::Unreadable {
+                    step: b.step.clone(),
+                }));
+            }
+            Err(e) => return Err(e),
+        };
+        let Some(next) = now.checked_add(b.delta) else {
+            return Ok(Err(if b.delta > 0 {
+                Refusal::Exhausted {
+                    step: b.step.clone(),
+                    limit: b.limit,
+                }
+            } else {
+                Refusal::Unreadable {
+                    step: b.step.clone(),
+                }
+            }));
+        };
+        if b.delta > 0 && b.max.is_some_and(|max| next > max) {
+            return Ok(Err(Refusal::Exhausted {
+                step: b.step.clone(),
+                limit: b.limit,
+            }));
+        }
+        tx.set_counter(&b.key, next)?;
+    }
+    Ok(Ok(()))
+}
+
+/// The reservations of every applied step with a budget, and the counter changes.
+pub(super) fn reserve(
+    tenant: &str,
+    req: &CommitRequest,
+    plan: &executor::PreparedPlan,
+    quote: &Quote,
+) -> (Vec<Reservation>, Vec<Bump>) {
+    let mut reservations = Vec::new();
+    let mut bumps = Vec::new();
+    for report in &quote.explanation {
+        if report.outcome != Outcome::Applied {
+            continue;
+        }
+        let Some(step) = plan.steps.iter().find(|s| s.step.id == report.step) else {
+            continue;
+        };
+        let Some(budget) = &step.step.budget else {
+            continue;
+        };
+        let c = Counters::new(tenant, &req.plan, &report.step);
+        let amount = report.discount + report.commission;
+        let line_shares: Vec<Money> = quote
+            .lines
+            .iter()
+            .map(|l| {
+                let discount: Money = l
+                    .adjustments
+                    .iter()
+                    .filter(|a| a.step == report.step)
+                    .map(|a| a.amount)
+                    .sum();
+                let commission: Money = quote
+                    .commissions
+                    .iter()
+                    .filter(|k| k.step == report.step && k.line == l.id)
+                    .map(|k| k.amount)
+                    .sum();
+                discount + commission
+            })
+            .collect();
+        let bump = |key, delta, max, limit| Bump {
+            key,
+            delta,
+            max,
+            step: report.step.clone(),
+            limit,
+        };
+        let mut counts = vec![(ORDERS.to_owned(), None)];
+        bumps.push(bump(
+            c.key(ORDERS, None),
+            1,
+            limit(budget.max_orders),
+            BudgetLimit::Orders,
+        ));
+        bumps.push(bump(
+            c.key(AMOUNT, None),
+            amount.0,
+            budget.max_amount.map(|m| m.0),
+            BudgetLimit::Amount,
+        ));
+        if budget.max_orders_per_buyer.is_some() {
+            let buyer = &req.cart.buyer.id;
+            counts.push((BUYER.to_owned(), Some(buyer.clone())));
+            bumps.push(bump(
+                c.key(BUYER, Some(buyer)),
+                1,
+                limit(budget.max_orders_per_buyer),
+                BudgetLimit::PerBuyer,
+            ));
+        }
+        if budget.max_orders_per_coupon.is_some() {
+            let mut codes: Vec<&str> = quote
+                .lines
+                .iter()
+                .flat_map(|l| &l.adjustments)
+                .chain(&quote.shipping_adjustments)
+                .filter(|a| a.step == report.step)
+                .filter_map(|a| a.coupon.as_deref())
+                .collect();
+            codes.sort_unstable();
+            codes.dedup();
+            for code in codes {
+                counts.push((COUPON.to_owned(), Some(code.to_owned())));
+                bumps.push(bump(
+                    c.key(COUPON, Some(code)),
+                    1,
+                    limit(budget.max_orders_per_coupon),
+                    BudgetLimit::PerCoupon,
+                ));
+            }
+        }
+        reservations.push(Reservation {
+            step: report.step.clone(),
+            amount,
+            released: Money::ZERO,
+            line_shares,
+            counts,
+            counts_released: false,
+            release: budget.release,
+        });
+    }
+    (reservations, bumps)
+}
+
+/// Give back everything a reservation still holds.
+pub(super) fn release_all(tenant: &str, plan: &str, r: &mut Reservation, bumps: &mut Vec<Bump>) {
+    let c = Counters::new(tenant, plan, &r.step);
+    let left = r.amount - r.released;
+    if left.0 != 0 {
+        bumps.push(release(c.key(AMOUNT, None), left, &r.step));
+    }
+    r.released = r.amount;
+    r.line_shares.iter_mut().for_each(|s| *s = Money::ZERO);
+    if !r.counts_released {
+        for (limit, subject) in &r.counts {
+            bumps.push(Bump {
+                key: c.key(limit, subject.as_deref()),
+                delta: -1,
+                max: None,
+                step: r.step.clone(),
+                limit: BudgetLimit::Orders,
+            });
+        }
+        r.counts_released = true;
+    }
+}
+
+/// Give `amount` back to a step's money counter.
+pub(super) fn release(key: Vec<u8>, amount: Money, step: &str) -> Bump {
+    Bump {
+        key,
+        delta: (-amount).0,
+        max: None,
+        step: step.to_owned(),
+        limit: BudgetLimit::Amount,
     }
 }
 
@@ -74,6 +275,11 @@ impl<'a> ServiceGate<'a> {
         }
     }
 
+    fn read(&self, c: &Counters, limit: &str, subject: Option<&str>) -> Result<i64, StoreError> {
+        self.plaza.store.counter(&c.key(limit, subject))
+    }
+
+    /// The limit without room for `proposal`, if any.
     fn exhausted(
         &self,
         step: &PreparedStep,
@@ -82,26 +288,30 @@ impl<'a> ServiceGate<'a> {
         let Some(budget) = &step.step.budget else {
             return Ok(None);
         };
-        let tree = &self.plaza.store.counters;
         let c = Counters::new(self.tenant, self.plan, &step.step.id);
-        if let Some(max) = budget.max_orders
-            && c.read(tree, ORDERS, None)? + 1 > max as i64
-        {
+        let over = |used: i64, adding: i64, max: Option<i64>| {
+            max.is_some_and(|max| used.checked_add(adding).is_none_or(|n| n > max))
+        };
+        if over(self.read(&c, ORDERS, None)?, 1, limit(budget.max_orders)) {
             return Ok(Some(BudgetLimit::Orders));
         }
-        if let Some(max) = budget.max_amount
-            && c.read(tree, AMOUNT, None)? + proposal.amount.0 > max.0
-        {
+        let amount = budget.max_amount.map(|m| m.0);
+        if over(self.read(&c, AMOUNT, None)?, proposal.amount.0, amount) {
             return Ok(Some(BudgetLimit::Amount));
         }
-        if let Some(max) = budget.max_orders_per_buyer
-            && c.read(tree, BUYER, Some(self.buyer))? + 1 > max as i64
+        if budget.max_orders_per_buyer.is_some()
+            && over(
+                self.read(&c, BUYER, Some(self.buyer))?,
+                1,
+                limit(budget.max_orders_per_buyer),
+            )
         {
             return Ok(Some(BudgetLimit::PerBuyer));
         }
-        if let Some(max) = budget.max_orders_per_coupon {
+        if budget.max_orders_per_coupon.is_some() {
             for code in &proposal.coupons {
-                if c.read(tree, COUPON, Some(code))? + 1 > max as i64 {
+                let used = self.read(&c, COUPON, Some(code))?;
+                if over(used, 1, limit(budget.max_orders_per_coupon)) {
                     return Ok(Some(BudgetLimit::PerCoupon));
                 }
             }
@@ -114,19 +324,25 @@ impl Gate for ServiceGate<'_> {
     fn before(&self, step: &PreparedStep) -> Result<(), StepError> {
         self.plaza
             .breaker
-            .check(&step.plugin.sha256)
+            .check(self.tenant, &step.plugin.sha256)
+            .map(|_| ())
             .map_err(|failures| StepError::CircuitOpen { failures })
     }
 
     fn admit(&self, step: &PreparedStep, _cart: &Cart, proposal: &Proposal) -> Option<Reason> {
-        // A counter that cannot be read holds the step back: never give away what may
-        // not be there.
-        let limit = self.exhausted(step, proposal).unwrap_or_else(|e| {
-            tracing::error!(error = %e, step = %step.step.id, "reading budget counters");
-            Some(BudgetLimit::Orders)
-        })?;
-        self.plaza.metrics.budget_rejection(limit.as_str());
-        Some(Reason::BudgetExhausted { limit })
+        match self.exhausted(step, proposal) {
+            Ok(None) => None,
+            Ok(Some(limit)) => {
+                self.plaza.metrics.budget_rejection(limit.as_str());
+                Some(Reason::BudgetExhausted { limit })
+            }
+            Err(e) => {
+                // Never give away what may not be there.
+                tracing::error!(error = %e, step = %step.step.id, "reading budget counters");
+                self.plaza.metrics.budget_rejection("unreadable");
+                Some(Reason::BudgetUnreadable)
+            }
+        }
     }
 
     fn after(&self, step: &PreparedStep, fuel: u64, elapsed: Duration, error: Option<&StepError>) {
@@ -137,7 +353,7 @@ impl Gate for ServiceGate<'_> {
             plugin = %step.plugin_label,
             step = %step.step.id,
             fuel,
-            micros = elapsed.as_micros() as u64,
+            micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
             failed = error.is_some(),
             "plugin evaluated"
         );
@@ -146,9 +362,9 @@ impl Gate for ServiceGate<'_> {
         if self
             .plaza
             .breaker
-            .record(&step.plugin.sha256, error.is_some())
+            .record(self.tenant, &step.plugin.sha256, error)
         {
-            tracing::warn!(plugin = %step.plugin_label, "circuit breaker opened");
+            tracing::warn!(plugin = %step.plugin_label, tenant = %self.tenant, "circuit breaker opened");
             m.breaker_trip(&step.plugin_label);
         }
     }

@@ -4,7 +4,7 @@
 use crate::Money;
 use crate::executor::{BudgetLimit, PlanError, QuoteError};
 use crate::sandbox::LoadError;
-use crate::store::StoreError;
+use crate::store::{StoreError, TxError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -35,6 +35,12 @@ pub enum Error {
     Quote(#[from] QuoteError),
     #[error("step {step}: its {} limit is reached", limit.as_str())]
     BudgetExhausted { step: String, limit: BudgetLimit },
+    /// A budget counter could not be read (corrupt or unreadable): the commit is refused
+    /// rather than counting the budget as unused.
+    #[error("step {step}: its budget counters cannot be read; nothing was committed")]
+    BudgetUnreadable { step: String },
+    #[error("the tenant's {quota} quota ({limit}) is used up")]
+    QuotaExceeded { quota: &'static str, limit: u64 },
     #[error("the order now costs {actual}, not the expected {expected}; quote again")]
     PriceChanged { expected: Money, actual: Money },
     #[error("{0}")]
@@ -47,12 +53,6 @@ pub enum Error {
     Internal(String),
 }
 
-impl From<sled::Error> for Error {
-    fn from(e: sled::Error) -> Self {
-        Error::Store(e.into())
-    }
-}
-
 impl From<LoadError> for Error {
     fn from(e: LoadError) -> Self {
         Error::Load(e)
@@ -60,6 +60,15 @@ impl From<LoadError> for Error {
 }
 
 impl Error {
+    /// A transaction that failed in the store (an abort carries its own reason, kept by
+    /// the caller; reaching here with one is a bug).
+    pub fn from_tx(e: TxError) -> Error {
+        match e {
+            TxError::Store(e) => Error::Store(e),
+            TxError::Abort => Error::Internal("a transaction aborted without a reason".into()),
+        }
+    }
+
     pub fn not_found(what: &'static str, id: impl Into<String>) -> Error {
         Error::NotFound {
             what,

@@ -2,11 +2,13 @@
 //!
 //! An order's entries sum to what it still owes and pays out: sales and shipping minus
 //! refunds equal the buyer's remaining payable; commission entries minus reversals equal
-//! the commission still due. Entries are never changed or removed.
+//! the commission still due. Entries are numbered per order, written in the same
+//! transaction as the order change that caused them, and never changed or removed.
 
+use super::order::{Order, order_key};
 use super::{Error, Plaza, Principal, Role};
 use crate::Money;
-use crate::store::{self, key, prefix};
+use crate::store::{Table, Tx, TxError, TxExt, key, prefix};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -43,24 +45,79 @@ pub struct LedgerEntry {
     pub at_ms: i64,
 }
 
-pub fn entry_key(tenant: &str, order: &str, seq: u32) -> Vec<u8> {
+/// A movement before it is numbered.
+pub(super) struct Movement {
+    pub kind: LedgerKind,
+    pub line: Option<String>,
+    pub party: Option<String>,
+    pub amount: Money,
+}
+
+impl Movement {
+    pub fn new(kind: LedgerKind, line: Option<&str>, party: Option<&str>, amount: Money) -> Self {
+        Movement {
+            kind,
+            line: line.map(str::to_owned),
+            party: party.map(str::to_owned),
+            amount,
+        }
+    }
+}
+
+fn entry_key(tenant: &str, order: &str, seq: u32) -> Vec<u8> {
     key(&[tenant.as_bytes(), order.as_bytes(), &seq.to_be_bytes()])
+}
+
+/// Number `movements` after the order's last entry (dropping zero amounts).
+pub(super) fn number(
+    order: &mut Order,
+    reference: &str,
+    movements: Vec<Movement>,
+    at_ms: i64,
+) -> Vec<LedgerEntry> {
+    movements
+        .into_iter()
+        .filter(|m| m.amount.0 != 0)
+        .map(|m| {
+            order.ledger_entries += 1;
+            LedgerEntry {
+                seq: order.ledger_entries,
+                kind: m.kind,
+                line: m.line,
+                party: m.party,
+                amount: m.amount,
+                reference: reference.to_owned(),
+                at_ms,
+            }
+        })
+        .collect()
+}
+
+/// Append `entries` to the order's ledger inside `tx`.
+pub(super) fn append(
+    tx: &mut dyn Tx,
+    tenant: &str,
+    order: &str,
+    entries: &[LedgerEntry],
+) -> Result<(), TxError> {
+    for e in entries {
+        tx.put_json(Table::Ledger, &entry_key(tenant, order, e.seq), e)?;
+    }
+    Ok(())
 }
 
 impl Plaza {
     /// An order's ledger, oldest first.
     pub fn order_ledger(&self, who: &Principal, order: &str) -> Result<Vec<LedgerEntry>, Error> {
         let tenant = who.tenant(&[Role::Admin, Role::Checkout], "read orders")?;
-        if self
+        if !self
             .store
-            .orders
-            .get(key(&[tenant.as_bytes(), order.as_bytes()]))?
-            .is_none()
+            .contains(Table::Orders, &order_key(tenant, order))?
         {
             return Err(Error::not_found("order", order));
         }
-        Ok(store::scan(
-            &self.store.ledger,
+        Ok(self.store.scan(
+            Table::Ledger,
             &prefix(&[tenant.as_bytes(), order.as_bytes()]),
         )?)
     }

@@ -4,34 +4,77 @@
 //!
 //! Every method takes the caller's [`Principal`] and checks it first: a tenant only ever
 //! reaches its own records and what others shared on the plaza.
+//!
+//! Two rules hold for every write: it is durable (flushed) before the method returns, and
+//! in-memory state (the registry, the active plans) changes only after the store accepted
+//! it. Plugin code never runs on the caller's thread: it runs on the [`pool`], fair between
+//! tenants, and never under a lock other requests wait on.
 
 mod breaker;
 mod budget;
+mod commit;
+mod compile;
 mod error;
+mod idempotency;
 mod ledger;
-mod orders;
+mod order;
 mod plans;
+pub mod pool;
+mod quote;
+mod refund;
 mod registry;
 mod tenants;
 
-pub use breaker::{Breaker, BreakerConfig};
+pub use breaker::{Admission, Breaker, BreakerConfig};
 pub use error::Error;
+pub use idempotency::IdempotencyKey;
 pub use ledger::{LedgerEntry, LedgerKind};
-pub use orders::{
-    CommitRequest, Order, OrderLine, OrderStatus, Refund, RefundLine, RefundRequest, Reservation,
+pub use order::{
+    CommitRequest, Order, OrderCommission, OrderLine, OrderStatus, Refund, RefundLine,
+    RefundLineRequest, RefundRequest, Reservation,
 };
-pub use plans::{Activation, PlanDiff, PlanHead, PlanSummary, PlanVersionInfo, StepUsage};
+pub use plans::{Activation, PlanDiff, PlanHead, PlanSummary, PlanVersionInfo};
+pub use pool::{Pool, PoolConfig};
+pub use quote::StepUsage;
 pub use registry::{PluginRecord, Visibility};
 pub use tenants::{
     IssuedKey, KeyRecord, NewKey, NewTenant, Principal, Role, Tenant, TenantKind, key_hash,
 };
 
+use crate::clock::SharedClock;
 use crate::metrics::Metrics;
 use crate::sandbox::Sandbox;
 use crate::store::Store;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
+
+/// Plugin versions one tenant may register.
+pub const DEFAULT_MAX_PLUGINS: usize = 200;
+/// Plan versions one tenant may save, over all its plans.
+pub const DEFAULT_MAX_PLAN_VERSIONS: u64 = 10_000;
+/// Bytes one tenant may store in plugin components and plan versions.
+pub const DEFAULT_MAX_STORED_BYTES: u64 = 64 * 1024 * 1024;
+
+/// What one tenant may keep on the platform.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Quotas {
+    pub plugins: usize,
+    pub plan_versions: u64,
+    pub stored_bytes: u64,
+}
+
+impl Default for Quotas {
+    fn default() -> Self {
+        Quotas {
+            plugins: DEFAULT_MAX_PLUGINS,
+            plan_versions: DEFAULT_MAX_PLAN_VERSIONS,
+            stored_bytes: DEFAULT_MAX_STORED_BYTES,
+        }
+    }
+}
 
 /// Settings the domain needs from the service configuration.
 #[derive(Debug, Clone)]
@@ -45,6 +88,8 @@ pub struct Settings {
     /// fsync before acknowledging a commit, cancel or refund.
     pub sync_writes: bool,
     pub breaker: BreakerConfig,
+    pub pool: PoolConfig,
+    pub quotas: Quotas,
 }
 
 /// The running service's state. Shared by every request (`Arc<Plaza>`).
@@ -52,16 +97,20 @@ pub struct Plaza {
     pub store: Store,
     pub sandbox: Sandbox,
     pub metrics: Arc<Metrics>,
+    pub clock: SharedClock,
     settings: Settings,
     /// Every registered plugin version, compiled and ready: owner \0 name \0 version →.
     plugins: RwLock<HashMap<String, Arc<registry::Registered>>>,
     /// The active version of every plan, prepared: tenant \0 plan →. Activation replaces
     /// one `Arc`, so a quote sees the old plan or the new one, never a mix.
     active: RwLock<HashMap<String, Arc<plans::Active>>>,
-    /// Serializes changes to plans and the registry (rare; quotes and orders never take it).
-    admin: Mutex<()>,
+    /// Serializes changes to plans and the registry, from the store write through the
+    /// flush to the in-memory swap, so memory follows the store in the store's order.
+    /// Never held across plugin code; quotes and orders never take it.
+    admin: tokio::sync::Mutex<()>,
     breaker: Breaker,
-    compiling: tokio::sync::Semaphore,
+    pool: Pool,
+    compiling: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for Plaza {
@@ -89,18 +138,24 @@ impl Plaza {
         sandbox: Sandbox,
         metrics: Arc<Metrics>,
         settings: Settings,
-    ) -> Result<(Plaza, Startup), Error> {
+        clock: SharedClock,
+    ) -> Result<(Arc<Plaza>, Startup), Error> {
         let started = std::time::Instant::now();
         let plaza = Plaza {
-            compiling: tokio::sync::Semaphore::new(settings.compile_concurrency.max(1)),
-            breaker: Breaker::new(settings.breaker.clone()),
+            compiling: Arc::new(tokio::sync::Semaphore::new(
+                settings.compile_concurrency.max(1),
+            )),
+            breaker: Breaker::new(settings.breaker.clone(), clock.clone()),
+            pool: Pool::new(settings.pool.clone())
+                .map_err(|e| Error::Internal(format!("starting the evaluation pool: {e}")))?,
             store,
             sandbox,
             metrics,
+            clock,
             settings,
             plugins: RwLock::default(),
             active: RwLock::default(),
-            admin: Mutex::default(),
+            admin: tokio::sync::Mutex::default(),
         };
         let (plugins, compiled) = plaza.load_registry()?;
         let active_plans = plaza.load_active_plans()?;
@@ -108,18 +163,38 @@ impl Plaza {
             plugins,
             compiled,
             active_plans,
-            millis: started.elapsed().as_millis() as u64,
+            millis: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         };
-        Ok((plaza, startup))
+        Ok((Arc::new(plaza), startup))
     }
-}
 
-/// Milliseconds since the Unix epoch, for record timestamps (never for pricing: a quote
-/// uses the cart's `now_ms`).
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+    /// The host's time now (record timestamps; never pricing, which uses the cart's time).
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// Run plugin code for `tenant` on the evaluation pool.
+    async fn on_pool<R: Send + 'static>(
+        &self,
+        tenant: &str,
+        job: impl FnOnce() -> R + Send + 'static,
+    ) -> Result<R, Error> {
+        match self.pool.run(tenant, job).await {
+            Ok(Some(result)) => Ok(result),
+            Ok(None) => Err(Error::Internal("a plugin evaluation panicked".into())),
+            Err(pool::Busy) => {
+                self.metrics.busy_refusal();
+                Err(Error::Busy(
+                    "this tenant's share of the evaluation pool is full; retry shortly",
+                ))
+            }
+        }
+    }
+
+    /// Make the writes so far durable (always: registry, plans, tenants and keys).
+    async fn flush(&self) -> Result<(), Error> {
+        Ok(self.store.flush().await?)
+    }
 }
 
 /// A lock that a panicking writer poisoned still holds consistent data here: every

@@ -1,19 +1,24 @@
-//! Plans: versions, activation and rollback, history, diff, and quoting through one.
+//! Plans: versions, activation and rollback, history and diff.
 //!
-//! Every save is a new, immutable version, checked in full (plugins resolved, each step's
-//! configuration accepted by its plugin) before it is stored. Activation prepares the
-//! version and swaps one `Arc` in memory after the store has it, so quotes see the old
-//! plan or the new one, never a mix, and never wait.
+//! Every save is a new, immutable version, checked in full before it is stored: each
+//! step's plugin is resolved and *pinned* (owner, name, version and content hash recorded
+//! in the stored version) and each configuration accepted by its plugin. A stored version
+//! runs exactly the pinned bytes forever after; nothing another tenant uploads can change
+//! or break it.
+//!
+//! Preparing a version runs plugin code (configuration checks), so it happens on the
+//! evaluation pool and outside the admin lock. The lock covers only the store write, the
+//! flush and the in-memory swap: activation swaps one `Arc` after the store has the new
+//! head, so quotes see the old plan or the new one, never a mix, and never wait.
 
-use super::budget::ServiceGate;
-use super::registry::plugin_key;
+use super::idempotency::{IdempotencyKey, Replay};
+use super::registry::ResolveError;
 use super::tenants::ANY_ROLE;
-use super::{Error, Plaza, Principal, Role, check_id, now_ms, read, write};
-use crate::Money;
-use crate::executor::{self, Cart, Plan, PreparedPlan, Quote};
-use crate::store::{self, encode, key, prefix};
+use super::{Error, Plaza, Principal, Role, check_id, read, write};
+use crate::executor::plan::{MAX_BUDGET_AMOUNT, MAX_BUDGET_COUNT};
+use crate::executor::{self, Plan, PlanError, PreparedPlan};
+use crate::store::{Table, TxExt, encode, key, prefix};
 use serde::{Deserialize, Serialize};
-use std::cell::RefCell;
 use std::sync::Arc;
 use utoipa::ToSchema;
 
@@ -33,6 +38,9 @@ pub struct PlanVersionInfo {
     pub version: u32,
     pub created_ms: i64,
     pub steps: usize,
+    /// Size of the stored version (counts toward the tenant's storage quota).
+    #[serde(default)]
+    pub bytes: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -61,23 +69,15 @@ pub struct PlanDiff {
     pub patch: json_patch::Patch,
 }
 
-/// A step's budget and what its orders have used of it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
-pub struct StepUsage {
-    pub step: String,
-    pub orders: i64,
-    pub amount: Money,
-    pub budget: executor::Budget,
-}
-
-/// An active plan, prepared, and the registry ids of the plugins it runs.
+/// An active plan, prepared.
 #[derive(Debug)]
 pub(super) struct Active {
     pub plan: Arc<PreparedPlan>,
-    pub plugins: Vec<String>,
 }
 
 const AUTHORS: &[Role] = &[Role::Admin, Role::Author];
+/// The idempotency scope of plan saves.
+const SAVE_SCOPE: &str = "plans.save";
 
 fn head_key(tenant: &str, plan: &str) -> Vec<u8> {
     key(&[tenant.as_bytes(), plan.as_bytes()])
@@ -94,10 +94,11 @@ pub(super) fn active_key(tenant: &str, plan: &str) -> String {
 impl Plaza {
     /// Prepare every active plan at startup.
     pub(super) fn load_active_plans(&self) -> Result<usize, Error> {
+        let heads: Vec<(Vec<u8>, PlanHead)> =
+            self.store
+                .scan_entries(Table::PlanHeads, b"", None, usize::MAX)?;
         let mut count = 0;
-        for item in self.store.plan_heads.iter() {
-            let (k, v) = item?;
-            let head: PlanHead = store::decode(&k, &v)?;
+        for (k, head) in heads {
             let Some(version) = head.active else { continue };
             let tenant = String::from_utf8_lossy(k.split(|b| *b == 0).next().unwrap_or_default())
                 .into_owned();
@@ -109,74 +110,183 @@ impl Plaza {
         Ok(count)
     }
 
-    /// Resolve and check `plan` as `tenant` sees the registry.
-    fn prepare_for(&self, tenant: &str, plan: &Plan) -> Result<Active, Error> {
-        let used = RefCell::new(Vec::new());
-        let prepared = executor::prepare(plan, &self.sandbox, |reference| {
-            let registered = self.visible(tenant, reference)?;
-            let r = &registered.record;
-            used.borrow_mut()
-                .push(plugin_key(&r.owner, &r.name, &r.version));
-            Some(registered.plugin.clone())
-        })?;
-        Ok(Active {
-            plan: Arc::new(prepared),
-            plugins: used.into_inner(),
-        })
+    /// Record in `plan` what each step runs: owner and content hash, as `tenant` sees the
+    /// registry now. Refuses references that do not resolve to exactly one plugin.
+    fn pin(&self, tenant: &str, plan: &mut Plan) -> Result<(), Error> {
+        for step in &mut plan.steps {
+            let r = &step.plugin;
+            let registered = self
+                .resolve(tenant, r)
+                .map_err(|e| resolve_error(&step.id, r, e))?;
+            step.plugin.owner = Some(registered.record.owner.clone());
+            step.plugin.sha256 = Some(registered.record.sha256.clone());
+        }
+        Ok(())
     }
 
-    fn load_version(&self, tenant: &str, plan: &str, version: u32) -> Result<Plan, Error> {
-        store::get(
-            &self.store.plan_versions,
-            &version_key(tenant, plan, version),
-        )?
-        .ok_or_else(|| Error::not_found("plan version", format!("{plan}@{version}")))
+    /// Resolve and check `plan` (pinned or not) as `tenant` sees the registry. Runs plugin
+    /// code: call it on the pool (or at startup).
+    pub(super) fn prepare_for(&self, tenant: &str, plan: &Plan) -> Result<Active, Error> {
+        let failed = std::cell::RefCell::new(None);
+        let prepared = executor::prepare(plan, &self.sandbox, |reference| {
+            match self.resolve(tenant, reference) {
+                Ok(registered) => Some(registered.plugin.clone()),
+                Err(e) => {
+                    failed.borrow_mut().get_or_insert(e);
+                    None
+                }
+            }
+        });
+        match (prepared, failed.into_inner()) {
+            (Ok(plan), _) => Ok(Active {
+                plan: Arc::new(plan),
+            }),
+            (Err(PlanError::UnknownPlugin { step, .. }), Some(e)) => {
+                let reference = &plan
+                    .steps
+                    .iter()
+                    .find(|s| s.id == step)
+                    .expect("the failing step is in the plan")
+                    .plugin;
+                Err(resolve_error(&step, reference, e))
+            }
+            (Err(e), _) => Err(e.into()),
+        }
+    }
+
+    /// Prepare `plan` for `tenant` on the evaluation pool.
+    async fn prepare_on_pool(self: &Arc<Self>, tenant: &str, plan: Plan) -> Result<Active, Error> {
+        let me = self.clone();
+        let owner = tenant.to_owned();
+        self.on_pool(tenant, move || me.prepare_for(&owner, &plan))
+            .await?
+    }
+
+    pub(super) fn load_version(
+        &self,
+        tenant: &str,
+        plan: &str,
+        version: u32,
+    ) -> Result<Plan, Error> {
+        self.store
+            .get(Table::PlanVersions, &version_key(tenant, plan, version))?
+            .ok_or_else(|| Error::not_found("plan version", format!("{plan}@{version}")))
     }
 
     fn head(&self, tenant: &str, plan: &str) -> Result<PlanHead, Error> {
-        store::get(&self.store.plan_heads, &head_key(tenant, plan))?
+        self.store
+            .get(Table::PlanHeads, &head_key(tenant, plan))?
             .ok_or_else(|| Error::not_found("plan", plan))
     }
 
+    /// Bytes of plan versions `tenant` stores.
+    pub(super) fn plan_bytes(&self, tenant: &str) -> Result<u64, Error> {
+        let heads: Vec<PlanHead> = self
+            .store
+            .scan(Table::PlanHeads, &prefix(&[tenant.as_bytes()]))?;
+        Ok(heads
+            .iter()
+            .flat_map(|h| &h.versions)
+            .map(|v| v.bytes)
+            .sum())
+    }
+
     /// Save `plan` as the next version of its id (creating the plan if new). The version
-    /// number is the server's; the body's `version`, if any, is ignored.
-    pub async fn save_plan(&self, who: &Principal, mut plan: Plan) -> Result<PlanHead, Error> {
+    /// number is the server's; the body's `version`, if any, is ignored. With an
+    /// idempotency key, a retry of the same request returns the first answer (`false`:
+    /// nothing new was saved) and a different request under the same key is refused.
+    pub async fn save_plan(
+        self: &Arc<Self>,
+        who: &Principal,
+        mut plan: Plan,
+        idempotency: Option<IdempotencyKey>,
+    ) -> Result<(PlanHead, bool), Error> {
         let tenant = who.tenant(AUTHORS, "change plans")?.to_owned();
         check_id("id", &plan.id)?;
         check_budgets(&plan)?;
-        let head = {
-            let _admin = self.admin.lock().unwrap_or_else(|e| e.into_inner());
-            let mut head = match self.head(&tenant, &plan.id) {
-                Ok(head) => head,
-                Err(Error::NotFound { .. }) => PlanHead {
-                    id: plan.id.clone(),
-                    ..PlanHead::default()
-                },
-                Err(e) => return Err(e),
-            };
-            plan.version = head.latest + 1;
-            self.prepare_for(&tenant, &plan)?;
-            head.latest = plan.version;
-            head.versions.push(PlanVersionInfo {
-                version: plan.version,
-                created_ms: now_ms(),
-                steps: plan.steps.len(),
-            });
-            self.store
-                .plan_versions
-                .insert(version_key(&tenant, &plan.id, plan.version), encode(&plan))?;
-            self.store
-                .plan_heads
-                .insert(head_key(&tenant, &plan.id), encode(&head))?;
-            head
+        let replay = Replay::new(&tenant, SAVE_SCOPE, idempotency, &plan);
+        if let Some(head) = self.replayed(&replay)? {
+            return Ok((head, false));
+        }
+        self.pin(&tenant, &mut plan)?;
+        self.prepare_on_pool(&tenant, plan.clone()).await?;
+        let _admin = self.admin.lock().await;
+        if let Some(head) = self.replayed(&replay)? {
+            return Ok((head, false));
+        }
+        let mut head = match self.head(&tenant, &plan.id) {
+            Ok(head) => head,
+            Err(Error::NotFound { .. }) => PlanHead {
+                id: plan.id.clone(),
+                ..PlanHead::default()
+            },
+            Err(e) => return Err(e),
         };
-        self.store.flush().await?;
-        Ok(head)
+        plan.version = head.latest.checked_add(1).ok_or_else(|| {
+            Error::conflict(
+                "plan_versions_exhausted",
+                "this plan has no version numbers left",
+            )
+        })?;
+        let stored = encode(&plan);
+        let bytes = u64::try_from(stored.len()).unwrap_or(u64::MAX);
+        self.check_plan_quota(&tenant, bytes)?;
+        head.latest = plan.version;
+        head.versions.push(PlanVersionInfo {
+            version: plan.version,
+            created_ms: self.now_ms(),
+            steps: plan.steps.len(),
+            bytes,
+        });
+        self.store
+            .transact(
+                &[Table::PlanVersions, Table::PlanHeads, Table::Idempotency],
+                |tx| {
+                    tx.put(
+                        Table::PlanVersions,
+                        &version_key(&tenant, &plan.id, plan.version),
+                        &stored,
+                    )?;
+                    tx.put_json(Table::PlanHeads, &head_key(&tenant, &plan.id), &head)?;
+                    replay.record(tx, &head)
+                },
+            )
+            .map_err(Error::from_tx)?;
+        self.flush().await?;
+        Ok((head, true))
+    }
+
+    fn check_plan_quota(&self, tenant: &str, adding: u64) -> Result<(), Error> {
+        let quotas = &self.settings.quotas;
+        let heads: Vec<PlanHead> = self
+            .store
+            .scan(Table::PlanHeads, &prefix(&[tenant.as_bytes()]))?;
+        let versions: u64 = heads.iter().map(|h| u64::from(h.latest)).sum();
+        if versions >= quotas.plan_versions {
+            return Err(Error::QuotaExceeded {
+                quota: "plan_versions",
+                limit: quotas.plan_versions,
+            });
+        }
+        let stored = heads
+            .iter()
+            .flat_map(|h| &h.versions)
+            .map(|v| v.bytes)
+            .sum::<u64>()
+            .saturating_add(self.plugin_bytes(tenant))
+            .saturating_add(adding);
+        if stored > quotas.stored_bytes {
+            return Err(Error::QuotaExceeded {
+                quota: "stored_bytes",
+                limit: quotas.stored_bytes,
+            });
+        }
+        Ok(())
     }
 
     /// Make `version` the active one (`None`: deactivate). Atomic for quotes.
     pub async fn activate(
-        &self,
+        self: &Arc<Self>,
         who: &Principal,
         plan: &str,
         version: Option<u32>,
@@ -191,7 +301,11 @@ impl Plaza {
     }
 
     /// Activate the version that was active before the current one.
-    pub async fn rollback(&self, who: &Principal, plan: &str) -> Result<PlanHead, Error> {
+    pub async fn rollback(
+        self: &Arc<Self>,
+        who: &Principal,
+        plan: &str,
+    ) -> Result<PlanHead, Error> {
         let tenant = who.tenant(AUTHORS, "roll back plans")?.to_owned();
         let head = self.head(&tenant, plan)?;
         let previous = head
@@ -212,45 +326,46 @@ impl Plaza {
     }
 
     async fn set_active(
-        &self,
+        self: &Arc<Self>,
         tenant: &str,
         plan: &str,
         version: Option<u32>,
         action: &str,
     ) -> Result<PlanHead, Error> {
-        let head = {
-            let _admin = self.admin.lock().unwrap_or_else(|e| e.into_inner());
-            let mut head = self.head(tenant, plan)?;
-            let active = match version {
-                Some(v) => Some(self.prepare_for(tenant, &self.load_version(tenant, plan, v)?)?),
-                None => None,
-            };
-            head.active = version;
-            head.activations.push(Activation {
-                version,
-                at_ms: now_ms(),
-                action: action.to_owned(),
-            });
-            self.store
-                .plan_heads
-                .insert(head_key(tenant, plan), encode(&head))?;
-            // Swapped under the admin lock, so concurrent activations land in the order
-            // the store records them.
-            let key = active_key(tenant, plan);
-            match active {
-                Some(active) => write(&self.active).insert(key, Arc::new(active)),
-                None => write(&self.active).remove(&key),
-            };
-            head
+        self.head(tenant, plan)?;
+        let active = match version {
+            Some(v) => {
+                let stored = self.load_version(tenant, plan, v)?;
+                Some(self.prepare_on_pool(tenant, stored).await?)
+            }
+            None => None,
         };
-        self.store.flush().await?;
+        let _admin = self.admin.lock().await;
+        let mut head = self.head(tenant, plan)?;
+        head.active = version;
+        head.activations.push(Activation {
+            version,
+            at_ms: self.now_ms(),
+            action: action.to_owned(),
+        });
+        self.store
+            .put(Table::PlanHeads, &head_key(tenant, plan), &head)?;
+        self.flush().await?;
+        // Swapped under the admin lock, after the store has it, so memory follows the
+        // store in the order the store records activations.
+        let key = active_key(tenant, plan);
+        match active {
+            Some(active) => write(&self.active).insert(key, Arc::new(active)),
+            None => write(&self.active).remove(&key),
+        };
         Ok(head)
     }
 
     pub fn list_plans(&self, who: &Principal) -> Result<Vec<PlanSummary>, Error> {
         let tenant = who.tenant(ANY_ROLE, "list plans")?;
-        let heads: Vec<PlanHead> =
-            store::scan(&self.store.plan_heads, &prefix(&[tenant.as_bytes()]))?;
+        let heads: Vec<PlanHead> = self
+            .store
+            .scan(Table::PlanHeads, &prefix(&[tenant.as_bytes()]))?;
         Ok(heads
             .into_iter()
             .map(|h| PlanSummary {
@@ -297,68 +412,59 @@ impl Plaza {
             .map(|a| a.plan.clone())
             .ok_or_else(|| Error::not_found("active plan", plan))
     }
-
-    /// Quote `cart` through the active version of `plan` (or a stored `version`, to replay
-    /// an old quote). Budgets are consulted, never reserved.
-    pub fn quote(
-        &self,
-        who: &Principal,
-        plan: &str,
-        version: Option<u32>,
-        cart: &Cart,
-    ) -> Result<Quote, Error> {
-        let tenant = who.tenant(ANY_ROLE, "quote")?;
-        let prepared = match version {
-            None => self.active_plan(tenant, plan)?,
-            Some(v) => {
-                self.prepare_for(tenant, &self.load_version(tenant, plan, v)?)?
-                    .plan
-            }
-        };
-        let gate = ServiceGate::new(self, tenant, plan, &cart.buyer.id);
-        let quote = executor::quote_with(&self.sandbox, &prepared, cart, &gate)?;
-        Ok(quote)
-    }
-
-    /// What the steps of the active version with a budget have used of it.
-    pub fn budget_usage(&self, who: &Principal, plan: &str) -> Result<Vec<StepUsage>, Error> {
-        let tenant = who.tenant(ANY_ROLE, "read budgets")?;
-        let prepared = self.active_plan(tenant, plan)?;
-        let mut usage = Vec::new();
-        for s in &prepared.steps {
-            let Some(budget) = &s.step.budget else {
-                continue;
-            };
-            let c = super::budget::Counters::new(tenant, plan, &s.step.id);
-            usage.push(StepUsage {
-                step: s.step.id.clone(),
-                orders: c.read(&self.store.counters, super::budget::ORDERS, None)?,
-                amount: Money(c.read(&self.store.counters, super::budget::AMOUNT, None)?),
-                budget: budget.clone(),
-            });
-        }
-        Ok(usage)
-    }
 }
 
-/// Budgets must be positive where set.
+fn resolve_error(step: &str, r: &executor::plan::PluginRef, e: ResolveError) -> Error {
+    let (name, version) = (r.name.clone(), r.version.clone());
+    let step = step.to_owned();
+    Error::Plan(match e {
+        ResolveError::Unknown => PlanError::UnknownPlugin {
+            step,
+            name,
+            version,
+        },
+        ResolveError::Ambiguous { owners } => PlanError::AmbiguousPlugin {
+            step,
+            name,
+            version,
+            owners,
+        },
+        ResolveError::ContentChanged { pinned, registered } => PlanError::PluginChanged {
+            step,
+            name,
+            version,
+            pinned,
+            registered,
+        },
+    })
+}
+
+/// Budgets must be within bounds where set: counts 1 to [`MAX_BUDGET_COUNT`], amounts 1
+/// fen to [`MAX_BUDGET_AMOUNT`].
 fn check_budgets(plan: &Plan) -> Result<(), Error> {
     for (i, step) in plan.steps.iter().enumerate() {
         let Some(b) = &step.budget else { continue };
-        let bad = |name: &str| Error::Invalid {
+        let bad = |name: &str, message: String| Error::Invalid {
             field: format!("steps[{i}].budget.{name}"),
-            message: "must be positive".into(),
+            message,
         };
-        if b.max_amount.is_some_and(|m| m.0 <= 0) {
-            return Err(bad("max_amount"));
+        if let Some(m) = b.max_amount
+            && !(1..=MAX_BUDGET_AMOUNT.0).contains(&m.0)
+        {
+            return Err(bad(
+                "max_amount",
+                format!("must be 1 to {} fen", MAX_BUDGET_AMOUNT.0),
+            ));
         }
         for (name, v) in [
             ("max_orders", b.max_orders),
             ("max_orders_per_buyer", b.max_orders_per_buyer),
             ("max_orders_per_coupon", b.max_orders_per_coupon),
         ] {
-            if v == Some(0) {
-                return Err(bad(name));
+            if let Some(v) = v
+                && !(1..=MAX_BUDGET_COUNT).contains(&v)
+            {
+                return Err(bad(name, format!("must be 1 to {MAX_BUDGET_COUNT}")));
             }
         }
     }

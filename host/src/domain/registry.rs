@@ -1,15 +1,22 @@
-//! The plugin registry: upload, list, describe and delete plugin versions.
+//! The plugin registry: upload, list, describe and delete plugin versions, and resolving
+//! a plan step's plugin reference.
 //!
 //! A version is named by what the component says of itself (`describe`) and identified by
-//! the sha256 of its bytes. The bytes live once per hash in the `blobs` tree; the compiled
+//! the sha256 of its bytes. The bytes live once per hash in the blobs table; the compiled
 //! artifact lives in the sandbox's artifact cache, so a restart loads instead of compiling.
 //! A name@version is immutable: uploading different bytes under it is a conflict.
+//!
+//! Plan versions pin what they run (owner, name, version, sha256). So that every stored
+//! plan version can still be activated, rolled back to and replayed, a plugin version that
+//! any stored plan version pins cannot be deleted (409 `plugin_in_use`, naming the plan
+//! versions); plan versions are history and are never deleted either.
 
 use super::tenants::ANY_ROLE;
-use super::{Error, Plaza, Principal, Role, now_ms, read, write};
+use super::{Error, Plaza, Principal, Role, read, write};
+use crate::executor::Plan;
 use crate::executor::plan::{PluginRef, stage_name};
 use crate::sandbox::Plugin;
-use crate::store::{self, encode, key};
+use crate::store::{Table, TxExt, key};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use utoipa::ToSchema;
@@ -56,14 +63,13 @@ const AUTHORS: &[Role] = &[Role::Admin, Role::Author];
 impl Plaza {
     /// Load every registered plugin at startup. Returns (plugins, how many were compiled).
     pub(super) fn load_registry(&self) -> Result<(usize, usize), Error> {
-        let records: Vec<PluginRecord> = store::scan(&self.store.plugins, b"")?;
+        let records: Vec<PluginRecord> = self.store.scan(Table::Plugins, b"")?;
         let mut compiled = 0;
         let mut plugins = write(&self.plugins);
         for record in records {
             let bytes = self
                 .store
-                .blobs
-                .get(record.sha256.as_bytes())?
+                .get_raw(Table::Blobs, record.sha256.as_bytes())?
                 .ok_or_else(|| Error::Internal(format!("blob {} missing", record.sha256)))?;
             let plugin = self.sandbox.load(&bytes).map_err(|e| {
                 Error::Internal(format!("reloading {}@{}: {e}", record.name, record.version))
@@ -89,25 +95,7 @@ impl Plaza {
         visibility: Visibility,
     ) -> Result<(PluginRecord, bool), Error> {
         let owner = who.tenant(AUTHORS, "upload plugins")?.to_owned();
-        let _permit = self
-            .compiling
-            .try_acquire()
-            .map_err(|_| Error::Busy("too many plugin uploads compiling; retry shortly"))?;
-        let limit = self.settings.compile_timeout;
-        let sandbox = self.sandbox.clone();
-        let bytes = Arc::new(bytes);
-        let job = {
-            let bytes = bytes.clone();
-            tokio::task::spawn_blocking(move || sandbox.load(&bytes))
-        };
-        // On timeout the compile finishes on the blocking pool and is dropped; the permit
-        // is released now, so a pathological module costs one blocking thread for a while.
-        let plugin = tokio::time::timeout(limit, job)
-            .await
-            .map_err(|_| Error::CompileTimeout {
-                limit_ms: limit.as_millis() as u64,
-            })?
-            .map_err(|e| Error::Internal(format!("compile task: {e}")))??;
+        let plugin = self.compile(&bytes).await?;
         if !plugin.from_cache {
             self.metrics.compilations.inc();
         }
@@ -124,44 +112,77 @@ impl Plaza {
             stage: stage_name(d.stage).to_owned(),
             description: d.description.clone(),
             config_schema,
-            uploaded_ms: now_ms(),
+            uploaded_ms: self.now_ms(),
         };
         let id = plugin_key(&owner, &record.name, &record.version);
-        {
-            let _admin = self.admin.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(existing) = read(&self.plugins).get(&id) {
-                if existing.record.sha256 == record.sha256 {
-                    return Ok((existing.record.clone(), false));
-                }
-                return Err(Error::conflict(
-                    "plugin_version_exists",
-                    format!(
-                        "{}@{} is already registered with other contents (sha256 {}); publish a new version",
-                        record.name, record.version, existing.record.sha256
-                    ),
-                ));
+        let _admin = self.admin.lock().await;
+        if let Some(existing) = read(&self.plugins).get(&id) {
+            if existing.record.sha256 == record.sha256 {
+                return Ok((existing.record.clone(), false));
             }
-            self.store
-                .blobs
-                .insert(record.sha256.as_bytes(), bytes.as_slice())?;
-            self.store.plugins.insert(
-                key(&[
-                    owner.as_bytes(),
-                    record.name.as_bytes(),
-                    record.version.as_bytes(),
-                ]),
-                encode(&record),
-            )?;
-            write(&self.plugins).insert(
-                id,
-                Arc::new(Registered {
-                    record: record.clone(),
-                    plugin,
-                }),
-            );
+            return Err(Error::conflict(
+                "plugin_version_exists",
+                format!(
+                    "{}@{} is already registered with other contents (sha256 {}); publish a new version",
+                    record.name, record.version, existing.record.sha256
+                ),
+            ));
         }
-        self.store.flush().await?;
+        self.check_plugin_quota(&owner, record.size)?;
+        let record_key = key(&[
+            owner.as_bytes(),
+            record.name.as_bytes(),
+            record.version.as_bytes(),
+        ]);
+        self.store
+            .transact(&[Table::Blobs, Table::Plugins], |tx| {
+                tx.put(Table::Blobs, record.sha256.as_bytes(), &bytes)?;
+                tx.put_json(Table::Plugins, &record_key, &record)
+            })
+            .map_err(Error::from_tx)?;
+        self.flush().await?;
+        write(&self.plugins).insert(
+            id,
+            Arc::new(Registered {
+                record: record.clone(),
+                plugin,
+            }),
+        );
         Ok((record, true))
+    }
+
+    fn check_plugin_quota(&self, owner: &str, adding: usize) -> Result<(), Error> {
+        let quotas = &self.settings.quotas;
+        let plugins = read(&self.plugins);
+        let own = plugins.values().filter(|r| r.record.owner == owner);
+        if own.clone().count() >= quotas.plugins {
+            return Err(Error::QuotaExceeded {
+                quota: "plugins",
+                limit: u64::try_from(quotas.plugins).unwrap_or(u64::MAX),
+            });
+        }
+        let bytes: usize = own.map(|r| r.record.size).sum::<usize>() + adding;
+        drop(plugins);
+        let stored = u64::try_from(bytes)
+            .unwrap_or(u64::MAX)
+            .saturating_add(self.plan_bytes(owner)?);
+        if stored > quotas.stored_bytes {
+            return Err(Error::QuotaExceeded {
+                quota: "stored_bytes",
+                limit: quotas.stored_bytes,
+            });
+        }
+        Ok(())
+    }
+
+    /// Bytes of plugin components `owner` stores.
+    pub(super) fn plugin_bytes(&self, owner: &str) -> u64 {
+        let bytes: usize = read(&self.plugins)
+            .values()
+            .filter(|r| r.record.owner == owner)
+            .map(|r| r.record.size)
+            .sum();
+        u64::try_from(bytes).unwrap_or(u64::MAX)
     }
 
     /// The caller's own plugins and every shared one.
@@ -189,13 +210,16 @@ impl Plaza {
             name: name.to_owned(),
             version: version.to_owned(),
             owner: owner.map(str::to_owned),
+            sha256: None,
         };
-        self.visible(tenant, &reference)
+        self.resolve(tenant, &reference)
+            .ok()
             .map(|r| r.record.clone())
             .ok_or_else(|| Error::not_found("plugin", format!("{name}@{version}")))
     }
 
-    /// Delete one of the caller's plugin versions, unless an active plan uses it.
+    /// Delete one of the caller's plugin versions, unless a stored plan version (of any
+    /// tenant) pins it.
     pub async fn delete_plugin(
         &self,
         who: &Principal,
@@ -204,68 +228,119 @@ impl Plaza {
     ) -> Result<(), Error> {
         let owner = who.tenant(AUTHORS, "delete plugins")?;
         let id = plugin_key(owner, name, version);
-        {
-            let _admin = self.admin.lock().unwrap_or_else(|e| e.into_inner());
-            let Some(registered) = read(&self.plugins).get(&id).cloned() else {
-                return Err(Error::not_found("plugin", format!("{name}@{version}")));
-            };
-            let users: Vec<String> = read(&self.active)
-                .iter()
-                .filter(|(_, active)| active.plugins.contains(&id))
-                .map(|(k, _)| k.replace('\0', "/"))
-                .collect();
-            if !users.is_empty() {
-                return Err(Error::conflict(
-                    "plugin_in_use",
-                    format!(
-                        "{name}@{version} is used by active plan(s) {}; deactivate them first",
-                        users.join(", ")
-                    ),
-                ));
-            }
-            self.store.plugins.remove(key(&[
-                owner.as_bytes(),
-                name.as_bytes(),
-                version.as_bytes(),
-            ]))?;
-            let shared_blob = read(&self.plugins)
-                .iter()
-                .any(|(k, r)| *k != id && r.record.sha256 == registered.record.sha256);
-            if !shared_blob {
-                self.store
-                    .blobs
-                    .remove(registered.record.sha256.as_bytes())?;
-            }
-            write(&self.plugins).remove(&id);
+        let _admin = self.admin.lock().await;
+        let Some(registered) = read(&self.plugins).get(&id).cloned() else {
+            return Err(Error::not_found("plugin", format!("{name}@{version}")));
+        };
+        let users = self.plan_versions_pinning(&registered.record)?;
+        if !users.is_empty() {
+            return Err(Error::conflict(
+                "plugin_in_use",
+                format!(
+                    "{name}@{version} is pinned by stored plan version(s) {}; plan versions are kept for rollback and replay, so the plugin is kept too",
+                    users.join(", ")
+                ),
+            ));
         }
-        self.store.flush().await?;
+        let shared_blob = read(&self.plugins)
+            .iter()
+            .any(|(k, r)| *k != id && r.record.sha256 == registered.record.sha256);
+        let record_key = key(&[owner.as_bytes(), name.as_bytes(), version.as_bytes()]);
+        self.store
+            .transact(&[Table::Blobs, Table::Plugins], |tx| {
+                tx.remove(Table::Plugins, &record_key)?;
+                if !shared_blob {
+                    tx.remove(Table::Blobs, registered.record.sha256.as_bytes())?;
+                }
+                Ok(())
+            })
+            .map_err(Error::from_tx)?;
+        self.flush().await?;
+        write(&self.plugins).remove(&id);
         Ok(())
     }
 
-    /// The plugin `reference` names, as `tenant` may use it: its own (or the named owner's
-    /// when shared). Without an owner, the tenant's own plugin, else the only shared one.
-    pub(super) fn visible(&self, tenant: &str, reference: &PluginRef) -> Option<Arc<Registered>> {
+    /// Every stored plan version (`tenant/plan@version`) with a step that runs `record`.
+    fn plan_versions_pinning(&self, record: &PluginRecord) -> Result<Vec<String>, Error> {
+        let versions: Vec<(Vec<u8>, Plan)> =
+            self.store
+                .scan_entries(Table::PlanVersions, b"", None, usize::MAX)?;
+        Ok(versions
+            .into_iter()
+            .filter(|(_, plan)| {
+                plan.steps.iter().any(|s| {
+                    let p = &s.plugin;
+                    p.name == record.name
+                        && p.version == record.version
+                        && p.owner.as_deref().is_none_or(|o| o == record.owner)
+                        && p.sha256.as_deref().is_none_or(|h| h == record.sha256)
+                })
+            })
+            .map(|(k, plan)| {
+                let tenant =
+                    String::from_utf8_lossy(k.split(|b| *b == 0).next().unwrap_or_default())
+                        .into_owned();
+                format!("{tenant}/{}@{}", plan.id, plan.version)
+            })
+            .collect())
+    }
+
+    /// The plugin `reference` names, as `tenant` may use it.
+    ///
+    /// With an owner: that owner's plugin, if it is the tenant's own or shared. Without:
+    /// the tenant's own, else the only shared one (several tenants sharing the same
+    /// name@version make the reference ambiguous: name the owner). With a sha256: only
+    /// those bytes.
+    pub(super) fn resolve(
+        &self,
+        tenant: &str,
+        reference: &PluginRef,
+    ) -> Result<Arc<Registered>, ResolveError> {
         let plugins = read(&self.plugins);
         let usable = |r: &&Arc<Registered>| {
             r.record.owner == tenant || r.record.visibility == Visibility::Shared
         };
-        if let Some(owner) = &reference.owner {
-            return plugins
+        let found = if let Some(owner) = &reference.owner {
+            plugins
                 .get(&plugin_key(owner, &reference.name, &reference.version))
                 .filter(usable)
-                .cloned();
-        }
-        if let Some(own) = plugins.get(&plugin_key(tenant, &reference.name, &reference.version)) {
-            return Some(own.clone());
-        }
-        let mut shared = plugins.values().filter(|r| {
-            r.record.visibility == Visibility::Shared
-                && r.record.name == reference.name
-                && r.record.version == reference.version
-        });
-        match (shared.next(), shared.next()) {
-            (Some(only), None) => Some(only.clone()),
-            _ => None,
+                .cloned()
+        } else if let Some(own) =
+            plugins.get(&plugin_key(tenant, &reference.name, &reference.version))
+        {
+            Some(own.clone())
+        } else {
+            let shared: Vec<&Arc<Registered>> = plugins
+                .values()
+                .filter(|r| {
+                    r.record.visibility == Visibility::Shared
+                        && r.record.name == reference.name
+                        && r.record.version == reference.version
+                })
+                .collect();
+            if shared.len() > 1 {
+                let mut owners: Vec<String> =
+                    shared.iter().map(|r| r.record.owner.clone()).collect();
+                owners.sort();
+                return Err(ResolveError::Ambiguous { owners });
+            }
+            shared.first().map(|r| (*r).clone())
+        };
+        let found = found.ok_or(ResolveError::Unknown)?;
+        match &reference.sha256 {
+            Some(sha) if *sha != found.record.sha256 => Err(ResolveError::ContentChanged {
+                pinned: sha.clone(),
+                registered: found.record.sha256.clone(),
+            }),
+            _ => Ok(found),
         }
     }
+}
+
+/// Why a plugin reference does not resolve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum ResolveError {
+    Unknown,
+    Ambiguous { owners: Vec<String> },
+    ContentChanged { pinned: String, registered: String },
 }

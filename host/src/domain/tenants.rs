@@ -3,8 +3,8 @@
 //! Keys are 32 random bytes shown once at creation; the store keeps only their sha256
 //! (a key has full entropy, so a plain hash is enough and a lookup is one `get`).
 
-use super::{Error, Plaza, check_id, now_ms};
-use crate::store::{self, decode, encode};
+use super::{Error, Plaza, check_id};
+use crate::store::Table;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
@@ -149,15 +149,18 @@ impl Plaza {
         if self.settings.operator_key_sha256 == Some(hash) {
             return Ok(Principal::Operator);
         }
-        let record: KeyRecord =
-            store::get(&self.store.keys, &hash)?.ok_or(Error::Unauthenticated)?;
+        let record: KeyRecord = self
+            .store
+            .get(Table::Keys, &hash)?
+            .ok_or(Error::Unauthenticated)?;
         Ok(Principal::Member {
             tenant: record.tenant,
             role: record.role,
         })
     }
 
-    pub fn create_tenant(&self, who: &Principal, new: NewTenant) -> Result<Tenant, Error> {
+    /// Create a tenant; durable before it returns.
+    pub async fn create_tenant(&self, who: &Principal, new: NewTenant) -> Result<Tenant, Error> {
         who.operator("create tenants")?;
         check_id("id", &new.id)?;
         if new.name.trim().is_empty() || new.name.len() > 256 {
@@ -170,25 +173,24 @@ impl Plaza {
             id: new.id,
             name: new.name,
             kind: new.kind,
-            created_ms: now_ms(),
+            created_ms: self.now_ms(),
         };
-        let inserted = self.store.tenants.compare_and_swap(
-            tenant.id.as_bytes(),
-            None as Option<&[u8]>,
-            Some(encode(&tenant)),
-        )?;
-        if inserted.is_err() {
+        if !self
+            .store
+            .insert_new(Table::Tenants, tenant.id.as_bytes(), &tenant)?
+        {
             return Err(Error::conflict(
                 "tenant_exists",
                 format!("tenant {:?} already exists", tenant.id),
             ));
         }
+        self.flush().await?;
         Ok(tenant)
     }
 
     pub fn list_tenants(&self, who: &Principal) -> Result<Vec<Tenant>, Error> {
         who.operator("list tenants")?;
-        Ok(store::scan(&self.store.tenants, b"")?)
+        Ok(self.store.scan(Table::Tenants, b"")?)
     }
 
     /// Issue a key for `tenant`: by the operator, or by the tenant's own admin.
@@ -199,7 +201,7 @@ impl Plaza {
         new: NewKey,
     ) -> Result<IssuedKey, Error> {
         who.admin_of(tenant, "issue keys")?;
-        if self.store.tenants.get(tenant.as_bytes())?.is_none() {
+        if !self.store.contains(Table::Tenants, tenant.as_bytes())? {
             return Err(Error::not_found("tenant", tenant));
         }
         let mut secret = [0u8; 32];
@@ -211,24 +213,18 @@ impl Plaza {
             tenant: tenant.to_owned(),
             role: new.role,
             name: new.name,
-            created_ms: now_ms(),
+            created_ms: self.now_ms(),
         };
-        self.store.keys.insert(hash, encode(&record))?;
-        self.store.flush().await?;
+        self.store.put(Table::Keys, &hash, &record)?;
+        self.flush().await?;
         Ok(IssuedKey { key, record })
     }
 
     /// The keys of `tenant` (admins only).
     pub fn list_keys(&self, who: &Principal, tenant: &str) -> Result<Vec<KeyRecord>, Error> {
         who.admin_of(tenant, "list keys")?;
-        let mut keys = Vec::new();
-        for item in self.store.keys.iter() {
-            let (k, v) = item?;
-            let record: KeyRecord = decode(&k, &v)?;
-            if record.tenant == tenant {
-                keys.push(record);
-            }
-        }
+        let mut keys: Vec<KeyRecord> = self.store.scan(Table::Keys, b"")?;
+        keys.retain(|k| k.tenant == tenant);
         keys.sort_by(|a, b| a.created_ms.cmp(&b.created_ms).then(a.id.cmp(&b.id)));
         Ok(keys)
     }

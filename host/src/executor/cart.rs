@@ -1,7 +1,18 @@
 //! The cart a checkout system sends: JSON in, validated, converted to the contract's types.
+//!
+//! Validation is where Plaza's money bounds are enforced: every unit price and the
+//! shipping fee are at most [`MAX_UNIT_PRICE`], so that quantity × price summed over the
+//! largest cart, plus shipping, provably stays inside `i64` (checked at compile time
+//! below). Past this edge, quote arithmetic cannot overflow.
+#![warn(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss
+)]
 
 use crate::Money;
 use crate::sandbox::bindings as wit;
+pub use plaza_plugin_sdk::MAX_UNIT_PRICE;
 use serde::{Deserialize, Serialize};
 
 /// Most lines a cart may have.
@@ -10,6 +21,14 @@ pub const MAX_LINES: usize = 500;
 pub const MAX_QUANTITY: u32 = 99_999;
 /// Longest id, sku, code or tag.
 pub const MAX_TEXT: usize = 128;
+/// The most a valid cart can total: every line at the largest quantity and unit price,
+/// plus the largest shipping fee (about 5 × 10¹⁸ fen).
+pub const MAX_CART_TOTAL: i128 =
+    MAX_LINES as i128 * MAX_QUANTITY as i128 * MAX_UNIT_PRICE.0 as i128 + MAX_UNIT_PRICE.0 as i128;
+const _: () = assert!(
+    MAX_CART_TOTAL < i64::MAX as i128,
+    "the largest valid cart must total inside i64"
+);
 
 /// A cart to quote.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -144,8 +163,11 @@ impl Cart {
             });
         }
         check_text(|| "buyer.id".into(), &self.buyer.id)?;
-        if self.shipping_fee.0 < 0 {
-            return Err(invalid("shipping_fee", "must not be negative"));
+        if !(0..=MAX_UNIT_PRICE.0).contains(&self.shipping_fee.0) {
+            return Err(invalid(
+                "shipping_fee",
+                format!("must be 0 to {}", MAX_UNIT_PRICE.0),
+            ));
         }
         let mut ids = std::collections::BTreeSet::new();
         for (i, line) in self.lines.iter().enumerate() {
@@ -165,8 +187,11 @@ impl Cart {
                     format!("must be 1 to {MAX_QUANTITY}"),
                 ));
             }
-            if line.unit_price.0 < 0 || line.unit_price.0 > 100_000_000_000 {
-                return Err(invalid(at("unit_price"), "must be 0 to 1,000,000,000.00"));
+            if !(0..=MAX_UNIT_PRICE.0).contains(&line.unit_price.0) {
+                return Err(invalid(
+                    at("unit_price"),
+                    format!("must be 0 to {} fen", MAX_UNIT_PRICE.0),
+                ));
             }
         }
         for (i, code) in self.coupon_codes.iter().enumerate() {
@@ -244,12 +269,14 @@ struct Encoder {
 }
 
 impl Encoder {
+    /// Offsets fit in `u32`: the input limit (checked before any plugin runs) is far
+    /// below 4 GiB, and a validated cart's text is at most a few MiB.
     fn text(&mut self, s: &str) -> wit::Text {
-        let start = self.text.len() as u32;
+        let start = u32::try_from(self.text.len()).expect("cart text under 4 GiB");
         self.text.push_str(s);
         wit::Text {
             start,
-            len: s.len() as u32,
+            len: u32::try_from(s.len()).expect("a validated string is short"),
         }
     }
 
@@ -258,14 +285,14 @@ impl Encoder {
     }
 
     fn texts(&mut self, items: &[String]) -> wit::Texts {
-        let start = self.texts.len() as u32;
+        let start = u32::try_from(self.texts.len()).expect("cart strings under 4 G");
         for item in items {
             let t = self.text(item);
             self.texts.push(t);
         }
         wit::Texts {
             start,
-            len: items.len() as u32,
+            len: u32::try_from(items.len()).expect("cart strings under 4 G"),
         }
     }
 }

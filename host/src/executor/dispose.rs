@@ -4,6 +4,8 @@
 //! - A discount is never negative and never exceeds what is still payable: larger ones are
 //!   clipped, and the clip is recorded.
 //! - An order discount is allocated across its lines by the host, exactly to the fen.
+//! - A discount may redeem only a coupon code the buyer presented: coupon budgets are the
+//!   buyer's codes, never whatever string a plugin names.
 //! - Commission: only in the commission stage; tied to a sold line (never to a head); a rate
 //!   of at most 90 % of its base; each payer pays out at most 90 % of what it received on the
 //!   line (so never more than it received); at most two upline levels.
@@ -161,6 +163,21 @@ pub struct Context<'a> {
     pub shipping: Money,
     pub line_ids: &'a [String],
     pub waterfall: &'a Waterfall,
+    /// The coupon codes the buyer presented with the cart.
+    pub presented: &'a [String],
+}
+
+impl Context<'_> {
+    /// A violation when `coupon` names a code the buyer did not present.
+    fn foreign_coupon(&self, at: EffectAt, coupon: Option<&str>) -> Option<String> {
+        let code = coupon?;
+        (!self.presented.iter().any(|c| c == code)).then(|| {
+            format!(
+                "{at}: coupon {:?} was not presented by the buyer; a step may redeem only the buyer's codes",
+                clip_text(code.to_owned(), 64)
+            )
+        })
+    }
 }
 
 /// Judge `effects` against the invariants.
@@ -171,7 +188,7 @@ pub fn dispose(cx: &Context<'_>, effects: Vec<Effect>) -> Result<Delta, StepErro
     let mut shipping = cx.shipping;
     let mut waterfall = cx.waterfall.clone();
     let commission_stage = cx.stage == Stage::Commission;
-    let line_of = |i: u32| cx.visible.get(i as usize).copied();
+    let line_of = |i: u32| cx.visible.get(usize::try_from(i).ok()?).copied();
 
     for (n, effect) in effects.into_iter().enumerate() {
         let at = EffectAt(n);
@@ -184,6 +201,10 @@ pub fn dispose(cx: &Context<'_>, effects: Vec<Effect>) -> Result<Delta, StepErro
         }
         match effect {
             Effect::LineAdjustment(a) => {
+                if let Some(v) = cx.foreign_coupon(at, a.coupon.as_deref()) {
+                    violations.push(v);
+                    continue;
+                }
                 let Some(line) = line_of(a.line) else {
                     violations.push(format!("{at}: line {} is not in the step's scope", a.line));
                     continue;
@@ -206,6 +227,10 @@ pub fn dispose(cx: &Context<'_>, effects: Vec<Effect>) -> Result<Delta, StepErro
                 }
             }
             Effect::OrderAdjustment(a) => {
+                if let Some(v) = cx.foreign_coupon(at, a.coupon.as_deref()) {
+                    violations.push(v);
+                    continue;
+                }
                 let mut lines = Vec::new();
                 if a.lines.is_empty() {
                     lines.extend_from_slice(cx.visible);
@@ -312,7 +337,10 @@ fn judge_commission(
     payable: &[Money],
     waterfall: &Waterfall,
 ) -> Result<Option<AcceptedCommission>, String> {
-    let Some(line) = cx.visible.get(c.line as usize).copied() else {
+    let Some(line) = usize::try_from(c.line)
+        .ok()
+        .and_then(|i| cx.visible.get(i).copied())
+    else {
         return Err(format!(
             "{at}: commission must be earned on a sold line in scope (line {} is not): nothing is paid for recruiting",
             c.line

@@ -97,8 +97,15 @@ pub struct Step {
     pub budget: Option<Budget>,
 }
 
+/// The largest count limit a budget may set (orders in all, per buyer, per coupon).
+pub const MAX_BUDGET_COUNT: u64 = 1_000_000_000_000;
+/// The largest money limit a budget may set: ¥1,000,000,000,000,000.00, far above any real
+/// budget and far inside `i64` even with one more maximal cart on top.
+pub const MAX_BUDGET_AMOUNT: Money = Money(100_000_000_000_000_000);
+
 /// How much a step may give away, in all and per buyer or coupon code. Counted per plan
-/// and step id, across plan versions: editing a plan does not refill its budget.
+/// and step id, across plan versions: editing a plan does not refill its budget. Counts
+/// are 1 to [`MAX_BUDGET_COUNT`], amounts 1 to [`MAX_BUDGET_AMOUNT`].
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Budget {
@@ -142,14 +149,21 @@ fn empty_object() -> serde_json::Value {
     serde_json::Value::Object(Default::default())
 }
 
+/// Which plugin a step runs. A saved plan version records all four parts (the server fills
+/// in the owner and the content hash it resolved at save time), and runs exactly those
+/// bytes forever after.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PluginRef {
     pub name: String,
     pub version: String,
-    /// The tenant that owns the plugin, when it is another tenant's shared plugin.
+    /// The tenant that owns the plugin: the plan's own tenant when absent, else the only
+    /// tenant sharing that name@version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
+    /// The sha256 of the component: when given, the step runs only these bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -274,6 +288,26 @@ pub enum PlanError {
         step: String,
         name: String,
         version: String,
+    },
+    #[error(
+        "step {step}: several tenants share {name}@{version} ({}); name the owner",
+        owners.join(", ")
+    )]
+    AmbiguousPlugin {
+        step: String,
+        name: String,
+        version: String,
+        owners: Vec<String>,
+    },
+    #[error(
+        "step {step}: {name}@{version} is pinned to sha256 {pinned}, but the registry holds {registered}"
+    )]
+    PluginChanged {
+        step: String,
+        name: String,
+        version: String,
+        pinned: String,
+        registered: String,
     },
     #[error("step {step}: configuration refused by the plugin: {message}")]
     InvalidConfig { step: String, message: String },

@@ -145,6 +145,9 @@ pub enum Reason {
     BudgetExhausted {
         limit: BudgetLimit,
     },
+    /// The step's budget counters cannot be read: the step is held back rather than
+    /// treating its budget as unused.
+    BudgetUnreadable,
 }
 
 /// Which of a step's budget limits ran out.

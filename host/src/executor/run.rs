@@ -259,6 +259,7 @@ impl Exec<'_> {
                 shipping: st.shipping,
                 line_ids: self.line_ids,
                 waterfall: &st.waterfall,
+                presented: &self.cart.coupon_codes,
             };
             dispose(&cx, effects)
         });

@@ -3,7 +3,15 @@
 use super::bindings::{self, Descriptor, Effect, Input, RulePre};
 use super::{LoadError, Sandbox, StepError, StoreState};
 use sha2::{Digest, Sha256};
+use std::sync::atomic::{AtomicBool, Ordering};
 use wasmtime::component::Component;
+
+/// Longest plugin description kept, in bytes.
+pub const MAX_DESCRIPTION_BYTES: usize = 1024;
+/// Longest configuration schema kept, in bytes.
+pub const MAX_CONFIG_SCHEMA_BYTES: usize = 16 * 1024;
+/// Longest plugin-supplied message (an error, a configuration refusal) shown anywhere.
+pub const MAX_PLUGIN_MESSAGE_BYTES: usize = 256;
 use wasmtime::{Store, Trap};
 
 /// A validated, compiled plugin version, ready to instantiate. Cheap to clone.
@@ -44,6 +52,16 @@ impl Sandbox {
     /// Validate and compile a component. Compiling is CPU-heavy (tens of milliseconds):
     /// callers serving requests run this off the request path.
     pub fn load(&self, bytes: &[u8]) -> Result<Plugin, LoadError> {
+        self.load_unless_abandoned(bytes, &AtomicBool::new(false))
+    }
+
+    /// [`Sandbox::load`], except that the compiled artifact is not cached when `abandoned`
+    /// is set by the time compiling ends (the upload that asked for it gave up).
+    pub fn load_unless_abandoned(
+        &self,
+        bytes: &[u8],
+        abandoned: &AtomicBool,
+    ) -> Result<Plugin, LoadError> {
         let limits = &self.inner.limits;
         if bytes.len() > limits.max_module_bytes {
             return Err(LoadError::TooLarge {
@@ -86,9 +104,12 @@ impl Sandbox {
             .map_err(|e| LoadError::ContractMismatch {
                 message: format!("{e:#}"),
             })?;
-        if let (Some(cache), false) = (&self.inner.cache, from_cache) {
+        if let (Some(cache), false) = (&self.inner.cache, from_cache)
+            && !abandoned.load(Ordering::SeqCst)
+            && let Err(e) = cache.store(engine, &sha256, &component)
+        {
             // A failed cache write only costs a recompile after restart.
-            let _ = cache.store(engine, &sha256, &component);
+            tracing::warn!(sha256 = %sha256, error = %e, "caching a compiled artifact");
         }
         let mut plugin = Plugin {
             sha256,
@@ -121,6 +142,7 @@ impl Sandbox {
             rule.call_validate_config(store, config)
         })
         .result
+        .map(|checked| checked.map_err(|message| truncate(message, MAX_PLUGIN_MESSAGE_BYTES)))
     }
 
     /// Run `evaluate` once in a fresh instance.
@@ -129,7 +151,7 @@ impl Sandbox {
         let result = match call.result {
             Ok(Ok(effects)) => self.check_output(effects),
             Ok(Err(message)) => Err(StepError::PluginError {
-                message: truncate(message, 256),
+                message: truncate(message, MAX_PLUGIN_MESSAGE_BYTES),
             }),
             Err(e) => Err(e),
         };
@@ -220,7 +242,7 @@ impl Sandbox {
             },
             // Not a trap: the guest's output could not be lifted (bad UTF-8, discriminant …).
             None => StepError::InvalidOutput {
-                message: truncate(format!("{error:#}"), 256),
+                message: truncate(format!("{error:#}"), MAX_PLUGIN_MESSAGE_BYTES),
             },
         }
     }
@@ -244,13 +266,34 @@ fn check_descriptor(d: &Descriptor) -> Result<(), LoadError> {
         return Err(LoadError::BadDescriptor {
             message: format!(
                 "name {:?} must be 1-64 characters of a-z, 0-9 and -",
-                d.name
+                truncate(d.name.clone(), 64)
             ),
         });
     }
-    if d.version.is_empty() || d.version.len() > 32 {
+    // A semantic version (1.2.3, 1.0.0-beta.1): its character set is 0-9, a-z, A-Z, `.`,
+    // `-` and `+`, so a version is safe in paths, store keys and metric labels.
+    if d.version.len() > 64 || semver::Version::parse(&d.version).is_err() {
         return Err(LoadError::BadDescriptor {
-            message: "version must be 1-32 characters".into(),
+            message: format!(
+                "version {:?} must be a semantic version (like 1.2.0), at most 64 characters",
+                truncate(d.version.clone(), 64)
+            ),
+        });
+    }
+    if d.description.len() > MAX_DESCRIPTION_BYTES {
+        return Err(LoadError::BadDescriptor {
+            message: format!(
+                "description is {} bytes; the limit is {MAX_DESCRIPTION_BYTES}",
+                d.description.len()
+            ),
+        });
+    }
+    if d.config_schema.len() > MAX_CONFIG_SCHEMA_BYTES {
+        return Err(LoadError::BadDescriptor {
+            message: format!(
+                "config schema is {} bytes; the limit is {MAX_CONFIG_SCHEMA_BYTES}",
+                d.config_schema.len()
+            ),
         });
     }
     if serde_json::from_str::<serde_json::Value>(&d.config_schema).is_err() {

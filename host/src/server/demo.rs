@@ -6,6 +6,7 @@ use crate::domain::{NewKey, NewTenant, Plaza, Principal, Role, TenantKind, Visib
 use crate::examples;
 use anyhow::Context as _;
 use std::path::Path;
+use std::sync::Arc;
 
 pub const DEMO_TENANT: &str = "demo";
 pub const DEMO_PLAN_ID: &str = "teahouse-autumn";
@@ -13,7 +14,7 @@ pub const DEMO_PLAN_ID: &str = "teahouse-autumn";
 pub const DEMO_KEY_FILE: &str = "demo.key";
 
 /// Set up the demo tenant if it is not there yet. Returns its admin key.
-pub async fn bootstrap_demo(plaza: &Plaza, data_dir: &Path) -> anyhow::Result<String> {
+pub async fn bootstrap_demo(plaza: &Arc<Plaza>, data_dir: &Path) -> anyhow::Result<String> {
     let key_file = data_dir.join(DEMO_KEY_FILE);
     if let Ok(key) = std::fs::read_to_string(&key_file)
         && plaza.authenticate(key.trim()).is_ok()
@@ -22,14 +23,17 @@ pub async fn bootstrap_demo(plaza: &Plaza, data_dir: &Path) -> anyhow::Result<St
         return Ok(key.trim().to_owned());
     }
     let operator = Principal::Operator;
-    match plaza.create_tenant(
-        &operator,
-        NewTenant {
-            id: DEMO_TENANT.into(),
-            name: "Demo tea house".into(),
-            kind: TenantKind::Merchant,
-        },
-    ) {
+    match plaza
+        .create_tenant(
+            &operator,
+            NewTenant {
+                id: DEMO_TENANT.into(),
+                name: "Demo tea house".into(),
+                kind: TenantKind::Merchant,
+            },
+        )
+        .await
+    {
         Ok(_) | Err(crate::domain::Error::Conflict { .. }) => {}
         Err(e) => return Err(anyhow::anyhow!("creating the demo tenant: {e}")),
     }
@@ -59,11 +63,11 @@ pub async fn bootstrap_demo(plaza: &Plaza, data_dir: &Path) -> anyhow::Result<St
             .map_err(|e| anyhow::anyhow!("uploading {name}: {e}"))?;
     }
     let head = plaza
-        .save_plan(&admin, examples::demo_plan())
+        .save_plan(&admin, examples::demo_plan(), None)
         .await
         .map_err(|e| anyhow::anyhow!("saving the demo plan: {e}"))?;
     plaza
-        .activate(&admin, DEMO_PLAN_ID, Some(head.latest))
+        .activate(&admin, DEMO_PLAN_ID, Some(head.0.latest))
         .await
         .map_err(|e| anyhow::anyhow!("activating the demo plan: {e}"))?;
     std::fs::write(&key_file, &issued.key)

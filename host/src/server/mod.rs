@@ -8,7 +8,9 @@ mod demo;
 
 pub use demo::{DEMO_KEY_FILE, DEMO_PLAN_ID, DEMO_TENANT, bootstrap_demo};
 
+use crate::api::limit::Limiter;
 use crate::api::{self, App, AppState};
+use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
 use crate::domain::{Plaza, Settings};
 use crate::metrics::Metrics;
@@ -21,8 +23,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::net::TcpListener;
 
-/// Open the data directory and load everything: the state a server runs on.
+/// Open the data directory and load everything: the state a server runs on, on the
+/// system clock.
 pub fn open(config: &Config) -> anyhow::Result<AppState> {
+    open_with_clock(config, Arc::new(SystemClock))
+}
+
+/// [`open`] with the host's time from `clock` (tests move a [`crate::clock::ManualClock`]).
+pub fn open_with_clock(config: &Config, clock: SharedClock) -> anyhow::Result<AppState> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating {}", config.data_dir.display()))?;
     let store = Store::open(&config.data_dir.join("db")).context("opening the store")?;
@@ -35,9 +43,17 @@ pub fn open(config: &Config) -> anyhow::Result<AppState> {
         compile_concurrency: config.compile_concurrency,
         sync_writes: config.sync_writes,
         breaker: config.breaker.clone(),
+        pool: config.pool.clone(),
+        quotas: config.quotas.clone(),
     };
-    let (plaza, startup) = Plaza::open(store, sandbox, Arc::new(Metrics::new()), settings)
-        .map_err(|e| anyhow::anyhow!("loading the store: {e}"))?;
+    let (plaza, startup) = Plaza::open(
+        store,
+        sandbox,
+        Arc::new(Metrics::new()),
+        settings,
+        clock.clone(),
+    )
+    .map_err(|e| anyhow::anyhow!("loading the store: {e}"))?;
     tracing::info!(
         plugins = startup.plugins,
         compiled = startup.compiled,
@@ -46,6 +62,7 @@ pub fn open(config: &Config) -> anyhow::Result<AppState> {
         "loaded"
     );
     Ok(Arc::new(App {
+        limiter: Limiter::new(&config.rate_limit, clock),
         plaza,
         startup,
         draining: AtomicBool::new(false),

@@ -1,82 +1,311 @@
-//! The store: Plaza's state in an embedded sled database, one tree per kind of record.
+//! The store: Plaza's state behind a small interface, so that the domain never names the
+//! database underneath.
 //!
-//! Records are JSON values (readable with any sled tool, and the same serde types as the
-//! API) under keys made of `\0`-separated parts, so one tenant's records are one prefix.
-//! Ids never contain control characters (the domain checks), so the separator is safe.
+//! - [`Backend`] is what a database provides: point reads, ordered prefix scans, and
+//!   transactions over named [`Table`]s that either commit whole or not at all. sled
+//!   ([`sled::SledBackend`], the embedded default) is its one implementation today.
+//! - [`Store`] is what the domain uses: the backend plus typed helpers (JSON records,
+//!   counters, pages) and `flush`, which makes everything acknowledged so far durable.
 //!
-//! Counters (budgets) are 8-byte big-endian integers, updated inside sled transactions
-//! together with the orders that reserve them.
+//! Records are JSON values (the same serde types as the API) under keys made of
+//! `\0`-separated parts, so one tenant's records are one prefix. Ids never contain control
+//! characters (the domain checks), so the separator is safe. Counters (budgets) are 8-byte
+//! big-endian integers; a counter of any other shape is corrupt and is reported as such,
+//! never read as zero.
+
+mod sled;
+
+pub use self::sled::SledBackend;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sled::{Db, Tree};
 use std::path::Path;
+use std::sync::Arc;
 
-/// Why the store failed. Internal to the service: the HTTP edge reports a generic 500.
+/// The kinds of record, one table (sled tree) each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Table {
+    /// tenant id → `Tenant`.
+    Tenants,
+    /// sha256(api key) → `KeyRecord`.
+    Keys,
+    /// owner \0 name \0 version → `PluginRecord`.
+    Plugins,
+    /// sha256 → component bytes (content-addressed; shared by equal uploads).
+    Blobs,
+    /// tenant \0 plan \0 version (u32 BE) → `Plan` as saved (plugins pinned).
+    PlanVersions,
+    /// tenant \0 plan → `PlanHead` (latest and active version, activation history).
+    PlanHeads,
+    /// tenant \0 order → `Order`.
+    Orders,
+    /// tenant \0 plan \0 step \0 limit [\0 subject] → i64 BE.
+    Counters,
+    /// tenant \0 order \0 seq (u32 BE) → `LedgerEntry`.
+    Ledger,
+    /// tenant \0 scope \0 idempotency key → the stored answer to replay.
+    Idempotency,
+}
+
+impl Table {
+    /// Every table, in a fixed order.
+    pub const ALL: [Table; 10] = [
+        Table::Tenants,
+        Table::Keys,
+        Table::Plugins,
+        Table::Blobs,
+        Table::PlanVersions,
+        Table::PlanHeads,
+        Table::Orders,
+        Table::Counters,
+        Table::Ledger,
+        Table::Idempotency,
+    ];
+
+    /// The table's name in the database.
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Tenants => "tenants",
+            Table::Keys => "keys",
+            Table::Plugins => "plugins",
+            Table::Blobs => "blobs",
+            Table::PlanVersions => "plan_versions",
+            Table::PlanHeads => "plan_heads",
+            Table::Orders => "orders",
+            Table::Counters => "counters",
+            Table::Ledger => "ledger",
+            Table::Idempotency => "idempotency",
+        }
+    }
+}
+
+/// Why the store failed. Internal to the service: the HTTP edge reports a generic 500,
+/// except where the domain turns a corrupt record into its own typed refusal.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("storage: {0}")]
-    Sled(#[from] sled::Error),
+    Backend(String),
     #[error("corrupt record under {key}: {message}")]
     Corrupt { key: String, message: String },
 }
 
-/// The open database and its trees.
+/// Why a transaction did not commit.
+#[derive(Debug)]
+pub enum TxError {
+    /// The closure gave up; it keeps its own reason (nothing was written).
+    Abort,
+    Store(StoreError),
+}
+
+impl From<StoreError> for TxError {
+    fn from(e: StoreError) -> Self {
+        TxError::Store(e)
+    }
+}
+
+/// Reads and writes inside one transaction. Writes are seen by later reads of the same
+/// transaction and by nobody else until it commits.
+pub trait Tx {
+    fn get(&mut self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, TxError>;
+    fn put(&mut self, table: Table, key: &[u8], value: &[u8]) -> Result<(), TxError>;
+    fn remove(&mut self, table: Table, key: &[u8]) -> Result<(), TxError>;
+}
+
+/// A transaction body: may run more than once (a backend retries on conflicts), so it
+/// must only act through its `Tx`.
+pub type TxBody<'a> = dyn FnMut(&mut dyn Tx) -> Result<(), TxError> + 'a;
+
+/// Entries of a scan: (key, value) in key order.
+pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// What a database offers Plaza.
+pub trait Backend: Send + Sync + std::fmt::Debug {
+    fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Up to `limit` entries whose key starts with `prefix` and sorts after `after` (when
+    /// given), in key order.
+    fn scan(
+        &self,
+        table: Table,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Entries, StoreError>;
+    /// Run `body` over `tables` atomically and in isolation from other transactions.
+    fn transact(&self, tables: &[Table], body: &mut TxBody<'_>) -> Result<(), TxError>;
+    /// Make every committed write durable (blocking).
+    fn flush(&self) -> Result<(), StoreError>;
+}
+
+/// The open store. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
-    db: Db,
-    /// tenant id → `Tenant`.
-    pub tenants: Tree,
-    /// sha256(api key) → `KeyRecord`.
-    pub keys: Tree,
-    /// owner \0 name \0 version → `PluginRecord`.
-    pub plugins: Tree,
-    /// sha256 → component bytes (content-addressed; shared by equal uploads).
-    pub blobs: Tree,
-    /// tenant \0 plan \0 version (u32 BE) → `Plan` as authored.
-    pub plan_versions: Tree,
-    /// tenant \0 plan → `PlanHead` (latest and active version, activation history).
-    pub plan_heads: Tree,
-    /// tenant \0 order → `Order`.
-    pub orders: Tree,
-    /// tenant \0 plan \0 step \0 limit [\0 subject] → i64 BE.
-    pub counters: Tree,
-    /// tenant \0 order \0 seq (u32 BE) → `LedgerEntry`.
-    pub ledger: Tree,
+    backend: Arc<dyn Backend>,
 }
 
 impl Store {
-    /// Open (or create) the database in `dir`.
+    /// Open (or create) the embedded sled store in `dir`.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(256 * 1024 * 1024)
-            .open()?;
-        Ok(Store {
-            tenants: db.open_tree("tenants")?,
-            keys: db.open_tree("keys")?,
-            plugins: db.open_tree("plugins")?,
-            blobs: db.open_tree("blobs")?,
-            plan_versions: db.open_tree("plan_versions")?,
-            plan_heads: db.open_tree("plan_heads")?,
-            orders: db.open_tree("orders")?,
-            counters: db.open_tree("counters")?,
-            ledger: db.open_tree("ledger")?,
-            db,
-        })
+        Ok(Store::with_backend(Arc::new(SledBackend::open(dir)?)))
+    }
+
+    pub fn with_backend(backend: Arc<dyn Backend>) -> Store {
+        Store { backend }
     }
 
     /// Make everything written so far durable (fsync), on the blocking pool.
-    ///
-    /// Not sled's `flush_async`: in sled 0.34.7 concurrent `flush_async` calls can
-    /// deadlock (spacejam/sled#1308, fixed on sled's main branch, never released); the
-    /// commit benchmark hit it. Concurrent blocking flushes are safe.
     pub async fn flush(&self) -> Result<(), StoreError> {
-        let db = self.db.clone();
-        tokio::task::spawn_blocking(move || db.flush())
+        let backend = self.backend.clone();
+        tokio::task::spawn_blocking(move || backend.flush())
             .await
-            .map_err(|e| StoreError::Sled(sled::Error::ReportableBug(e.to_string())))??;
-        Ok(())
+            .map_err(|e| StoreError::Backend(format!("flush task: {e}")))?
+    }
+
+    pub fn get_raw(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.backend.get(table, key)
+    }
+
+    /// Read one record.
+    pub fn get<T: DeserializeOwned>(
+        &self,
+        table: Table,
+        key: &[u8],
+    ) -> Result<Option<T>, StoreError> {
+        self.backend
+            .get(table, key)?
+            .map(|v| decode(key, &v))
+            .transpose()
+    }
+
+    /// Whether a record exists under `key`.
+    pub fn contains(&self, table: Table, key: &[u8]) -> Result<bool, StoreError> {
+        Ok(self.backend.get(table, key)?.is_some())
+    }
+
+    /// Every record under `prefix`, in key order.
+    pub fn scan<T: DeserializeOwned>(
+        &self,
+        table: Table,
+        prefix: &[u8],
+    ) -> Result<Vec<T>, StoreError> {
+        Ok(self
+            .scan_entries(table, prefix, None, usize::MAX)?
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect())
+    }
+
+    /// Up to `limit` records under `prefix` after key `after`, with their keys.
+    pub fn scan_entries<T: DeserializeOwned>(
+        &self,
+        table: Table,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, T)>, StoreError> {
+        self.backend
+            .scan(table, prefix, after, limit)?
+            .into_iter()
+            .map(|(k, v)| {
+                let value = decode(&k, &v)?;
+                Ok((k, value))
+            })
+            .collect()
+    }
+
+    /// Run `body` as one transaction over `tables`.
+    pub fn transact(
+        &self,
+        tables: &[Table],
+        mut body: impl FnMut(&mut dyn Tx) -> Result<(), TxError>,
+    ) -> Result<(), TxError> {
+        self.backend.transact(tables, &mut body)
+    }
+
+    /// Write one record (not yet durable: call [`Store::flush`] before acknowledging).
+    pub fn put<T: Serialize>(&self, table: Table, key: &[u8], value: &T) -> Result<(), StoreError> {
+        let bytes = encode(value);
+        self.write_one(table, |tx| tx.put(table, key, &bytes))
+    }
+
+    pub fn put_raw(&self, table: Table, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        self.write_one(table, |tx| tx.put(table, key, value))
+    }
+
+    /// Write a record unless one exists; true when this call wrote it.
+    pub fn insert_new<T: Serialize>(
+        &self,
+        table: Table,
+        key: &[u8],
+        value: &T,
+    ) -> Result<bool, StoreError> {
+        let bytes = encode(value);
+        let mut inserted = false;
+        self.write_one(table, |tx| {
+            inserted = tx.get(table, key)?.is_none();
+            if inserted {
+                tx.put(table, key, &bytes)?;
+            }
+            Ok(())
+        })?;
+        Ok(inserted)
+    }
+
+    pub fn remove(&self, table: Table, key: &[u8]) -> Result<(), StoreError> {
+        self.write_one(table, |tx| tx.remove(table, key))
+    }
+
+    fn write_one(
+        &self,
+        table: Table,
+        mut body: impl FnMut(&mut dyn Tx) -> Result<(), TxError>,
+    ) -> Result<(), StoreError> {
+        match self.backend.transact(&[table], &mut body) {
+            Ok(()) => Ok(()),
+            Err(TxError::Store(e)) => Err(e),
+            Err(TxError::Abort) => Err(StoreError::Backend("single write aborted".into())),
+        }
+    }
+}
+
+/// Typed reads and writes inside a transaction.
+pub trait TxExt: Tx {
+    fn get_json<T: DeserializeOwned>(
+        &mut self,
+        table: Table,
+        key: &[u8],
+    ) -> Result<Option<T>, TxError> {
+        match self.get(table, key)? {
+            Some(bytes) => Ok(Some(decode(key, &bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn put_json<T: Serialize>(
+        &mut self,
+        table: Table,
+        key: &[u8],
+        value: &T,
+    ) -> Result<(), TxError> {
+        self.put(table, key, &encode(value))
+    }
+
+    /// A counter's value: 0 when absent, an error when the stored bytes are not a counter.
+    fn counter(&mut self, key: &[u8]) -> Result<i64, TxError> {
+        Ok(counter(key, self.get(Table::Counters, key)?.as_deref())?)
+    }
+
+    fn set_counter(&mut self, key: &[u8], value: i64) -> Result<(), TxError> {
+        self.put(Table::Counters, key, &value.to_be_bytes())
+    }
+}
+
+impl<T: Tx + ?Sized> TxExt for T {}
+
+impl Store {
+    /// A counter's value outside a transaction (for quotes): 0 when absent, an error when
+    /// corrupt.
+    pub fn counter(&self, key: &[u8]) -> Result<i64, StoreError> {
+        counter(key, self.backend.get(Table::Counters, key)?.as_deref())
     }
 }
 
@@ -99,37 +328,33 @@ pub fn prefix(parts: &[&[u8]]) -> Vec<u8> {
     out
 }
 
+/// A key as people read it (parts joined with `/`).
+pub fn show_key(key: &[u8]) -> String {
+    String::from_utf8_lossy(key).replace('\0', "/")
+}
+
 pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(value).expect("store records serialize")
 }
 
 pub fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {
     serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
-        key: String::from_utf8_lossy(key).replace('\0', "/"),
+        key: show_key(key),
         message: e.to_string(),
     })
 }
 
-/// Read one record.
-pub fn get<T: DeserializeOwned>(tree: &Tree, key: &[u8]) -> Result<Option<T>, StoreError> {
-    tree.get(key)?.map(|v| decode(key, &v)).transpose()
-}
-
-/// Every record under `prefix`, in key order.
-pub fn scan<T: DeserializeOwned>(tree: &Tree, prefix: &[u8]) -> Result<Vec<T>, StoreError> {
-    tree.scan_prefix(prefix)
-        .map(|item| {
-            let (k, v) = item?;
-            decode(&k, &v)
-        })
-        .collect()
-}
-
-/// A counter's value (0 when absent).
-pub fn counter(bytes: Option<&[u8]>) -> i64 {
-    bytes
-        .and_then(|b| <[u8; 8]>::try_from(b).ok())
-        .map_or(0, i64::from_be_bytes)
+/// Decode a counter: absent is 0; anything but 8 bytes is corrupt.
+pub fn counter(key: &[u8], bytes: Option<&[u8]>) -> Result<i64, StoreError> {
+    match bytes {
+        None => Ok(0),
+        Some(bytes) => <[u8; 8]>::try_from(bytes)
+            .map(i64::from_be_bytes)
+            .map_err(|_| StoreError::Corrupt {
+                key: show_key(key),
+                message: format!("a counter is 8 bytes, found {}", bytes.len()),
+            }),
+    }
 }
 
 #[cfg(test)]
@@ -144,9 +369,72 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_or_malformed_counter_reads_as_zero() {
-        assert_eq!(counter(None), 0);
-        assert_eq!(counter(Some(&[1, 2])), 0);
-        assert_eq!(counter(Some(&7i64.to_be_bytes())), 7);
+    fn a_missing_counter_reads_as_zero_and_a_malformed_one_is_corrupt() {
+        assert_eq!(counter(b"k", None).unwrap(), 0);
+        assert_eq!(counter(b"k", Some(&7i64.to_be_bytes())).unwrap(), 7);
+        assert!(matches!(
+            counter(b"k", Some(&[1, 2])),
+            Err(StoreError::Corrupt { .. })
+        ));
+        assert!(matches!(
+            counter(b"k", Some(&[0; 9])),
+            Err(StoreError::Corrupt { .. })
+        ));
+    }
+
+    fn temp_store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn an_aborted_transaction_writes_nothing() {
+        let (_dir, store) = temp_store();
+        let result = store.transact(&[Table::Orders, Table::Counters], |tx| {
+            tx.put_json(Table::Orders, b"o", &1)?;
+            tx.set_counter(b"c", 5)?;
+            Err(TxError::Abort)
+        });
+        assert!(matches!(result, Err(TxError::Abort)));
+        assert_eq!(store.get::<i32>(Table::Orders, b"o").unwrap(), None);
+        assert_eq!(store.counter(b"c").unwrap(), 0);
+    }
+
+    #[test]
+    fn a_transaction_reads_its_own_writes_and_commits_them_together() {
+        let (_dir, store) = temp_store();
+        store
+            .transact(&[Table::Orders, Table::Counters], |tx| {
+                tx.set_counter(b"c", 5)?;
+                let now = tx.counter(b"c")?;
+                tx.set_counter(b"c", now + 1)?;
+                tx.put_json(Table::Orders, b"o", &now)
+            })
+            .unwrap();
+        assert_eq!(store.counter(b"c").unwrap(), 6);
+        assert_eq!(store.get::<i64>(Table::Orders, b"o").unwrap(), Some(5));
+    }
+
+    #[test]
+    fn scans_page_in_key_order_within_a_prefix() {
+        let (_dir, store) = temp_store();
+        for (t, n) in [("a", 3), ("b", 2), ("c", 1)] {
+            for i in 0..n {
+                store
+                    .put(Table::Orders, &key(&[t.as_bytes(), &[i]]), &i)
+                    .unwrap();
+            }
+        }
+        let p = prefix(&[b"a"]);
+        let first: Vec<(Vec<u8>, u8)> = store.scan_entries(Table::Orders, &p, None, 2).unwrap();
+        assert_eq!(first.iter().map(|e| e.1).collect::<Vec<_>>(), [0, 1]);
+        let rest: Vec<(Vec<u8>, u8)> = store
+            .scan_entries(Table::Orders, &p, Some(&first[1].0), 10)
+            .unwrap();
+        assert_eq!(rest.iter().map(|e| e.1).collect::<Vec<_>>(), [2]);
+        assert!(store.insert_new(Table::Tenants, b"t", &1).unwrap());
+        assert!(!store.insert_new(Table::Tenants, b"t", &2).unwrap());
+        assert_eq!(store.get::<i32>(Table::Tenants, b"t").unwrap(), Some(1));
     }
 }

@@ -6,7 +6,7 @@
 //! larger than the line, and a negative one), `log-flood` (logs far past the limit), `error`
 //! (returns an error), `counter` (notes how many times this instance evaluated: always 1
 //! when the host gives every evaluation a fresh instance), `well-behaved` (one honest 1-fen
-//! discount).
+//! discount), `foreign-coupon` (a discount redeeming a code the buyer never presented).
 
 use plaza_plugin_sdk::prelude::*;
 use serde::Deserialize;
@@ -91,6 +91,10 @@ impl Rule for Hostile {
                 Ok(vec![Effect::note(format!("evaluation {n}"))])
             }
             "well-behaved" => Ok(vec![Effect::line_discount(0, Money(1), "one fen")]),
+            "foreign-coupon" => Ok(vec![
+                Effect::line_discount(0, Money(100), "someone else's coupon")
+                    .with_coupon("SOMEONE-ELSES"),
+            ]),
             other => Err(format!("unknown mode {other}")),
         }
     }

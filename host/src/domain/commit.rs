@@ -1,0 +1,199 @@
+//! Committing an order: idempotent by order id; the cart is priced again (on the pool),
+//! budgets are reserved and the order and its ledger entries written in one transaction,
+//! and the answer waits until that is durable.
+
+use super::budget::{Refusal, ServiceGate, apply_bumps, reserve};
+use super::idempotency::request_sha256;
+use super::ledger::{self, LedgerKind, Movement};
+use super::order::{CommitRequest, Order, OrderCommission, OrderLine, OrderStatus, order_key};
+use super::{Error, Plaza, Principal, Role, check_id};
+use crate::Money;
+use crate::executor;
+use crate::store::{Table, TxError, TxExt};
+use std::sync::Arc;
+
+pub(super) const CHECKOUT: &[Role] = &[Role::Admin, Role::Checkout];
+
+/// Why the commit transaction stopped.
+enum Abort {
+    Exists(Box<Order>),
+    Refused(Refusal),
+}
+
+impl Plaza {
+    /// Commit an order. Returns the order and whether this call created it (false: a
+    /// replay of an identical request, which changes nothing).
+    pub async fn commit(
+        self: &Arc<Self>,
+        who: &Principal,
+        req: CommitRequest,
+    ) -> Result<(Order, bool), Error> {
+        let tenant = who.tenant(CHECKOUT, "commit orders")?.to_owned();
+        check_id("order_id", &req.order_id)?;
+        let request_sha256 = request_sha256(&req);
+        let okey = order_key(&tenant, &req.order_id);
+        if let Some(existing) = self.store.get::<Order>(Table::Orders, &okey)? {
+            return replay(existing, &request_sha256);
+        }
+        let prepared = self.active_plan(&tenant, &req.plan)?;
+        let (quote, req) = {
+            let me = self.clone();
+            let owner = tenant.clone();
+            let prepared = prepared.clone();
+            self.on_pool(&tenant, move || {
+                let gate = ServiceGate::new(&me, &owner, &req.plan, &req.cart.buyer.id);
+                executor::quote_with(&me.sandbox, &prepared, &req.cart, &gate)
+                    .map(|quote| (quote, req))
+            })
+            .await??
+        };
+        // A step held back because its counters cannot be read refuses the commit: the
+        // order would otherwise be priced as if that promotion did not exist.
+        if let Some(held) = quote.explanation.iter().find(|r| {
+            matches!(
+                r.outcome,
+                executor::Outcome::NotApplied {
+                    reason: executor::Reason::BudgetUnreadable
+                }
+            )
+        }) {
+            return Err(Error::BudgetUnreadable {
+                step: held.step.clone(),
+            });
+        }
+        if let Some(expected) = req.expected_payable
+            && expected != quote.total.payable
+        {
+            return Err(Error::PriceChanged {
+                expected,
+                actual: quote.total.payable,
+            });
+        }
+        let now = self.now_ms();
+        let (reservations, bumps) = reserve(&tenant, &req, &prepared, &quote);
+        let mut order = Order {
+            id: req.order_id.clone(),
+            plan: quote.plan.clone(),
+            status: OrderStatus::Placed,
+            created_ms: now,
+            lines: quote
+                .lines
+                .iter()
+                .map(|l| OrderLine {
+                    id: l.id.clone(),
+                    quantity: l.quantity,
+                    refunded_quantity: 0,
+                    payable: l.payable,
+                    refunded: Money::ZERO,
+                })
+                .collect(),
+            shipping: quote.shipping.payable,
+            shipping_refunded: Money::ZERO,
+            commissions: quote
+                .commissions
+                .iter()
+                .map(|c| OrderCommission {
+                    step: c.step.clone(),
+                    line: c.line.clone(),
+                    payee: c.beneficiary.clone(),
+                    amount: c.amount,
+                    reversed: Money::ZERO,
+                })
+                .collect(),
+            reservations,
+            refunds: Vec::new(),
+            quote: serde_json::to_value(&quote).map_err(|e| Error::Internal(e.to_string()))?,
+            cart: req.cart,
+            request_sha256: request_sha256.clone(),
+            ledger_entries: 0,
+        };
+        let mut movements: Vec<Movement> = order
+            .lines
+            .iter()
+            .map(|l| Movement::new(LedgerKind::Sale, Some(&l.id), None, l.payable))
+            .collect();
+        movements.push(Movement::new(
+            LedgerKind::Shipping,
+            None,
+            None,
+            order.shipping,
+        ));
+        movements.extend(order.commissions.iter().map(|c| {
+            Movement::new(
+                LedgerKind::CommissionPending,
+                Some(&c.line),
+                Some(&c.payee),
+                c.amount,
+            )
+        }));
+        let reference = order.id.clone();
+        let entries = ledger::number(&mut order, &reference, movements, now);
+        let mut abort = None;
+        let outcome = self
+            .store
+            .transact(&[Table::Orders, Table::Counters, Table::Ledger], |tx| {
+                abort = None;
+                if let Some(existing) = tx.get_json::<Order>(Table::Orders, &okey)? {
+                    abort = Some(Abort::Exists(Box::new(existing)));
+                    return Err(TxError::Abort);
+                }
+                if let Err(refusal) = apply_bumps(tx, &bumps)? {
+                    abort = Some(Abort::Refused(refusal));
+                    return Err(TxError::Abort);
+                }
+                tx.put_json(Table::Orders, &okey, &order)?;
+                ledger::append(tx, &tenant, &order.id, &entries)
+            });
+        match (outcome, abort) {
+            (Ok(()), _) => {}
+            (Err(TxError::Abort), Some(Abort::Exists(existing))) => {
+                return replay(*existing, &request_sha256);
+            }
+            (Err(TxError::Abort), Some(Abort::Refused(refusal))) => {
+                return Err(self.refused(refusal));
+            }
+            (Err(e), _) => return Err(Error::from_tx(e)),
+        }
+        if self.settings.sync_writes {
+            self.flush().await?;
+        }
+        self.metrics.orders_committed.inc();
+        Ok((order, true))
+    }
+
+    /// The error for refused counter changes (and its metric).
+    pub(super) fn refused(&self, refusal: Refusal) -> Error {
+        match refusal {
+            Refusal::Exhausted { step, limit } => {
+                self.metrics.budget_rejection(limit.as_str());
+                Error::BudgetExhausted { step, limit }
+            }
+            Refusal::Unreadable { step } => {
+                tracing::error!(step = %step, "a budget counter is corrupt; refusing the change");
+                self.metrics.budget_rejection("unreadable");
+                Error::BudgetUnreadable { step }
+            }
+        }
+    }
+
+    pub fn order(&self, who: &Principal, id: &str) -> Result<Order, Error> {
+        let tenant = who.tenant(CHECKOUT, "read orders")?;
+        self.store
+            .get(Table::Orders, &order_key(tenant, id))?
+            .ok_or_else(|| Error::not_found("order", id))
+    }
+}
+
+fn replay(existing: Order, request_sha256: &str) -> Result<(Order, bool), Error> {
+    if existing.request_sha256 == request_sha256 {
+        Ok((existing, false))
+    } else {
+        Err(Error::conflict(
+            "order_id_reused",
+            format!(
+                "order {:?} was committed with a different request",
+                existing.id
+            ),
+        ))
+    }
+}

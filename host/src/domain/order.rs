@@ -1,0 +1,178 @@
+//! Order records: what a commit request carries, and what an order, its lines, commissions,
+//! reservations and refunds hold once committed. Every amount is exact to the fen: see
+//! [`share`] for how a part of what is left is split off.
+#![warn(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss
+)]
+
+use crate::Money;
+use crate::executor::quote::PlanVersion;
+use crate::executor::{Cart, Release};
+use crate::store::key;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommitRequest {
+    /// The checkout's order id: committing it again returns the same order.
+    pub order_id: String,
+    /// The plan whose active version prices the order.
+    pub plan: String,
+    pub cart: Cart,
+    /// What the buyer was shown; if the order now costs something else, nothing is
+    /// committed and the answer is 409 `price_changed`.
+    #[serde(default)]
+    pub expected_payable: Option<Money>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    Placed,
+    PartiallyRefunded,
+    Refunded,
+    Cancelled,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Order {
+    pub id: String,
+    pub plan: PlanVersion,
+    pub status: OrderStatus,
+    pub created_ms: i64,
+    pub lines: Vec<OrderLine>,
+    pub shipping: Money,
+    pub shipping_refunded: Money,
+    pub commissions: Vec<OrderCommission>,
+    pub reservations: Vec<Reservation>,
+    pub refunds: Vec<Refund>,
+    /// The pricing as committed, with its explanation.
+    #[schema(value_type = Object)]
+    pub quote: serde_json::Value,
+    pub cart: Cart,
+    /// sha256 of the commit request: a replay must match it.
+    pub request_sha256: String,
+    /// Ledger entries written so far.
+    pub ledger_entries: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OrderLine {
+    pub id: String,
+    pub quantity: u32,
+    pub refunded_quantity: u32,
+    pub payable: Money,
+    pub refunded: Money,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OrderCommission {
+    pub step: String,
+    pub line: String,
+    pub payee: String,
+    pub amount: Money,
+    pub reversed: Money,
+}
+
+/// What one budgeted step reserved for this order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Reservation {
+    pub step: String,
+    /// Money reserved (the step's discount plus commission).
+    pub amount: Money,
+    pub released: Money,
+    /// The unreleased share of `amount` on each order line.
+    pub line_shares: Vec<Money>,
+    /// Count counters reserved (+1 each): `orders`, `buyer/<id>`, `coupon/<code>`.
+    pub counts: Vec<(String, Option<String>)>,
+    pub counts_released: bool,
+    pub release: Release,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Refund {
+    pub id: String,
+    pub lines: Vec<RefundLine>,
+    pub shipping: Money,
+    pub amount: Money,
+    pub at_ms: i64,
+    pub request_sha256: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RefundLine {
+    pub line: String,
+    pub quantity: u32,
+    pub amount: Money,
+    pub commission_reversed: Money,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefundRequest {
+    /// Idempotency key of the refund within the order.
+    pub refund_id: String,
+    pub lines: Vec<RefundLineRequest>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefundLineRequest {
+    pub line: String,
+    /// Units to refund; all units still held when absent.
+    #[serde(default)]
+    pub quantity: Option<u32>,
+}
+
+pub(super) fn order_key(tenant: &str, order: &str) -> Vec<u8> {
+    key(&[tenant.as_bytes(), order.as_bytes()])
+}
+
+/// `remaining × k / r` (rounded down), and everything left when `k == r`: refunding the
+/// units of a line one share at a time always adds up to exactly what was paid.
+pub(super) fn share(remaining: Money, k: u32, r: u32) -> Money {
+    if k >= r || r == 0 {
+        return remaining;
+    }
+    let part = i128::from(remaining.0) * i128::from(k) / i128::from(r);
+    // |part| < |remaining|: k < r.
+    Money(i64::try_from(part).expect("a share is smaller than the whole"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shares_of_successive_partial_refunds_add_up_to_the_whole() {
+        let mut left = Money(1001);
+        let mut held = 3;
+        let mut paid_back = Money::ZERO;
+        for k in [1, 1, 1] {
+            let back = share(left, k, held);
+            left -= back;
+            held -= k;
+            paid_back += back;
+        }
+        assert_eq!(paid_back, Money(1001));
+        assert_eq!(left, Money::ZERO);
+    }
+
+    #[test]
+    fn a_share_rounds_down_until_the_last_unit() {
+        assert_eq!(share(Money(1001), 1, 3), Money(333));
+        assert_eq!(share(Money(1001), 3, 3), Money(1001));
+    }
+
+    #[test]
+    fn a_share_of_the_largest_line_does_not_overflow() {
+        let whole = Money(99_999 * 100_000_000_000);
+        assert_eq!(
+            share(whole, 99_998, 99_999),
+            Money(99_998 * 100_000_000_000)
+        );
+    }
+}

@@ -1,0 +1,75 @@
+//! Quoting a cart through a tenant's plan, on the evaluation pool, and reading what the
+//! plan's budgets have used.
+
+use super::budget::{AMOUNT, Counters, ORDERS, ServiceGate};
+use super::tenants::ANY_ROLE;
+use super::{Error, Plaza, Principal};
+use crate::Money;
+use crate::executor::{self, Cart, Quote};
+use serde::Serialize;
+use std::sync::Arc;
+use utoipa::ToSchema;
+
+/// A step's budget and what its orders have used of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+pub struct StepUsage {
+    pub step: String,
+    pub orders: i64,
+    pub amount: Money,
+    pub budget: executor::Budget,
+}
+
+impl Plaza {
+    /// Quote `cart` through the active version of `plan` (or a stored `version`, to replay
+    /// an old quote). Budgets are consulted, never reserved.
+    pub async fn quote(
+        self: &Arc<Self>,
+        who: &Principal,
+        plan: &str,
+        version: Option<u32>,
+        cart: Cart,
+    ) -> Result<Quote, Error> {
+        let tenant = who.tenant(ANY_ROLE, "quote")?.to_owned();
+        let source = match version {
+            None => Source::Active(self.active_plan(&tenant, plan)?),
+            Some(v) => Source::Stored(Box::new(self.load_version(&tenant, plan, v)?)),
+        };
+        let me = self.clone();
+        let (owner, plan) = (tenant.clone(), plan.to_owned());
+        self.on_pool(&tenant, move || {
+            let prepared = match source {
+                Source::Active(prepared) => prepared,
+                Source::Stored(stored) => me.prepare_for(&owner, &stored)?.plan,
+            };
+            let gate = ServiceGate::new(&me, &owner, &plan, &cart.buyer.id);
+            Ok(executor::quote_with(&me.sandbox, &prepared, &cart, &gate)?)
+        })
+        .await?
+    }
+
+    /// What the steps of the active version with a budget have used of it.
+    pub fn budget_usage(&self, who: &Principal, plan: &str) -> Result<Vec<StepUsage>, Error> {
+        let tenant = who.tenant(ANY_ROLE, "read budgets")?;
+        let prepared = self.active_plan(tenant, plan)?;
+        let mut usage = Vec::new();
+        for s in &prepared.steps {
+            let Some(budget) = &s.step.budget else {
+                continue;
+            };
+            let c = Counters::new(tenant, plan, &s.step.id);
+            usage.push(StepUsage {
+                step: s.step.id.clone(),
+                orders: self.store.counter(&c.key(ORDERS, None))?,
+                amount: Money(self.store.counter(&c.key(AMOUNT, None))?),
+                budget: budget.clone(),
+            });
+        }
+        Ok(usage)
+    }
+}
+
+/// Which version a quote runs.
+enum Source {
+    Active(Arc<executor::PreparedPlan>),
+    Stored(Box<executor::Plan>),
+}
