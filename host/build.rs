@@ -1,6 +1,8 @@
 //! Builds the example plugins in `plugins/` into wasm components, so the `plaza` demo, the
 //! end-to-end tests and the benchmarks all run real plugins built from source.
-//! Writes `$OUT_DIR/example_plugins.rs`: the name and component path of each one.
+//! Writes `$OUT_DIR/example_plugins.rs`: each one's name and its component's bytes,
+//! embedded (`include_bytes!`), so the binary runs anywhere it is copied or installed.
+//! Only the examples: the hostile test guests are the tests crate's own (`tests/programs`).
 
 use std::path::PathBuf;
 
@@ -29,14 +31,14 @@ fn main() {
         );
     }
     let cargo = PathBuf::from(std::env::var_os("CARGO").expect("CARGO"));
-    let built = plaza_plugin_sdk::build::build_plugins(&cargo, &workspace, &target_dir)
+    let built = plaza_plugin_sdk::build::build_plugins(&cargo, &workspace, "plugins", &target_dir)
         .unwrap_or_else(|e| panic!("building the example plugins: {e}"));
     let mut out =
-        String::from("/// Example plugins built from `plugins/`: (crate name, component path).\n");
-    out.push_str("pub const EXAMPLE_PLUGINS: &[(&str, &str)] = &[\n");
+        String::from("/// Example plugins built from `plugins/`: (crate name, component bytes).\n");
+    out.push_str("pub const EXAMPLE_PLUGINS: &[(&str, &[u8])] = &[\n");
     for plugin in built {
         out.push_str(&format!(
-            "    ({:?}, {:?}),\n",
+            "    ({:?}, include_bytes!({:?})),\n",
             plugin.name,
             plugin.component.display().to_string()
         ));

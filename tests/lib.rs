@@ -14,17 +14,31 @@ pub fn sandbox() -> &'static Sandbox {
     SANDBOX.get_or_init(|| Sandbox::new(Limits::default(), None).expect("sandbox"))
 }
 
-/// Every plugin built from `plugins/` that loads (all but the one with a forbidden import).
+include!(concat!(env!("OUT_DIR"), "/test_programs.rs"));
+
+/// The component bytes of `name`: an example plugin from `plugins/` or a test program
+/// from `tests/programs/`.
+pub fn component(name: &str) -> Vec<u8> {
+    examples::EXAMPLE_PLUGINS
+        .iter()
+        .chain(TEST_PROGRAMS)
+        .find(|(n, _)| *n == name)
+        .map(|(_, bytes)| bytes.to_vec())
+        .unwrap_or_else(|| panic!("no plugin or test program {name}"))
+}
+
+/// Every example plugin and test program that loads (all but the one with a forbidden
+/// import).
 pub fn plugins() -> &'static [Plugin] {
     static PLUGINS: OnceLock<Vec<Plugin>> = OnceLock::new();
     PLUGINS.get_or_init(|| {
         examples::EXAMPLE_PLUGINS
             .iter()
+            .chain(TEST_PROGRAMS)
             .filter(|(name, _)| *name != "hostile-import")
-            .map(|(name, _)| {
-                let bytes = examples::component(name).expect("built plugin");
+            .map(|(name, bytes)| {
                 sandbox()
-                    .load(&bytes)
+                    .load(bytes)
                     .unwrap_or_else(|e| panic!("loading {name}: {e}"))
             })
             .collect()

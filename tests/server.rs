@@ -361,7 +361,7 @@ impl Api {
 
     /// Upload example plugin `name` (the crate name under `plugins/`).
     pub fn upload(&self, name: &str) -> Answer {
-        let bytes = plaza::examples::component(name).expect("built plugin");
+        let bytes = crate::component(name);
         self.post_bytes("/v1/plugins", &bytes, "application/wasm")
     }
 

@@ -1,5 +1,6 @@
-//! The example plugins built from `plugins/` by this crate's build script, and a demo plan
-//! and cart that use them. They back `plaza demo`, the end-to-end tests and the benchmarks.
+//! The example plugins built from `plugins/` by this crate's build script (embedded in the
+//! binary), and a demo plan and cart that use them. They back `plaza serve --demo`,
+//! `plaza demo`, the end-to-end tests and the benchmarks.
 
 use crate::executor::{Cart, Plan};
 use crate::sandbox::{Plugin, Sandbox};
@@ -12,29 +13,22 @@ pub const DEMO_PLAN: &str = include_str!("../demo/plan.json");
 /// A demo cart for [`DEMO_PLAN`]: three lines, a gold member, a promoter, a coupon.
 pub const DEMO_CART: &str = include_str!("../demo/cart.json");
 
-/// The component file of example plugin `name` (the crate name, e.g. `store-coupon`).
-pub fn component_path(name: &str) -> Option<&'static str> {
+/// The component bytes of example plugin `name` (the crate name, e.g. `store-coupon`).
+pub fn component(name: &str) -> anyhow::Result<Vec<u8>> {
     EXAMPLE_PLUGINS
         .iter()
         .find(|(n, _)| *n == name)
-        .map(|(_, path)| *path)
+        .map(|(_, bytes)| bytes.to_vec())
+        .with_context(|| format!("no example plugin {name}"))
 }
 
-/// The component bytes of example plugin `name`.
-pub fn component(name: &str) -> anyhow::Result<Vec<u8>> {
-    let path = component_path(name).with_context(|| format!("no example plugin {name}"))?;
-    std::fs::read(path).with_context(|| format!("reading {path}"))
-}
-
-/// Load every example plugin that is meant for real plans (not the hostile test ones).
+/// Load every example plugin.
 pub fn load_examples(sandbox: &Sandbox) -> anyhow::Result<Vec<Plugin>> {
     EXAMPLE_PLUGINS
         .iter()
-        .filter(|(name, _)| !name.starts_with("hostile"))
-        .map(|(name, _)| {
-            let bytes = component(name)?;
+        .map(|(name, bytes)| {
             sandbox
-                .load(&bytes)
+                .load(bytes)
                 .with_context(|| format!("loading {name}"))
         })
         .collect()

@@ -2,7 +2,7 @@
 //! several servers in one process), rendered in the text format at `/metrics`.
 
 use crate::sandbox::StepError;
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
@@ -21,14 +21,36 @@ pub struct RouteLabels {
     pub route: String,
 }
 
+/// A label value from outside the host (a plugin's name and version), escaped as the text
+/// format requires: prometheus-client writes label values as they are, and a newline or
+/// quote in one would corrupt `/metrics` or forge a metric. (Names and versions are also
+/// validated at upload; this holds whatever reaches a label.)
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+pub struct Escaped(pub String);
+
+impl EncodeLabelValue for Escaped {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> std::fmt::Result {
+        use std::fmt::Write as _;
+        for c in self.0.chars() {
+            match c {
+                '\\' => encoder.write_str("\\\\")?,
+                '"' => encoder.write_str("\\\"")?,
+                '\n' => encoder.write_str("\\n")?,
+                c => encoder.write_char(c)?,
+            }
+        }
+        Ok(())
+    }
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct PluginLabels {
-    pub plugin: String,
+    pub plugin: Escaped,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct FailureLabels {
-    pub plugin: String,
+    pub plugin: Escaped,
     pub error: String,
 }
 
@@ -172,7 +194,7 @@ impl Metrics {
         error: Option<&StepError>,
     ) {
         let labels = PluginLabels {
-            plugin: plugin.to_owned(),
+            plugin: Escaped(plugin.to_owned()),
         };
         self.plugin_seconds
             .get_or_create(&labels)
@@ -182,7 +204,7 @@ impl Metrics {
         if let Some(error) = error {
             self.plugin_failures
                 .get_or_create(&FailureLabels {
-                    plugin: plugin.to_owned(),
+                    plugin: Escaped(plugin.to_owned()),
                     error: crate::error_type(error).unwrap_or_else(|| "unknown".to_owned()),
                 })
                 .inc();
@@ -192,7 +214,7 @@ impl Metrics {
     pub fn breaker_trip(&self, plugin: &str) {
         self.breaker_trips
             .get_or_create(&PluginLabels {
-                plugin: plugin.to_owned(),
+                plugin: Escaped(plugin.to_owned()),
             })
             .inc();
     }
@@ -215,5 +237,25 @@ impl Metrics {
         prometheus_client::encoding::text::encode(&mut out, &self.registry)
             .expect("writing to a String cannot fail");
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hostile_plugin_label_cannot_break_the_exposition_format() {
+        let m = Metrics::new();
+        m.breaker_trip("evil@1.0.0\"} 1\nforged_metric 42\n");
+        let text = m.render();
+        assert!(
+            !text.lines().any(|l| l.starts_with("forged_metric")),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"plugin="evil@1.0.0\"} 1\nforged_metric 42\n""#),
+            "{text}"
+        );
     }
 }

@@ -47,17 +47,20 @@ pub fn plugin_crates(plugins_dir: &Path) -> Result<Vec<String>, String> {
     Ok(names)
 }
 
-/// Build every crate under `workspace/plugins` to a component in `target_dir/components`.
+/// Build every crate in `workspace/<folder>` (e.g. `plugins`) to a component in
+/// `target_dir/components`.
 ///
 /// `cargo` is the cargo binary to run (a build script passes `$CARGO`). Variables that an
 /// outer cargo sets for its own build are cleared, so the inner build is the same from a
-/// build script as from a shell.
+/// build script as from a shell. Builds that share `target_dir` share their compiled
+/// dependencies (cargo serializes them on the directory's lock).
 pub fn build_plugins(
     cargo: &Path,
     workspace: &Path,
+    folder: &str,
     target_dir: &Path,
 ) -> Result<Vec<BuiltPlugin>, String> {
-    let names = plugin_crates(&workspace.join("plugins"))?;
+    let names = plugin_crates(&workspace.join(folder))?;
     let mut command = Command::new(cargo);
     command
         .current_dir(workspace)

@@ -74,7 +74,7 @@
 //!
 //! A plugin is a `cdylib` crate depending on this SDK. Build it for
 //! `wasm32-unknown-unknown` and turn the module into a component (the `build` feature of
-//! this crate does both, see [`build`] when enabled); the result is what you upload to
+//! this crate does both: its `build` module when enabled); the result is what you upload to
 //! Plaza. The contract it implements is `wit/plaza-rules.wit`, package `plaza:rules@0.1.0`.
 
 #![warn(missing_docs)]

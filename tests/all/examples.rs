@@ -218,7 +218,7 @@ fn a_compiled_artifact_is_cached_and_reused_by_a_new_sandbox() {
     use plaza::sandbox::{ArtifactCache, Limits, Sandbox};
     let dir = std::env::temp_dir().join(format!("plaza-artifacts-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let bytes = plaza::examples::component("free-shipping").unwrap();
+    let bytes = plaza_tests::component("free-shipping");
 
     let first = Sandbox::new(Limits::default(), Some(ArtifactCache::new(&dir).unwrap())).unwrap();
     let compiled = first.load(&bytes).unwrap();

@@ -85,7 +85,7 @@ fn an_infinite_loop_with_unbounded_fuel_hits_the_wall_clock_deadline() {
     // Plugins are per engine: load the two this plan needs into this sandbox.
     let plugins: Vec<_> = ["hostile", "free-shipping"]
         .iter()
-        .map(|n| sandbox.load(&examples::component(n).unwrap()).unwrap())
+        .map(|n| sandbox.load(&plaza_tests::component(n)).unwrap())
         .collect();
     let plan: executor::Plan =
         serde_json::from_value(hostile_plan("hostile", "loop", "skip")).unwrap();
@@ -272,7 +272,7 @@ fn a_fail_closed_plan_fails_the_quote() {
 
 #[test]
 fn a_component_importing_wasi_is_refused_at_load() {
-    let bytes = examples::component("hostile-import").unwrap();
+    let bytes = plaza_tests::component("hostile-import");
     let err = sandbox().load(&bytes).unwrap_err();
     assert_eq!(
         err,
@@ -284,7 +284,7 @@ fn a_component_importing_wasi_is_refused_at_load() {
 
 #[test]
 fn a_module_over_the_size_limit_is_refused() {
-    let mut bytes = examples::component("free-shipping").unwrap();
+    let mut bytes = plaza_tests::component("free-shipping");
     // A custom section of 300 KB keeps it a valid component, just too big.
     let payload = vec![0u8; 300 * 1024];
     bytes.push(0); // custom section id
@@ -320,7 +320,7 @@ fn bytes_that_are_not_wasm_are_refused() {
         sandbox().load(b"\0asm\x01\0\0\0").unwrap_err(),
         LoadError::NotAComponent
     );
-    let mut truncated = examples::component("free-shipping").unwrap();
+    let mut truncated = plaza_tests::component("free-shipping");
     truncated.truncate(truncated.len() / 2);
     assert!(matches!(
         sandbox().load(&truncated).unwrap_err(),

@@ -153,3 +153,50 @@ fn shutdown_lets_an_in_flight_quote_finish_and_then_refuses_new_connections() {
         "the server no longer accepts connections"
     );
 }
+
+#[test]
+fn the_binary_copied_elsewhere_serves_the_demo_from_any_directory() {
+    let root = tempfile::tempdir().unwrap();
+    let bin = root.path().join("bin");
+    let work = root.path().join("elsewhere");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::create_dir_all(&work).unwrap();
+    let plaza = bin.join("plaza");
+    std::fs::copy(PLAZA, &plaza).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let mut child = std::process::Command::new(&plaza)
+        .args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
+        .current_dir(&work)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let key_file = work.join("plaza-data").join("demo.key");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !key_file.exists()
+        || Api::anonymous(&base)
+            .try_get("/readyz")
+            .is_none_or(|a| a.status != 200)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the demo did not come up"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "plaza serve --demo exited"
+        );
+        // Polling a process's readiness, not waiting for time to pass.
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let key = std::fs::read_to_string(&key_file).unwrap();
+    let quote = Api::new(&base, key.trim()).post("/v1/plans/teahouse-autumn/quote", &demo_cart());
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(quote.status, 200, "{}", quote.text);
+    assert_eq!(quote.body["total"]["payable"], 58475);
+}

@@ -208,7 +208,7 @@ fn a_saved_plan_runs_the_bytes_it_pinned_whatever_other_tenants_upload() {
     // The shop uses the market's shared plugin without naming the owner.
     let shared = market.post_bytes(
         "/v1/plugins?visibility=shared",
-        &plaza::examples::component("threshold-discount").unwrap(),
+        &plaza_tests::component("threshold-discount"),
         "application/wasm",
     );
     assert_eq!(shared.status, 201, "{}", shared.text);
@@ -222,7 +222,7 @@ fn a_saved_plan_runs_the_bytes_it_pinned_whatever_other_tenants_upload() {
     // and so is a restart.
     let again = rival.post_bytes(
         "/v1/plugins?visibility=shared",
-        &plaza::examples::component("threshold-discount").unwrap(),
+        &plaza_tests::component("threshold-discount"),
         "application/wasm",
     );
     assert_eq!(again.status, 201);

@@ -55,7 +55,7 @@ fn bad_requests_get_structured_errors_and_change_nothing() {
         (413, "body_too_large")
     );
 
-    let mut module = plaza::examples::component("threshold-discount").unwrap();
+    let mut module = plaza_tests::component("threshold-discount");
     module.resize(300 * 1024, 0);
     let big_module = shop.post_bytes("/v1/plugins", &module, "application/wasm");
     assert_eq!(

@@ -101,7 +101,7 @@ fn a_shared_plugin_is_usable_by_other_tenants_and_still_only_deletable_by_its_ow
     let operator = server.operator();
     let author = operator.create_tenant("rules-studio", "agency");
     let shop = operator.create_tenant("teahouse", "merchant");
-    let bytes = plaza::examples::component("threshold-discount").unwrap();
+    let bytes = plaza_tests::component("threshold-discount");
     let shared = author.post_bytes("/v1/plugins?visibility=shared", &bytes, "application/wasm");
     assert_eq!(shared.status, 201, "{}", shared.text);
     assert_eq!(shared.body["visibility"], "shared");

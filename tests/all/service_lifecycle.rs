@@ -256,9 +256,11 @@ fn the_command_line_uploads_applies_and_quotes_against_a_running_server() {
         );
         serde_json::from_slice::<Value>(&out.stdout).expect("JSON output")
     };
+    let files = tempfile::tempdir().unwrap();
     for name in DEMO_PLUGINS {
-        let path = plaza::examples::component_path(name).unwrap();
-        let record = run(&["upload", path]);
+        let path = files.path().join(format!("{name}.wasm"));
+        std::fs::write(&path, plaza_tests::component(name)).unwrap();
+        let record = run(&["upload", path.to_str().unwrap()]);
         assert_eq!(record["name"], name);
     }
     let plan_file = concat!(env!("CARGO_MANIFEST_DIR"), "/../host/demo/plan.json");

@@ -1,6 +1,6 @@
 //! The HTTP API: JSON over HTTP on axum. A thin layer: each handler authenticates the
 //! caller, parses its input strictly (unknown fields refused, the offending field named)
-//! and calls one [`Plaza`](crate::domain::Plaza) method.
+//! and calls one [`Plaza`] method.
 //!
 //! [`app`] builds the router, so tests can drive it directly; `server` serves it.
 

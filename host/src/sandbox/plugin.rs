@@ -325,3 +325,63 @@ fn truncate(mut s: String, max: usize) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn descriptor(version: &str) -> Descriptor {
+        Descriptor {
+            name: "store-coupon".into(),
+            version: version.into(),
+            stage: bindings::Stage::Coupon,
+            description: "a coupon".into(),
+            config_schema: "{}".into(),
+        }
+    }
+
+    #[test]
+    fn versions_are_semantic_and_carry_no_path_control_or_escape_characters() {
+        for good in ["1.0.0", "0.1.0", "2.3.4-beta.1", "1.0.0+build.7"] {
+            assert_eq!(check_descriptor(&descriptor(good)), Ok(()), "{good}");
+        }
+        for bad in [
+            "",
+            "../a/b",
+            "1.0.0\0",
+            "1.0.0\nforged_metric 42",
+            "\u{1b}[31m1.0.0",
+            "1.0",
+            "v1.0.0",
+            &format!("1.0.0-{}", "a".repeat(80)),
+        ] {
+            assert!(
+                matches!(
+                    check_descriptor(&descriptor(bad)),
+                    Err(LoadError::BadDescriptor { .. })
+                ),
+                "{bad:?} accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn descriptions_and_schemas_are_bounded_before_they_are_stored() {
+        let mut d = descriptor("1.0.0");
+        d.description = "x".repeat(MAX_DESCRIPTION_BYTES + 1);
+        assert!(check_descriptor(&d).is_err());
+        let mut d = descriptor("1.0.0");
+        d.config_schema = format!("\"{}\"", "x".repeat(MAX_CONFIG_SCHEMA_BYTES));
+        assert!(check_descriptor(&d).is_err());
+        let mut d = descriptor("1.0.0");
+        d.name = "Store_Coupon".into();
+        assert!(check_descriptor(&d).is_err());
+    }
+
+    #[test]
+    fn a_plugin_message_is_cut_at_a_char_boundary() {
+        let cut = truncate("优惠".repeat(200), MAX_PLUGIN_MESSAGE_BYTES);
+        assert!(cut.len() <= MAX_PLUGIN_MESSAGE_BYTES + '…'.len_utf8());
+        assert!(cut.ends_with('…'));
+    }
+}

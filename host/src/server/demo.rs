@@ -52,13 +52,9 @@ pub async fn bootstrap_demo(plaza: &Arc<Plaza>, data_dir: &Path) -> anyhow::Resu
         tenant: DEMO_TENANT.into(),
         role: Role::Admin,
     };
-    for (name, _) in examples::EXAMPLE_PLUGINS
-        .iter()
-        .filter(|(n, _)| !n.starts_with("hostile"))
-    {
-        let bytes = examples::component(name)?;
+    for (name, bytes) in examples::EXAMPLE_PLUGINS {
         plaza
-            .upload_plugin(&admin, bytes, Visibility::Private)
+            .upload_plugin(&admin, bytes.to_vec(), Visibility::Private)
             .await
             .map_err(|e| anyhow::anyhow!("uploading {name}: {e}"))?;
     }

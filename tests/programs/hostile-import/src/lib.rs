@@ -7,7 +7,7 @@
 #[allow(missing_docs, unsafe_code, clippy::all)]
 mod bindings {
     wit_bindgen::generate!({
-        path: ["../../plugin-sdk/wit", "wit/clocks", "wit/world"],
+        path: ["../../../plugin-sdk/wit", "wit/clocks", "wit/world"],
         world: "plaza-tests:hostile-import/rule-with-clock",
         generate_all,
     });
