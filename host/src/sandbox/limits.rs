@@ -39,6 +39,18 @@ pub struct Limits {
     pub instance_slots: u32,
 }
 
+impl Limits {
+    /// The most the host copies out of a guest in one call: room for the largest output
+    /// the limits allow (every effect at its canonical size plus all output strings)
+    /// with margin, and far below what a guest's memory could point at.
+    pub fn max_lift_bytes(&self) -> usize {
+        self.max_effects
+            .saturating_mul(256)
+            .saturating_add(self.max_output_bytes.saturating_mul(2))
+            .saturating_add(64 * 1024)
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Limits {

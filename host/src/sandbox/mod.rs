@@ -68,6 +68,10 @@ pub enum StepError {
     Trap { message: String },
     #[error("output is {size} bytes; the limit is {limit}")]
     OutputTooLarge { size: usize, limit: usize },
+    /// The output points at more data than the host copies out of one call: refused before
+    /// anything is copied.
+    #[error("output needs more than the {limit} bytes the host copies out of one call")]
+    OutputOverCopyLimit { limit: usize },
     #[error("{count} effects; the limit is {limit}")]
     TooManyEffects { count: usize, limit: usize },
     #[error("input is {size} bytes; the limit is {limit}")]

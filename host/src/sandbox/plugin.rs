@@ -199,6 +199,10 @@ impl Sandbox {
             },
         );
         store.limiter(|s| s);
+        // Everything the host lifts out of the guest in one call (the output, a log line, a
+        // descriptor) is charged against this before it is copied, so a guest cannot make
+        // the host allocate more than this whatever its output points at.
+        store.set_hostcall_fuel(limits.max_lift_bytes());
         // Fuel is the deterministic budget; the epoch deadline is the wall-clock backstop.
         store.set_fuel(limits.fuel).expect("fuel is enabled");
         store.set_epoch_deadline(self.deadline_ticks());
@@ -237,9 +241,24 @@ impl Sandbox {
                 message: "unreachable executed (a panic or abort in the plugin; see its log)"
                     .into(),
             },
+            // Plaza's own words for the traps authors meet, so explanations do not change
+            // with wasmtime's wording; anything rarer keeps wasmtime's.
+            Some(Trap::MemoryOutOfBounds) => StepError::Trap {
+                message: "out-of-bounds memory access (in a Rust plugin, often runaway recursion overflowing its stack)".into(),
+            },
+            Some(Trap::IntegerDivisionByZero) => StepError::Trap {
+                message: "integer division by zero".into(),
+            },
             Some(trap) => StepError::Trap {
                 message: trap.to_string(),
             },
+            // wasmtime refused to copy past the store's hostcall fuel (its error type is
+            // private, so it is known by its message; a test pins the classification).
+            None if format!("{error:#}").contains("fuel allocated for hostcalls has been exhausted") => {
+                StepError::OutputOverCopyLimit {
+                    limit: limits.max_lift_bytes(),
+                }
+            }
             // Not a trap: the guest's output could not be lifted (bad UTF-8, discriminant …).
             None => StepError::InvalidOutput {
                 message: truncate(format!("{error:#}"), MAX_PLUGIN_MESSAGE_BYTES),

@@ -2,11 +2,12 @@
 //!
 //! Configuration: `{"mode": "…"}`, one of `loop` (never returns), `memory` (allocates
 //! without end), `recursion` (recurses without end), `panic`, `huge-output` (hundreds of
-//! large notes), `many-effects` (thousands of small discounts), `negative-line` (a discount
+//! large notes), `many-effects` (a thousand small discounts), `negative-line` (a discount
 //! larger than the line, and a negative one), `log-flood` (logs far past the limit), `error`
 //! (returns an error), `counter` (notes how many times this instance evaluated: always 1
 //! when the host gives every evaluation a fresh instance), `well-behaved` (one honest 1-fen
-//! discount), `foreign-coupon` (a discount redeeming a code the buyer never presented).
+//! discount), `foreign-coupon` (a discount redeeming a code the buyer never presented), `huge-strings`
+//! (two notes of 3 MiB each: far past the output limit, checked before the host copies).
 
 use plaza_plugin_sdk::prelude::*;
 use serde::Deserialize;
@@ -56,10 +57,14 @@ impl Rule for Hostile {
             }
             "recursion" => Ok(vec![Effect::note(recurse(0).to_string())]),
             "panic" => panic!("hostile plugin panicked on purpose"),
+            "huge-strings" => {
+                let big = "x".repeat(3 << 20);
+                Ok(vec![Effect::note(big.clone()), Effect::note(big)])
+            }
             "huge-output" => Ok((0..300)
                 .map(|i| Effect::note(format!("{i:0>100}")))
                 .collect()),
-            "many-effects" => Ok((0..5_000)
+            "many-effects" => Ok((0..1_000)
                 .map(|_| Effect::line_discount(0, Money(1), "1 fen"))
                 .collect()),
             "negative-line" => {
