@@ -31,7 +31,7 @@ pub mod sandbox;
 pub mod server;
 pub mod store;
 
-pub use plaza_plugin_sdk::{Money, Ppm, allocate};
+pub use plaza_plugin_sdk::{MAX_UNIT_PRICE, Money, Ppm, allocate};
 
 /// The stable `type` of a serde-tagged error enum (`#[serde(tag = "type")]`), as its JSON
 /// form spells it.

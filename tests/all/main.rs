@@ -5,6 +5,7 @@
 mod composed;
 mod examples;
 mod hostile;
+mod money_paths;
 mod properties;
 mod service_concurrency;
 mod service_durability;
@@ -12,3 +13,4 @@ mod service_hardening;
 mod service_input;
 mod service_isolation;
 mod service_lifecycle;
+mod snapshot;

@@ -445,3 +445,6 @@ fn clip_text(mut text: String, max: usize) -> String {
     text.truncate(text.floor_char_boundary(max));
     text
 }
+
+#[cfg(test)]
+mod tests;

@@ -6,6 +6,8 @@ mod dispose;
 pub mod plan;
 pub mod quote;
 mod run;
+mod select;
+mod state;
 
 pub use cart::{Cart, CartError};
 pub use dispose::{MAX_COMMISSION, MAX_UPLINE_LEVEL};

@@ -11,6 +11,8 @@ use super::plan::{
     GroupKeep, PreparedPlan, PreparedStep, STAGES, Stacking, ThresholdBase, stage_name,
 };
 use super::quote::*;
+use super::select;
+use super::state::{State, apply, finish};
 use crate::Money;
 use crate::sandbox::bindings::{self as wit, Stage};
 use crate::sandbox::{Sandbox, StepError};
@@ -64,23 +66,6 @@ pub enum QuoteError {
     InputTooLarge { size: usize, limit: usize },
     #[error("step {step} failed and the plan fails closed: {error}")]
     StepFailed { step: String, error: StepError },
-}
-
-/// The pipeline state between steps.
-struct State {
-    payable: Vec<Money>,
-    shipping: Money,
-    /// Lines some earlier step discounted (for exclusive stacking).
-    discounted: Vec<bool>,
-    adjustments: Vec<Vec<Adjustment>>,
-    shipping_adjustments: Vec<Adjustment>,
-    gifts: Vec<GiftLine>,
-    commissions: Vec<CommissionLine>,
-    coupons: Vec<String>,
-    notes: Vec<Note>,
-    waterfall: Waterfall,
-    reports: Vec<StepReport>,
-    fuel: u64,
 }
 
 /// One step's run, before the stage decides whether it is kept.
@@ -308,24 +293,16 @@ impl Exec<'_> {
             .exclusive_group
             .as_ref()
             .map_or(GroupKeep::First, |g| g.keep);
-        let applies = |r: &StepRun| matches!(r, StepRun::Ran(run) if run.applies());
-        let value = |r: &StepRun| match r {
-            StepRun::Ran(Run { result: Ok(d), .. }) => d.discount() + d.commission(),
-            _ => Money::ZERO,
-        };
-        let kept = match keep {
-            GroupKeep::First => runs.iter().position(applies),
-            // Highest value; the earlier member on ties.
-            GroupKeep::Best => runs
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| applies(r))
-                .fold(None, |best: Option<(usize, Money)>, (i, r)| match best {
-                    Some((_, v)) if v >= value(r) => best,
-                    _ => Some((i, value(r))),
-                })
-                .map(|(i, _)| i),
-        };
+        let values: Vec<Option<Money>> = runs
+            .iter()
+            .map(|r| match r {
+                StepRun::Ran(run @ Run { result: Ok(d), .. }) if run.applies() => {
+                    Some(d.discount() + d.commission())
+                }
+                _ => None,
+            })
+            .collect();
+        let kept = select::group_member(keep, &values);
         for (i, (ps, run)) in members.iter().zip(runs).enumerate() {
             let excluded = match (kept, &ps.step.exclusive_group) {
                 (Some(k), Some(g)) if k != i => Some(Reason::ExcludedByGroup {
@@ -347,27 +324,24 @@ impl Exec<'_> {
         input: &mut wit::Input,
     ) -> Result<(), QuoteError> {
         let runs: Vec<StepRun> = steps.iter().map(|ps| self.run(ps, st, input)).collect();
-        let n = self.cart.lines.len();
-        // winner[line] = (step index, discount on that line)
-        let mut winner: Vec<Option<(usize, Money)>> = vec![None; n];
-        for (s, run) in runs.iter().enumerate() {
-            if let StepRun::Ran(Run {
-                result: Ok(delta),
-                held: None,
-                ..
-            }) = run
-            {
-                let mut per_line = vec![Money::ZERO; n];
-                for (line, a) in &delta.line_discounts {
-                    per_line[*line] += a.amount;
-                }
-                for (line, amount) in per_line.into_iter().enumerate() {
-                    if amount.0 > 0 && winner[line].is_none_or(|(_, best)| amount > best) {
-                        winner[line] = Some((s, amount));
-                    }
-                }
-            }
-        }
+        let offers: Vec<Option<Vec<(usize, Money)>>> = runs
+            .iter()
+            .map(|run| match run {
+                StepRun::Ran(Run {
+                    result: Ok(delta),
+                    held: None,
+                    ..
+                }) => Some(
+                    delta
+                        .line_discounts
+                        .iter()
+                        .map(|(line, a)| (*line, a.amount))
+                        .collect(),
+                ),
+                _ => None,
+            })
+            .collect();
+        let winner = select::best_per_line(self.cart.lines.len(), &offers);
         for (s, (ps, run)) in steps.iter().zip(runs).enumerate() {
             let proposed_any = matches!(&run, StepRun::Ran(Run { result: Ok(d), held: None, .. }) if !d.line_discounts.is_empty());
             let won_any = winner.iter().any(|w| w.is_some_and(|(ws, _)| ws == s));
@@ -453,94 +427,5 @@ impl Exec<'_> {
         }
         st.reports.push(report);
         Ok(())
-    }
-}
-
-fn apply(ps: &PreparedStep, delta: Delta, st: &mut State, line_ids: &[String]) {
-    let step = &ps.step.id;
-    for (line, a) in delta.line_discounts {
-        st.payable[line] -= a.amount;
-        st.discounted[line] = true;
-        if let Some(code) = &a.coupon
-            && !st.coupons.contains(code)
-        {
-            st.coupons.push(code.clone());
-        }
-        st.adjustments[line].push(a);
-    }
-    for a in delta.shipping_discounts {
-        st.shipping -= a.amount;
-        st.shipping_adjustments.push(a);
-    }
-    for c in delta.commissions {
-        st.waterfall.record(&c);
-        st.commissions.push(CommissionLine {
-            step: step.clone(),
-            line: line_ids[c.line].clone(),
-            payer: c.payer.name(),
-            payee: c.payee.name(),
-            beneficiary: c.beneficiary,
-            amount: c.amount,
-            label: c.label,
-        });
-    }
-    for g in delta.gifts {
-        st.gifts.push(GiftLine {
-            step: step.clone(),
-            sku: g.sku,
-            quantity: g.quantity,
-            value: g.value,
-            label: g.label,
-        });
-    }
-}
-
-fn finish(plan: &PreparedPlan, cart: &Cart, st: State) -> Quote {
-    let lines: Vec<QuotedLine> = cart
-        .lines
-        .iter()
-        .zip(st.adjustments)
-        .zip(&st.payable)
-        .map(|((line, adjustments), payable)| QuotedLine {
-            id: line.id.clone(),
-            sku: line.sku.clone(),
-            quantity: line.quantity,
-            unit_price: line.unit_price,
-            original: line.original(),
-            discount: line.original() - *payable,
-            payable: *payable,
-            adjustments,
-        })
-        .collect();
-    let items = Amounts {
-        original: lines.iter().map(|l| l.original).sum(),
-        discount: lines.iter().map(|l| l.discount).sum(),
-        payable: lines.iter().map(|l| l.payable).sum(),
-    };
-    let shipping = Amounts {
-        original: cart.shipping_fee,
-        discount: cart.shipping_fee - st.shipping,
-        payable: st.shipping,
-    };
-    Quote {
-        plan: PlanVersion {
-            id: plan.id.clone(),
-            version: plan.version,
-        },
-        lines,
-        gifts: st.gifts,
-        items,
-        shipping,
-        shipping_adjustments: st.shipping_adjustments,
-        total: Amounts {
-            original: items.original + shipping.original,
-            discount: items.discount + shipping.discount,
-            payable: items.payable + shipping.payable,
-        },
-        commissions: st.commissions,
-        coupons_redeemed: st.coupons,
-        notes: st.notes,
-        explanation: st.reports,
-        fuel: st.fuel,
     }
 }

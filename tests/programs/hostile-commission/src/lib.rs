@@ -4,6 +4,9 @@
 //! Configuration: `{"mode": "…"}`, one of `over-rate` (150 % of the line), `over-waterfall`
 //! (an agency passes on twice what it received), `deep-upline` (pays a third upline level),
 //! `no-sale` (a commission on a line that does not exist: paying for a head, not a sale).
+//! One mode is within the rules, to exercise what the host accepts: `fixed-and-upline`
+//! (on every line, the merchant pays the promoter a fixed ¥5.00, and the promoter passes
+//! 10 % of it to its first upline and ¥0.20 to its second).
 
 use plaza_plugin_sdk::prelude::*;
 use plaza_plugin_sdk::{Commission, Share};
@@ -67,6 +70,21 @@ impl Rule for HostileCommission {
                 share(0, Party::Promoter, Party::Upline(1), Share::Rate(100_000)),
                 share(0, Party::Promoter, Party::Upline(3), Share::Rate(100_000)),
             ],
+            "fixed-and-upline" => (0..input.cart.lines.len())
+                .flat_map(|i| {
+                    let line = u32::try_from(i).expect("a cart has few lines");
+                    [
+                        share(line, Party::Merchant, Party::Promoter, Share::Amount(500)),
+                        share(
+                            line,
+                            Party::Promoter,
+                            Party::Upline(1),
+                            Share::Rate(100_000),
+                        ),
+                        share(line, Party::Promoter, Party::Upline(2), Share::Amount(20)),
+                    ]
+                })
+                .collect(),
             "no-sale" => vec![share(
                 u32::MAX,
                 Party::Merchant,

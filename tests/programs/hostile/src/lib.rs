@@ -6,8 +6,9 @@
 //! larger than the line, and a negative one), `log-flood` (logs far past the limit), `error`
 //! (returns an error), `counter` (notes how many times this instance evaluated: always 1
 //! when the host gives every evaluation a fresh instance), `well-behaved` (one honest 1-fen
-//! discount), `foreign-coupon` (a discount redeeming a code the buyer never presented), `huge-strings`
-//! (two notes of 3 MiB each: far past the output limit, checked before the host copies).
+//! discount), `foreign-coupon` (a discount redeeming a code the buyer never presented),
+//! `gift` (a free gift, within the rules), `huge-strings` (two notes of 3 MiB each: far past
+//! the output limit, checked before the host copies).
 
 use plaza_plugin_sdk::prelude::*;
 use serde::Deserialize;
@@ -96,6 +97,7 @@ impl Rule for Hostile {
                 Ok(vec![Effect::note(format!("evaluation {n}"))])
             }
             "well-behaved" => Ok(vec![Effect::line_discount(0, Money(1), "one fen")]),
+            "gift" => Ok(vec![Effect::gift("tea-sample", 2, Money(1_500), "赠品")]),
             "foreign-coupon" => Ok(vec![
                 Effect::line_discount(0, Money(100), "someone else's coupon")
                     .with_coupon("SOMEONE-ELSES"),
