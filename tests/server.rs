@@ -14,12 +14,25 @@ use std::time::{Duration, Instant};
 /// The operator key every test server is started with.
 pub const OPERATOR_KEY: &str = "test-operator-key";
 
+/// The `plaza` command line built for the tests (`target/<profile>/plaza-e2e`): what a
+/// test server runs its compile workers with, since a test binary is not `plaza`.
+pub fn plaza_binary() -> std::path::PathBuf {
+    let test = std::env::current_exe().expect("the running test's path");
+    // target/<profile>/deps/<test> → target/<profile>/plaza-e2e
+    let profile_dir = test
+        .parent()
+        .and_then(Path::parent)
+        .expect("a test runs from target/<profile>/deps");
+    profile_dir.join(format!("plaza-e2e{}", std::env::consts::EXE_SUFFIX))
+}
+
 /// The configuration of a test server over `dir`.
 pub fn config(dir: &Path) -> Config {
     Config {
         listen: "127.0.0.1:0".parse().expect("address"),
         data_dir: dir.to_path_buf(),
         operator_key: Some(OPERATOR_KEY.to_owned()),
+        compile_worker: Some(plaza_binary()),
         ..Config::default()
     }
 }

@@ -74,6 +74,13 @@ enum Command {
         #[arg(long)]
         cache: Option<PathBuf>,
     },
+    /// Compile one component from stdin to stdout under memory and CPU limits (the server
+    /// runs this; see `plaza::sandbox::worker`).
+    #[command(hide = true)]
+    CompileWorker {
+        /// The worker's arguments, as JSON.
+        args: String,
+    },
 }
 
 #[derive(Args)]
@@ -119,6 +126,11 @@ impl ServerArgs {
 pub fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        Command::CompileWorker { args } => {
+            let args: crate::sandbox::worker::WorkerArgs =
+                serde_json::from_str(&args).context("compile worker arguments")?;
+            std::process::exit(crate::sandbox::worker::run(&args));
+        }
         Command::Serve(args) => serve(args),
         Command::Upload {
             server,

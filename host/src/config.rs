@@ -32,6 +32,11 @@ pub struct Config {
     pub max_body_bytes: usize,
     pub compile_timeout_ms: u64,
     pub compile_concurrency: usize,
+    /// The `plaza` binary that runs compile workers (`plaza compile-worker`); this
+    /// executable when unset.
+    pub compile_worker: Option<PathBuf>,
+    /// Address space each compile worker may use (the kernel ends it past this).
+    pub compile_memory_bytes: u64,
     /// fsync before acknowledging a write (turn off only for throwaway data).
     pub sync_writes: bool,
     pub shutdown_grace_ms: u64,
@@ -56,6 +61,8 @@ impl Default for Config {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             compile_timeout_ms: DEFAULT_COMPILE_TIMEOUT_MS,
             compile_concurrency: DEFAULT_COMPILE_CONCURRENCY,
+            compile_worker: None,
+            compile_memory_bytes: crate::sandbox::worker::DEFAULT_COMPILE_MEMORY_BYTES,
             sync_writes: true,
             shutdown_grace_ms: DEFAULT_SHUTDOWN_GRACE_MS,
             demo: false,

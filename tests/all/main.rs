@@ -7,6 +7,7 @@ mod examples;
 mod hostile;
 mod money_paths;
 mod properties;
+mod service_compile;
 mod service_concurrency;
 mod service_durability;
 mod service_hardening;

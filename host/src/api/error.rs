@@ -98,6 +98,9 @@ impl From<Error> for ApiError {
             Error::CompileTimeout { .. } => {
                 ApiError::new(S::UNPROCESSABLE_ENTITY, "compile_timeout", message)
             }
+            Error::CompileStopped { .. } => {
+                ApiError::new(S::UNPROCESSABLE_ENTITY, "compile_stopped", message)
+            }
             Error::Plan(plan) => {
                 ApiError::new(S::UNPROCESSABLE_ENTITY, &tag(&plan), message).detail(&plan)
             }

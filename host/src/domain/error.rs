@@ -29,6 +29,8 @@ pub enum Error {
     Load(LoadError),
     #[error("compiling the plugin took longer than {limit_ms} ms")]
     CompileTimeout { limit_ms: u64 },
+    #[error("compiling the plugin was stopped: {how}")]
+    CompileStopped { how: String },
     #[error("plan refused: {0}")]
     Plan(#[from] PlanError),
     #[error("{0}")]

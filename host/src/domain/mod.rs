@@ -85,6 +85,10 @@ pub struct Settings {
     pub compile_timeout: Duration,
     /// Uploads compiling at once; more are refused with 429.
     pub compile_concurrency: usize,
+    /// The `plaza` binary that runs compile workers.
+    pub compile_worker: std::path::PathBuf,
+    /// Address space each compile worker may use.
+    pub compile_memory_bytes: u64,
     /// fsync before acknowledging a commit, cancel or refund.
     pub sync_writes: bool,
     pub breaker: BreakerConfig,

@@ -75,11 +75,14 @@ impl ArtifactCache {
                 return None;
             }
         };
-        // SAFETY: `deserialize` trusts its input to be an artifact this engine
-        // configuration produced. The payload passed the header's length and sha256
-        // check, so it is exactly what `store` wrote; `store` writes only what this
-        // engine serialized, under a name carrying the engine's compatibility hash. The
-        // directory is Plaza's own data directory, not reachable by tenants.
+        // SAFETY: `deserialize` trusts its input to be an artifact that Cranelift produced
+        // for a compatible engine (it checks the compatibility metadata itself). The
+        // payload passed the header's length and sha256 check, so it is exactly what
+        // `store` wrote, and `store` writes only what this engine serialized or what a
+        // compile worker (this same binary, configured by `engine_config` for the same
+        // limits) produced from the same bytes: the code Cranelift would have produced in
+        // this process. The directory is Plaza's own data directory, not reachable by
+        // tenants.
         match unsafe { Component::deserialize(engine, payload) } {
             Ok(component) => Some(component),
             Err(e) => {
@@ -91,21 +94,27 @@ impl ArtifactCache {
     }
 
     /// Store a freshly compiled component's artifact, atomically and durably.
-    pub fn store(
+    pub fn store_component(
         &self,
         engine: &Engine,
         sha256: &str,
         component: &Component,
     ) -> std::io::Result<()> {
-        static UNIQUE: AtomicU64 = AtomicU64::new(0);
         let payload = component.serialize().map_err(std::io::Error::other)?;
+        self.store(engine, sha256, &payload)
+    }
+
+    /// Store a serialized artifact (from this engine, or a compile worker configured like
+    /// it), atomically and durably. [`ArtifactCache::load`] checks it before use.
+    pub fn store(&self, engine: &Engine, sha256: &str, payload: &[u8]) -> std::io::Result<()> {
+        static UNIQUE: AtomicU64 = AtomicU64::new(0);
         let path = self.path(engine, sha256);
         let tmp = path.with_extension(format!(
             "{}.{}.tmp",
             std::process::id(),
             UNIQUE.fetch_add(1, Ordering::Relaxed)
         ));
-        let written = write_synced(&tmp, &payload).and_then(|()| std::fs::rename(&tmp, &path));
+        let written = write_synced(&tmp, payload).and_then(|()| std::fs::rename(&tmp, &path));
         if written.is_err() {
             let _ = std::fs::remove_file(&tmp);
         }

@@ -11,10 +11,11 @@ mod artifact;
 pub mod bindings;
 mod limits;
 mod plugin;
+pub mod worker;
 
 pub use artifact::ArtifactCache;
 pub use limits::*;
-pub use plugin::{Evaluation, Plugin};
+pub use plugin::{Evaluation, Plugin, truncate};
 
 use serde::Serialize;
 use std::sync::Arc;
@@ -165,9 +166,18 @@ impl Drop for Inner {
     }
 }
 
-impl Sandbox {
-    /// A sandbox with `limits`, caching compiled artifacts in `cache` if given.
-    pub fn new(limits: Limits, cache: Option<ArtifactCache>) -> anyhow::Result<Self> {
+/// The engine configuration for `limits`. The serving engine pools instances; a compile
+/// worker's engine (`pooling: false`) only compiles, and produces artifacts the serving
+/// engine loads (the pooling allocator is not part of an artifact's compatibility).
+pub fn engine_config(limits: &Limits, pooling: bool) -> Config {
+    let mut config = Config::new();
+    config
+        .consume_fuel(true)
+        .epoch_interruption(true)
+        .max_wasm_stack(limits.max_wasm_stack)
+        .wasm_backtrace_max_frames(None)
+        .cranelift_opt_level(OptLevel::Speed);
+    if pooling {
         let mut pool = PoolingAllocationConfig::default();
         pool.total_component_instances(limits.instance_slots)
             .total_core_instances(limits.instance_slots * 4)
@@ -179,15 +189,15 @@ impl Sandbox {
             .linear_memory_keep_resident(1 << 20)
             .table_keep_resident(64 * 1024)
             .pagemap_scan(Enabled::Auto);
-        let mut config = Config::new();
-        config
-            .consume_fuel(true)
-            .epoch_interruption(true)
-            .max_wasm_stack(limits.max_wasm_stack)
-            .wasm_backtrace_max_frames(None)
-            .cranelift_opt_level(OptLevel::Speed)
-            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-        let engine = Engine::new(&config)?;
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    }
+    config
+}
+
+impl Sandbox {
+    /// A sandbox with `limits`, caching compiled artifacts in `cache` if given.
+    pub fn new(limits: Limits, cache: Option<ArtifactCache>) -> anyhow::Result<Self> {
+        let engine = Engine::new(&engine_config(&limits, true))?;
         let mut linker = Linker::new(&engine);
         bindings::Rule::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
 

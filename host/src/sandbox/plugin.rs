@@ -3,7 +3,6 @@
 use super::bindings::{self, Descriptor, Effect, Input, RulePre};
 use super::{LoadError, Sandbox, StepError, StoreState};
 use sha2::{Digest, Sha256};
-use std::sync::atomic::{AtomicBool, Ordering};
 use wasmtime::component::Component;
 
 /// Longest plugin description kept, in bytes.
@@ -52,16 +51,58 @@ impl Sandbox {
     /// Validate and compile a component. Compiling is CPU-heavy (tens of milliseconds):
     /// callers serving requests run this off the request path.
     pub fn load(&self, bytes: &[u8]) -> Result<Plugin, LoadError> {
-        self.load_unless_abandoned(bytes, &AtomicBool::new(false))
+        if let Some(plugin) = self.load_if_cached(bytes)? {
+            return Ok(plugin);
+        }
+        let sha256 = self.preamble(bytes)?;
+        let engine = &self.inner.engine;
+        let component = Component::new(engine, bytes).map_err(|e| LoadError::Invalid {
+            message: format!("{e:#}"),
+        })?;
+        let plugin = self.finish(&component, sha256, bytes.len(), false)?;
+        if let Some(cache) = &self.inner.cache
+            && let Err(e) = cache.store_component(engine, &plugin.sha256, &component)
+        {
+            // A failed cache write only costs a recompile after restart.
+            tracing::warn!(sha256 = %plugin.sha256, error = %e, "caching a compiled artifact");
+        }
+        Ok(plugin)
     }
 
-    /// [`Sandbox::load`], except that the compiled artifact is not cached when `abandoned`
-    /// is set by the time compiling ends (the upload that asked for it gave up).
-    pub fn load_unless_abandoned(
-        &self,
-        bytes: &[u8],
-        abandoned: &AtomicBool,
-    ) -> Result<Plugin, LoadError> {
+    /// The plugin, when the artifact cache already holds its compiled form; `None` when it
+    /// would have to be compiled.
+    pub fn load_if_cached(&self, bytes: &[u8]) -> Result<Option<Plugin>, LoadError> {
+        let sha256 = self.preamble(bytes)?;
+        let cached = self
+            .inner
+            .cache
+            .as_ref()
+            .and_then(|c| c.load(&self.inner.engine, &sha256));
+        cached
+            .map(|component| self.finish(&component, sha256, bytes.len(), true))
+            .transpose()
+    }
+
+    /// Load a component from the artifact a compile worker made of it (see [`super::worker`]):
+    /// the artifact goes through the cache's checks, and nothing is compiled here.
+    pub fn load_precompiled(&self, bytes: &[u8], artifact: &[u8]) -> Result<Plugin, LoadError> {
+        let sha256 = self.preamble(bytes)?;
+        let engine = &self.inner.engine;
+        let unusable = |message: String| LoadError::Invalid { message };
+        let cache = self.inner.cache.as_ref().ok_or_else(|| {
+            unusable("a worker-compiled artifact needs the artifact cache".into())
+        })?;
+        cache
+            .store(engine, &sha256, artifact)
+            .map_err(|e| unusable(format!("storing the compiled artifact: {e}")))?;
+        let component = cache
+            .load(engine, &sha256)
+            .ok_or_else(|| unusable("the compiled artifact did not load".into()))?;
+        self.finish(&component, sha256, bytes.len(), false)
+    }
+
+    /// Size and preamble checks; the component's sha256.
+    fn preamble(&self, bytes: &[u8]) -> Result<String, LoadError> {
         let limits = &self.inner.limits;
         if bytes.len() > limits.max_module_bytes {
             return Err(LoadError::TooLarge {
@@ -71,24 +112,21 @@ impl Sandbox {
         }
         // The preamble: magic, then version 1 for a core module or 0x0d + layer 1 for a component.
         match bytes.get(..8) {
-            Some([0, b'a', b's', b'm', 1, 0, 0, 0]) => return Err(LoadError::NotAComponent),
-            Some([0, b'a', b's', b'm', 0x0d, 0, 1, 0]) => {}
-            _ => return Err(LoadError::NotWasm),
+            Some([0, b'a', b's', b'm', 1, 0, 0, 0]) => Err(LoadError::NotAComponent),
+            Some([0, b'a', b's', b'm', 0x0d, 0, 1, 0]) => Ok(hex::encode(Sha256::digest(bytes))),
+            _ => Err(LoadError::NotWasm),
         }
-        let sha256 = hex::encode(Sha256::digest(bytes));
+    }
+
+    /// Check a compiled component against the contract and ask it to describe itself.
+    fn finish(
+        &self,
+        component: &Component,
+        sha256: String,
+        size: usize,
+        from_cache: bool,
+    ) -> Result<Plugin, LoadError> {
         let engine = &self.inner.engine;
-        let cached = self
-            .inner
-            .cache
-            .as_ref()
-            .and_then(|c| c.load(engine, &sha256));
-        let from_cache = cached.is_some();
-        let component = match cached {
-            Some(component) => component,
-            None => Component::new(engine, bytes).map_err(|e| LoadError::Invalid {
-                message: format!("{e:#}"),
-            })?,
-        };
         for (name, _) in component.component_type().imports(engine) {
             if !bindings::ALLOWED_IMPORTS.contains(&name) {
                 return Err(LoadError::ForbiddenImport {
@@ -99,18 +137,11 @@ impl Sandbox {
         let pre = self
             .inner
             .linker
-            .instantiate_pre(&component)
+            .instantiate_pre(component)
             .and_then(RulePre::new)
             .map_err(|e| LoadError::ContractMismatch {
                 message: format!("{e:#}"),
             })?;
-        if let (Some(cache), false) = (&self.inner.cache, from_cache)
-            && !abandoned.load(Ordering::SeqCst)
-            && let Err(e) = cache.store(engine, &sha256, &component)
-        {
-            // A failed cache write only costs a recompile after restart.
-            tracing::warn!(sha256 = %sha256, error = %e, "caching a compiled artifact");
-        }
         let mut plugin = Plugin {
             sha256,
             descriptor: Descriptor {
@@ -120,7 +151,7 @@ impl Sandbox {
                 description: String::new(),
                 config_schema: String::new(),
             },
-            size: bytes.len(),
+            size,
             from_cache,
             pre,
         };
@@ -337,7 +368,8 @@ fn effect_size(effect: &Effect) -> usize {
     }
 }
 
-fn truncate(mut s: String, max: usize) -> String {
+/// `s` cut to at most `max` bytes at a char boundary, marked with `…` when cut.
+pub fn truncate(mut s: String, max: usize) -> String {
     if s.len() > max {
         s.truncate(s.floor_char_boundary(max));
         s.push('…');

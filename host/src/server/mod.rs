@@ -41,6 +41,13 @@ pub fn open_with_clock(config: &Config, clock: SharedClock) -> anyhow::Result<Ap
         operator_key_sha256: config.operator_key.as_deref().map(crate::domain::key_hash),
         compile_timeout: Duration::from_millis(config.compile_timeout_ms),
         compile_concurrency: config.compile_concurrency,
+        compile_worker: match &config.compile_worker {
+            Some(path) => path.clone(),
+            None => {
+                std::env::current_exe().context("locating this executable for compile workers")?
+            }
+        },
+        compile_memory_bytes: config.compile_memory_bytes,
         sync_writes: config.sync_writes,
         breaker: config.breaker.clone(),
         pool: config.pool.clone(),
