@@ -200,3 +200,62 @@ fn the_binary_copied_elsewhere_serves_the_demo_from_any_directory() {
     assert_eq!(quote.status, 200, "{}", quote.text);
     assert_eq!(quote.body["total"]["payable"], 58475);
 }
+
+#[test]
+fn kill_9_right_after_admin_writes_keeps_every_acknowledged_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let process = Process::serve(PLAZA, dir.path());
+    let operator = Api::new(&process.base, OPERATOR_KEY);
+    let shop = operator.create_tenant("teahouse", "merchant");
+    let checkout = operator.issue_key("teahouse", "checkout");
+    assert_eq!(shop.upload("threshold-discount").status, 201);
+    let v = shop.apply(&budget_plan("flash", json!(null)));
+    process.kill();
+
+    let process = Process::serve(PLAZA, dir.path());
+    let tenants = Api::new(&process.base, OPERATOR_KEY).get("/v1/tenants");
+    assert_eq!(tenants.body[0]["id"], "teahouse", "{}", tenants.text);
+    let checkout = Api::new(&process.base, checkout.key.as_deref().unwrap());
+    let quote = checkout.post("/v1/plans/flash/quote", &demo_cart());
+    assert_eq!(
+        quote.status, 200,
+        "the key, the plugin and the activation survived: {}",
+        quote.text
+    );
+    assert_eq!(quote.body["plan"]["version"], v);
+    assert_eq!(quote.body["total"]["discount"], 1000);
+}
+
+#[test]
+fn a_torn_compiled_artifact_is_recompiled_never_trusted() {
+    let server = Server::start();
+    let shop = server.operator().create_tenant("teahouse", "merchant");
+    with_demo_plan(&shop);
+    let before = shop
+        .post("/v1/plans/teahouse-autumn/quote", &demo_cart())
+        .text;
+    let server = server.restart_after(|dir| {
+        for entry in std::fs::read_dir(dir.join("artifacts")).unwrap() {
+            let path = entry.unwrap().path();
+            let bytes = std::fs::read(&path).unwrap();
+            std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+        }
+    });
+    let ready = Api::anonymous(&server.base).get("/readyz");
+    assert_eq!(
+        ready.body["compiled"], 5,
+        "every torn artifact was recompiled: {}",
+        ready.text
+    );
+    let shop = Api::new(&server.base, shop.key.as_deref().unwrap());
+    let after = shop
+        .post("/v1/plans/teahouse-autumn/quote", &demo_cart())
+        .text;
+    assert_eq!(after, before);
+    let server = server.restart();
+    let ready = Api::anonymous(&server.base).get("/readyz");
+    assert_eq!(
+        ready.body["compiled"], 0,
+        "the recompiled artifacts were cached whole"
+    );
+}

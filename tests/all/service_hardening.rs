@@ -390,3 +390,37 @@ fn one_tenants_slow_plugin_cannot_stall_another_tenant_or_health() {
         "its share still runs: {answers:?}"
     );
 }
+
+#[test]
+fn a_retried_key_issue_creates_no_second_key_and_never_reshows_the_secret() {
+    let server = Server::start();
+    let operator = server.operator();
+    let shop = operator.create_tenant("teahouse", "merchant");
+    let key = [("Idempotency-Key", "checkout-prod")];
+    let body = json!({"role": "checkout", "name": "checkout-prod"});
+    let first = shop.post_with("/v1/tenants/teahouse/keys", &body, &key);
+    assert_eq!(first.status, 201, "{}", first.text);
+    assert!(first.body["key"].as_str().unwrap().starts_with("pz_"));
+    let again = shop.post_with("/v1/tenants/teahouse/keys", &body, &key);
+    assert_eq!(again.status, 200, "{}", again.text);
+    assert_eq!(again.body["id"], first.body["id"]);
+    assert!(
+        again.body.get("key").is_none(),
+        "the secret is shown once: {}",
+        again.text
+    );
+    let keys = shop.get("/v1/tenants/teahouse/keys");
+    assert_eq!(
+        keys.body.as_array().unwrap().len(),
+        2,
+        "the admin key and one checkout key"
+    );
+    let other = shop.post_with(
+        "/v1/tenants/teahouse/keys",
+        &json!({"role": "admin", "name": "checkout-prod"}),
+        &key,
+    );
+    assert_eq!(other.error_type(), "idempotency_key_reused");
+    let checkout = Api::new(&server.base, first.body["key"].as_str().unwrap());
+    assert_eq!(checkout.get("/v1/plans").status, 200);
+}

@@ -1,6 +1,7 @@
 //! `/v1/tenants`: the operator creates tenants; keys are issued by the operator or the
 //! tenant's admin.
 
+use super::extract::Idempotency;
 use super::{ApiError, AppState, Body, Caller, ErrorBody, PathParams};
 use crate::domain::{IssuedKey, KeyRecord, NewKey, NewTenant, Tenant};
 use axum::Json;
@@ -29,17 +30,22 @@ pub async fn list(
 }
 
 #[utoipa::path(post, path = "/v1/tenants/{tenant}/keys", tag = "tenants", request_body = NewKey,
-    responses((status = 201, body = IssuedKey, description = "The key is shown this once")))]
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried issue create no second key")),
+    responses((status = 201, body = IssuedKey, description = "The key is shown this once"),
+        (status = 200, body = IssuedKey, description = "A retry under the same Idempotency-Key: the first key's record, without the secret"),
+        (status = 409, body = ErrorBody, description = "idempotency_key_reused")))]
 pub async fn create_key(
     State(app): State<AppState>,
     Caller(who): Caller,
     PathParams(tenant): PathParams<String>,
+    Idempotency(idempotency): Idempotency,
     Body(new): Body<NewKey>,
 ) -> Result<(StatusCode, Json<IssuedKey>), ApiError> {
-    Ok((
-        StatusCode::CREATED,
-        Json(app.plaza.create_key(&who, &tenant, new).await?),
-    ))
+    let (issued, created) = app
+        .plaza
+        .create_key(&who, &tenant, new, idempotency)
+        .await?;
+    Ok((super::created_or_ok(created), Json(issued)))
 }
 
 #[utoipa::path(get, path = "/v1/tenants/{tenant}/keys", tag = "tenants",

@@ -70,6 +70,15 @@ impl Replay {
         }
     }
 
+    /// Inside the creating transaction: `Some(())` when an earlier request with this key
+    /// already committed (the caller then writes nothing and replays).
+    pub fn earlier(&self, tx: &mut dyn Tx) -> Result<Option<()>, TxError> {
+        let Some(key) = &self.key else {
+            return Ok(None);
+        };
+        Ok(tx.get(Table::Idempotency, key)?.map(|_| ()))
+    }
+
     /// Store `response` as this request's answer, inside the transaction that creates.
     pub fn record<T: Serialize>(&self, tx: &mut dyn Tx, response: &T) -> Result<(), TxError> {
         let Some(key) = &self.key else { return Ok(()) };

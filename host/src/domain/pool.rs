@@ -67,6 +67,17 @@ impl Shared {
     fn lock(&self) -> std::sync::MutexGuard<'_, Queues> {
         self.queues.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    /// One of `tenant`'s jobs is done.
+    fn release(&self, tenant: &str) {
+        let mut q = self.lock();
+        if let Some(load) = q.load.get_mut(tenant) {
+            *load -= 1;
+            if *load == 0 {
+                q.load.remove(tenant);
+            }
+        }
+    }
 }
 
 /// The pool. Dropping it lets its threads finish the queued jobs and exit.
@@ -111,8 +122,11 @@ impl Pool {
         job: impl FnOnce() -> R + Send + 'static,
     ) -> Result<Option<R>, Busy> {
         let (tx, rx) = tokio::sync::oneshot::channel();
+        let (shared, owner) = (self.shared.clone(), tenant.to_owned());
         let job: Job = Box::new(move || {
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+            // The share is free before the caller hears back, so its next job is admitted.
+            shared.release(&owner);
             let _ = tx.send(result.ok());
         });
         {
@@ -148,7 +162,7 @@ impl Drop for Pool {
 
 fn work(shared: &Shared) {
     loop {
-        let (tenant, job) = {
+        let job = {
             let mut q = shared.lock();
             loop {
                 if let Some(tenant) = q.turn.pop_front() {
@@ -160,7 +174,7 @@ fn work(shared: &Shared) {
                         q.turn.push_back(tenant.clone());
                     }
                     q.queued -= 1;
-                    break (tenant, job);
+                    break job;
                 }
                 if q.closed {
                     return;
@@ -169,13 +183,6 @@ fn work(shared: &Shared) {
             }
         };
         job();
-        let mut q = shared.lock();
-        if let Some(load) = q.load.get_mut(&tenant) {
-            *load -= 1;
-            if *load == 0 {
-                q.load.remove(&tenant);
-            }
-        }
     }
 }
 

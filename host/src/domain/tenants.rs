@@ -3,8 +3,9 @@
 //! Keys are 32 random bytes shown once at creation; the store keeps only their sha256
 //! (a key has full entropy, so a plain hash is enough and a lookup is one `get`).
 
+use super::idempotency::{IdempotencyKey, Replay};
 use super::{Error, Plaza, check_id};
-use crate::store::Table;
+use crate::store::{Table, TxExt};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
@@ -56,7 +57,7 @@ impl Role {
     }
 }
 
-#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewKey {
     pub role: Role,
@@ -79,7 +80,10 @@ pub struct KeyRecord {
 /// A freshly issued key: the only time the secret is shown.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct IssuedKey {
-    pub key: String,
+    /// The secret, shown once; absent when this answers a retry (same Idempotency-Key) of
+    /// an issue that already happened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
     #[serde(flatten)]
     pub record: KeyRecord,
 }
@@ -194,15 +198,24 @@ impl Plaza {
     }
 
     /// Issue a key for `tenant`: by the operator, or by the tenant's own admin.
+    ///
+    /// With an idempotency key, a retry creates no second key: it answers the first key's
+    /// record (`false`), without the secret, which exists only in the first answer (the
+    /// store keeps its hash alone).
     pub async fn create_key(
         &self,
         who: &Principal,
         tenant: &str,
         new: NewKey,
-    ) -> Result<IssuedKey, Error> {
+        idempotency: Option<IdempotencyKey>,
+    ) -> Result<(IssuedKey, bool), Error> {
         who.admin_of(tenant, "issue keys")?;
         if !self.store.contains(Table::Tenants, tenant.as_bytes())? {
             return Err(Error::not_found("tenant", tenant));
+        }
+        let replay = Replay::new(tenant, "keys.create", idempotency, &new);
+        if let Some(record) = self.replayed::<KeyRecord>(&replay)? {
+            return Ok((IssuedKey { key: None, record }, false));
         }
         let mut secret = [0u8; 32];
         getrandom::fill(&mut secret).map_err(|e| Error::Internal(e.to_string()))?;
@@ -215,9 +228,32 @@ impl Plaza {
             name: new.name,
             created_ms: self.now_ms(),
         };
-        self.store.put(Table::Keys, &hash, &record)?;
+        let mut first = None;
+        self.store
+            .transact(&[Table::Keys, Table::Idempotency], |tx| {
+                first = replay.earlier(tx)?;
+                if first.is_some() {
+                    return Ok(());
+                }
+                tx.put_json(Table::Keys, &hash, &record)?;
+                replay.record(tx, &record)
+            })
+            .map_err(Error::from_tx)?;
+        if first.is_some() {
+            // A concurrent retry got there first: answer as its replay does.
+            return Ok(self
+                .replayed::<KeyRecord>(&replay)?
+                .map(|record| (IssuedKey { key: None, record }, false))
+                .expect("the earlier request's answer is stored"));
+        }
         self.flush().await?;
-        Ok(IssuedKey { key, record })
+        Ok((
+            IssuedKey {
+                key: Some(key),
+                record,
+            },
+            true,
+        ))
     }
 
     /// The keys of `tenant` (admins only).

@@ -37,7 +37,7 @@ pub async fn bootstrap_demo(plaza: &Arc<Plaza>, data_dir: &Path) -> anyhow::Resu
         Ok(_) | Err(crate::domain::Error::Conflict { .. }) => {}
         Err(e) => return Err(anyhow::anyhow!("creating the demo tenant: {e}")),
     }
-    let issued = plaza
+    let (issued, _) = plaza
         .create_key(
             &operator,
             DEMO_TENANT,
@@ -45,9 +45,11 @@ pub async fn bootstrap_demo(plaza: &Arc<Plaza>, data_dir: &Path) -> anyhow::Resu
                 role: Role::Admin,
                 name: "demo".into(),
             },
+            None,
         )
         .await
         .map_err(|e| anyhow::anyhow!("issuing the demo key: {e}"))?;
+    let key = issued.key.expect("a new key shows its secret");
     let admin = Principal::Member {
         tenant: DEMO_TENANT.into(),
         role: Role::Admin,
@@ -66,8 +68,7 @@ pub async fn bootstrap_demo(plaza: &Arc<Plaza>, data_dir: &Path) -> anyhow::Resu
         .activate(&admin, DEMO_PLAN_ID, Some(head.0.latest))
         .await
         .map_err(|e| anyhow::anyhow!("activating the demo plan: {e}"))?;
-    std::fs::write(&key_file, &issued.key)
-        .with_context(|| format!("writing {}", key_file.display()))?;
+    std::fs::write(&key_file, &key).with_context(|| format!("writing {}", key_file.display()))?;
     tracing::info!(key_file = %key_file.display(), plan = DEMO_PLAN_ID, "demo tenant ready");
-    Ok(issued.key)
+    Ok(key)
 }
