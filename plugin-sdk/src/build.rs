@@ -118,3 +118,44 @@ pub fn build_plugins(
     }
     Ok(built)
 }
+
+/// The whole build script of a crate that embeds plugins: build every crate in
+/// `workspace/<folder>` to a component (in `target/plaza-plugins`, shared by every such
+/// build) and write `$OUT_DIR/<out_file>` declaring
+/// `pub const <name>: &[(&str, &[u8])]`, each crate's name and its component's bytes
+/// (`include_bytes!`). `workspace` is the directory holding the workspace manifest.
+pub fn embed_plugins(workspace: &Path, folder: &str, name: &str, out_file: &str) {
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace.join("target"))
+        .join("plaza-plugins");
+    for watched in [
+        folder,
+        "plugin-sdk/src",
+        "plugin-sdk/wit",
+        "Cargo.toml",
+        "Cargo.lock",
+        ".cargo/config.toml",
+    ] {
+        println!(
+            "cargo:rerun-if-changed={}",
+            workspace.join(watched).display()
+        );
+    }
+    let cargo = PathBuf::from(std::env::var_os("CARGO").expect("CARGO"));
+    let built = build_plugins(&cargo, workspace, folder, &target_dir)
+        .unwrap_or_else(|e| panic!("building {folder}: {e}"));
+    let mut out = format!(
+        "/// Built from `{folder}/`: (crate name, component bytes).\npub const {name}: &[(&str, &[u8])] = &[\n"
+    );
+    for plugin in built {
+        out.push_str(&format!(
+            "    ({:?}, include_bytes!({:?})),\n",
+            plugin.name,
+            plugin.component.display().to_string()
+        ));
+    }
+    out.push_str("];\n");
+    let dest = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR")).join(out_file);
+    std::fs::write(&dest, out).unwrap_or_else(|e| panic!("writing {}: {e}", dest.display()));
+}

@@ -44,14 +44,7 @@ impl Plaza {
                     -amount,
                 ));
             }
-            let shipping = order.shipping - order.shipping_refunded;
-            order.shipping_refunded = order.shipping;
-            movements.push(Movement::new(
-                LedgerKind::ShippingRefund,
-                None,
-                None,
-                -shipping,
-            ));
+            refund_shipping(order, &mut movements);
             for c in &mut order.commissions {
                 let left = c.amount - c.reversed;
                 c.reversed = c.amount;
@@ -247,14 +240,7 @@ fn refund_lines(
         .all(|l| l.refunded_quantity == l.quantity);
     let mut shipping = Money::ZERO;
     if everything {
-        shipping = order.shipping - order.shipping_refunded;
-        order.shipping_refunded = order.shipping;
-        movements.push(Movement::new(
-            LedgerKind::ShippingRefund,
-            None,
-            None,
-            -shipping,
-        ));
+        shipping = refund_shipping(order, &mut movements);
         let plan = order.plan.id.clone();
         for r in order
             .reservations
@@ -278,4 +264,17 @@ fn refund_lines(
     });
     let reference = req.refund_id.clone();
     Ok((ledger::number(order, &reference, movements, now), bumps))
+}
+
+/// Give back whatever shipping the order still holds; the amount given back.
+fn refund_shipping(order: &mut Order, movements: &mut Vec<Movement>) -> Money {
+    let shipping = order.shipping - order.shipping_refunded;
+    order.shipping_refunded = order.shipping;
+    movements.push(Movement::new(
+        LedgerKind::ShippingRefund,
+        None,
+        None,
+        -shipping,
+    ));
+    shipping
 }
