@@ -1,6 +1,11 @@
 //! Committing an order: idempotent by order id; the cart is priced again (on the pool),
 //! budgets are reserved and the order and its ledger entries written in one transaction,
 //! and the answer waits until that is durable.
+#![warn(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss
+)]
 
 use super::budget::{Refusal, ServiceGate, apply_bumps, reserve};
 use super::idempotency::request_sha256;

@@ -4,6 +4,11 @@
 //! refunds equal the buyer's remaining payable; commission entries minus reversals equal
 //! the commission still due. Entries are numbered per order, written in the same
 //! transaction as the order change that caused them, and never changed or removed.
+#![warn(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss
+)]
 
 use super::order::{Order, order_key};
 use super::{Error, Plaza, Principal, Role};

@@ -1,5 +1,10 @@
 //! Quoting a cart through a tenant's plan, on the evaluation pool, and reading what the
 //! plan's budgets have used.
+#![warn(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss
+)]
 
 use super::budget::{AMOUNT, Counters, ORDERS, ServiceGate};
 use super::tenants::ANY_ROLE;

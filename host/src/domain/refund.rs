@@ -3,6 +3,11 @@
 //! whatever is left, so a line's refunds always add up to what was paid. Commission
 //! reversals and budget releases follow the same rule. Each change is one transaction
 //! over the order, its ledger entries and the counters it releases.
+#![warn(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss
+)]
 
 use super::budget::{AMOUNT, Bump, Counters, apply_bumps, release, release_all};
 use super::commit::CHECKOUT;

@@ -12,6 +12,11 @@
 //!
 //! A proposal that breaks an invariant (rather than merely exceeding a bound) fails the whole
 //! step with [`StepError::InvariantBroken`]: nothing of it applies.
+#![warn(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss
+)]
 
 use super::quote::Adjustment;
 use crate::sandbox::StepError;

@@ -4,6 +4,11 @@
 //! item-price step is judged against the same prices; each line keeps its best). In the
 //! other stages steps stack in run order, except that the members of an exclusive group are
 //! judged against the same state and only one is kept.
+#![warn(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss
+)]
 
 use super::cart::{Cart, CartError, wire_size};
 use super::dispose::{Context, Delta, Waterfall, dispose};

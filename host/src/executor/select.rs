@@ -4,6 +4,11 @@
 //!   out for commission; the earlier member on ties) or the first that applies.
 //! - Item price is best-of per line: each line keeps the single step offering it the
 //!   largest discount (the earlier step on ties); steps do not stack.
+#![warn(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss
+)]
 
 use super::plan::GroupKeep;
 use crate::Money;

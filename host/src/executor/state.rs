@@ -1,5 +1,10 @@
 //! The pipeline state a quote carries from step to step, applying an accepted step to it,
 //! and turning the final state into the [`Quote`].
+#![warn(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss
+)]
 
 use super::cart::Cart;
 use super::dispose::{Delta, Waterfall};
