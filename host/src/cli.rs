@@ -57,6 +57,35 @@ enum Command {
         #[arg(long)]
         cart: PathBuf,
     },
+    /// List orders on a running server, oldest first, one page at a time.
+    Orders {
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Only orders with this status (placed, partially_refunded, refunded, cancelled).
+        #[arg(long)]
+        status: Option<String>,
+        /// Only this buyer's orders.
+        #[arg(long)]
+        buyer: Option<String>,
+        /// Only orders attributed to this promoter.
+        #[arg(long)]
+        promoter: Option<String>,
+        /// Only orders priced by this plan.
+        #[arg(long)]
+        plan: Option<String>,
+        /// Placed at or after (ms since the Unix epoch).
+        #[arg(long)]
+        from_ms: Option<i64>,
+        /// Placed before (ms since the Unix epoch).
+        #[arg(long)]
+        until_ms: Option<i64>,
+        /// Orders per page.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// The `next` cursor of the previous page.
+        #[arg(long)]
+        after: Option<String>,
+    },
     /// Quote the demo cart through the demo plan locally, without a server, and print it.
     Demo,
     /// Quote a cart through a plan file locally, without a server.
@@ -143,6 +172,34 @@ pub fn main() -> anyhow::Result<()> {
             activate,
         } => print(server.client().apply(&file, activate)?),
         Command::Quote { server, plan, cart } => print(server.client().quote(&plan, &cart)?),
+        Command::Orders {
+            server,
+            status,
+            buyer,
+            promoter,
+            plan,
+            from_ms,
+            until_ms,
+            limit,
+            after,
+        } => {
+            let mut query = form_urlencoded::Serializer::new(String::new());
+            for (name, value) in [
+                ("status", status),
+                ("buyer", buyer),
+                ("promoter", promoter),
+                ("plan", plan),
+                ("from_ms", from_ms.map(|v| v.to_string())),
+                ("until_ms", until_ms.map(|v| v.to_string())),
+                ("limit", limit.map(|v| v.to_string())),
+                ("after", after),
+            ] {
+                if let Some(value) = value {
+                    query.append_pair(name, &value);
+                }
+            }
+            print(server.client().orders(&query.finish())?)
+        }
         Command::Demo => {
             let sandbox = Sandbox::new(Limits::default(), None)?;
             let plugins = examples::load_examples(&sandbox)?;

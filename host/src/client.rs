@@ -1,5 +1,5 @@
 //! The author's and operator's command line against a running server: upload a plugin,
-//! apply a plan from a file, quote a cart from a file. Prints the server's JSON answer;
+//! apply a plan from a file, quote a cart from a file, list orders. Prints the server's JSON answer;
 //! an error answer is printed too and makes the command fail.
 
 use anyhow::Context as _;
@@ -46,6 +46,21 @@ impl Client {
             .send_json(body)
             .with_context(|| format!("calling {}", self.server))?;
         Self::finish(response)
+    }
+
+    fn get(&self, path: &str) -> anyhow::Result<serde_json::Value> {
+        let response = Self::agent()
+            .get(&self.url(path))
+            .header("authorization", &format!("Bearer {}", self.key))
+            .call()
+            .with_context(|| format!("calling {}", self.server))?;
+        Self::finish(response)
+    }
+
+    /// One page of the tenant's orders; `query` is the list's query string (filters,
+    /// `limit`, `after`).
+    pub fn orders(&self, query: &str) -> anyhow::Result<serde_json::Value> {
+        self.get(&format!("/v1/orders?{query}"))
     }
 
     /// Upload a component file.

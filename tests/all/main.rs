@@ -14,4 +14,5 @@ mod service_hardening;
 mod service_input;
 mod service_isolation;
 mod service_lifecycle;
+mod service_orders;
 mod snapshot;

@@ -83,6 +83,24 @@ fn another_tenants_key_is_refused_on_every_private_endpoint() {
         "private plugins are not listed"
     );
     assert_eq!(other.get("/v1/plans").body.as_array().unwrap().len(), 0);
+    for query in ["", "?buyer=b-42", "?plan=teahouse-autumn"] {
+        let orders = other.get(&format!("/v1/orders{query}"));
+        assert_eq!(orders.status, 200, "{}", orders.text);
+        assert_eq!(
+            orders.body["items"],
+            json!([]),
+            "another tenant's orders are not listed"
+        );
+    }
+    let owners_cursor = owner.get("/v1/orders?limit=1").body["next"].clone();
+    if let Some(cursor) = owners_cursor.as_str() {
+        let borrowed = other.get(&format!("/v1/orders?after={cursor}"));
+        assert_eq!(
+            borrowed.status, 422,
+            "a cursor into another tenant's range: {}",
+            borrowed.text
+        );
+    }
     let uses_private = other.post(
         "/v1/plans",
         &json!({"id": "copy", "steps": [{"id": "s", "plugin": {"name": "store-coupon", "version": "1.0.0", "owner": "teahouse"}, "config": {"code": "X", "discount": {"fixed": 100}}}]}),

@@ -140,6 +140,11 @@ impl From<Error> for ApiError {
                 )
                 .detail(serde_json::json!({ "step": step }))
             }
+            Error::PreconditionFailed { expected, latest } => {
+                ApiError::new(S::PRECONDITION_FAILED, "precondition_failed", message)
+                    .field("If-Match")
+                    .detail(serde_json::json!({ "expected": expected, "latest": latest }))
+            }
             Error::QuotaExceeded { quota, limit } => {
                 ApiError::new(S::FORBIDDEN, "quota_exceeded", message)
                     .detail(serde_json::json!({ "quota": quota, "limit": limit }))

@@ -51,6 +51,29 @@ fn created_or_ok(created: bool) -> axum::http::StatusCode {
     }
 }
 
+/// A `Location` header for a created resource, from its path segments (each escaped).
+fn location(segments: &[&str]) -> axum::http::HeaderMap {
+    let mut path = String::new();
+    for segment in segments {
+        path.push('/');
+        path.extend(percent_encoding::utf8_percent_encode(segment, SEGMENT));
+    }
+    let mut headers = axum::http::HeaderMap::new();
+    if let Ok(value) = axum::http::HeaderValue::from_str(&path) {
+        headers.insert(axum::http::header::LOCATION, value);
+    }
+    headers
+}
+
+/// What a path segment must escape (RFC 3986: everything but unreserved characters and a
+/// few sub-delimiters).
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'@');
+
 /// The router: every route, the body limit, tracing and request metrics.
 pub fn app(state: AppState, max_body_bytes: usize) -> Router {
     let api = Router::new()
@@ -72,7 +95,7 @@ pub fn app(state: AppState, max_body_bytes: usize) -> Router {
         .route("/v1/plans/{plan}/diff", get(plans::diff))
         .route("/v1/plans/{plan}/budgets", get(plans::budgets))
         .route("/v1/plans/{plan}/quote", post(plans::quote))
-        .route("/v1/orders", post(orders::commit))
+        .route("/v1/orders", post(orders::commit).get(orders::list))
         .route("/v1/orders/{order}", get(orders::get))
         .route("/v1/orders/{order}/ledger", get(orders::ledger))
         .route("/v1/orders/{order}/cancel", post(orders::cancel))

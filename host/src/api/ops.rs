@@ -20,7 +20,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         plugins::upload, plugins::list, plugins::describe, plugins::delete,
         plans::save, plans::list, plans::head, plans::version, plans::activate, plans::rollback,
         plans::diff, plans::budgets, plans::quote,
-        orders::commit, orders::get, orders::ledger, orders::cancel, orders::refund,
+        orders::commit, orders::list, orders::get, orders::ledger, orders::cancel, orders::refund,
         health, ready, metrics,
     ),
     components(schemas(ErrorBody)),

@@ -1,10 +1,13 @@
 //! `/v1/orders`: commit (idempotent by order id), read, ledger, cancel, refund.
 
+use super::extract::query;
 use super::{ApiError, AppState, Body, Caller, ErrorBody, PathParams};
-use crate::domain::{CommitRequest, LedgerEntry, Order, RefundRequest};
+use crate::domain::{
+    CommitRequest, LedgerEntry, Order, OrderQuery, OrderSummary, Page, RefundRequest,
+};
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, Uri};
 
 #[utoipa::path(post, path = "/v1/orders", tag = "orders", request_body = CommitRequest,
     responses(
@@ -15,9 +18,23 @@ pub async fn commit(
     State(app): State<AppState>,
     Caller(who): Caller,
     Body(req): Body<CommitRequest>,
-) -> Result<(StatusCode, Json<Order>), ApiError> {
+) -> Result<(StatusCode, HeaderMap, Json<Order>), ApiError> {
     let (order, created) = app.plaza.commit(&who, req).await?;
-    Ok((super::created_or_ok(created), Json(order)))
+    let location = super::location(&["v1", "orders", &order.id]);
+    Ok((super::created_or_ok(created), location, Json(order)))
+}
+
+#[utoipa::path(get, path = "/v1/orders", tag = "orders", params(OrderQuery),
+    responses((status = 200, body = Page<OrderSummary>, description = "Oldest first; `next` continues"),
+        (status = 400, body = ErrorBody, description = "bad_query"),
+        (status = 422, body = ErrorBody, description = "A limit or cursor out of range")))]
+pub async fn list(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+    uri: Uri,
+) -> Result<Json<Page<OrderSummary>>, ApiError> {
+    let q: OrderQuery = query(&uri)?;
+    Ok(Json(app.plaza.list_orders(&who, &q)?))
 }
 
 #[utoipa::path(get, path = "/v1/orders/{order}", tag = "orders", responses((status = 200, body = Order)))]

@@ -7,7 +7,7 @@ use crate::domain::{PlanDiff, PlanHead, PlanSummary, StepUsage};
 use crate::executor::{Cart, Plan, Quote};
 use axum::Json;
 use axum::extract::State;
-use axum::http::{StatusCode, Uri};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -32,20 +32,51 @@ pub struct QuoteParams {
 }
 
 #[utoipa::path(post, path = "/v1/plans", tag = "plans", request_body = Plan,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried save return the first answer instead of saving another version")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried save return the first answer instead of saving another version"),
+        ("If-Match" = Option<String>, Header, description = "The plan's `ETag` (its latest version, quoted) the change was based on; `\"0\"` for a new plan")),
     responses((status = 201, body = PlanHead, description = "Saved as the next version"),
         (status = 200, body = PlanHead, description = "A retry under the same Idempotency-Key: the first answer; nothing new saved"),
         (status = 409, body = ErrorBody, description = "idempotency_key_reused"),
+        (status = 412, body = ErrorBody, description = "precondition_failed: someone saved another version since the If-Match one"),
         (status = 403, body = ErrorBody, description = "quota_exceeded"),
         (status = 422, body = ErrorBody, description = "A plugin is unknown, ambiguous or refused its configuration")))]
 pub async fn save(
     State(app): State<AppState>,
     Caller(who): Caller,
     Idempotency(key): Idempotency,
+    headers: HeaderMap,
     Body(plan): Body<Plan>,
-) -> Result<(StatusCode, Json<PlanHead>), ApiError> {
-    let (head, created) = app.plaza.save_plan(&who, plan, key).await?;
-    Ok((super::created_or_ok(created), Json(head)))
+) -> Result<(StatusCode, HeaderMap, Json<PlanHead>), ApiError> {
+    let based_on = if_match(&headers)?;
+    let (head, created) = app.plaza.save_plan(&who, plan, key, based_on).await?;
+    let version = head.latest.to_string();
+    let mut out = super::location(&["v1", "plans", &head.id, "versions", &version]);
+    out.extend(etag(&head));
+    Ok((super::created_or_ok(created), out, Json(head)))
+}
+
+/// A plan's `ETag`: its latest version, quoted.
+fn etag(head: &PlanHead) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    if let Ok(value) = HeaderValue::from_str(&format!("\"{}\"", head.latest)) {
+        headers.insert(header::ETAG, value);
+    }
+    headers
+}
+
+/// The version an `If-Match` header names (`"3"`, `3` or `W/"3"`).
+fn if_match(headers: &HeaderMap) -> Result<Option<u32>, ApiError> {
+    let Some(value) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let text = value.to_str().unwrap_or_default().trim();
+    let text = text.strip_prefix("W/").unwrap_or(text);
+    text.trim_matches('"').parse().map(Some).map_err(|_| {
+        ApiError::from(crate::domain::Error::Invalid {
+            field: "If-Match".into(),
+            message: "must be the plan's ETag: its latest version number, quoted".into(),
+        })
+    })
 }
 
 #[utoipa::path(get, path = "/v1/plans", tag = "plans", responses((status = 200, body = Vec<PlanSummary>)))]
@@ -62,8 +93,9 @@ pub async fn head(
     State(app): State<AppState>,
     Caller(who): Caller,
     PathParams(plan): PathParams<String>,
-) -> Result<Json<PlanHead>, ApiError> {
-    Ok(Json(app.plaza.plan_head(&who, &plan)?))
+) -> Result<(HeaderMap, Json<PlanHead>), ApiError> {
+    let head = app.plaza.plan_head(&who, &plan)?;
+    Ok((etag(&head), Json(head)))
 }
 
 #[utoipa::path(get, path = "/v1/plans/{plan}/versions/{version}", tag = "plans",

@@ -6,7 +6,7 @@ use super::{ApiError, AppState, Caller, ErrorBody, PathParams};
 use crate::domain::{PluginRecord, Visibility};
 use axum::Json;
 use axum::extract::{Request, State};
-use axum::http::{StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -36,14 +36,15 @@ pub async fn upload(
     Caller(who): Caller,
     uri: Uri,
     req: Request,
-) -> Result<(StatusCode, Json<PluginRecord>), ApiError> {
+) -> Result<(StatusCode, HeaderMap, Json<PluginRecord>), ApiError> {
     let params: UploadParams = query(&uri)?;
     let bytes = raw(req, &()).await?;
     let (record, created) = app
         .plaza
         .upload_plugin(&who, bytes.to_vec(), params.visibility)
         .await?;
-    Ok((super::created_or_ok(created), Json(record)))
+    let location = super::location(&["v1", "plugins", &record.name, &record.version]);
+    Ok((super::created_or_ok(created), location, Json(record)))
 }
 
 #[utoipa::path(get, path = "/v1/plugins", tag = "plugins",

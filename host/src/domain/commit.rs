@@ -11,6 +11,7 @@ use super::budget::{Refusal, ServiceGate, apply_bumps, reserve};
 use super::idempotency::request_sha256;
 use super::ledger::{self, LedgerKind, Movement};
 use super::order::{CommitRequest, Order, OrderCommission, OrderLine, OrderStatus, order_key};
+use super::order_list::time_key;
 use super::{Error, Plaza, Principal, Role, check_id};
 use crate::Money;
 use crate::executor;
@@ -134,9 +135,14 @@ impl Plaza {
         let reference = order.id.clone();
         let entries = ledger::number(&mut order, &reference, movements, now);
         let mut abort = None;
-        let outcome = self
-            .store
-            .transact(&[Table::Orders, Table::Counters, Table::Ledger], |tx| {
+        let outcome = self.store.transact(
+            &[
+                Table::Orders,
+                Table::OrderTimes,
+                Table::Counters,
+                Table::Ledger,
+            ],
+            |tx| {
                 abort = None;
                 if let Some(existing) = tx.get_json::<Order>(Table::Orders, &okey)? {
                     abort = Some(Abort::Exists(Box::new(existing)));
@@ -147,8 +153,10 @@ impl Plaza {
                     return Err(TxError::Abort);
                 }
                 tx.put_json(Table::Orders, &okey, &order)?;
+                tx.put(Table::OrderTimes, &time_key(&tenant, now, &order.id), &[])?;
                 ledger::append(tx, &tenant, &order.id, &entries)
-            });
+            },
+        );
         match (outcome, abort) {
             (Ok(()), _) => {}
             (Err(TxError::Abort), Some(Abort::Exists(existing))) => {

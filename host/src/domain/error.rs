@@ -41,6 +41,8 @@ pub enum Error {
     /// rather than counting the budget as unused.
     #[error("step {step}: its budget counters cannot be read; nothing was committed")]
     BudgetUnreadable { step: String },
+    #[error("the plan's latest version is {latest}, not the {expected} this change was based on")]
+    PreconditionFailed { expected: u32, latest: u32 },
     #[error("the tenant's {quota} quota ({limit}) is used up")]
     QuotaExceeded { quota: &'static str, limit: u64 },
     #[error("the order now costs {actual}, not the expected {expected}; quote again")]

@@ -18,6 +18,8 @@ mod error;
 mod idempotency;
 mod ledger;
 mod order;
+mod order_list;
+pub mod page;
 mod plans;
 pub mod pool;
 mod quote;
@@ -33,6 +35,8 @@ pub use order::{
     CommitRequest, Order, OrderCommission, OrderLine, OrderStatus, Refund, RefundLine,
     RefundLineRequest, RefundRequest, Reservation,
 };
+pub use order_list::{OrderQuery, OrderSummary};
+pub use page::Page;
 pub use plans::{Activation, PlanDiff, PlanHead, PlanSummary, PlanVersionInfo};
 pub use pool::{Pool, PoolConfig};
 pub use quote::StepUsage;

@@ -195,11 +195,16 @@ impl Plaza {
     /// number is the server's; the body's `version`, if any, is ignored. With an
     /// idempotency key, a retry of the same request returns the first answer (`false`:
     /// nothing new was saved) and a different request under the same key is refused.
+    ///
+    /// With `based_on` (the `If-Match` of the request: the latest version the change was
+    /// made from, 0 for a new plan), the save is refused with 412 when another version was
+    /// saved since: of two concurrent saves based on one version, one succeeds.
     pub async fn save_plan(
         self: &Arc<Self>,
         who: &Principal,
         mut plan: Plan,
         idempotency: Option<IdempotencyKey>,
+        based_on: Option<u32>,
     ) -> Result<(PlanHead, bool), Error> {
         let tenant = who.tenant(AUTHORS, "change plans")?.to_owned();
         check_id("id", &plan.id)?;
@@ -222,6 +227,14 @@ impl Plaza {
             },
             Err(e) => return Err(e),
         };
+        if let Some(expected) = based_on
+            && expected != head.latest
+        {
+            return Err(Error::PreconditionFailed {
+                expected,
+                latest: head.latest,
+            });
+        }
         plan.version = head.latest.checked_add(1).ok_or_else(|| {
             Error::conflict(
                 "plan_versions_exhausted",

@@ -61,7 +61,7 @@ pub async fn bootstrap_demo(plaza: &Arc<Plaza>, data_dir: &Path) -> anyhow::Resu
             .map_err(|e| anyhow::anyhow!("uploading {name}: {e}"))?;
     }
     let head = plaza
-        .save_plan(&admin, examples::demo_plan(), None)
+        .save_plan(&admin, examples::demo_plan(), None, None)
         .await
         .map_err(|e| anyhow::anyhow!("saving the demo plan: {e}"))?;
     plaza

@@ -39,6 +39,9 @@ pub enum Table {
     PlanHeads,
     /// tenant \0 order → `Order`.
     Orders,
+    /// tenant \0 created_ms (u64 BE, offset from i64::MIN) \0 order → nothing: orders in
+    /// the order they were placed, for listing.
+    OrderTimes,
     /// tenant \0 plan \0 step \0 limit [\0 subject] → i64 BE.
     Counters,
     /// tenant \0 order \0 seq (u32 BE) → `LedgerEntry`.
@@ -49,7 +52,7 @@ pub enum Table {
 
 impl Table {
     /// Every table, in a fixed order.
-    pub const ALL: [Table; 10] = [
+    pub const ALL: [Table; 11] = [
         Table::Tenants,
         Table::Keys,
         Table::Plugins,
@@ -57,6 +60,7 @@ impl Table {
         Table::PlanVersions,
         Table::PlanHeads,
         Table::Orders,
+        Table::OrderTimes,
         Table::Counters,
         Table::Ledger,
         Table::Idempotency,
@@ -72,6 +76,7 @@ impl Table {
             Table::PlanVersions => "plan_versions",
             Table::PlanHeads => "plan_heads",
             Table::Orders => "orders",
+            Table::OrderTimes => "order_times",
             Table::Counters => "counters",
             Table::Ledger => "ledger",
             Table::Idempotency => "idempotency",
@@ -210,6 +215,22 @@ impl Store {
                 Ok((k, value))
             })
             .collect()
+    }
+
+    /// Up to `limit` keys under `prefix` after key `after` (an index's entries).
+    pub fn scan_keys(
+        &self,
+        table: Table,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        Ok(self
+            .backend
+            .scan(table, prefix, after, limit)?
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect())
     }
 
     /// Run `body` as one transaction over `tables`.
