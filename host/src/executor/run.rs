@@ -202,11 +202,12 @@ impl Exec<'_> {
             return StepRun::Skipped(Reason::NoLinesInScope);
         }
         let payable: Vec<i64> = visible.iter().map(|&i| st.payable[i].0).collect();
-        let items: i64 = payable.iter().sum();
+        // Checked: a validated cart totals inside i64 (`cart::MAX_CART_TOTAL`).
+        let items: Money = visible.iter().map(|&i| st.payable[i]).sum();
         let state = wit::Pipeline {
             payable,
             shipping: st.shipping.0,
-            order_total: items + st.shipping.0,
+            order_total: (items + st.shipping).0,
         };
         let ctx = wit::StepContext {
             threshold_base: match step.threshold_base {
