@@ -7,6 +7,7 @@
 mod error;
 mod extract;
 pub mod limit;
+mod openapi;
 mod ops;
 mod orders;
 mod plans;

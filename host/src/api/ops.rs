@@ -1,6 +1,7 @@
 //! Operations: health, readiness, metrics, the OpenAPI document, and the JSON 404/405.
 
-use super::{ApiError, AppState, Caller, ErrorBody, orders, plans, plugins, tenants};
+use super::openapi::ApiDoc;
+use super::{ApiError, AppState, Caller, ErrorBody};
 use crate::domain::{Error, Principal, Startup};
 use axum::Json;
 use axum::extract::State;
@@ -8,39 +9,6 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use std::sync::atomic::Ordering;
 use utoipa::OpenApi;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-
-#[derive(OpenApi)]
-#[openapi(
-    info(title = "Plaza", description = "Promotion, pricing and commission rules in a wasm sandbox. \
-        Every request but health, readiness and this document carries `Authorization: Bearer <key>` (the metrics take the operator's key). \
-        Errors are `{\"error\": {\"type\", \"message\", \"field\"?, \"detail\"?}}`; match on `type`."),
-    paths(
-        tenants::create, tenants::list, tenants::create_key, tenants::list_keys,
-        plugins::upload, plugins::list, plugins::describe, plugins::delete,
-        plans::save, plans::list, plans::head, plans::version, plans::activate, plans::rollback,
-        plans::diff, plans::budgets, plans::quote,
-        orders::commit, orders::list, orders::get, orders::ledger, orders::cancel, orders::refund,
-        health, ready, metrics,
-    ),
-    components(schemas(ErrorBody)),
-    modifiers(&BearerAuth),
-    security(("bearer" = [])),
-)]
-pub struct ApiDoc;
-
-struct BearerAuth;
-
-impl utoipa::Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        if let Some(components) = openapi.components.as_mut() {
-            components.add_security_scheme(
-                "bearer",
-                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-            );
-        }
-    }
-}
 
 #[utoipa::path(get, path = "/healthz", tag = "operations", security(()),
     responses((status = 200, description = "The process is up")))]
