@@ -297,13 +297,14 @@ impl Api {
 
     /// A JSON POST with extra headers.
     pub fn post_with(&self, path: &str, body: &Value, headers: &[(&str, &str)]) -> Answer {
+        let body = serde_json::to_vec(body).expect("json");
         let mut request = self
             .auth(Self::agent().post(&format!("{}{path}", self.base)))
             .header("content-type", "application/json");
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        Self::answer(request.send(&serde_json::to_vec(body).expect("json")[..]))
+        Self::answer(request.send(&body[..]))
     }
 
     /// A GET whose transport may fail (a server still starting).
@@ -323,10 +324,7 @@ impl Api {
     }
 
     pub fn get(&self, path: &str) -> Answer {
-        Self::answer(
-            self.auth(Self::agent().get(&format!("{}{path}", self.base)))
-                .call(),
-        )
+        self.get_with(path, &[])
     }
 
     pub fn delete(&self, path: &str) -> Answer {
@@ -337,11 +335,7 @@ impl Api {
     }
 
     pub fn post(&self, path: &str, body: &Value) -> Answer {
-        self.post_bytes(
-            path,
-            &serde_json::to_vec(body).expect("json"),
-            "application/json",
-        )
+        self.post_with(path, body, &[])
     }
 
     pub fn post_bytes(&self, path: &str, body: &[u8], content_type: &str) -> Answer {

@@ -22,6 +22,7 @@ mod order_list;
 pub mod page;
 mod plans;
 pub mod pool;
+mod quota;
 mod quote;
 mod refund;
 mod registry;

@@ -17,7 +17,7 @@ use super::tenants::ANY_ROLE;
 use super::{Error, Plaza, Principal, Role, check_id, read, write};
 use crate::executor::plan::{MAX_BUDGET_AMOUNT, MAX_BUDGET_COUNT};
 use crate::executor::{self, Plan, PlanError, PreparedPlan};
-use crate::store::{Table, TxExt, encode, key, prefix};
+use crate::store::{Table, TxExt, encode, first_part, key, prefix};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use utoipa::ToSchema;
@@ -100,8 +100,7 @@ impl Plaza {
         let mut count = 0;
         for (k, head) in heads {
             let Some(version) = head.active else { continue };
-            let tenant = String::from_utf8_lossy(k.split(|b| *b == 0).next().unwrap_or_default())
-                .into_owned();
+            let tenant = first_part(&k);
             let plan = self.load_version(&tenant, &head.id, version)?;
             let active = self.prepare_for(&tenant, &plan)?;
             write(&self.active).insert(active_key(&tenant, &head.id), Arc::new(active));
@@ -177,18 +176,6 @@ impl Plaza {
         self.store
             .get(Table::PlanHeads, &head_key(tenant, plan))?
             .ok_or_else(|| Error::not_found("plan", plan))
-    }
-
-    /// Bytes of plan versions `tenant` stores.
-    pub(super) fn plan_bytes(&self, tenant: &str) -> Result<u64, Error> {
-        let heads: Vec<PlanHead> = self
-            .store
-            .scan(Table::PlanHeads, &prefix(&[tenant.as_bytes()]))?;
-        Ok(heads
-            .iter()
-            .flat_map(|h| &h.versions)
-            .map(|v| v.bytes)
-            .sum())
     }
 
     /// Save `plan` as the next version of its id (creating the plan if new). The version
@@ -267,34 +254,6 @@ impl Plaza {
             .map_err(Error::from_tx)?;
         self.flush().await?;
         Ok((head, true))
-    }
-
-    fn check_plan_quota(&self, tenant: &str, adding: u64) -> Result<(), Error> {
-        let quotas = &self.settings.quotas;
-        let heads: Vec<PlanHead> = self
-            .store
-            .scan(Table::PlanHeads, &prefix(&[tenant.as_bytes()]))?;
-        let versions: u64 = heads.iter().map(|h| u64::from(h.latest)).sum();
-        if versions >= quotas.plan_versions {
-            return Err(Error::QuotaExceeded {
-                quota: "plan_versions",
-                limit: quotas.plan_versions,
-            });
-        }
-        let stored = heads
-            .iter()
-            .flat_map(|h| &h.versions)
-            .map(|v| v.bytes)
-            .sum::<u64>()
-            .saturating_add(self.plugin_bytes(tenant))
-            .saturating_add(adding);
-        if stored > quotas.stored_bytes {
-            return Err(Error::QuotaExceeded {
-                quota: "stored_bytes",
-                limit: quotas.stored_bytes,
-            });
-        }
-        Ok(())
     }
 
     /// Make `version` the active one (`None`: deactivate). Atomic for quotes.

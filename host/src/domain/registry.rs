@@ -16,7 +16,7 @@ use super::{Error, Plaza, Principal, Role, read, write};
 use crate::executor::Plan;
 use crate::executor::plan::{PluginRef, stage_name};
 use crate::sandbox::Plugin;
-use crate::store::{Table, TxExt, key};
+use crate::store::{Table, TxExt, first_part, key};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use utoipa::ToSchema;
@@ -151,40 +151,6 @@ impl Plaza {
         Ok((record, true))
     }
 
-    fn check_plugin_quota(&self, owner: &str, adding: usize) -> Result<(), Error> {
-        let quotas = &self.settings.quotas;
-        let plugins = read(&self.plugins);
-        let own = plugins.values().filter(|r| r.record.owner == owner);
-        if own.clone().count() >= quotas.plugins {
-            return Err(Error::QuotaExceeded {
-                quota: "plugins",
-                limit: u64::try_from(quotas.plugins).unwrap_or(u64::MAX),
-            });
-        }
-        let bytes: usize = own.map(|r| r.record.size).sum::<usize>() + adding;
-        drop(plugins);
-        let stored = u64::try_from(bytes)
-            .unwrap_or(u64::MAX)
-            .saturating_add(self.plan_bytes(owner)?);
-        if stored > quotas.stored_bytes {
-            return Err(Error::QuotaExceeded {
-                quota: "stored_bytes",
-                limit: quotas.stored_bytes,
-            });
-        }
-        Ok(())
-    }
-
-    /// Bytes of plugin components `owner` stores.
-    pub(super) fn plugin_bytes(&self, owner: &str) -> u64 {
-        let bytes: usize = read(&self.plugins)
-            .values()
-            .filter(|r| r.record.owner == owner)
-            .map(|r| r.record.size)
-            .sum();
-        u64::try_from(bytes).unwrap_or(u64::MAX)
-    }
-
     /// The caller's own plugins and every shared one.
     pub fn list_plugins(&self, who: &Principal) -> Result<Vec<PluginRecord>, Error> {
         let tenant = who.tenant(ANY_ROLE, "list plugins")?;
@@ -277,9 +243,7 @@ impl Plaza {
                 })
             })
             .map(|(k, plan)| {
-                let tenant =
-                    String::from_utf8_lossy(k.split(|b| *b == 0).next().unwrap_or_default())
-                        .into_owned();
+                let tenant = first_part(&k);
                 format!("{tenant}/{}@{}", plan.id, plan.version)
             })
             .collect())

@@ -51,10 +51,10 @@ impl Sandbox {
     /// Validate and compile a component. Compiling is CPU-heavy (tens of milliseconds):
     /// callers serving requests run this off the request path.
     pub fn load(&self, bytes: &[u8]) -> Result<Plugin, LoadError> {
-        if let Some(plugin) = self.load_if_cached(bytes)? {
+        let sha256 = self.preamble(bytes)?;
+        if let Some(plugin) = self.cached(&sha256, bytes.len())? {
             return Ok(plugin);
         }
-        let sha256 = self.preamble(bytes)?;
         let engine = &self.inner.engine;
         let component = Component::new(engine, bytes).map_err(|e| LoadError::Invalid {
             message: format!("{e:#}"),
@@ -73,13 +73,17 @@ impl Sandbox {
     /// would have to be compiled.
     pub fn load_if_cached(&self, bytes: &[u8]) -> Result<Option<Plugin>, LoadError> {
         let sha256 = self.preamble(bytes)?;
+        self.cached(&sha256, bytes.len())
+    }
+
+    fn cached(&self, sha256: &str, size: usize) -> Result<Option<Plugin>, LoadError> {
         let cached = self
             .inner
             .cache
             .as_ref()
-            .and_then(|c| c.load(&self.inner.engine, &sha256));
+            .and_then(|c| c.load(&self.inner.engine, sha256));
         cached
-            .map(|component| self.finish(&component, sha256, bytes.len(), true))
+            .map(|component| self.finish(&component, sha256.to_owned(), size, true))
             .transpose()
     }
 

@@ -349,6 +349,12 @@ pub fn prefix(parts: &[&[u8]]) -> Vec<u8> {
     out
 }
 
+/// A key's first part (the tenant, for every per-tenant table), as text.
+pub fn first_part(key: &[u8]) -> String {
+    let first = key.split(|b| *b == 0).next().unwrap_or_default();
+    String::from_utf8_lossy(first).into_owned()
+}
+
 /// A key as people read it (parts joined with `/`).
 pub fn show_key(key: &[u8]) -> String {
     String::from_utf8_lossy(key).replace('\0', "/")
