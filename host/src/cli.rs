@@ -86,6 +86,23 @@ enum Command {
         #[arg(long)]
         after: Option<String>,
     },
+    /// List plugins, plans, a plan's versions, an order's ledger, a tenant's keys or the
+    /// tenants on a running server, one page at a time (or every page with `--all`).
+    List {
+        #[command(flatten)]
+        server: ServerArgs,
+        #[command(subcommand)]
+        what: Listing,
+        /// Items per page.
+        #[arg(long, global = true)]
+        limit: Option<usize>,
+        /// The `next` cursor of the previous page.
+        #[arg(long, global = true)]
+        after: Option<String>,
+        /// Follow `next` to the end and print every item.
+        #[arg(long, global = true)]
+        all: bool,
+    },
     /// Quote the demo cart through the demo plan locally, without a server, and print it.
     Demo,
     /// Quote a cart through a plan file locally, without a server.
@@ -110,6 +127,39 @@ enum Command {
         /// The worker's arguments, as JSON.
         args: String,
     },
+}
+
+/// The lists `plaza list` reads.
+#[derive(Subcommand)]
+enum Listing {
+    /// The tenant's plugins and every shared one.
+    Plugins,
+    /// The tenant's plans.
+    Plans,
+    /// One plan's versions.
+    Versions { plan: String },
+    /// One order's ledger entries.
+    Ledger { order: String },
+    /// A tenant's keys (its admin's or the operator's).
+    Keys { tenant: String },
+    /// Every tenant (the operator's).
+    Tenants,
+}
+
+impl Listing {
+    fn path(&self) -> String {
+        let escape = |s: &str| {
+            percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+        };
+        match self {
+            Listing::Plugins => "/v1/plugins".into(),
+            Listing::Plans => "/v1/plans".into(),
+            Listing::Versions { plan } => format!("/v1/plans/{}/versions", escape(plan)),
+            Listing::Ledger { order } => format!("/v1/orders/{}/ledger", escape(order)),
+            Listing::Keys { tenant } => format!("/v1/tenants/{}/keys", escape(tenant)),
+            Listing::Tenants => "/v1/tenants".into(),
+        }
+    }
 }
 
 #[derive(Args)]
@@ -199,6 +249,21 @@ pub fn main() -> anyhow::Result<()> {
                 }
             }
             print(server.client().orders(&query.finish())?)
+        }
+        Command::List {
+            server,
+            what,
+            limit,
+            after,
+            all,
+        } => {
+            let client = server.client();
+            let path = what.path();
+            if all {
+                print(client.every_item(&path, limit)?)
+            } else {
+                print(client.page(&path, limit, after.as_deref())?)
+            }
         }
         Command::Demo => {
             let sandbox = Sandbox::new(Limits::default(), None)?;

@@ -1,5 +1,5 @@
 //! The author's and operator's command line against a running server: upload a plugin,
-//! apply a plan from a file, quote a cart from a file, list orders. Prints the server's JSON answer;
+//! apply a plan from a file, quote a cart from a file, list orders and the other lists. Prints the server's JSON answer;
 //! an error answer is printed too and makes the command fail.
 
 use anyhow::Context as _;
@@ -61,6 +61,43 @@ impl Client {
     /// `limit`, `after`).
     pub fn orders(&self, query: &str) -> anyhow::Result<serde_json::Value> {
         self.get(&format!("/v1/orders?{query}"))
+    }
+
+    /// One page of a list at `path`.
+    pub fn page(
+        &self,
+        path: &str,
+        limit: Option<usize>,
+        after: Option<&str>,
+    ) -> anyhow::Result<serde_json::Value> {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        if let Some(limit) = limit {
+            query.append_pair("limit", &limit.to_string());
+        }
+        if let Some(after) = after {
+            query.append_pair("after", after);
+        }
+        self.get(&format!("{path}?{}", query.finish()))
+    }
+
+    /// Every item of a list at `path`, following `next` page by page.
+    pub fn every_item(
+        &self,
+        path: &str,
+        limit: Option<usize>,
+    ) -> anyhow::Result<serde_json::Value> {
+        let mut items = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = self.page(path, limit, after.as_deref())?;
+            if let Some(more) = page["items"].as_array() {
+                items.extend(more.iter().cloned());
+            }
+            match page["next"].as_str() {
+                Some(next) => after = Some(next.to_owned()),
+                None => return Ok(serde_json::Value::Array(items)),
+            }
+        }
     }
 
     /// Upload a component file.

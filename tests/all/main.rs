@@ -14,5 +14,6 @@ mod service_hardening;
 mod service_input;
 mod service_isolation;
 mod service_lifecycle;
+mod service_lists;
 mod service_orders;
 mod snapshot;

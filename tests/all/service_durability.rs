@@ -214,7 +214,11 @@ fn kill_9_right_after_admin_writes_keeps_every_acknowledged_one() {
 
     let process = Process::serve(PLAZA, dir.path());
     let tenants = Api::new(&process.base, OPERATOR_KEY).get("/v1/tenants");
-    assert_eq!(tenants.body[0]["id"], "teahouse", "{}", tenants.text);
+    assert_eq!(
+        tenants.body["items"][0]["id"], "teahouse",
+        "{}",
+        tenants.text
+    );
     let checkout = Api::new(&process.base, checkout.key.as_deref().unwrap());
     let quote = checkout.post("/v1/plans/flash/quote", &demo_cart());
     assert_eq!(

@@ -1,9 +1,9 @@
 //! Extractors that answer in the API's error format: the caller (from the bearer key, rate
-//! limited per tenant), path parameters, the `Idempotency-Key` header, and strict JSON
-//! bodies.
+//! limited per tenant), path parameters, a list's page, the `Idempotency-Key` header, and
+//! strict JSON bodies.
 
 use super::{ApiError, AppState};
-use crate::domain::{Error, IdempotencyKey, Principal};
+use crate::domain::{Error, IdempotencyKey, PageQuery, Position, Principal};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -64,6 +64,19 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for PathPar
             .map_err(|rejection| {
                 ApiError::new(StatusCode::BAD_REQUEST, "bad_path", rejection.body_text())
             })
+    }
+}
+
+/// Which page of a list a request asks for (`limit` and `after`).
+#[derive(Debug)]
+pub struct Paging(pub Position);
+
+impl<S: Send + Sync> FromRequestParts<S> for Paging {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let q: PageQuery = query(&parts.uri)?;
+        Ok(Paging(q.position()?))
     }
 }
 

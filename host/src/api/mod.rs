@@ -90,6 +90,7 @@ pub fn app(state: AppState, max_body_bytes: usize) -> Router {
         )
         .route("/v1/plans", post(plans::save).get(plans::list))
         .route("/v1/plans/{plan}", get(plans::head))
+        .route("/v1/plans/{plan}/versions", get(plans::versions))
         .route("/v1/plans/{plan}/versions/{version}", get(plans::version))
         .route("/v1/plans/{plan}/activate", post(plans::activate))
         .route("/v1/plans/{plan}/rollback", post(plans::rollback))

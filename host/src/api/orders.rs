@@ -1,9 +1,9 @@
 //! `/v1/orders`: commit (idempotent by order id), read, ledger, cancel, refund.
 
-use super::extract::query;
+use super::extract::{Paging, query};
 use super::{ApiError, AppState, Body, Caller, ErrorBody, PathParams};
 use crate::domain::{
-    CommitRequest, LedgerEntry, Order, OrderQuery, OrderSummary, Page, RefundRequest,
+    CommitRequest, LedgerEntry, Order, OrderQuery, OrderSummary, Page, PageQuery, RefundRequest,
 };
 use axum::Json;
 use axum::extract::State;
@@ -46,14 +46,15 @@ pub async fn get(
     Ok(Json(app.plaza.order(&who, &order)?))
 }
 
-#[utoipa::path(get, path = "/v1/orders/{order}/ledger", tag = "orders",
-    responses((status = 200, body = Vec<LedgerEntry>)))]
+#[utoipa::path(get, path = "/v1/orders/{order}/ledger", tag = "orders", params(PageQuery),
+    responses((status = 200, body = Page<LedgerEntry>, description = "In the order they were written")))]
 pub async fn ledger(
     State(app): State<AppState>,
     Caller(who): Caller,
     PathParams(order): PathParams<String>,
-) -> Result<Json<Vec<LedgerEntry>>, ApiError> {
-    Ok(Json(app.plaza.order_ledger(&who, &order)?))
+    Paging(at): Paging,
+) -> Result<Json<Page<LedgerEntry>>, ApiError> {
+    Ok(Json(app.plaza.order_ledger(&who, &order, &at)?))
 }
 
 #[utoipa::path(post, path = "/v1/orders/{order}/cancel", tag = "orders",

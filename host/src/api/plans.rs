@@ -1,9 +1,8 @@
 //! `/v1/plans`: save versions, activate, roll back, history, diff, budgets, and quote.
 
-use super::extract::Idempotency;
-use super::extract::query;
+use super::extract::{Idempotency, Paging, query};
 use super::{ApiError, AppState, Body, Caller, ErrorBody, PathParams};
-use crate::domain::{PlanDiff, PlanHead, PlanSummary, StepUsage};
+use crate::domain::{Page, PageQuery, PlanDiff, PlanHead, PlanSummary, PlanVersionInfo, StepUsage};
 use crate::executor::{Cart, Plan, Quote};
 use axum::Json;
 use axum::extract::State;
@@ -79,12 +78,25 @@ fn if_match(headers: &HeaderMap) -> Result<Option<u32>, ApiError> {
     })
 }
 
-#[utoipa::path(get, path = "/v1/plans", tag = "plans", responses((status = 200, body = Vec<PlanSummary>)))]
+#[utoipa::path(get, path = "/v1/plans", tag = "plans", params(PageQuery),
+    responses((status = 200, body = Page<PlanSummary>, description = "By id")))]
 pub async fn list(
     State(app): State<AppState>,
     Caller(who): Caller,
-) -> Result<Json<Vec<PlanSummary>>, ApiError> {
-    Ok(Json(app.plaza.list_plans(&who)?))
+    Paging(at): Paging,
+) -> Result<Json<Page<PlanSummary>>, ApiError> {
+    Ok(Json(app.plaza.list_plans(&who, &at)?))
+}
+
+#[utoipa::path(get, path = "/v1/plans/{plan}/versions", tag = "plans", params(PageQuery),
+    responses((status = 200, body = Page<PlanVersionInfo>, description = "Oldest first")))]
+pub async fn versions(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+    PathParams(plan): PathParams<String>,
+    Paging(at): Paging,
+) -> Result<Json<Page<PlanVersionInfo>>, ApiError> {
+    Ok(Json(app.plaza.list_versions(&who, &plan, &at)?))
 }
 
 #[utoipa::path(get, path = "/v1/plans/{plan}", tag = "plans",

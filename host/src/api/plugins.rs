@@ -1,9 +1,9 @@
 //! `/v1/plugins`: upload a component (the body is the `.wasm` file), list, describe,
 //! delete.
 
-use super::extract::{query, raw};
+use super::extract::{Paging, query, raw};
 use super::{ApiError, AppState, Caller, ErrorBody, PathParams};
-use crate::domain::{PluginRecord, Visibility};
+use crate::domain::{Page, PageQuery, PluginRecord, Visibility};
 use axum::Json;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
@@ -47,13 +47,14 @@ pub async fn upload(
     Ok((super::created_or_ok(created), location, Json(record)))
 }
 
-#[utoipa::path(get, path = "/v1/plugins", tag = "plugins",
-    responses((status = 200, body = Vec<PluginRecord>, description = "Own plugins and every shared one")))]
+#[utoipa::path(get, path = "/v1/plugins", tag = "plugins", params(PageQuery),
+    responses((status = 200, body = Page<PluginRecord>, description = "Own plugins and every shared one, by owner, name and version")))]
 pub async fn list(
     State(app): State<AppState>,
     Caller(who): Caller,
-) -> Result<Json<Vec<PluginRecord>>, ApiError> {
-    Ok(Json(app.plaza.list_plugins(&who)?))
+    Paging(at): Paging,
+) -> Result<Json<Page<PluginRecord>>, ApiError> {
+    Ok(Json(app.plaza.list_plugins(&who, &at)?))
 }
 
 #[utoipa::path(get, path = "/v1/plugins/{name}/{version}", tag = "plugins", params(DescribeParams),

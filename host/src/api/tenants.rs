@@ -1,9 +1,9 @@
 //! `/v1/tenants`: the operator creates tenants; keys are issued by the operator or the
 //! tenant's admin.
 
-use super::extract::Idempotency;
+use super::extract::{Idempotency, Paging};
 use super::{ApiError, AppState, Body, Caller, ErrorBody, PathParams};
-use crate::domain::{IssuedKey, KeyRecord, NewKey, NewTenant, Tenant};
+use crate::domain::{IssuedKey, KeyRecord, NewKey, NewTenant, Page, PageQuery, Tenant};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -21,12 +21,14 @@ pub async fn create(
     ))
 }
 
-#[utoipa::path(get, path = "/v1/tenants", tag = "tenants", responses((status = 200, body = Vec<Tenant>)))]
+#[utoipa::path(get, path = "/v1/tenants", tag = "tenants", params(PageQuery),
+    responses((status = 200, body = Page<Tenant>, description = "By id")))]
 pub async fn list(
     State(app): State<AppState>,
     Caller(who): Caller,
-) -> Result<Json<Vec<Tenant>>, ApiError> {
-    Ok(Json(app.plaza.list_tenants(&who)?))
+    Paging(at): Paging,
+) -> Result<Json<Page<Tenant>>, ApiError> {
+    Ok(Json(app.plaza.list_tenants(&who, &at)?))
 }
 
 #[utoipa::path(post, path = "/v1/tenants/{tenant}/keys", tag = "tenants", request_body = NewKey,
@@ -48,12 +50,13 @@ pub async fn create_key(
     Ok((super::created_or_ok(created), Json(issued)))
 }
 
-#[utoipa::path(get, path = "/v1/tenants/{tenant}/keys", tag = "tenants",
-    responses((status = 200, body = Vec<KeyRecord>)))]
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/keys", tag = "tenants", params(PageQuery),
+    responses((status = 200, body = Page<KeyRecord>, description = "Oldest first")))]
 pub async fn list_keys(
     State(app): State<AppState>,
     Caller(who): Caller,
     PathParams(tenant): PathParams<String>,
-) -> Result<Json<Vec<KeyRecord>>, ApiError> {
-    Ok(Json(app.plaza.list_keys(&who, &tenant)?))
+    Paging(at): Paging,
+) -> Result<Json<Page<KeyRecord>>, ApiError> {
+    Ok(Json(app.plaza.list_keys(&who, &tenant, &at)?))
 }

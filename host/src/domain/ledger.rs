@@ -11,6 +11,7 @@
 )]
 
 use super::order::{Order, order_key};
+use super::page::{self, Page, Position};
 use super::{Error, Plaza, Principal, Role};
 use crate::Money;
 use crate::store::{Table, Tx, TxError, TxExt, key, prefix};
@@ -113,7 +114,13 @@ pub(super) fn append(
 
 impl Plaza {
     /// An order's ledger, oldest first.
-    pub fn order_ledger(&self, who: &Principal, order: &str) -> Result<Vec<LedgerEntry>, Error> {
+    /// An order's ledger entries, in the order they were written.
+    pub fn order_ledger(
+        &self,
+        who: &Principal,
+        order: &str,
+        at: &Position,
+    ) -> Result<Page<LedgerEntry>, Error> {
         let tenant = who.tenant(&[Role::Admin, Role::Checkout], "read orders")?;
         if !self
             .store
@@ -121,9 +128,7 @@ impl Plaza {
         {
             return Err(Error::not_found("order", order));
         }
-        Ok(self.store.scan(
-            Table::Ledger,
-            &prefix(&[tenant.as_bytes(), order.as_bytes()]),
-        )?)
+        let range = prefix(&[tenant.as_bytes(), order.as_bytes()]);
+        Ok(page::scan(&self.store, Table::Ledger, &range, at)?)
     }
 }

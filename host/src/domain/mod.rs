@@ -37,7 +37,7 @@ pub use order::{
     RefundLineRequest, RefundRequest, Reservation,
 };
 pub use order_list::{OrderQuery, OrderSummary};
-pub use page::Page;
+pub use page::{Page, PageQuery, Position};
 pub use plans::{Activation, PlanDiff, PlanHead, PlanSummary, PlanVersionInfo};
 pub use pool::{Pool, PoolConfig};
 pub use quote::StepUsage;

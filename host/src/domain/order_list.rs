@@ -43,6 +43,7 @@ pub struct OrderQuery {
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
     /// The `next` cursor of the previous page.
+    #[param(pattern = "^([0-9a-f]{2}){1,1024}$")]
     pub after: Option<String>,
 }
 
@@ -111,9 +112,10 @@ impl Plaza {
         q: &OrderQuery,
     ) -> Result<Page<OrderSummary>, Error> {
         let tenant = who.tenant(CHECKOUT, "list orders")?;
-        let limit = page::limit(q.limit)?;
+        let at = page::position(q.limit, q.after.as_deref())?;
+        let limit = at.limit;
         let range = prefix(&[tenant.as_bytes()]);
-        let mut from = page::after(q.after.as_deref(), &range)?;
+        let mut from = at.after;
         if let Some(since) = q.from_ms
             && let Some(earlier) = since.checked_sub(1)
         {

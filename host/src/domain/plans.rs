@@ -12,6 +12,7 @@
 //! head, so quotes see the old plan or the new one, never a mix, and never wait.
 
 use super::idempotency::{IdempotencyKey, Replay};
+use super::page::{self, Page, Position};
 use super::registry::ResolveError;
 use super::tenants::ANY_ROLE;
 use super::{Error, Plaza, Principal, Role, check_id, read, write};
@@ -333,19 +334,44 @@ impl Plaza {
         Ok(head)
     }
 
-    pub fn list_plans(&self, who: &Principal) -> Result<Vec<PlanSummary>, Error> {
+    /// The tenant's plans, by id.
+    pub fn list_plans(&self, who: &Principal, at: &Position) -> Result<Page<PlanSummary>, Error> {
         let tenant = who.tenant(ANY_ROLE, "list plans")?;
-        let heads: Vec<PlanHead> = self
-            .store
-            .scan(Table::PlanHeads, &prefix(&[tenant.as_bytes()]))?;
-        Ok(heads
+        let heads: Page<PlanHead> = page::scan(
+            &self.store,
+            Table::PlanHeads,
+            &prefix(&[tenant.as_bytes()]),
+            at,
+        )?;
+        Ok(Page {
+            items: heads
+                .items
+                .into_iter()
+                .map(|h| PlanSummary {
+                    id: h.id,
+                    latest: h.latest,
+                    active: h.active,
+                })
+                .collect(),
+            next: heads.next,
+        })
+    }
+
+    /// A plan's versions, oldest first.
+    pub fn list_versions(
+        &self,
+        who: &Principal,
+        plan: &str,
+        at: &Position,
+    ) -> Result<Page<PlanVersionInfo>, Error> {
+        let tenant = who.tenant(ANY_ROLE, "read plans")?;
+        let head = self.head(tenant, plan)?;
+        let versions = head
+            .versions
             .into_iter()
-            .map(|h| PlanSummary {
-                id: h.id,
-                latest: h.latest,
-                active: h.active,
-            })
-            .collect())
+            .map(|v| (v.version.to_be_bytes().to_vec(), v))
+            .collect();
+        Ok(page::of(versions, at))
     }
 
     pub fn plan_head(&self, who: &Principal, plan: &str) -> Result<PlanHead, Error> {

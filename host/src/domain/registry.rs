@@ -11,6 +11,7 @@
 //! any stored plan version pins cannot be deleted (409 `plugin_in_use`, naming the plan
 //! versions); plan versions are history and are never deleted either.
 
+use super::page::{self, Page, Position};
 use super::tenants::ANY_ROLE;
 use super::{Error, Plaza, Principal, Role, read, write};
 use crate::executor::Plan;
@@ -152,15 +153,23 @@ impl Plaza {
     }
 
     /// The caller's own plugins and every shared one.
-    pub fn list_plugins(&self, who: &Principal) -> Result<Vec<PluginRecord>, Error> {
+    /// The caller's plugins and every shared one, by owner, name and version.
+    pub fn list_plugins(
+        &self,
+        who: &Principal,
+        at: &Position,
+    ) -> Result<Page<PluginRecord>, Error> {
         let tenant = who.tenant(ANY_ROLE, "list plugins")?;
-        let mut list: Vec<PluginRecord> = read(&self.plugins)
+        let list: Vec<(Vec<u8>, PluginRecord)> = read(&self.plugins)
             .values()
             .filter(|r| r.record.owner == tenant || r.record.visibility == Visibility::Shared)
-            .map(|r| r.record.clone())
+            .map(|r| {
+                let r = &r.record;
+                let sort = key(&[r.owner.as_bytes(), r.name.as_bytes(), r.version.as_bytes()]);
+                (sort, r.clone())
+            })
             .collect();
-        list.sort_by(|a, b| (&a.owner, &a.name, &a.version).cmp(&(&b.owner, &b.name, &b.version)));
-        Ok(list)
+        Ok(page::of(list, at))
     }
 
     /// One plugin version the caller may see: its own, or a shared one of `owner`.

@@ -4,6 +4,7 @@
 //! (a key has full entropy, so a plain hash is enough and a lookup is one `get`).
 
 use super::idempotency::{IdempotencyKey, Replay};
+use super::page::{self, Page, Position};
 use super::{Error, Plaza, check_id};
 use crate::store::{Table, TxExt};
 use serde::{Deserialize, Serialize};
@@ -192,9 +193,10 @@ impl Plaza {
         Ok(tenant)
     }
 
-    pub fn list_tenants(&self, who: &Principal) -> Result<Vec<Tenant>, Error> {
+    /// Every tenant, by id (the operator's).
+    pub fn list_tenants(&self, who: &Principal, at: &Position) -> Result<Page<Tenant>, Error> {
         who.operator("list tenants")?;
-        Ok(self.store.scan(Table::Tenants, b"")?)
+        Ok(page::scan(&self.store, Table::Tenants, b"", at)?)
     }
 
     /// Issue a key for `tenant`: by the operator, or by the tenant's own admin.
@@ -257,11 +259,25 @@ impl Plaza {
     }
 
     /// The keys of `tenant` (admins only).
-    pub fn list_keys(&self, who: &Principal, tenant: &str) -> Result<Vec<KeyRecord>, Error> {
+    /// A tenant's keys, oldest first. Keys are stored by their hash (that is how a request
+    /// finds its key), so this reads every key record: listing keys is a rare admin task.
+    pub fn list_keys(
+        &self,
+        who: &Principal,
+        tenant: &str,
+        at: &Position,
+    ) -> Result<Page<KeyRecord>, Error> {
         who.admin_of(tenant, "list keys")?;
-        let mut keys: Vec<KeyRecord> = self.store.scan(Table::Keys, b"")?;
-        keys.retain(|k| k.tenant == tenant);
-        keys.sort_by(|a, b| a.created_ms.cmp(&b.created_ms).then(a.id.cmp(&b.id)));
-        Ok(keys)
+        let keys: Vec<KeyRecord> = self.store.scan(Table::Keys, b"")?;
+        let keys = keys
+            .into_iter()
+            .filter(|k| k.tenant == tenant)
+            .map(|k| {
+                let mut sort = k.created_ms.to_be_bytes().to_vec();
+                sort.extend_from_slice(k.id.as_bytes());
+                (sort, k)
+            })
+            .collect();
+        Ok(page::of(keys, at))
     }
 }
