@@ -103,6 +103,8 @@ enum Command {
         #[arg(long, global = true)]
         all: bool,
     },
+    /// Print the API's OpenAPI document (what `/openapi.json` serves), to generate a client.
+    Openapi,
     /// Quote the demo cart through the demo plan locally, without a server, and print it.
     Demo,
     /// Quote a cart through a plan file locally, without a server.
@@ -265,6 +267,7 @@ pub fn main() -> anyhow::Result<()> {
                 print(client.page(&path, limit, after.as_deref())?)
             }
         }
+        Command::Openapi => print(crate::api::openapi_document()),
         Command::Demo => {
             let sandbox = Sandbox::new(Limits::default(), None)?;
             let plugins = examples::load_examples(&sandbox)?;

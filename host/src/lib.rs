@@ -14,6 +14,7 @@
 //!   output and log limits.
 //! - [`store`]: the storage interface under the domain, with sled (embedded) behind it.
 //! - [`clock`]: the host's injectable time (rules get theirs from the request).
+//! - [`shape`]: what ids, texts and bounded numbers in requests may be, checked and documented alike.
 //!
 //! Money is [`Money`] (integer fen) and rates [`Ppm`] (parts per million) throughout,
 //! shared with the plugin SDK.
@@ -29,6 +30,7 @@ pub mod executor;
 pub mod metrics;
 pub mod sandbox;
 pub mod server;
+pub mod shape;
 pub mod store;
 
 pub use plaza_plugin_sdk::{MAX_UNIT_PRICE, Money, Ppm, allocate};

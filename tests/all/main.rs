@@ -9,6 +9,7 @@ mod money_paths;
 mod properties;
 mod service_compile;
 mod service_concurrency;
+mod service_contract;
 mod service_durability;
 mod service_hardening;
 mod service_input;

@@ -131,26 +131,29 @@ pub async fn raw<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiEr
     })
 }
 
+/// A JSON body as `T`. A number written with a zero fraction (`2441.0`, `1e3`) counts as
+/// the integer it is, as JSON Schema counts it, up to 2^53 (where floats stop being exact);
+/// that second reading happens only when the first fails, so it costs nothing otherwise.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let field = e.path().to_string();
-        let inner = e.into_inner();
-        if inner.is_syntax() || inner.is_eof() {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "malformed_json",
-                format!("malformed JSON: {inner}"),
-            )
-        } else {
-            let err = ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_body",
-                inner.to_string(),
-            );
-            if field == "." { err } else { err.field(field) }
+    let first = serde_path_to_error::deserialize(&mut de);
+    let value = match first {
+        Ok(value) => value,
+        Err(e) if e.inner().is_syntax() || e.inner().is_eof() => return Err(body_error(e)),
+        Err(e) => {
+            let mut json: serde_json::Value = serde_json::from_slice(bytes).map_err(|syntax| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "malformed_json",
+                    format!("malformed JSON: {syntax}"),
+                )
+            })?;
+            if !integral_floats_to_integers(&mut json) {
+                return Err(body_error(e));
+            }
+            return serde_path_to_error::deserialize(json).map_err(body_error);
         }
-    })?;
+    };
     de.end().map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -159,6 +162,59 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         )
     })?;
     Ok(value)
+}
+
+/// The largest integer every float below it can hold exactly.
+const EXACT_FLOAT_INTEGERS: f64 = 9_007_199_254_740_992.0;
+
+/// Rewrite every float with a zero fraction (within ±2^53) as an integer; whether any was.
+fn integral_floats_to_integers(value: &mut serde_json::Value) -> bool {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            let f = n.as_f64().unwrap_or(f64::NAN);
+            if f.fract() == 0.0 && f.abs() <= EXACT_FLOAT_INTEGERS {
+                // Exact: |f| ≤ 2^53 with no fraction is an integer an i64 holds.
+                #[allow(clippy::cast_possible_truncation)]
+                let integer = f as i64;
+                *value = Value::from(integer);
+                true
+            } else {
+                false
+            }
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .fold(false, |any, v| integral_floats_to_integers(v) | any),
+        Value::Object(fields) => fields
+            .values_mut()
+            .fold(false, |any, v| integral_floats_to_integers(v) | any),
+        _ => false,
+    }
+}
+
+/// 422 `invalid_body` naming the field that does not fit.
+fn invalid_body(e: &serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let field = e.path().to_string();
+    let err = ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_body",
+        e.inner().to_string(),
+    );
+    if field == "." { err } else { err.field(field) }
+}
+
+/// 400 `malformed_json` for JSON that does not parse, else 422 `invalid_body` naming the
+/// field that does not fit.
+fn body_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    if e.inner().is_syntax() || e.inner().is_eof() {
+        return ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            format!("malformed JSON: {}", e.inner()),
+        );
+    }
+    invalid_body(&e)
 }
 
 /// The query string, parsed strictly (400 `bad_query` otherwise).
@@ -181,5 +237,34 @@ mod tests {
         assert_eq!(bearer(&v("Basic k1")), None);
         assert_eq!(bearer(&v("Bearer ")), None);
         assert_eq!(bearer(&v("Bearerk1")), None);
+    }
+
+    #[derive(Debug, serde::Deserialize, PartialEq)]
+    struct Line {
+        quantity: u32,
+        price: i64,
+    }
+
+    #[test]
+    fn a_number_with_a_zero_fraction_is_the_integer_it_names() {
+        let line: Line = parse_json(br#"{"quantity": 2.0, "price": 29900e0}"#).unwrap();
+        assert_eq!(
+            line,
+            Line {
+                quantity: 2,
+                price: 29900
+            }
+        );
+        for bad in [
+            r#"{"quantity": 2.5, "price": 1}"#,
+            r#"{"quantity": 1, "price": 1e300}"#,
+            r#"{"quantity": -1.0, "price": 1}"#,
+            r#"{"quantity": 1, "price": 9007199254740994.0}"#,
+        ] {
+            let err = parse_json::<Line>(bad.as_bytes()).unwrap_err();
+            assert_eq!(err.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        }
+        let err = parse_json::<Line>(br#"{"quantity": 1.0, "price": }"#).unwrap_err();
+        assert_eq!(err.status, StatusCode::BAD_REQUEST);
     }
 }

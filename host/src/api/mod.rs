@@ -7,15 +7,18 @@
 mod error;
 mod extract;
 pub mod limit;
+mod links;
 mod openapi;
 mod ops;
 mod orders;
 mod plans;
 mod plugins;
+mod samples;
 mod tenants;
 
 pub use error::{ApiError, ErrorBody, ErrorInfo};
 pub use extract::{Body, Caller, PathParams};
+pub use openapi::document as openapi_document;
 
 use crate::domain::{Plaza, Startup};
 use axum::Router;

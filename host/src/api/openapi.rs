@@ -4,18 +4,19 @@
 //! its kind of operation can give (authentication, roles, rate limits, bad paths, bodies
 //! and queries, unknown resources, internal errors).
 
+use super::samples::Samples;
 use super::{ErrorBody, ops, orders, plans, plugins, tenants};
+use crate::domain::MAX_IDEMPOTENCY_KEY;
+use crate::shape;
 use utoipa::OpenApi;
-use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
-use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::path::{Operation, Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{KnownFormat, Object, ObjectBuilder, SchemaFormat, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Plaza", description = "Promotion, pricing and commission rules in a wasm sandbox. \
-        Every request but health, readiness and this document carries `Authorization: Bearer <key>` (the metrics take the operator's key). \
-        Errors are `{\"error\": {\"type\", \"message\", \"field\"?, \"detail\"?}}`; match on `type`."),
+    info(title = "Plaza", description = include_str!("contract.md")),
     paths(
         tenants::create, tenants::list, tenants::create_key, tenants::list_keys,
         plugins::upload, plugins::list, plugins::describe, plugins::delete,
@@ -25,10 +26,22 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder};
         ops::health, ops::ready, ops::metrics,
     ),
     components(schemas(ErrorBody)),
-    modifiers(&BearerAuth, &Conventions),
+    modifiers(&BearerAuth, &Conventions, &Samples),
     security(("bearer" = [])),
 )]
 pub struct ApiDoc;
+
+/// The document as served: generated once, with its links.
+pub fn document() -> serde_json::Value {
+    static DOCUMENT: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    DOCUMENT
+        .get_or_init(|| {
+            let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+            super::links::add(&mut doc);
+            doc
+        })
+        .clone()
+}
 
 struct BearerAuth;
 
@@ -46,45 +59,33 @@ impl utoipa::Modify for BearerAuth {
 /// Completes every operation with what all operations of its kind share.
 struct Conventions;
 
-/// The id rule of `domain::check_id`: 1–128 characters, no `/`, no whitespace.
-const ID_PATTERN: &str = r"^[^/\s]{1,128}$";
+fn integer_schema(min: i64, max: i64) -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int32)))
+        .minimum(Some(min))
+        .maximum(Some(max))
+        .build()
+}
 
-fn path_parameter(path: &str, name: &str) -> utoipa::openapi::path::Parameter {
+fn pattern_schema(pattern: &str) -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(pattern))
+        .build()
+}
+
+fn path_parameter(path: &str, name: &str) -> Parameter {
     let (schema, description) = match name {
-        "version" if path.starts_with("/v1/plans/") => (
-            ObjectBuilder::new()
-                .schema_type(Type::Integer)
-                .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
-                    utoipa::openapi::KnownFormat::Int32,
-                )))
-                .minimum(Some(0))
-                .maximum(Some(u32::MAX))
-                .build(),
-            "A plan version number",
-        ),
+        "version" if path.starts_with("/v1/plans/") => {
+            (integer_schema(0, u32::MAX.into()), "A plan version number")
+        }
         "version" => (
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .pattern(Some(r"^[0-9A-Za-z.+-]{1,64}$"))
-                .build(),
+            pattern_schema(r"^[0-9A-Za-z.+-]{1,64}$"),
             "A plugin's semantic version",
         ),
-        "name" => (
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .pattern(Some(r"^[a-z0-9-]{1,64}$"))
-                .build(),
-            "A plugin's name",
-        ),
-        _ => (
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .min_length(Some(1))
-                .max_length(Some(128))
-                .pattern(Some(ID_PATTERN))
-                .build(),
-            "An id: 1–128 characters without '/' or spaces",
-        ),
+        "name" => (pattern_schema(r"^[a-z0-9-]{1,64}$"), "A plugin's name"),
+        _ => (shape::id_schema(), "An id"),
     };
     ParameterBuilder::new()
         .name(name)
@@ -92,7 +93,39 @@ fn path_parameter(path: &str, name: &str) -> utoipa::openapi::path::Parameter {
         .required(Required::True)
         .description(Some(description))
         .schema(Some(schema))
+        .example(super::samples::path_example(path, name))
         .build()
+}
+
+/// The schema of a header parameter the server checks the same way everywhere.
+fn header_schema(name: &str) -> Option<Object> {
+    match name {
+        "Idempotency-Key" => Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(MAX_IDEMPOTENCY_KEY))
+                .pattern(Some(r"^[\x21-\x7e]+$"))
+                .description(Some("1–128 visible ASCII characters"))
+                .build(),
+        ),
+        "If-Match" => Some(pattern_schema(super::plans::IF_MATCH_PATTERN)),
+        _ => None,
+    }
+}
+
+/// The roles an operation declares (the scopes of its `bearer` requirement); empty for a
+/// public one.
+fn roles(op: &Operation) -> Vec<String> {
+    let value = serde_json::to_value(&op.security).unwrap_or_default();
+    value
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["bearer"].as_array())
+        .flatten()
+        .filter_map(|r| r.as_str().map(str::to_owned))
+        .collect()
 }
 
 fn error(description: &str) -> utoipa::openapi::Response {
@@ -112,7 +145,23 @@ fn complete(path: &str, op: &mut Operation) {
         .split('/')
         .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
         .collect();
+    for (media_type, content) in op.request_body.iter_mut().flat_map(|b| &mut b.content) {
+        if media_type != "application/json" {
+            let binary = ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+                .description(Some("A WebAssembly component"));
+            content.schema = Some(binary.build().into());
+        }
+    }
     let params = op.parameters.get_or_insert_with(Vec::new);
+    for p in params.iter_mut() {
+        if p.parameter_in == ParameterIn::Header
+            && let Some(schema) = header_schema(&p.name)
+        {
+            p.schema = Some(schema.into());
+        }
+    }
     for name in &names {
         let declared = params
             .iter()
@@ -122,22 +171,20 @@ fn complete(path: &str, op: &mut Operation) {
         }
     }
     let has_query = params.iter().any(|p| p.parameter_in == ParameterIn::Query);
-    let public = op.security.as_ref().is_some_and(|s| {
-        s.iter()
-            .all(|r| serde_json::to_value(r).is_ok_and(|v| v == serde_json::json!({})))
-    });
+    let roles = roles(op);
+    let needs = format!(
+        "`forbidden`: this needs the role {}; or `quota_exceeded`",
+        roles.join(" or ")
+    );
     let mut add = |status: &str, description: &str| {
         op.responses
             .responses
             .entry(status.to_owned())
             .or_insert_with(|| error(description).into());
     };
-    if !public {
+    if !roles.is_empty() {
         add("401", "`unauthenticated`: no key, or an unknown one");
-        add(
-            "403",
-            "`forbidden`: the key's role may not do this; `quota_exceeded`",
-        );
+        add("403", &needs);
         add(
             "429",
             "`rate_limited` (the tenant is over its request rate) or `busy`; see `Retry-After`",
@@ -150,6 +197,12 @@ fn complete(path: &str, op: &mut Operation) {
         add(
             "400",
             "`bad_path` or `bad_query`: a parameter that does not parse",
+        );
+    }
+    if has_query {
+        add(
+            "422",
+            "`invalid` naming the `field`: a parameter out of range (a `limit`, a cursor)",
         );
     }
     if op.request_body.is_some() {
@@ -191,7 +244,7 @@ mod tests {
 
     #[test]
     fn every_path_parameter_is_declared_and_every_keyed_operation_lists_its_errors() {
-        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let doc = document();
         let mut operations = 0;
         for (path, item) in doc["paths"].as_object().unwrap() {
             for (method, op) in item.as_object().unwrap() {
@@ -235,5 +288,69 @@ mod tests {
             .find(|p| p["name"] == "version")
             .unwrap();
         assert_eq!(version["schema"]["type"], "integer");
+    }
+
+    /// The bounds the document states are the server's own constants.
+    #[test]
+    fn the_document_states_the_bounds_the_server_checks() {
+        use crate::executor::cart::{MAX_LINES, MAX_QUANTITY};
+        use crate::executor::plan::{MAX_BUDGET_AMOUNT, MAX_BUDGET_COUNT, MAX_STEPS};
+        let doc = document();
+        let schemas = &doc["components"]["schemas"];
+        assert_eq!(
+            schemas["Cart"]["properties"]["lines"]["maxItems"],
+            MAX_LINES
+        );
+        assert_eq!(schemas["Cart"]["properties"]["lines"]["minItems"], 1);
+        let line = &schemas["CartLine"]["properties"];
+        assert_eq!(line["quantity"]["maximum"], MAX_QUANTITY);
+        assert_eq!(line["unit_price"]["maximum"], crate::MAX_UNIT_PRICE.0);
+        assert_eq!(line["sku"]["maxLength"], crate::shape::MAX_TEXT_CHARS);
+        assert_eq!(
+            schemas["Plan"]["properties"]["steps"]["maxItems"],
+            MAX_STEPS
+        );
+        let budget = &schemas["Budget"]["properties"];
+        assert_eq!(budget["max_orders"]["maximum"], MAX_BUDGET_COUNT);
+        assert_eq!(budget["max_amount"]["maximum"], MAX_BUDGET_AMOUNT.0);
+        let id = serde_json::to_value(shape::id_schema()).unwrap();
+        assert_eq!(schemas["CommitRequest"]["properties"]["order_id"], id);
+        let orders = &doc["paths"]["/v1/orders"]["get"]["parameters"];
+        let after = orders
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "after")
+            .unwrap();
+        assert_eq!(
+            after["schema"]["pattern"],
+            crate::domain::page::CURSOR_PATTERN
+        );
+        let plans = &doc["paths"]["/v1/plans"]["post"]["parameters"];
+        let key = plans
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "Idempotency-Key")
+            .unwrap();
+        assert_eq!(key["schema"]["maxLength"], MAX_IDEMPOTENCY_KEY);
+    }
+
+    #[test]
+    fn operation_ids_are_unique_and_every_keyed_operation_names_its_roles() {
+        let doc = document();
+        let mut ids = std::collections::BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let id = op["operationId"].as_str().unwrap();
+                assert!(ids.insert(id.to_owned()), "{id} twice");
+                let public = ["/healthz", "/readyz"].contains(&path.as_str());
+                let roles = &op["security"][0]["bearer"];
+                assert_eq!(roles.is_array(), !public, "{method} {path}");
+                if !public {
+                    assert!(!roles.as_array().unwrap().is_empty(), "{method} {path}");
+                }
+            }
+        }
     }
 }

@@ -1,6 +1,5 @@
 //! Operations: health, readiness, metrics, the OpenAPI document, and the JSON 404/405.
 
-use super::openapi::ApiDoc;
 use super::{ApiError, AppState, Caller, ErrorBody};
 use crate::domain::{Error, Principal, Startup};
 use axum::Json;
@@ -8,15 +7,14 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use std::sync::atomic::Ordering;
-use utoipa::OpenApi;
 
-#[utoipa::path(get, path = "/healthz", tag = "operations", security(()),
+#[utoipa::path(get, path = "/healthz", operation_id = "health", tag = "operations", security(()),
     responses((status = 200, description = "The process is up")))]
 pub async fn health() -> &'static str {
     "ok"
 }
 
-#[utoipa::path(get, path = "/readyz", tag = "operations", security(()),
+#[utoipa::path(get, path = "/readyz", operation_id = "ready", tag = "operations", security(()),
     responses((status = 200, body = Startup, description = "Plugins and plans are loaded"),
         (status = 503, body = ErrorBody, description = "Shutting down")))]
 pub async fn ready(State(app): State<AppState>) -> Result<Json<Startup>, ApiError> {
@@ -27,7 +25,7 @@ pub async fn ready(State(app): State<AppState>) -> Result<Json<Startup>, ApiErro
 }
 
 /// The operator's only: the metrics name every tenant's plugins.
-#[utoipa::path(get, path = "/metrics", tag = "operations",
+#[utoipa::path(get, path = "/metrics", operation_id = "metrics", tag = "operations", security(("bearer" = ["operator"])),
     responses((status = 200, description = "Prometheus text format"),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody, description = "Not the operator key")))]
 pub async fn metrics(
@@ -51,7 +49,7 @@ pub async fn metrics(
 }
 
 pub async fn openapi() -> impl IntoResponse {
-    Json(ApiDoc::openapi())
+    Json(super::openapi::document())
 }
 
 pub async fn not_found() -> ApiError {

@@ -9,10 +9,11 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 
-#[utoipa::path(post, path = "/v1/orders", tag = "orders", request_body = CommitRequest,
+#[utoipa::path(post, path = "/v1/orders", operation_id = "commit_order", tag = "orders", security(("bearer" = ["admin", "checkout"])), request_body = CommitRequest,
     responses(
         (status = 201, body = Order, description = "Committed; budgets reserved"),
         (status = 200, body = Order, description = "A replay: the order as first committed"),
+        (status = 404, body = ErrorBody, description = "not_found: the plan has no active version"),
         (status = 409, body = ErrorBody, description = "budget_exhausted, price_changed or order_id_reused")))]
 pub async fn commit(
     State(app): State<AppState>,
@@ -24,7 +25,7 @@ pub async fn commit(
     Ok((super::created_or_ok(created), location, Json(order)))
 }
 
-#[utoipa::path(get, path = "/v1/orders", tag = "orders", params(OrderQuery),
+#[utoipa::path(get, path = "/v1/orders", operation_id = "list_orders", tag = "orders", security(("bearer" = ["admin", "checkout"])), params(OrderQuery),
     responses((status = 200, body = Page<OrderSummary>, description = "Oldest first; `next` continues"),
         (status = 400, body = ErrorBody, description = "bad_query"),
         (status = 422, body = ErrorBody, description = "A limit or cursor out of range")))]
@@ -37,7 +38,7 @@ pub async fn list(
     Ok(Json(app.plaza.list_orders(&who, &q)?))
 }
 
-#[utoipa::path(get, path = "/v1/orders/{order}", tag = "orders", responses((status = 200, body = Order)))]
+#[utoipa::path(get, path = "/v1/orders/{order}", operation_id = "get_order", tag = "orders", security(("bearer" = ["admin", "checkout"])), responses((status = 200, body = Order)))]
 pub async fn get(
     State(app): State<AppState>,
     Caller(who): Caller,
@@ -46,7 +47,7 @@ pub async fn get(
     Ok(Json(app.plaza.order(&who, &order)?))
 }
 
-#[utoipa::path(get, path = "/v1/orders/{order}/ledger", tag = "orders", params(PageQuery),
+#[utoipa::path(get, path = "/v1/orders/{order}/ledger", operation_id = "list_order_ledger", tag = "orders", security(("bearer" = ["admin", "checkout"])), params(PageQuery),
     responses((status = 200, body = Page<LedgerEntry>, description = "In the order they were written")))]
 pub async fn ledger(
     State(app): State<AppState>,
@@ -57,7 +58,7 @@ pub async fn ledger(
     Ok(Json(app.plaza.order_ledger(&who, &order, &at)?))
 }
 
-#[utoipa::path(post, path = "/v1/orders/{order}/cancel", tag = "orders",
+#[utoipa::path(post, path = "/v1/orders/{order}/cancel", operation_id = "cancel_order", tag = "orders", security(("bearer" = ["admin", "checkout"])),
     responses((status = 200, body = Order), (status = 409, body = ErrorBody)))]
 pub async fn cancel(
     State(app): State<AppState>,
@@ -67,7 +68,7 @@ pub async fn cancel(
     Ok(Json(app.plaza.cancel(&who, &order).await?))
 }
 
-#[utoipa::path(post, path = "/v1/orders/{order}/refunds", tag = "orders", request_body = RefundRequest,
+#[utoipa::path(post, path = "/v1/orders/{order}/refunds", operation_id = "refund_order", tag = "orders", security(("bearer" = ["admin", "checkout"])), request_body = RefundRequest,
     responses((status = 200, body = Order), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn refund(
     State(app): State<AppState>,

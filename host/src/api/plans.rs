@@ -18,6 +18,7 @@ pub struct ActivateRequest {
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct DiffParams {
     from: u32,
     to: u32,
@@ -25,12 +26,13 @@ pub struct DiffParams {
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct QuoteParams {
     /// Quote with this stored version instead of the active one (to replay a quote).
     version: Option<u32>,
 }
 
-#[utoipa::path(post, path = "/v1/plans", tag = "plans", request_body = Plan,
+#[utoipa::path(post, path = "/v1/plans", operation_id = "save_plan", tag = "plans", security(("bearer" = ["admin", "author"])), request_body = Plan,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried save return the first answer instead of saving another version"),
         ("If-Match" = Option<String>, Header, description = "The plan's `ETag` (its latest version, quoted) the change was based on; `\"0\"` for a new plan")),
     responses((status = 201, body = PlanHead, description = "Saved as the next version"),
@@ -63,22 +65,33 @@ fn etag(head: &PlanHead) -> HeaderMap {
     headers
 }
 
-/// The version an `If-Match` header names (`"3"`, `3` or `W/"3"`).
+/// What an `If-Match` may be: a version number of up to 9 digits, as an ETag (`"3"`, weak
+/// `W/"3"`) or bare (`3`).
+pub const IF_MATCH_PATTERN: &str = r#"^((W/)?"[0-9]{1,9}"|[0-9]{1,9})$"#;
+
+/// The version an `If-Match` header names ([`IF_MATCH_PATTERN`]).
 fn if_match(headers: &HeaderMap) -> Result<Option<u32>, ApiError> {
     let Some(value) = headers.get(header::IF_MATCH) else {
         return Ok(None);
     };
-    let text = value.to_str().unwrap_or_default().trim();
-    let text = text.strip_prefix("W/").unwrap_or(text);
-    text.trim_matches('"').parse().map(Some).map_err(|_| {
-        ApiError::from(crate::domain::Error::Invalid {
+    let text = value.to_str().unwrap_or_default();
+    let tag = text.strip_prefix("W/").unwrap_or(text);
+    let digits = match tag.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+        Some(quoted) => quoted,
+        None if tag.len() == text.len() => text,
+        None => "",
+    };
+    let valid = (1..=9).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
+    match digits.parse() {
+        Ok(version) if valid => Ok(Some(version)),
+        _ => Err(ApiError::from(crate::domain::Error::Invalid {
             field: "If-Match".into(),
             message: "must be the plan's ETag: its latest version number, quoted".into(),
-        })
-    })
+        })),
+    }
 }
 
-#[utoipa::path(get, path = "/v1/plans", tag = "plans", params(PageQuery),
+#[utoipa::path(get, path = "/v1/plans", operation_id = "list_plans", tag = "plans", security(("bearer" = ["admin", "author", "checkout"])), params(PageQuery),
     responses((status = 200, body = Page<PlanSummary>, description = "By id")))]
 pub async fn list(
     State(app): State<AppState>,
@@ -88,7 +101,7 @@ pub async fn list(
     Ok(Json(app.plaza.list_plans(&who, &at)?))
 }
 
-#[utoipa::path(get, path = "/v1/plans/{plan}/versions", tag = "plans", params(PageQuery),
+#[utoipa::path(get, path = "/v1/plans/{plan}/versions", operation_id = "list_plan_versions", tag = "plans", security(("bearer" = ["admin", "author", "checkout"])), params(PageQuery),
     responses((status = 200, body = Page<PlanVersionInfo>, description = "Oldest first")))]
 pub async fn versions(
     State(app): State<AppState>,
@@ -99,7 +112,7 @@ pub async fn versions(
     Ok(Json(app.plaza.list_versions(&who, &plan, &at)?))
 }
 
-#[utoipa::path(get, path = "/v1/plans/{plan}", tag = "plans",
+#[utoipa::path(get, path = "/v1/plans/{plan}", operation_id = "get_plan", tag = "plans", security(("bearer" = ["admin", "author", "checkout"])),
     responses((status = 200, body = PlanHead, description = "Versions and activation history")))]
 pub async fn head(
     State(app): State<AppState>,
@@ -110,7 +123,7 @@ pub async fn head(
     Ok((etag(&head), Json(head)))
 }
 
-#[utoipa::path(get, path = "/v1/plans/{plan}/versions/{version}", tag = "plans",
+#[utoipa::path(get, path = "/v1/plans/{plan}/versions/{version}", operation_id = "get_plan_version", tag = "plans", security(("bearer" = ["admin", "author", "checkout"])),
     responses((status = 200, body = Plan)))]
 pub async fn version(
     State(app): State<AppState>,
@@ -120,7 +133,7 @@ pub async fn version(
     Ok(Json(app.plaza.plan_version(&who, &plan, version)?))
 }
 
-#[utoipa::path(post, path = "/v1/plans/{plan}/activate", tag = "plans", request_body = ActivateRequest,
+#[utoipa::path(post, path = "/v1/plans/{plan}/activate", operation_id = "activate_plan", tag = "plans", security(("bearer" = ["admin", "author"])), request_body = ActivateRequest,
     responses((status = 200, body = PlanHead)))]
 pub async fn activate(
     State(app): State<AppState>,
@@ -131,7 +144,7 @@ pub async fn activate(
     Ok(Json(app.plaza.activate(&who, &plan, req.version).await?))
 }
 
-#[utoipa::path(post, path = "/v1/plans/{plan}/rollback", tag = "plans",
+#[utoipa::path(post, path = "/v1/plans/{plan}/rollback", operation_id = "rollback_plan", tag = "plans", security(("bearer" = ["admin", "author"])),
     responses((status = 200, body = PlanHead, description = "The previously active version is active again"),
         (status = 409, body = ErrorBody)))]
 pub async fn rollback(
@@ -142,7 +155,7 @@ pub async fn rollback(
     Ok(Json(app.plaza.rollback(&who, &plan).await?))
 }
 
-#[utoipa::path(get, path = "/v1/plans/{plan}/diff", tag = "plans", params(DiffParams),
+#[utoipa::path(get, path = "/v1/plans/{plan}/diff", operation_id = "diff_plan", tag = "plans", security(("bearer" = ["admin", "author", "checkout"])), params(DiffParams),
     responses((status = 200, body = PlanDiff)))]
 pub async fn diff(
     State(app): State<AppState>,
@@ -159,7 +172,7 @@ pub async fn diff(
     )?))
 }
 
-#[utoipa::path(get, path = "/v1/plans/{plan}/budgets", tag = "plans",
+#[utoipa::path(get, path = "/v1/plans/{plan}/budgets", operation_id = "get_plan_budgets", tag = "plans", security(("bearer" = ["admin", "author", "checkout"])),
     responses((status = 200, body = Vec<StepUsage>)))]
 pub async fn budgets(
     State(app): State<AppState>,
@@ -169,7 +182,7 @@ pub async fn budgets(
     Ok(Json(app.plaza.budget_usage(&who, &plan)?))
 }
 
-#[utoipa::path(post, path = "/v1/plans/{plan}/quote", tag = "quote", params(QuoteParams),
+#[utoipa::path(post, path = "/v1/plans/{plan}/quote", operation_id = "quote", tag = "quote", security(("bearer" = ["admin", "author", "checkout"])), params(QuoteParams),
     request_body = Cart,
     responses((status = 200, body = Quote, description = "The priced cart and an explanation per step"),
         (status = 422, body = ErrorBody)))]
@@ -184,4 +197,34 @@ pub async fn quote(
     Ok(Json(
         app.plaza.quote(&who, &plan, params.version, cart).await?,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn if_match_takes_a_quoted_weak_or_bare_version_and_nothing_else() {
+        let parse = |v: &'static str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::IF_MATCH, HeaderValue::from_static(v));
+            if_match(&headers).ok().flatten()
+        };
+        assert_eq!(parse("\"3\""), Some(3));
+        assert_eq!(parse("W/\"3\""), Some(3));
+        assert_eq!(parse("12"), Some(12));
+        assert_eq!(parse("\"999999999\""), Some(999_999_999));
+        for bad in [
+            "W/3",
+            "\"3",
+            "3\"",
+            "\"\"",
+            "latest",
+            "\"1234567890\"",
+            " 3",
+            "-1",
+        ] {
+            assert_eq!(parse(bad), None, "{bad}");
+        }
+    }
 }

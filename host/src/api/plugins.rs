@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct UploadParams {
     /// `private` (default) or `shared` on the plaza.
     #[serde(default)]
@@ -19,13 +20,15 @@ pub struct UploadParams {
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct DescribeParams {
     /// The owning tenant, for another tenant's shared plugin.
     owner: Option<String>,
 }
 
-#[utoipa::path(post, path = "/v1/plugins", tag = "plugins", params(UploadParams),
-    request_body(content = Vec<u8>, content_type = "application/wasm"),
+#[utoipa::path(post, path = "/v1/plugins", operation_id = "upload_plugin", tag = "plugins", security(("bearer" = ["admin", "author"])), params(UploadParams),
+    request_body(description = "The component's bytes", content(
+        (Vec<u8> = "application/wasm"), (Vec<u8> = "application/octet-stream"))),
     responses(
         (status = 201, body = PluginRecord, description = "Registered"),
         (status = 200, body = PluginRecord, description = "The same bytes were already registered"),
@@ -47,7 +50,7 @@ pub async fn upload(
     Ok((super::created_or_ok(created), location, Json(record)))
 }
 
-#[utoipa::path(get, path = "/v1/plugins", tag = "plugins", params(PageQuery),
+#[utoipa::path(get, path = "/v1/plugins", operation_id = "list_plugins", tag = "plugins", security(("bearer" = ["admin", "author", "checkout"])), params(PageQuery),
     responses((status = 200, body = Page<PluginRecord>, description = "Own plugins and every shared one, by owner, name and version")))]
 pub async fn list(
     State(app): State<AppState>,
@@ -57,7 +60,7 @@ pub async fn list(
     Ok(Json(app.plaza.list_plugins(&who, &at)?))
 }
 
-#[utoipa::path(get, path = "/v1/plugins/{name}/{version}", tag = "plugins", params(DescribeParams),
+#[utoipa::path(get, path = "/v1/plugins/{name}/{version}", operation_id = "get_plugin", tag = "plugins", security(("bearer" = ["admin", "author", "checkout"])), params(DescribeParams),
     responses((status = 200, body = PluginRecord), (status = 404, body = ErrorBody)))]
 pub async fn describe(
     State(app): State<AppState>,
@@ -74,7 +77,7 @@ pub async fn describe(
     )?))
 }
 
-#[utoipa::path(delete, path = "/v1/plugins/{name}/{version}", tag = "plugins",
+#[utoipa::path(delete, path = "/v1/plugins/{name}/{version}", operation_id = "delete_plugin", tag = "plugins", security(("bearer" = ["admin", "author"])),
     responses((status = 204), (status = 409, body = ErrorBody, description = "An active plan uses it")))]
 pub async fn delete(
     State(app): State<AppState>,

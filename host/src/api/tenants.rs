@@ -8,7 +8,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 
-#[utoipa::path(post, path = "/v1/tenants", tag = "tenants", request_body = NewTenant,
+#[utoipa::path(post, path = "/v1/tenants", operation_id = "create_tenant", tag = "tenants", security(("bearer" = ["operator"])), request_body = NewTenant,
     responses((status = 201, body = Tenant), (status = 409, body = ErrorBody)))]
 pub async fn create(
     State(app): State<AppState>,
@@ -21,7 +21,7 @@ pub async fn create(
     ))
 }
 
-#[utoipa::path(get, path = "/v1/tenants", tag = "tenants", params(PageQuery),
+#[utoipa::path(get, path = "/v1/tenants", operation_id = "list_tenants", tag = "tenants", security(("bearer" = ["operator"])), params(PageQuery),
     responses((status = 200, body = Page<Tenant>, description = "By id")))]
 pub async fn list(
     State(app): State<AppState>,
@@ -31,7 +31,7 @@ pub async fn list(
     Ok(Json(app.plaza.list_tenants(&who, &at)?))
 }
 
-#[utoipa::path(post, path = "/v1/tenants/{tenant}/keys", tag = "tenants", request_body = NewKey,
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/keys", operation_id = "create_key", tag = "tenants", security(("bearer" = ["operator", "admin"])), request_body = NewKey,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried issue create no second key")),
     responses((status = 201, body = IssuedKey, description = "The key is shown this once"),
         (status = 200, body = IssuedKey, description = "A retry under the same Idempotency-Key: the first key's record, without the secret"),
@@ -50,7 +50,7 @@ pub async fn create_key(
     Ok((super::created_or_ok(created), Json(issued)))
 }
 
-#[utoipa::path(get, path = "/v1/tenants/{tenant}/keys", tag = "tenants", params(PageQuery),
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/keys", operation_id = "list_keys", tag = "tenants", security(("bearer" = ["operator", "admin"])), params(PageQuery),
     responses((status = 200, body = Page<KeyRecord>, description = "Oldest first")))]
 pub async fn list_keys(
     State(app): State<AppState>,

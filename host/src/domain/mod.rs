@@ -30,7 +30,7 @@ mod tenants;
 
 pub use breaker::{Admission, Breaker, BreakerConfig};
 pub use error::Error;
-pub use idempotency::IdempotencyKey;
+pub use idempotency::{IdempotencyKey, MAX_IDEMPOTENCY_KEY};
 pub use ledger::{LedgerEntry, LedgerKind};
 pub use order::{
     CommitRequest, Order, OrderCommission, OrderLine, OrderStatus, Refund, RefundLine,
@@ -216,15 +216,9 @@ fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     lock.write().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Ids of tenants, plans, orders, keys and refunds: 1–128 printable characters, no `/`
-/// (they appear in paths) and no control characters (they are key parts in the store).
+/// Ids of tenants, plans, steps, orders and refunds ([`crate::shape::is_id`]).
 pub fn check_id(field: &str, id: &str) -> Result<(), Error> {
-    let ok = !id.is_empty()
-        && id.len() <= 128
-        && id
-            .chars()
-            .all(|c| !c.is_control() && !c.is_whitespace() && c != '/');
-    if ok {
+    if crate::shape::is_id(id) {
         Ok(())
     } else {
         Err(Error::Invalid {

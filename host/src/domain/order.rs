@@ -18,8 +18,10 @@ use utoipa::ToSchema;
 #[serde(deny_unknown_fields)]
 pub struct CommitRequest {
     /// The checkout's order id: committing it again returns the same order.
+    #[schema(schema_with = crate::shape::id_schema)]
     pub order_id: String,
     /// The plan whose active version prices the order.
+    #[schema(schema_with = crate::shape::id_schema)]
     pub plan: String,
     pub cart: Cart,
     /// What the buyer was shown; if the order now costs something else, nothing is
@@ -87,6 +89,7 @@ pub struct Reservation {
     /// The unreleased share of `amount` on each order line.
     pub line_shares: Vec<Money>,
     /// Count counters reserved (+1 each): `orders`, `buyer/<id>`, `coupon/<code>`.
+    #[schema(schema_with = counts_schema)]
     pub counts: Vec<(String, Option<String>)>,
     pub counts_released: bool,
     pub release: Release,
@@ -114,7 +117,10 @@ pub struct RefundLine {
 #[serde(deny_unknown_fields)]
 pub struct RefundRequest {
     /// Idempotency key of the refund within the order.
+    #[schema(schema_with = crate::shape::id_schema)]
     pub refund_id: String,
+    /// The order's lines to refund, by line id.
+    #[schema(min_items = 1)]
     pub lines: Vec<RefundLineRequest>,
 }
 
@@ -124,7 +130,24 @@ pub struct RefundLineRequest {
     pub line: String,
     /// Units to refund; all units still held when absent.
     #[serde(default)]
+    #[schema(schema_with = refund_quantity_schema)]
     pub quantity: Option<u32>,
+}
+
+/// `[kind, key?]` pairs.
+fn counts_schema() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
+    let part = ObjectBuilder::new().schema_type(SchemaType::from_iter([Type::String, Type::Null]));
+    let pair = ArrayBuilder::new()
+        .items(part)
+        .min_items(Some(2))
+        .max_items(Some(2));
+    ArrayBuilder::new().items(pair).build()
+}
+
+fn refund_quantity_schema() -> utoipa::openapi::schema::Object {
+    let most = crate::executor::cart::MAX_QUANTITY.into();
+    crate::shape::optional_integer(1, most, "Units, 1 to the units still held")
 }
 
 pub(super) fn order_key(tenant: &str, order: &str) -> Vec<u8> {

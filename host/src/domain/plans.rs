@@ -196,6 +196,9 @@ impl Plaza {
     ) -> Result<(PlanHead, bool), Error> {
         let tenant = who.tenant(AUTHORS, "change plans")?.to_owned();
         check_id("id", &plan.id)?;
+        for (i, step) in plan.steps.iter().enumerate() {
+            check_id(&format!("steps[{i}].id"), &step.id)?;
+        }
         check_budgets(&plan)?;
         let replay = Replay::new(&tenant, SAVE_SCOPE, idempotency, &plan);
         if let Some(head) = self.replayed(&replay)? {

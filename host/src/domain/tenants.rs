@@ -31,7 +31,9 @@ pub struct Tenant {
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTenant {
+    #[schema(schema_with = crate::shape::id_schema)]
     pub id: String,
+    #[schema(schema_with = crate::shape::name_schema)]
     pub name: String,
     pub kind: TenantKind,
 }
@@ -62,8 +64,9 @@ impl Role {
 #[serde(deny_unknown_fields)]
 pub struct NewKey {
     pub role: Role,
-    /// A label for people ("checkout-prod").
+    /// A label for people ("checkout-prod"), at most 128 characters.
     #[serde(default)]
+    #[schema(schema_with = crate::shape::label_schema)]
     pub name: String,
 }
 
@@ -168,10 +171,10 @@ impl Plaza {
     pub async fn create_tenant(&self, who: &Principal, new: NewTenant) -> Result<Tenant, Error> {
         who.operator("create tenants")?;
         check_id("id", &new.id)?;
-        if new.name.trim().is_empty() || new.name.len() > 256 {
+        if !crate::shape::is_name(&new.name) {
             return Err(Error::Invalid {
                 field: "name".into(),
-                message: "must be 1-256 characters".into(),
+                message: "must be 1-256 characters, not all of them spaces".into(),
             });
         }
         let tenant = Tenant {
@@ -212,6 +215,15 @@ impl Plaza {
         idempotency: Option<IdempotencyKey>,
     ) -> Result<(IssuedKey, bool), Error> {
         who.admin_of(tenant, "issue keys")?;
+        if !crate::shape::is_label(&new.name) {
+            return Err(Error::Invalid {
+                field: "name".into(),
+                message: format!(
+                    "must be at most {} characters",
+                    crate::shape::MAX_TEXT_CHARS
+                ),
+            });
+        }
         if !self.store.contains(Table::Tenants, tenant.as_bytes())? {
             return Err(Error::not_found("tenant", tenant));
         }

@@ -19,8 +19,7 @@ use serde::{Deserialize, Serialize};
 pub const MAX_LINES: usize = 500;
 /// Most units on one line.
 pub const MAX_QUANTITY: u32 = 99_999;
-/// Longest id, sku, code or tag.
-pub const MAX_TEXT: usize = 128;
+pub use crate::shape::MAX_TEXT_CHARS as MAX_TEXT;
 /// The most a valid cart can total: every line at the largest quantity and unit price,
 /// plus the largest shipping fee (about 5 × 10¹⁸ fen).
 pub const MAX_CART_TOTAL: i128 =
@@ -34,6 +33,8 @@ const _: () = assert!(
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Cart {
+    /// 1 to [`MAX_LINES`] lines, each with its own id.
+    #[schema(min_items = 1, max_items = 500)]
     pub lines: Vec<CartLine>,
     pub buyer: Buyer,
     #[serde(default = "default_channel")]
@@ -41,11 +42,13 @@ pub struct Cart {
     #[serde(default)]
     pub attribution: Attribution,
     #[serde(default)]
+    #[schema(schema_with = crate::shape::texts_schema)]
     pub coupon_codes: Vec<String>,
     #[serde(default)]
     pub gift: bool,
     /// The shipping fee before any promotion.
     #[serde(default)]
+    #[schema(schema_with = price_schema)]
     pub shipping_fee: Money,
     /// The request's time, milliseconds since the Unix epoch: rules see this, never a clock.
     pub now_ms: i64,
@@ -58,18 +61,33 @@ fn default_channel() -> Channel {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CartLine {
+    #[schema(schema_with = crate::shape::text_schema)]
     pub id: String,
+    #[schema(schema_with = crate::shape::text_schema)]
     pub sku: String,
     /// Defaults to the sku.
     #[serde(default)]
     pub spu: Option<String>,
+    #[schema(schema_with = crate::shape::text_schema)]
     pub merchant: String,
     #[serde(default)]
     pub categories: Vec<String>,
     #[serde(default)]
     pub tags: Vec<String>,
+    #[schema(schema_with = quantity_schema)]
     pub quantity: u32,
+    #[schema(schema_with = price_schema)]
     pub unit_price: Money,
+}
+
+/// A unit price or shipping fee: 0 to [`MAX_UNIT_PRICE`] fen.
+fn price_schema() -> utoipa::openapi::schema::Object {
+    crate::shape::integer(0, MAX_UNIT_PRICE.0, "Fen, 0 to MAX_UNIT_PRICE")
+}
+
+/// Units on a line: 1 to [`MAX_QUANTITY`].
+fn quantity_schema() -> utoipa::openapi::schema::Object {
+    crate::shape::integer(1, MAX_QUANTITY.into(), "Units, 1 to 99,999")
 }
 
 impl CartLine {
@@ -82,6 +100,7 @@ impl CartLine {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Buyer {
+    #[schema(schema_with = crate::shape::text_schema)]
     pub id: String,
     #[serde(default)]
     pub member_tier: Option<String>,
@@ -144,8 +163,11 @@ fn invalid(field: impl Into<String>, message: impl Into<String>) -> CartError {
 
 /// `field` is only called (to name the field) when the check fails.
 fn check_text(field: impl FnOnce() -> String, value: &str) -> Result<(), CartError> {
-    if value.is_empty() || value.len() > MAX_TEXT {
-        return Err(invalid(field(), format!("must be 1 to {MAX_TEXT} bytes")));
+    if !crate::shape::is_text(value) {
+        return Err(invalid(
+            field(),
+            format!("must be 1 to {MAX_TEXT} characters"),
+        ));
     }
     Ok(())
 }

@@ -41,9 +41,12 @@ pub fn stage_name(stage: Stage) -> &'static str {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Plan {
+    #[schema(schema_with = crate::shape::id_schema)]
     pub id: String,
     #[serde(default = "one")]
     pub version: u32,
+    /// 1 to [`MAX_STEPS`] steps, each with its own id.
+    #[schema(min_items = 1, max_items = 64)]
     pub steps: Vec<Step>,
     /// What a failing step does to the quote.
     #[serde(default)]
@@ -68,7 +71,8 @@ pub enum FailurePolicy {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
-    /// Unique within the plan; names the step in explanations.
+    /// Unique within the plan; names the step in explanations and its budget's counters.
+    #[schema(schema_with = crate::shape::id_schema)]
     pub id: String,
     /// The plugin, pinned by name and version.
     pub plugin: PluginRef,
@@ -111,18 +115,31 @@ pub const MAX_BUDGET_AMOUNT: Money = Money(100_000_000_000_000_000);
 pub struct Budget {
     /// Orders the step may apply to, in all.
     #[serde(default)]
+    #[schema(schema_with = count_schema)]
     pub max_orders: Option<u64>,
     /// Money the step may give away (discount plus commission), in all.
     #[serde(default)]
+    #[schema(schema_with = amount_schema)]
     pub max_amount: Option<Money>,
     /// Orders per buyer.
     #[serde(default)]
+    #[schema(schema_with = count_schema)]
     pub max_orders_per_buyer: Option<u64>,
     /// Orders per coupon code the step redeems.
     #[serde(default)]
+    #[schema(schema_with = count_schema)]
     pub max_orders_per_coupon: Option<u64>,
     #[serde(default)]
     pub release: Release,
+}
+
+fn count_schema() -> utoipa::openapi::schema::Object {
+    let max = i64::try_from(MAX_BUDGET_COUNT).expect("MAX_BUDGET_COUNT fits in i64");
+    crate::shape::optional_integer(1, max, "1 to MAX_BUDGET_COUNT")
+}
+
+fn amount_schema() -> utoipa::openapi::schema::Object {
+    crate::shape::optional_integer(1, MAX_BUDGET_AMOUNT.0, "Fen, 1 to MAX_BUDGET_AMOUNT")
 }
 
 /// Whether a cancelled or refunded order gives its reservation back.

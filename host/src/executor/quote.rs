@@ -97,6 +97,7 @@ pub struct StepReport {
     pub plugin: String,
     pub stage: &'static str,
     #[serde(flatten)]
+    #[schema(value_type = OutcomeFields)]
     pub outcome: Outcome,
     /// Instructions the plugin used (0 when it did not run).
     pub fuel: u64,
@@ -119,6 +120,28 @@ pub enum Outcome {
     Applied,
     NotApplied { reason: Reason },
     Failed { error: StepError },
+}
+
+/// How an [`Outcome`] reads inside a [`StepReport`], for the API document: one object
+/// whose `outcome` says which of `reason` or `error` is there (a tagged union flattened
+/// into another object is more than common client generators read).
+#[derive(Debug, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct OutcomeFields {
+    outcome: OutcomeKind,
+    /// Why the step did not apply (with `not_applied`).
+    reason: Option<Reason>,
+    /// What went wrong (with `failed`).
+    error: Option<StepError>,
+}
+
+#[derive(Debug, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum OutcomeKind {
+    Applied,
+    NotApplied,
+    Failed,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]

@@ -1,0 +1,67 @@
+//! Request examples in the document, taken from the demo (the plan and cart that
+//! `plaza serve --demo` sets up), so a reader — or a tester's examples phase — starts from
+//! requests that work against the demo server.
+
+use crate::examples::{demo_cart, demo_plan};
+use serde_json::{Value, json};
+use utoipa::openapi::OpenApi;
+
+/// The demo's ids, as path parameter examples.
+const PATH_EXAMPLES: &[(&str, &str)] = &[
+    ("plan", "teahouse-autumn"),
+    ("order", "order-1"),
+    ("tenant", "demo"),
+    ("name", "store-coupon"),
+    ("version", "1.0.0"),
+];
+
+/// The demo's value for path parameter `name` of `path`.
+pub fn path_example(path: &str, name: &str) -> Option<Value> {
+    if name == "version" && path.starts_with("/v1/plans/") {
+        return Some(json!(1));
+    }
+    let (_, value) = PATH_EXAMPLES.iter().find(|(n, _)| *n == name)?;
+    Some(json!(value))
+}
+
+fn body_example(operation: &str) -> Option<Value> {
+    let cart = serde_json::to_value(demo_cart()).ok()?;
+    Some(match operation {
+        "save_plan" => serde_json::to_value(demo_plan()).ok()?,
+        "quote" => cart,
+        "commit_order" => json!({
+            "order_id": "order-1",
+            "plan": "teahouse-autumn",
+            "cart": cart,
+            "expected_payable": 58475,
+        }),
+        "refund_order" => {
+            json!({"refund_id": "refund-1", "lines": [{"line": "l1", "quantity": 1}]})
+        }
+        "activate_plan" => json!({"version": 1}),
+        "create_tenant" => json!({"id": "teahouse", "name": "Teahouse", "kind": "merchant"}),
+        "create_key" => json!({"role": "checkout", "name": "checkout-prod"}),
+        _ => return None,
+    })
+}
+
+/// Adds the demo's requests to the operations that take them.
+pub struct Samples;
+
+impl utoipa::Modify for Samples {
+    fn modify(&self, openapi: &mut OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            for op in [&mut item.get, &mut item.post, &mut item.delete]
+                .into_iter()
+                .flatten()
+            {
+                let id = op.operation_id.clone().unwrap_or_default();
+                if let (Some(body), Some(example)) = (op.request_body.as_mut(), body_example(&id))
+                    && let Some(content) = body.content.get_mut("application/json")
+                {
+                    content.example = Some(example);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! The OpenAPI document against the server it describes: the roles each operation
+//! declares are exactly the roles the server admits. (schemathesis, in
+//! `tests/contract/run`, checks the rest of the document from outside.)
+
+use plaza_tests::server::*;
+use serde_json::{Value, json};
+
+/// A request that the operation at `method path` (as the document spells it) accepts from
+/// an admitted caller, against the demo tenant's data.
+fn request(method: &str, path: &str) -> (String, Option<Value>) {
+    let concrete = path
+        .replace("{tenant}", "teahouse")
+        .replace("{plan}", "teahouse-autumn")
+        .replace("{order}", "order-1")
+        .replace("{name}", "store-coupon")
+        .replace(
+            "{version}",
+            if path.starts_with("/v1/plans") {
+                "1"
+            } else {
+                "1.0.0"
+            },
+        );
+    let body = match (method, path) {
+        ("get" | "delete", _) => None,
+        (_, "/v1/tenants") => Some(json!({"id": "t-new", "name": "New", "kind": "merchant"})),
+        (_, "/v1/tenants/{tenant}/keys") => Some(json!({"role": "checkout"})),
+        (_, "/v1/plans") => Some(demo_plan()),
+        (_, "/v1/plans/{plan}/activate") => Some(json!({"version": 1})),
+        (_, "/v1/plans/{plan}/quote") => Some(demo_cart()),
+        (_, "/v1/orders") => Some(commit_request("order-2", "teahouse-autumn", &demo_cart())),
+        (_, "/v1/orders/{order}/refunds") => {
+            Some(json!({"refund_id": "r-1", "lines": [{"line": "l1", "quantity": 1}]}))
+        }
+        _ => Some(json!({})),
+    };
+    let concrete = if path.ends_with("/diff") {
+        format!("{concrete}?from=1&to=1")
+    } else {
+        concrete
+    };
+    (concrete, body)
+}
+
+fn call(api: &Api, method: &str, path: &str) -> Answer {
+    let (concrete, body) = request(method, path);
+    match (method, body) {
+        ("get", _) => api.get(&concrete),
+        ("delete", _) => api.delete(&concrete),
+        ("post", _) if path == "/v1/plugins" => api.post_bytes(
+            &concrete,
+            &plaza_tests::component("threshold-discount"),
+            "application/wasm",
+        ),
+        ("post", Some(body)) => api.post(&concrete, &body),
+        other => panic!("no request for {other:?} {path}"),
+    }
+}
+
+#[test]
+fn the_roles_each_operation_declares_are_the_roles_the_server_admits() {
+    let server = Server::start();
+    let operator = server.operator();
+    let admin = operator.create_tenant("teahouse", "merchant");
+    with_demo_plan(&admin);
+    let placed = admin.post(
+        "/v1/orders",
+        &commit_request("order-1", "teahouse-autumn", &demo_cart()),
+    );
+    assert_eq!(placed.status, 201, "{}", placed.text);
+    let keys = [
+        ("operator", operator.clone()),
+        ("admin", admin.clone()),
+        ("author", admin.issue_key("teahouse", "author")),
+        ("checkout", admin.issue_key("teahouse", "checkout")),
+    ];
+
+    let doc = Api::anonymous(&server.base).get("/openapi.json").body;
+    let mut operations = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let roles: Vec<String> = op["security"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|r| r["bearer"].as_array())
+                .flatten()
+                .map(|r| r.as_str().unwrap().to_owned())
+                .collect();
+            if !roles.is_empty() {
+                operations.push((method.clone(), path.clone(), roles));
+            }
+        }
+    }
+    assert!(
+        operations.len() >= 25,
+        "{} keyed operations",
+        operations.len()
+    );
+
+    // Every role an operation does not declare is refused (nothing changes on a refusal).
+    for (method, path, roles) in &operations {
+        for (role, api) in &keys {
+            if !roles.iter().any(|r| r == role) {
+                let answer = call(api, method, path);
+                assert_eq!(
+                    answer.status, 403,
+                    "{role} on {method} {path}: {}",
+                    answer.text
+                );
+                assert_eq!(
+                    answer.error_type(),
+                    "forbidden",
+                    "{role} on {method} {path}"
+                );
+            }
+        }
+    }
+    // Every role it declares gets past the role check.
+    for (method, path, roles) in &operations {
+        for (role, api) in &keys {
+            if roles.iter().any(|r| r == role) {
+                let answer = call(api, method, path);
+                assert!(
+                    ![401, 403].contains(&answer.status),
+                    "{role} on {method} {path}: {} {}",
+                    answer.status,
+                    answer.text
+                );
+            }
+        }
+    }
+}
