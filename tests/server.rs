@@ -428,6 +428,29 @@ pub fn budget_plan(id: &str, budget: Value) -> Value {
     })
 }
 
+/// Every page of the list at `path` (filtered by `query`, without `after`), following
+/// `next` to the end: each page's body, in order.
+pub fn pages(api: &Api, path: &str, query: &str) -> Vec<Value> {
+    let mut pages = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let mut url = format!("{path}?{query}");
+        if let Some(cursor) = &after {
+            if !query.is_empty() {
+                url.push('&');
+            }
+            url.push_str(&format!("after={cursor}"));
+        }
+        let page = api.get(&url);
+        assert_eq!(page.status, 200, "{url}: {}", page.text);
+        after = page.body["next"].as_str().map(str::to_owned);
+        pages.push(page.body);
+        if after.is_none() {
+            return pages;
+        }
+    }
+}
+
 /// A commit request for the demo cart.
 pub fn commit_request(order_id: &str, plan: &str, cart: &Value) -> Value {
     json!({ "order_id": order_id, "plan": plan, "cart": cart })

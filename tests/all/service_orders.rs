@@ -8,23 +8,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// Every page of `/v1/orders{query}`, in order.
+/// Every order of `/v1/orders?{query}`, page by page, in order.
 fn all_pages(api: &Api, query: &str) -> Vec<Value> {
-    let mut items = Vec::new();
-    let mut after: Option<String> = None;
-    loop {
-        let path = match &after {
-            Some(cursor) => format!("/v1/orders?{query}&after={cursor}"),
-            None => format!("/v1/orders?{query}"),
-        };
-        let page = api.get(&path);
-        assert_eq!(page.status, 200, "{}", page.text);
-        items.extend(page.body["items"].as_array().unwrap().iter().cloned());
-        match page.body["next"].as_str() {
-            Some(next) => after = Some(next.to_owned()),
-            None => return items,
-        }
-    }
+    pages(api, "/v1/orders", query)
+        .iter()
+        .flat_map(|page| page["items"].as_array().unwrap().clone())
+        .collect()
 }
 
 #[test]

@@ -5,7 +5,8 @@
 //!   transactions over named [`Table`]s that either commit whole or not at all. sled
 //!   ([`sled::SledBackend`], the embedded default) is its one implementation today.
 //! - [`Store`] is what the domain uses: the backend plus typed helpers (JSON records,
-//!   counters, pages) and `flush`, which makes everything acknowledged so far durable.
+//!   counters, pages) and `flush`, which makes everything acknowledged so far durable,
+//!   with concurrent flushes grouped into one fsync.
 //!
 //! Records are JSON values (the same serde types as the API) under keys made of
 //! `\0`-separated parts, so one tenant's records are one prefix. Ids never contain control
@@ -13,6 +14,7 @@
 //! big-endian integers; a counter of any other shape is corrupt and is reported as such,
 //! never read as zero.
 
+mod group;
 mod sled;
 
 pub use self::sled::SledBackend;
@@ -145,6 +147,8 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
 #[derive(Clone, Debug)]
 pub struct Store {
     backend: Arc<dyn Backend>,
+    /// Concurrent flushes share fsyncs (group commit).
+    group: Arc<group::GroupFlush>,
 }
 
 impl Store {
@@ -154,15 +158,16 @@ impl Store {
     }
 
     pub fn with_backend(backend: Arc<dyn Backend>) -> Store {
-        Store { backend }
+        Store {
+            backend,
+            group: Arc::default(),
+        }
     }
 
-    /// Make everything written so far durable (fsync), on the blocking pool.
+    /// Make everything written so far durable (fsync, on the blocking pool). Concurrent
+    /// callers share a flush that started after their call (group commit).
     pub async fn flush(&self) -> Result<(), StoreError> {
-        let backend = self.backend.clone();
-        tokio::task::spawn_blocking(move || backend.flush())
-            .await
-            .map_err(|e| StoreError::Backend(format!("flush task: {e}")))?
+        self.group.flush(&self.backend).await
     }
 
     pub fn get_raw(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
