@@ -70,10 +70,10 @@ fn within(text: &str, least: usize, most: usize) -> bool {
     (least..=most).contains(&text.chars().count())
 }
 
-/// A regex character class of the invisible characters (and `extra`), in `\uXXXX` form,
-/// which ECMA-262, Python and Rust regexes all read the same way.
-fn class(extra: &str) -> String {
-    let mut out = String::from("[");
+/// The invisible characters (and `extra`) as the inside of a regex character class, in
+/// `\uXXXX` form, which ECMA-262, Python and Rust regexes all read the same way.
+fn invisible_ranges(extra: &str) -> String {
+    let mut out = String::new();
     for &(lo, hi) in INVISIBLE {
         out.push_str(&format!("\\u{:04x}", u32::from(lo)));
         if hi != lo {
@@ -81,7 +81,6 @@ fn class(extra: &str) -> String {
         }
     }
     out.push_str(extra);
-    out.push(']');
     out
 }
 
@@ -97,11 +96,10 @@ fn string(min: usize, max: usize, pattern: Option<String>, description: &str) ->
 
 /// The schema of an id ([`is_id`]).
 pub fn id_schema() -> Object {
-    let not_id = class("/");
     string(
         1,
         MAX_ID_CHARS,
-        Some(format!("^[^{}]+$", &not_id[1..not_id.len() - 1])),
+        Some(format!("^[^{}]+$", invisible_ranges("/"))),
         "1–128 characters: no spaces, control characters or '/'",
     )
 }
@@ -113,11 +111,10 @@ pub fn text_schema() -> Object {
 
 /// The schema of a display name ([`is_name`]).
 pub fn name_schema() -> Object {
-    let invisible = class("");
     string(
         1,
         MAX_NAME_CHARS,
-        Some(format!("[^{}]", &invisible[1..invisible.len() - 1])),
+        Some(format!("[^{}]", invisible_ranges(""))),
         "1–256 characters, not all of them spaces",
     )
 }
