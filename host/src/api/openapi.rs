@@ -59,15 +59,6 @@ impl utoipa::Modify for BearerAuth {
 /// Completes every operation with what all operations of its kind share.
 struct Conventions;
 
-fn integer_schema(min: i64, max: i64) -> Object {
-    ObjectBuilder::new()
-        .schema_type(Type::Integer)
-        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int32)))
-        .minimum(Some(min))
-        .maximum(Some(max))
-        .build()
-}
-
 fn pattern_schema(pattern: &str) -> Object {
     ObjectBuilder::new()
         .schema_type(Type::String)
@@ -78,7 +69,8 @@ fn pattern_schema(pattern: &str) -> Object {
 fn path_parameter(path: &str, name: &str) -> Parameter {
     let (schema, description) = match name {
         "version" if path.starts_with("/v1/plans/") => {
-            (integer_schema(0, u32::MAX.into()), "A plan version number")
+            let version = shape::integer(0, u32::MAX.into(), "0 to 4,294,967,295");
+            (version, "A plan version number")
         }
         "version" => (
             pattern_schema(r"^[0-9A-Za-z.+-]{1,64}$"),
