@@ -18,3 +18,18 @@ mod service_lifecycle;
 mod service_lists;
 mod service_orders;
 mod snapshot;
+
+/// Run the `plaza` command line with `args` and parse what it prints as JSON; it must
+/// succeed.
+fn plaza_cli(args: &[&str]) -> serde_json::Value {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_plaza-e2e"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}

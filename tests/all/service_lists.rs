@@ -22,17 +22,9 @@ fn walk(api: &Api, path: &str, limit: usize) -> Vec<Value> {
 }
 
 fn cli_list(server: &Server, key: &str, args: &[&str]) -> Value {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_plaza-e2e"))
-        .args(["list", "--server", &server.base, "--key", key])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    let mut all = vec!["list", "--server", &server.base, "--key", key];
+    all.extend_from_slice(args);
+    crate::plaza_cli(&all)
 }
 
 #[test]

@@ -138,24 +138,15 @@ fn orders_filter_by_status_buyer_promoter_plan_and_time() {
 
     // The CLI reads the same list.
     let key = shop.key.clone().unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_plaza-e2e"))
-        .args([
-            "orders",
-            "--buyer",
-            "b-1",
-            "--server",
-            &server.base,
-            "--key",
-            &key,
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let page: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let page = crate::plaza_cli(&[
+        "orders",
+        "--buyer",
+        "b-1",
+        "--server",
+        &server.base,
+        "--key",
+        &key,
+    ]);
     assert_eq!(page["items"].as_array().unwrap().len(), 2);
 }
 

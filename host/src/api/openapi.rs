@@ -234,6 +234,21 @@ impl utoipa::Modify for Conventions {
 mod tests {
     use super::*;
 
+    /// Parameter `name` of the operation at `method path`.
+    fn parameter<'a>(
+        doc: &'a serde_json::Value,
+        path: &str,
+        method: &str,
+        name: &str,
+    ) -> &'a serde_json::Value {
+        doc["paths"][path][method]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("{method} {path} has no parameter {name}"))
+    }
+
     #[test]
     fn every_path_parameter_is_declared_and_every_keyed_operation_lists_its_errors() {
         let doc = document();
@@ -272,13 +287,12 @@ mod tests {
             }
         }
         assert!(operations >= 26, "{operations} operations");
-        let version = &doc["paths"]["/v1/plans/{plan}/versions/{version}"]["get"]["parameters"];
-        let version = version
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["name"] == "version")
-            .unwrap();
+        let version = parameter(
+            &doc,
+            "/v1/plans/{plan}/versions/{version}",
+            "get",
+            "version",
+        );
         assert_eq!(version["schema"]["type"], "integer");
     }
 
@@ -307,24 +321,12 @@ mod tests {
         assert_eq!(budget["max_amount"]["maximum"], MAX_BUDGET_AMOUNT.0);
         let id = serde_json::to_value(shape::id_schema()).unwrap();
         assert_eq!(schemas["CommitRequest"]["properties"]["order_id"], id);
-        let orders = &doc["paths"]["/v1/orders"]["get"]["parameters"];
-        let after = orders
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["name"] == "after")
-            .unwrap();
+        let after = parameter(&doc, "/v1/orders", "get", "after");
         assert_eq!(
             after["schema"]["pattern"],
             crate::domain::page::CURSOR_PATTERN
         );
-        let plans = &doc["paths"]["/v1/plans"]["post"]["parameters"];
-        let key = plans
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["name"] == "Idempotency-Key")
-            .unwrap();
+        let key = parameter(&doc, "/v1/plans", "post", "Idempotency-Key");
         assert_eq!(key["schema"]["maxLength"], MAX_IDEMPOTENCY_KEY);
     }
 
