@@ -37,6 +37,19 @@ fn bad_requests_get_structured_errors_and_change_nothing() {
         unknown.text
     );
 
+    // serde would read a struct's fields from an array; the API takes objects only.
+    let array = shop.post("/v1/plans/teahouse-autumn/activate", &json!([null]));
+    assert_eq!((array.status, array.error_type()), (422, "invalid_body"));
+    let mut cart = demo_cart();
+    cart["lines"][0] = json!(["l1", "tea", 1, 100]);
+    let line_array = shop.post(path, &cart);
+    assert_eq!(
+        (line_array.status, line_array.error_type()),
+        (422, "invalid_body"),
+        "{}",
+        line_array.text
+    );
+
     let mut cart = demo_cart();
     cart["lines"][1]["quantity"] = json!(0);
     let invalid = shop.post(path, &cart);

@@ -2,6 +2,7 @@
 //! limited per tenant), path parameters, a list's page, the `Idempotency-Key` header, and
 //! strict JSON bodies.
 
+use super::strict::Strict;
 use super::{ApiError, AppState};
 use crate::domain::{Error, IdempotencyKey, PageQuery, Position, Principal};
 use axum::body::Bytes;
@@ -131,12 +132,12 @@ pub async fn raw<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiEr
     })
 }
 
-/// A JSON body as `T`. A number written with a zero fraction (`2441.0`, `1e3`) counts as
+/// A JSON body as `T`; an array is never read as a struct ([`Strict`]). A number written with a zero fraction (`2441.0`, `1e3`) counts as
 /// the integer it is, as JSON Schema counts it, up to 2^53 (where floats stop being exact);
 /// that second reading happens only when the first fails, so it costs nothing otherwise.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let first = serde_path_to_error::deserialize(&mut de);
+    let first = serde_path_to_error::deserialize(Strict(&mut de));
     let value = match first {
         Ok(value) => value,
         Err(e) if e.inner().is_syntax() || e.inner().is_eof() => return Err(body_error(e)),
@@ -151,7 +152,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             if !integral_floats_to_integers(&mut json) {
                 return Err(body_error(e));
             }
-            return serde_path_to_error::deserialize(json).map_err(body_error);
+            return serde_path_to_error::deserialize(Strict(json)).map_err(body_error);
         }
     };
     de.end().map_err(|e| {

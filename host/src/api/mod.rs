@@ -14,6 +14,7 @@ mod orders;
 mod plans;
 mod plugins;
 mod samples;
+mod strict;
 mod tenants;
 
 pub use error::{ApiError, ErrorBody, ErrorInfo};
