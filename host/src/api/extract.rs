@@ -132,9 +132,10 @@ pub async fn raw<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiEr
     })
 }
 
-/// A JSON body as `T`; an array is never read as a struct ([`Strict`]). A number written with a zero fraction (`2441.0`, `1e3`) counts as
-/// the integer it is, as JSON Schema counts it, up to 2^53 (where floats stop being exact);
-/// that second reading happens only when the first fails, so it costs nothing otherwise.
+/// A JSON body as `T`; an array is never read as a struct ([`Strict`]). A number written
+/// with a zero fraction (`2441.0`, `1e3`) counts as the integer it is, as JSON Schema counts
+/// it, up to 2^53 (where floats stop being exact); that second reading happens only when
+/// the first fails, so it costs nothing otherwise.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let first = serde_path_to_error::deserialize(Strict(&mut de));
