@@ -1,9 +1,11 @@
-//! Build plugin crates into uploadable components (native only, feature `build`).
+//! Build plugin crates into uploadable modules (native only, feature `build`).
 //!
-//! A plugin crate compiles to a core wasm module for `wasm32-unknown-unknown`, carrying the
-//! contract's type information in a custom section; [`componentize`] turns it into the
-//! component Plaza accepts. [`build_plugins`] does both for every crate in a folder, with a
-//! target directory of its own so that it can run from inside another cargo build.
+//! A plugin crate compiles to a core wasm module for `wasm32-unknown-unknown`. A module
+//! built with this SDK implements contract 0.2 and is uploaded as it is. A module built
+//! against the frozen 0.1 contract (wit-bindgen over `wit/plaza-rules.wit`) carries its
+//! type information in a custom section, and [`componentize`] turns it into the component
+//! 0.1 is. [`build_plugins`] does this for every crate in a folder, with a target
+//! directory of its own so that it can run from inside another cargo build.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -18,11 +20,20 @@ pub const TARGET: &str = "wasm32-unknown-unknown";
 pub struct BuiltPlugin {
     /// The crate (and folder) name, e.g. `threshold-discount`.
     pub name: String,
-    /// The component file.
-    pub component: PathBuf,
+    /// The file to upload: a contract 0.2 module, or a 0.1 component.
+    pub wasm: PathBuf,
 }
 
-/// Turn a core module built with this SDK into a component.
+/// True when `module` is a core module implementing contract 0.2 (it exports
+/// `plaza_rules_0_2`).
+pub fn is_contract_0_2(module: &[u8]) -> bool {
+    wasmparser::Parser::new(0).parse_all(module).any(|payload| {
+        matches!(payload, Ok(wasmparser::Payload::ExportSection(exports))
+            if exports.clone().into_iter().any(|e| e.is_ok_and(|e| e.name == "plaza_rules_0_2")))
+    })
+}
+
+/// Turn a core module built against the 0.1 contract (wit-bindgen) into a component.
 pub fn componentize(module: &[u8]) -> Result<Vec<u8>, String> {
     wit_component::ComponentEncoder::default()
         .module(module)
@@ -47,7 +58,7 @@ pub fn plugin_crates(plugins_dir: &Path) -> Result<Vec<String>, String> {
     Ok(names)
 }
 
-/// Build every crate in `workspace/<folder>` (e.g. `plugins`) to a component in
+/// Build every crate in `workspace/<folder>` (e.g. `plugins`) to an uploadable file in
 /// `target_dir/components`.
 ///
 /// `cargo` is the cargo binary to run (a build script passes `$CARGO`). Variables that an
@@ -105,24 +116,25 @@ pub fn build_plugins(
             .join(format!("{}.wasm", name.replace('-', "_")));
         let module = std::fs::read(&module_path)
             .map_err(|e| format!("reading {}: {e}", module_path.display()))?;
-        let component = componentize(&module).map_err(|e| format!("componentizing {name}: {e}"))?;
+        let wasm = if is_contract_0_2(&module) {
+            module
+        } else {
+            componentize(&module).map_err(|e| format!("componentizing {name}: {e}"))?
+        };
         let out = components.join(format!("{name}.wasm"));
         // Rewrite only on change, so dependants are not rebuilt for nothing.
-        if std::fs::read(&out).ok().as_deref() != Some(component.as_slice()) {
-            std::fs::write(&out, &component).map_err(|e| format!("{}: {e}", out.display()))?;
+        if std::fs::read(&out).ok().as_deref() != Some(wasm.as_slice()) {
+            std::fs::write(&out, &wasm).map_err(|e| format!("{}: {e}", out.display()))?;
         }
-        built.push(BuiltPlugin {
-            name,
-            component: out,
-        });
+        built.push(BuiltPlugin { name, wasm: out });
     }
     Ok(built)
 }
 
 /// The whole build script of a crate that embeds plugins: build every crate in
-/// `workspace/<folder>` to a component (in `target/plaza-plugins`, shared by every such
+/// `workspace/<folder>` to its uploadable file (in `target/plaza-plugins`, shared by every such
 /// build) and write `$OUT_DIR/<out_file>` declaring
-/// `pub const <name>: &[(&str, &[u8])]`, each crate's name and its component's bytes
+/// `pub const <name>: &[(&str, &[u8])]`, each crate's name and its file's bytes
 /// (`include_bytes!`). `workspace` is the directory holding the workspace manifest.
 pub fn embed_plugins(workspace: &Path, folder: &str, name: &str, out_file: &str) {
     let target_dir = std::env::var_os("CARGO_TARGET_DIR")
@@ -146,13 +158,13 @@ pub fn embed_plugins(workspace: &Path, folder: &str, name: &str, out_file: &str)
     let built = build_plugins(&cargo, workspace, folder, &target_dir)
         .unwrap_or_else(|e| panic!("building {folder}: {e}"));
     let mut out = format!(
-        "/// Built from `{folder}/`: (crate name, component bytes).\npub const {name}: &[(&str, &[u8])] = &[\n"
+        "/// Built from `{folder}/`: (crate name, module or component bytes).\npub const {name}: &[(&str, &[u8])] = &[\n"
     );
     for plugin in built {
         out.push_str(&format!(
             "    ({:?}, include_bytes!({:?})),\n",
             plugin.name,
-            plugin.component.display().to_string()
+            plugin.wasm.display().to_string()
         ));
     }
     out.push_str("];\n");

@@ -72,40 +72,30 @@
 //!
 //! ## Building and uploading
 //!
-//! A plugin is a `cdylib` crate depending on this SDK. Build it for
-//! `wasm32-unknown-unknown` and turn the module into a component (the `build` feature of
-//! this crate does both: its `build` module when enabled); the result is what you upload to
-//! Plaza. The contract it implements is `wit/plaza-rules.wit`, package `plaza:rules@0.1.0`.
+//! A plugin is a `cdylib` crate depending on this SDK, built for `wasm32-unknown-unknown`
+//! (the `build` feature of this crate does it: its `build` module when enabled); the
+//! module is what you upload to Plaza. The contract it implements is `plaza:rules@0.2.0`, described in [`wire`]. The
+//! host still runs components built against `plaza:rules@0.1.0` (`wit/plaza-rules.wit`,
+//! frozen).
 
 #![warn(missing_docs)]
 
 pub mod arena;
+mod contract;
+#[doc(hidden)]
+pub mod guest;
 mod helpers;
 mod money;
 pub mod testing;
 mod view;
+pub mod wire;
 
 #[cfg(feature = "build")]
 pub mod build;
 
 pub use money::{MAX_COMMISSION_RATE, MAX_UNIT_PRICE, Money, Ppm, allocate};
 
-/// Bindings generated from the contract (`wit/plaza-rules.wit`). Authors use the
-/// re-exports at the crate root instead.
-#[doc(hidden)]
-#[allow(missing_docs, unsafe_code, clippy::all)]
-pub mod bindings {
-    wit_bindgen::generate!({
-        path: "wit",
-        world: "rule",
-        pub_export_macro: true,
-        export_macro_name: "__export_rule_world",
-        default_bindings_module: "plaza_plugin_sdk::bindings",
-        additional_derives: [Clone, PartialEq, Eq],
-    });
-}
-
-pub use bindings::plaza::rules::types::{
+pub use contract::{
     Channel, Commission, Descriptor, Effect, Gift, LineAdjustment, OrderAdjustment, Party,
     Pipeline, Share, ShippingAdjustment, Stage, StepContext, ThresholdBase,
 };
@@ -115,7 +105,7 @@ pub use view::{Attribution, Buyer, Cart, Input, Line};
 /// and marks the log truncated after that. In native tests the message goes to stderr.
 pub fn log(message: &str) {
     #[cfg(target_arch = "wasm32")]
-    bindings::plaza::rules::host::log(message);
+    guest::append(message);
     #[cfg(not(target_arch = "wasm32"))]
     eprintln!("[plugin log] {message}");
 }
@@ -180,38 +170,49 @@ fn parse_config<R: Rule>(config: &str) -> Result<R::Config, String> {
     serde_json::from_str(config).map_err(|e| format!("invalid configuration: {e}"))
 }
 
-/// Export a [`Rule`] as the plugin's component exports. Expands to nothing in native
-/// builds, so the same crate can be unit-tested with [`testing`].
+/// Export a [`Rule`] as the plugin's contract 0.2 exports (see [`wire`]). Expands to
+/// nothing in native builds, so the same crate can be unit-tested with [`testing`].
 #[macro_export]
 macro_rules! export_rule {
     ($rule:ty) => {
         #[cfg(target_arch = "wasm32")]
-        // The ABI glue wit-bindgen generates is `unsafe`; this is the only place it lives.
+        // The ABI glue: the only place it lives.
         #[allow(unsafe_code)]
         const _: () = {
-            struct PlazaGuest;
-            impl $crate::bindings::Guest for PlazaGuest {
-                fn describe() -> $crate::Descriptor {
-                    $crate::describe::<$rule>()
-                }
-                fn validate_config(config: String) -> Result<(), String> {
-                    $crate::validate_config::<$rule>(&config)
-                }
-                fn evaluate(
-                    input: $crate::bindings::plaza::rules::types::Input,
-                ) -> Result<Vec<$crate::Effect>, String> {
-                    $crate::__install_panic_logger();
-                    $crate::evaluate::<$rule>(&$crate::Input::decode(&input))
+            #[unsafe(export_name = "plaza_log")]
+            static PLAZA_LOG: $crate::guest::LogBuffer = $crate::guest::LogBuffer::new();
+
+            #[unsafe(export_name = "plaza_rules_0_2")]
+            extern "C" fn plaza_rules_0_2() {}
+
+            #[unsafe(export_name = "plaza_alloc")]
+            extern "C" fn plaza_alloc(len: i32) -> i32 {
+                $crate::guest::alloc(len)
+            }
+
+            #[unsafe(export_name = "plaza_describe")]
+            extern "C" fn plaza_describe() -> i64 {
+                $crate::guest::describe::<$rule>(&PLAZA_LOG)
+            }
+
+            #[unsafe(export_name = "plaza_validate")]
+            extern "C" fn plaza_validate(ptr: i32, len: i32) -> i64 {
+                // SAFETY: the host passes bytes it wrote at a `plaza_alloc` address.
+                unsafe { $crate::guest::validate::<$rule>(&PLAZA_LOG, ptr, len) }
+            }
+
+            #[unsafe(export_name = "plaza_evaluate")]
+            extern "C" fn plaza_evaluate(
+                cart: i32,
+                cart_len: i32,
+                step: i32,
+                step_len: i32,
+            ) -> i64 {
+                // SAFETY: the host passes bytes it wrote at `plaza_alloc` addresses.
+                unsafe {
+                    $crate::guest::evaluate::<$rule>(&PLAZA_LOG, (cart, cart_len), (step, step_len))
                 }
             }
-            $crate::bindings::__export_rule_world!(PlazaGuest);
         };
     };
-}
-
-/// Send a panic's message to the evaluation log before the plugin traps, so the author
-/// sees why in the explanation.
-#[doc(hidden)]
-pub fn __install_panic_logger() {
-    std::panic::set_hook(Box::new(|info| log(&info.to_string())));
 }

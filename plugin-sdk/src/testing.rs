@@ -1,32 +1,83 @@
 //! A native test harness: build a cart in a line or two and run a rule without wasm.
 //!
-//! The builder produces the contract's real wire shape, and [`run`] decodes it exactly as
-//! the plugin does inside Plaza, so a native test exercises the same path.
+//! The builder produces the contract's real encoded bytes, and [`run`] reads them exactly
+//! as the plugin does inside Plaza, so a native test exercises the same path.
 //!
 //! ```
 //! use plaza_plugin_sdk::testing::{cart, line};
-//! use plaza_plugin_sdk::{Input, Money};
+//! use plaza_plugin_sdk::Money;
 //!
 //! let wire = cart()
 //!     .line(line("tea", Money::yuan(120), 2).category("drinks"))
 //!     .member("gold")
 //!     .promoter("p-1")
 //!     .input();
-//! let input = Input::decode(&wire);
+//! let input = wire.view();
 //! assert_eq!(input.original_total(), Money::yuan(240));
 //! assert_eq!(input.cart.lines[0].categories, vec!["drinks"]);
 //! ```
 
-use crate::bindings::plaza::rules::types as wire;
+use crate::wire::{CartEncoder, CartFields, LineFields, StepFields, encode_step};
 use crate::{Channel, Effect, Input, Money, Rule, ThresholdBase};
 
 /// Run `R` natively with a JSON configuration, as the host would: the configuration is
 /// validated first, then the rule evaluates `input` (from [`CartBuilder::input`]).
-pub fn run<R: Rule>(config: &str, input: &wire::Input) -> Result<Vec<Effect>, String> {
+pub fn run<R: Rule>(config: &str, input: &TestInput) -> Result<Vec<Effect>, String> {
     crate::validate_config::<R>(config)?;
-    let mut view = Input::decode(input);
-    view.config = config;
-    crate::evaluate::<R>(&view)
+    crate::evaluate::<R>(&input.with_config(config).view())
+}
+
+/// One evaluation's input as the host sends it: the encoded cart and step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestInput {
+    /// The encoded cart.
+    pub cart: Vec<u8>,
+    /// The encoded step (every line visible).
+    pub step: Vec<u8>,
+    fields: StepState,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct StepState {
+    payable: Vec<i64>,
+    shipping: i64,
+    threshold_base: ThresholdBase,
+}
+
+impl TestInput {
+    /// The rule's view, read from the bytes as inside Plaza.
+    ///
+    /// # Panics
+    /// Never for bytes the builder made.
+    pub fn view(&self) -> Input<'_> {
+        Input::read(&self.cart, &self.step).expect("the builder encodes valid input")
+    }
+
+    /// The same input with the step's configuration set to `config`.
+    pub fn with_config(&self, config: &str) -> TestInput {
+        let mut out = self.clone();
+        out.step = self.fields.encode(config);
+        out
+    }
+}
+
+impl StepState {
+    fn encode(&self, config: &str) -> Vec<u8> {
+        let visible: Vec<u32> = (0..self.payable.len() as u32).collect();
+        let mut step = Vec::new();
+        encode_step(
+            &StepFields {
+                visible: &visible,
+                payable: &self.payable,
+                shipping: self.shipping,
+                order_total: self.payable.iter().sum::<i64>() + self.shipping,
+                threshold_base: self.threshold_base,
+                config,
+            },
+            &mut step,
+        );
+        step
+    }
 }
 
 /// A cart line with id `l{n}` (set by [`CartBuilder::line`]), sku and spu `sku`, merchant `m-1`.
@@ -169,25 +220,24 @@ impl CartBuilder {
         self
     }
 
-    /// The finished input in the contract's wire shape (configuration empty; [`run`] sets
-    /// it). View it with [`Input::decode`].
-    pub fn input(self) -> wire::Input {
-        let mut w = Encoder::default();
-        let lines: Vec<wire::Line> = self
-            .lines
-            .iter()
-            .enumerate()
-            .map(|(i, l)| wire::Line {
-                id: w.text(&format!("l{}", i + 1)),
-                sku: w.text(&l.sku),
-                spu: w.text(&l.spu),
-                merchant: w.text(&l.merchant),
-                categories: w.texts(&l.categories),
-                tags: w.texts(&[]),
+    /// The finished input, encoded as the host encodes it (configuration empty; [`run`]
+    /// sets it). View it with [`TestInput::view`].
+    pub fn input(self) -> TestInput {
+        let mut cart = CartEncoder::new();
+        let no_tags: Vec<String> = Vec::new();
+        let ids: Vec<String> = (1..=self.lines.len()).map(|i| format!("l{i}")).collect();
+        for (l, id) in self.lines.iter().zip(&ids) {
+            cart.line(&LineFields {
+                id,
+                sku: &l.sku,
+                spu: &l.spu,
+                merchant: &l.merchant,
+                categories: &l.categories,
+                tags: &no_tags,
                 quantity: l.quantity,
                 unit_price: l.unit_price.0,
-            })
-            .collect();
+            });
+        }
         let payable: Vec<i64> = match self.payable {
             Some(p) => p.into_iter().map(|m| m.0).collect(),
             None => self
@@ -197,76 +247,34 @@ impl CartBuilder {
                 .collect(),
         };
         let a = &self.attribution;
-        let cart = wire::Cart {
-            lines,
-            buyer: wire::Buyer {
-                id: w.text("b-1"),
-                member_tier: w.opt(&self.member_tier),
-                new_customer: false,
-                tags: w.texts(&[]),
-            },
+        let cart = cart.finish(&CartFields {
+            buyer_id: "b-1",
+            member_tier: self.member_tier.as_deref(),
+            new_customer: false,
+            buyer_tags: &no_tags,
             channel: self.channel,
-            attribution: wire::Attribution {
-                promoter: w.opt(&a.promoter),
-                promoter_agency: w.opt(&a.promoter_agency),
-                creator: w.opt(&a.creator),
-                livestreamer: w.opt(&a.livestreamer),
-                carrying_agency: w.opt(&a.carrying_agency),
-                helper_agency: w.opt(&a.helper_agency),
-                share_link: w.opt(&a.share_link),
-            },
-            coupon_codes: w.texts(&self.coupons),
+            attribution: [
+                a.promoter.as_deref(),
+                a.promoter_agency.as_deref(),
+                a.creator.as_deref(),
+                a.livestreamer.as_deref(),
+                a.carrying_agency.as_deref(),
+                a.helper_agency.as_deref(),
+                a.share_link.as_deref(),
+            ],
+            coupon_codes: &self.coupons,
             gift: false,
             now_ms: 0,
+        });
+        let fields = StepState {
+            payable,
+            shipping: self.shipping.0,
+            threshold_base: self.threshold_base,
         };
-        let order_total = payable.iter().sum::<i64>() + self.shipping.0;
-        wire::Input {
-            text: w.text,
-            texts: w.texts,
+        TestInput {
             cart,
-            state: wire::Pipeline {
-                payable,
-                shipping: self.shipping.0,
-                order_total,
-            },
-            step: wire::StepContext {
-                threshold_base: self.threshold_base,
-            },
-            config: String::new(),
-        }
-    }
-}
-
-/// Packs strings into the wire shape's one text buffer, as the host does.
-#[derive(Default)]
-struct Encoder {
-    text: String,
-    texts: Vec<wire::Text>,
-}
-
-impl Encoder {
-    fn text(&mut self, s: &str) -> wire::Text {
-        let start = self.text.len() as u32;
-        self.text.push_str(s);
-        wire::Text {
-            start,
-            len: s.len() as u32,
-        }
-    }
-
-    fn opt(&mut self, s: &Option<String>) -> Option<wire::Text> {
-        s.as_deref().map(|s| self.text(s))
-    }
-
-    fn texts(&mut self, items: &[String]) -> wire::Texts {
-        let start = self.texts.len() as u32;
-        for item in items {
-            let t = self.text(item);
-            self.texts.push(t);
-        }
-        wire::Texts {
-            start,
-            len: items.len() as u32,
+            step: fields.encode(""),
+            fields,
         }
     }
 }

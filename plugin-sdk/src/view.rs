@@ -1,7 +1,6 @@
-//! The cart as a rule sees it: plain Rust structs whose strings borrow from the contract's
-//! one text buffer (see `plaza-rules.wit`), so decoding copies no string.
+//! The cart as a rule sees it: plain Rust structs whose strings borrow from the encoded
+//! cart (see [`crate::wire`]), so reading it copies no string.
 
-use crate::bindings::plaza::rules::types as wire;
 use crate::{Channel, Pipeline, StepContext};
 
 /// One cart line.
@@ -90,80 +89,9 @@ pub struct Input<'a> {
 }
 
 impl<'a> Input<'a> {
-    /// View the contract's wire shape. Out-of-range spans (which the host never sends)
-    /// read as empty strings rather than panicking.
-    pub fn decode(wire: &'a wire::Input) -> Input<'a> {
-        let d = Decoder {
-            text: &wire.text,
-            texts: &wire.texts,
-        };
-        let c = &wire.cart;
-        let a = &c.attribution;
-        Input {
-            cart: Cart {
-                lines: c
-                    .lines
-                    .iter()
-                    .map(|l| Line {
-                        id: d.text(l.id),
-                        sku: d.text(l.sku),
-                        spu: d.text(l.spu),
-                        merchant: d.text(l.merchant),
-                        categories: d.texts(l.categories),
-                        tags: d.texts(l.tags),
-                        quantity: l.quantity,
-                        unit_price: l.unit_price,
-                    })
-                    .collect(),
-                buyer: Buyer {
-                    id: d.text(c.buyer.id),
-                    member_tier: d.opt(c.buyer.member_tier),
-                    new_customer: c.buyer.new_customer,
-                    tags: d.texts(c.buyer.tags),
-                },
-                channel: c.channel,
-                attribution: Attribution {
-                    promoter: d.opt(a.promoter),
-                    promoter_agency: d.opt(a.promoter_agency),
-                    creator: d.opt(a.creator),
-                    livestreamer: d.opt(a.livestreamer),
-                    carrying_agency: d.opt(a.carrying_agency),
-                    helper_agency: d.opt(a.helper_agency),
-                    share_link: d.opt(a.share_link),
-                },
-                coupon_codes: d.texts(c.coupon_codes),
-                gift: c.gift,
-                now_ms: c.now_ms,
-            },
-            state: wire.state.clone(),
-            step: wire.step,
-            config: &wire.config,
-        }
-    }
-}
-
-struct Decoder<'a> {
-    text: &'a str,
-    texts: &'a [wire::Text],
-}
-
-impl<'a> Decoder<'a> {
-    fn text(&self, t: wire::Text) -> &'a str {
-        let (start, end) = (t.start as usize, t.start as usize + t.len as usize);
-        self.text.get(start..end).unwrap_or_default()
-    }
-
-    fn opt(&self, t: Option<wire::Text>) -> Option<&'a str> {
-        t.map(|t| self.text(t))
-    }
-
-    fn texts(&self, run: wire::Texts) -> Vec<&'a str> {
-        let (start, end) = (run.start as usize, run.start as usize + run.len as usize);
-        self.texts
-            .get(start..end)
-            .unwrap_or_default()
-            .iter()
-            .map(|t| self.text(*t))
-            .collect()
+    /// Read one evaluation's input from the contract's encoded cart and step (see
+    /// [`crate::wire`]). Bytes the host would never send are refused, never trusted.
+    pub fn read(cart: &'a [u8], step: &'a [u8]) -> Result<Input<'a>, crate::wire::WireError> {
+        crate::wire::read(cart, step)
     }
 }

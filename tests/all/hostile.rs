@@ -153,14 +153,18 @@ fn huge_output_is_refused() {
 }
 
 #[test]
-fn output_pointing_at_megabytes_is_refused_before_the_host_copies_it() {
-    let (error, _) = contained("hostile", "huge-strings");
+fn six_megabytes_of_notes_never_reach_the_host() {
+    // Under contract 0.2 the plugin itself serializes its answer, so 6 MiB of notes spend
+    // its instruction budget before the answer exists; an answer that merely claims to be
+    // that long is refused unread (`hostile_wire`).
+    let (error, report) = contained("hostile", "huge-strings");
     assert_eq!(
         error,
-        StepError::OutputOverCopyLimit {
-            limit: Limits::default().max_lift_bytes()
+        StepError::OutOfFuel {
+            limit: plaza::sandbox::DEFAULT_FUEL
         }
     );
+    assert_eq!(report.fuel, plaza::sandbox::DEFAULT_FUEL);
     assert!(Limits::default().max_lift_bytes() < 1 << 20);
 }
 
@@ -326,10 +330,11 @@ fn bytes_that_are_not_wasm_are_refused() {
         LoadError::NotWasm
     );
     assert_eq!(sandbox().load(b"").unwrap_err(), LoadError::NotWasm);
-    assert_eq!(
+    // An empty core module is WebAssembly but not a rule: it lacks contract 0.2's exports.
+    assert!(matches!(
         sandbox().load(b"\0asm\x01\0\0\0").unwrap_err(),
-        LoadError::NotAComponent
-    );
+        LoadError::ContractMismatch { message } if message.contains("plaza_rules_0_2")
+    ));
     let mut truncated = plaza_tests::component("free-shipping");
     truncated.truncate(truncated.len() / 2);
     assert!(matches!(

@@ -5,6 +5,8 @@
 mod composed;
 mod examples;
 mod hostile;
+mod hostile_wire;
+mod legacy;
 mod money_paths;
 mod properties;
 mod service_compile;

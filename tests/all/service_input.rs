@@ -88,7 +88,7 @@ fn bad_requests_get_structured_errors_and_change_nothing() {
     let not_wasm = shop.post_bytes("/v1/plugins", b"#!/bin/sh\nrm -rf /\n", "application/wasm");
     assert_eq!((not_wasm.status, not_wasm.error_type()), (422, "not_wasm"));
     let core = shop.post_bytes("/v1/plugins", b"\0asm\x01\0\0\0", "application/wasm");
-    assert_eq!((core.status, core.error_type()), (422, "not_a_component"));
+    assert_eq!((core.status, core.error_type()), (422, "contract_mismatch"));
 
     let anonymous = Api::anonymous(&server.base).post(path, &demo_cart());
     assert_eq!(

@@ -6,8 +6,8 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use plaza::executor;
-use plaza::sandbox::bindings as wit;
-use plaza_plugin_sdk::testing::{cart as sdk_cart, line as sdk_line};
+use plaza_plugin_sdk::testing::{TestInput, cart as sdk_cart, line as sdk_line};
+use plaza_plugin_sdk::wire::{StepFields, encode_step};
 use plaza_plugin_sdk::{Effect, Input, Money};
 use plaza_tests::{five_step_plan, plugin, sample_cart, sandbox};
 use std::hint::black_box;
@@ -31,9 +31,9 @@ fn configs() -> [(&'static str, String); 5] {
     ]
 }
 
-/// The sample cart in the contract's wire shape, built by the SDK's test harness; rules read
-/// it through `Input::decode`, as they do inside the sandbox.
-fn native_input() -> plaza_plugin_sdk::bindings::plaza::rules::types::Input {
+/// The sample cart encoded for the contract by the SDK's test harness; rules read it
+/// through `Input::read`, as they do inside the sandbox.
+fn native_input() -> TestInput {
     let cart = sample_cart(LINES);
     let mut b = sdk_cart()
         .member("gold")
@@ -64,19 +64,23 @@ fn native_evaluate(name: &str, input: &Input) -> Result<Vec<Effect>, String> {
 fn bench(c: &mut Criterion) {
     let plan = five_step_plan();
     let cart = sample_cart(LINES);
-    let all: Vec<usize> = (0..LINES).collect();
+    let all: Vec<u32> = (0..LINES as u32).collect();
     let payable: Vec<i64> = cart.lines.iter().map(|l| l.original().0).collect();
-    let wasm_input = |config: &str| wit::Input {
-        state: wit::Pipeline {
-            order_total: payable.iter().sum::<i64>() + 1000,
-            payable: payable.clone(),
-            shipping: 1000,
-        },
-        step: wit::StepContext {
-            threshold_base: wit::ThresholdBase::Current,
-        },
-        config: config.to_owned(),
-        ..cart.to_wire(&all)
+    let encoded = cart.encode();
+    let wasm_step = |config: &str| {
+        let mut step = Vec::new();
+        encode_step(
+            &StepFields {
+                visible: &all,
+                payable: &payable,
+                shipping: 1000,
+                order_total: payable.iter().sum::<i64>() + 1000,
+                threshold_base: plaza_plugin_sdk::ThresholdBase::Current,
+                config,
+            },
+            &mut step,
+        );
+        step
     };
 
     let q = executor::quote(sandbox(), &plan, &cart).expect("quote");
@@ -96,7 +100,7 @@ fn bench(c: &mut Criterion) {
     let configs = configs();
     c.bench_function("plan/native/5_rules_20_lines", |b| {
         b.iter(|| {
-            let mut input = Input::decode(black_box(&native_wire));
+            let mut input = black_box(&native_wire).view();
             let mut n = 0;
             for (name, config) in &configs {
                 input.config = config;
@@ -108,13 +112,18 @@ fn bench(c: &mut Criterion) {
 
     for (name, config) in &configs {
         let p = plugin(name);
-        let input = wasm_input(config);
+        let step = wasm_step(config);
         c.bench_function(&format!("step/wasm/{name}"), |b| {
-            b.iter(|| sandbox().evaluate(p, black_box(&input)).result.unwrap())
+            b.iter(|| {
+                sandbox()
+                    .evaluate(p, black_box(&encoded), black_box(&step))
+                    .result
+                    .unwrap()
+            })
         });
         c.bench_function(&format!("step/native/{name}"), |b| {
             b.iter(|| {
-                let mut native = Input::decode(black_box(&native_wire));
+                let mut native = black_box(&native_wire).view();
                 native.config = config;
                 native_evaluate(name, &native).unwrap()
             })

@@ -1,4 +1,4 @@
-//! The cart a checkout system sends: JSON in, validated, converted to the contract's types.
+//! The cart a checkout system sends: JSON in, validated, encoded for the rule contract.
 //!
 //! Validation is where Plaza's money bounds are enforced: every unit price and the
 //! shipping fee are at most [`MAX_UNIT_PRICE`], so that quantity × price summed over the
@@ -11,8 +11,9 @@
 )]
 
 use crate::Money;
-use crate::sandbox::bindings as wit;
+use plaza_plugin_sdk as wit;
 pub use plaza_plugin_sdk::MAX_UNIT_PRICE;
+use plaza_plugin_sdk::wire::{CartEncoder, CartFields, LineFields};
 use serde::{Deserialize, Serialize};
 
 /// Most lines a cart may have.
@@ -222,100 +223,42 @@ impl Cart {
         Ok(())
     }
 
-    /// The contract's input for this cart, with only the lines at `visible` (indices), its
-    /// strings packed into one buffer. The state, step context and configuration are left
-    /// empty for the executor to fill per step.
-    pub fn to_wire(&self, visible: &[usize]) -> wit::Input {
-        let mut w = Encoder::default();
+    /// The cart encoded for the rule contract (see `plaza_plugin_sdk::wire`): once per
+    /// quote; each step names the lines it sees.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = CartEncoder::new();
+        for line in &self.lines {
+            w.line(&LineFields {
+                id: &line.id,
+                sku: &line.sku,
+                spu: line.spu.as_deref().unwrap_or(&line.sku),
+                merchant: &line.merchant,
+                categories: &line.categories,
+                tags: &line.tags,
+                quantity: line.quantity,
+                unit_price: line.unit_price.0,
+            });
+        }
         let a = &self.attribution;
-        let lines = visible
-            .iter()
-            .map(|&i| {
-                let line = &self.lines[i];
-                wit::Line {
-                    id: w.text(&line.id),
-                    sku: w.text(&line.sku),
-                    spu: w.text(line.spu.as_deref().unwrap_or(&line.sku)),
-                    merchant: w.text(&line.merchant),
-                    categories: w.texts(&line.categories),
-                    tags: w.texts(&line.tags),
-                    quantity: line.quantity,
-                    unit_price: line.unit_price.0,
-                }
-            })
-            .collect();
-        let cart = wit::Cart {
-            lines,
-            buyer: wit::Buyer {
-                id: w.text(&self.buyer.id),
-                member_tier: w.opt(&self.buyer.member_tier),
-                new_customer: self.buyer.new_customer,
-                tags: w.texts(&self.buyer.tags),
-            },
+        w.finish(&CartFields {
+            buyer_id: &self.buyer.id,
+            member_tier: self.buyer.member_tier.as_deref(),
+            new_customer: self.buyer.new_customer,
+            buyer_tags: &self.buyer.tags,
             channel: self.channel.to_contract(),
-            attribution: wit::Attribution {
-                promoter: w.opt(&a.promoter),
-                promoter_agency: w.opt(&a.promoter_agency),
-                creator: w.opt(&a.creator),
-                livestreamer: w.opt(&a.livestreamer),
-                carrying_agency: w.opt(&a.carrying_agency),
-                helper_agency: w.opt(&a.helper_agency),
-                share_link: w.opt(&a.share_link),
-            },
-            coupon_codes: w.texts(&self.coupon_codes),
+            attribution: [
+                a.promoter.as_deref(),
+                a.promoter_agency.as_deref(),
+                a.creator.as_deref(),
+                a.livestreamer.as_deref(),
+                a.carrying_agency.as_deref(),
+                a.helper_agency.as_deref(),
+                a.share_link.as_deref(),
+            ],
+            coupon_codes: &self.coupon_codes,
             gift: self.gift,
             now_ms: self.now_ms,
-        };
-        wit::Input {
-            text: w.text,
-            texts: w.texts,
-            cart,
-            state: wit::Pipeline {
-                payable: Vec::new(),
-                shipping: 0,
-                order_total: 0,
-            },
-            step: wit::StepContext {
-                threshold_base: wit::ThresholdBase::Current,
-            },
-            config: String::new(),
-        }
-    }
-}
-
-/// Packs strings into the contract's one text buffer.
-#[derive(Default)]
-struct Encoder {
-    text: String,
-    texts: Vec<wit::Text>,
-}
-
-impl Encoder {
-    /// Offsets fit in `u32`: the input limit (checked before any plugin runs) is far
-    /// below 4 GiB, and a validated cart's text is at most a few MiB.
-    fn text(&mut self, s: &str) -> wit::Text {
-        let start = u32::try_from(self.text.len()).expect("cart text under 4 GiB");
-        self.text.push_str(s);
-        wit::Text {
-            start,
-            len: u32::try_from(s.len()).expect("a validated string is short"),
-        }
-    }
-
-    fn opt(&mut self, s: &Option<String>) -> Option<wit::Text> {
-        s.as_deref().map(|s| self.text(s))
-    }
-
-    fn texts(&mut self, items: &[String]) -> wit::Texts {
-        let start = u32::try_from(self.texts.len()).expect("cart strings under 4 G");
-        for item in items {
-            let t = self.text(item);
-            self.texts.push(t);
-        }
-        wit::Texts {
-            start,
-            len: u32::try_from(items.len()).expect("cart strings under 4 G"),
-        }
+        })
     }
 }
 
@@ -332,13 +275,4 @@ impl Channel {
             Channel::OfflineQr => wit::Channel::OfflineQr,
         }
     }
-}
-
-/// Size of the contract input for a cart, to enforce the input limit.
-pub fn wire_size(input: &wit::Input) -> usize {
-    // Fixed-size parts: a line is 56 bytes in the canonical ABI, a text span 8.
-    128 + input.text.len()
-        + 8 * input.texts.len()
-        + 56 * input.cart.lines.len()
-        + 8 * input.state.payable.len()
 }

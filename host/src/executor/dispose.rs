@@ -20,8 +20,8 @@
 
 use super::quote::Adjustment;
 use crate::sandbox::StepError;
-use crate::sandbox::bindings::{Effect, Party, Share, Stage};
 use crate::{Money, Ppm, allocate};
+use plaza_plugin_sdk::{Effect, Party, Share, Stage};
 use std::collections::BTreeMap;
 
 /// The most of its base any commission payer may pass on (shared with the SDK's rules).
@@ -336,7 +336,7 @@ pub fn dispose(cx: &Context<'_>, effects: Vec<Effect>) -> Result<Delta, StepErro
 }
 
 fn judge_commission(
-    c: crate::sandbox::bindings::Commission,
+    c: plaza_plugin_sdk::Commission,
     at: EffectAt,
     cx: &Context<'_>,
     payable: &[Money],

@@ -2,8 +2,8 @@
 
 use super::cart::{Cart, CartLine, Channel};
 use crate::Money;
-use crate::sandbox::bindings::Stage;
 use crate::sandbox::{Plugin, Sandbox, StepError};
+use plaza_plugin_sdk::Stage;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 

@@ -10,7 +10,7 @@
     clippy::cast_sign_loss
 )]
 
-use super::cart::{Cart, CartError, wire_size};
+use super::cart::{Cart, CartError};
 use super::dispose::{Context, Delta, Waterfall, dispose};
 use super::plan::{
     GroupKeep, PreparedPlan, PreparedStep, STAGES, Stacking, ThresholdBase, stage_name,
@@ -19,8 +19,9 @@ use super::quote::*;
 use super::select;
 use super::state::{State, apply, finish};
 use crate::Money;
-use crate::sandbox::bindings::{self as wit, Stage};
 use crate::sandbox::{Sandbox, StepError};
+use plaza_plugin_sdk::Stage;
+use plaza_plugin_sdk::wire::{StepFields, encode_step};
 use serde::Serialize;
 use std::time::{Duration, Instant};
 
@@ -107,9 +108,9 @@ pub fn quote_with(
     gate: &dyn Gate,
 ) -> Result<Quote, QuoteError> {
     cart.validate()?;
-    let all: Vec<usize> = (0..cart.lines.len()).collect();
-    let mut input = cart.to_wire(&all);
-    let size = wire_size(&input);
+    // The cart is encoded once per quote; each step adds only its own few bytes.
+    let encoded = cart.encode();
+    let size = encoded.len();
     let limit = sandbox.limits().max_input_bytes;
     if size > limit {
         return Err(QuoteError::InputTooLarge { size, limit });
@@ -134,9 +135,11 @@ pub fn quote_with(
         sandbox,
         plan,
         cart,
+        encoded: &encoded,
         line_ids: &line_ids,
         gate,
     };
+    let mut input = Vec::new();
 
     for stage in STAGES {
         let steps: Vec<&PreparedStep> = plan.steps.iter().filter(|s| s.stage == stage).collect();
@@ -178,13 +181,15 @@ struct Exec<'a> {
     sandbox: &'a Sandbox,
     plan: &'a PreparedPlan,
     cart: &'a Cart,
+    /// The cart as the rule contract encodes it.
+    encoded: &'a [u8],
     line_ids: &'a [String],
     gate: &'a dyn Gate,
 }
 
 impl Exec<'_> {
     /// Run one step against the current state, without applying it.
-    fn run(&self, ps: &PreparedStep, st: &State, input: &mut wit::Input) -> StepRun {
+    fn run(&self, ps: &PreparedStep, st: &State, input: &mut Vec<u8>) -> StepRun {
         let step = &ps.step;
         if step.window.is_some_and(|w| !w.contains(self.cart.now_ms)) {
             return StepRun::Skipped(Reason::OutsideWindow);
@@ -204,17 +209,23 @@ impl Exec<'_> {
         let payable: Vec<i64> = visible.iter().map(|&i| st.payable[i].0).collect();
         // Checked: a validated cart totals inside i64 (`cart::MAX_CART_TOTAL`).
         let items: Money = visible.iter().map(|&i| st.payable[i]).sum();
-        let state = wit::Pipeline {
-            payable,
-            shipping: st.shipping.0,
-            order_total: (items + st.shipping).0,
-        };
-        let ctx = wit::StepContext {
-            threshold_base: match step.threshold_base {
-                ThresholdBase::Original => wit::ThresholdBase::Original,
-                ThresholdBase::Current => wit::ThresholdBase::Current,
+        // Line indices fit u32: a cart has at most `cart::MAX_LINES` lines.
+        #[allow(clippy::cast_possible_truncation)]
+        let indices: Vec<u32> = visible.iter().map(|&i| i as u32).collect();
+        encode_step(
+            &StepFields {
+                visible: &indices,
+                payable: &payable,
+                shipping: st.shipping.0,
+                order_total: (items + st.shipping).0,
+                threshold_base: match step.threshold_base {
+                    ThresholdBase::Original => plaza_plugin_sdk::ThresholdBase::Original,
+                    ThresholdBase::Current => plaza_plugin_sdk::ThresholdBase::Current,
+                },
+                config: &ps.config_json,
             },
-        };
+            input,
+        );
         if let Err(error) = self.gate.before(ps) {
             self.gate.after(ps, 0, Duration::ZERO, Some(&error));
             return StepRun::Ran(Run {
@@ -226,21 +237,7 @@ impl Exec<'_> {
             });
         }
         let started = Instant::now();
-        let evaluation = if visible.len() == self.cart.lines.len() {
-            // The common case: reuse the contract cart built once per quote.
-            input.state = state;
-            input.step = ctx;
-            input.config.clone_from(&ps.config_json);
-            self.sandbox.evaluate(&ps.plugin, input)
-        } else {
-            let scoped = wit::Input {
-                state,
-                step: ctx,
-                config: ps.config_json.clone(),
-                ..self.cart.to_wire(&visible)
-            };
-            self.sandbox.evaluate(&ps.plugin, &scoped)
-        };
+        let evaluation = self.sandbox.evaluate(&ps.plugin, self.encoded, input);
         let result = evaluation.result.and_then(|effects| {
             let cx = Context {
                 step: &step.id,
@@ -291,7 +288,7 @@ impl Exec<'_> {
         &self,
         members: &[&PreparedStep],
         st: &mut State,
-        input: &mut wit::Input,
+        input: &mut Vec<u8>,
     ) -> Result<(), QuoteError> {
         let runs: Vec<StepRun> = members.iter().map(|ps| self.run(ps, st, input)).collect();
         let keep = members[0]
@@ -327,7 +324,7 @@ impl Exec<'_> {
         &self,
         steps: &[&PreparedStep],
         st: &mut State,
-        input: &mut wit::Input,
+        input: &mut Vec<u8>,
     ) -> Result<(), QuoteError> {
         let runs: Vec<StepRun> = steps.iter().map(|ps| self.run(ps, st, input)).collect();
         let offers: Vec<Option<Vec<(usize, Money)>>> = runs

@@ -1,7 +1,7 @@
 //! The compiled-artifact cache: the one place Plaza uses `unsafe`.
 //!
-//! Compiling a component with Cranelift takes tens of milliseconds; loading a precompiled
-//! artifact takes microseconds. Artifacts are keyed by the component's sha256 *and* the
+//! Compiling a plugin with Cranelift takes tens of milliseconds; loading a precompiled
+//! artifact takes microseconds. Artifacts are keyed by the plugin's sha256 *and* the
 //! engine's compatibility hash, so a different wasmtime build or configuration never loads
 //! an artifact it did not produce.
 //!
@@ -18,15 +18,45 @@ use std::hash::{Hash, Hasher};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use wasmtime::Engine;
 use wasmtime::component::Component;
+use wasmtime::{Engine, Module};
+
+/// What a plugin's bytes are, by their preamble.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A contract 0.1 component.
+    Component,
+    /// A contract 0.2 core module.
+    Module,
+}
+
+impl Kind {
+    /// The kind of `bytes` by their preamble: magic, then version 1 for a core module or
+    /// 0x0d + layer 1 for a component. `None`: not WebAssembly.
+    pub fn of(bytes: &[u8]) -> Option<Kind> {
+        match bytes.get(..8) {
+            Some([0, b'a', b's', b'm', 1, 0, 0, 0]) => Some(Kind::Module),
+            Some([0, b'a', b's', b'm', 0x0d, 0, 1, 0]) => Some(Kind::Component),
+            _ => None,
+        }
+    }
+}
+
+/// A compiled plugin.
+#[allow(missing_debug_implementations)] // wasmtime's compiled types print nothing useful
+pub enum Compiled {
+    /// A contract 0.1 component.
+    Component(Component),
+    /// A contract 0.2 core module.
+    Module(Module),
+}
 
 /// Opens every artifact file; the version of this layout.
 const MAGIC: &[u8; 8] = b"PLZART01";
 /// Magic, payload length (u64 LE), payload sha256.
 const HEADER: usize = 8 + 8 + 32;
 
-/// A directory of precompiled components.
+/// A directory of precompiled plugins.
 #[derive(Debug, Clone)]
 pub struct ArtifactCache {
     dir: PathBuf,
@@ -56,8 +86,9 @@ impl ArtifactCache {
         self.dir.join(format!("{sha256}-{engine_hash}.cwasm"))
     }
 
-    /// The cached artifact for `sha256`, if present, whole and loadable.
-    pub fn load(&self, engine: &Engine, sha256: &str) -> Option<Component> {
+    /// The cached artifact for `sha256`, if present, whole and loadable, of the kind its
+    /// bytes are (a 0.1 component or a 0.2 core module).
+    pub fn load(&self, engine: &Engine, sha256: &str, kind: Kind) -> Option<Compiled> {
         let path = self.path(engine, sha256);
         let file = match std::fs::read(&path) {
             Ok(file) => file,
@@ -76,15 +107,21 @@ impl ArtifactCache {
             }
         };
         // SAFETY: `deserialize` trusts its input to be an artifact that Cranelift produced
-        // for a compatible engine (it checks the compatibility metadata itself). The
-        // payload passed the header's length and sha256 check, so it is exactly what
-        // `store` wrote, and `store` writes only what this engine serialized or what a
-        // compile worker (this same binary, configured by `engine_config` for the same
-        // limits) produced from the same bytes: the code Cranelift would have produced in
-        // this process. The directory is Plaza's own data directory, not reachable by
-        // tenants.
-        match unsafe { Component::deserialize(engine, payload) } {
-            Ok(component) => Some(component),
+        // for a compatible engine (it checks the compatibility metadata itself, and the
+        // kind: a module's artifact does not load as a component). The payload passed the
+        // header's length and sha256 check, so it is exactly what `store` wrote, and
+        // `store` writes only what this engine serialized or what a compile worker (this
+        // same binary, configured by `engine_config` for the same limits) produced from
+        // the same bytes: the code Cranelift would have produced in this process. The
+        // directory is Plaza's own data directory, not reachable by tenants.
+        let loaded = match kind {
+            Kind::Component => {
+                unsafe { Component::deserialize(engine, payload) }.map(Compiled::Component)
+            }
+            Kind::Module => unsafe { Module::deserialize(engine, payload) }.map(Compiled::Module),
+        };
+        match loaded {
+            Ok(compiled) => Some(compiled),
             Err(e) => {
                 tracing::warn!(path = %path.display(), error = %e, "a cached artifact did not load; recompiling");
                 let _ = std::fs::remove_file(&path);
@@ -93,14 +130,18 @@ impl ArtifactCache {
         }
     }
 
-    /// Store a freshly compiled component's artifact, atomically and durably.
-    pub fn store_component(
+    /// Store a freshly compiled plugin's artifact, atomically and durably.
+    pub fn store_compiled(
         &self,
         engine: &Engine,
         sha256: &str,
-        component: &Component,
+        compiled: &Compiled,
     ) -> std::io::Result<()> {
-        let payload = component.serialize().map_err(std::io::Error::other)?;
+        let payload = match compiled {
+            Compiled::Component(c) => c.serialize(),
+            Compiled::Module(m) => m.serialize(),
+        }
+        .map_err(std::io::Error::other)?;
         self.store(engine, sha256, &payload)
     }
 

@@ -1,19 +1,21 @@
-//! The sandbox: loads untrusted rule components and runs them, one fresh instance per
+//! The sandbox: loads untrusted rule plugins and runs them, one fresh instance per
 //! evaluation, within fuel, time, memory, output and log limits.
 //!
-//! - [`Sandbox::load`] validates a component (size, wasm, component, imports restricted to
-//!   the contract, exports present), compiles it once (or loads the cached artifact), and
-//!   keeps an `InstancePre` for it.
+//! - [`Sandbox::load`] validates a plugin (size, wasm, imports restricted to the contract,
+//!   exports present), compiles it once (or loads the cached artifact), and keeps an
+//!   `InstancePre` for it. A core module is a contract 0.2 plugin (`v0_2`); a component
+//!   is a 0.1 plugin, run through the adapter (`v0_1`).
 //! - [`Sandbox::evaluate`] runs `evaluate` in a fresh `Store` from the pooling allocator,
 //!   and reports the fuel used, the log, and a typed [`StepError`] when it fails.
 
 mod artifact;
-pub mod bindings;
 mod limits;
 mod plugin;
+mod v0_1;
+mod v0_2;
 pub mod worker;
 
-pub use artifact::ArtifactCache;
+pub use artifact::{ArtifactCache, Compiled, Kind};
 pub use limits::*;
 pub use plugin::{Evaluation, Plugin, truncate};
 
@@ -37,15 +39,13 @@ pub enum LoadError {
     TooLarge { size: usize, limit: usize },
     #[error("not a WebAssembly binary")]
     NotWasm,
-    #[error("a core wasm module, not a component: build it with the Plaza SDK's build step")]
-    NotAComponent,
     #[error("invalid component: {message}")]
     Invalid { message: String },
     #[error(
-        "imports `{import}`, which is outside the rule contract (allowed: plaza:rules/host@0.1.0)"
+        "imports `{import}`, which is outside the rule contract (a 0.2 module imports nothing; a 0.1 component only plaza:rules/host@0.1.0)"
     )]
     ForbiddenImport { import: String },
-    #[error("does not implement the rule contract plaza:rules/rule@0.1.0: {message}")]
+    #[error("does not implement the rule contract (plaza:rules 0.2 or 0.1): {message}")]
     ContractMismatch { message: String },
     #[error("describe failed: {error}")]
     Describe { error: StepError },
@@ -94,12 +94,14 @@ struct StoreState {
     max_memory_bytes: usize,
     memory_denied: bool,
     max_log_bytes: usize,
+    max_lift_bytes: usize,
     log: String,
     log_truncated: bool,
 }
 
-impl bindings::plaza::rules::host::Host for StoreState {
-    fn log(&mut self, message: String) {
+impl StoreState {
+    /// Append one message and a newline (contract 0.1's `log` import).
+    fn append_log(&mut self, message: &str) {
         let room = self.max_log_bytes.saturating_sub(self.log.len());
         if message.len() + 1 > room {
             self.log_truncated = true;
@@ -107,12 +109,31 @@ impl bindings::plaza::rules::host::Host for StoreState {
             self.log.push_str(&message[..cut]);
             return;
         }
-        self.log.push_str(&message);
+        self.log.push_str(message);
         self.log.push('\n');
+    }
+
+    /// The whole log at once (contract 0.2's log buffer), cut to the host's limit.
+    fn set_log(&mut self, mut log: String, truncated: bool) {
+        self.log_truncated = truncated || log.len() > self.max_log_bytes;
+        log.truncate(log.floor_char_boundary(self.max_log_bytes));
+        self.log = log;
     }
 }
 
-impl bindings::plaza::rules::types::Host for StoreState {}
+/// How a call into a plugin went wrong, before it is classified as a [`StepError`].
+enum Failure {
+    /// Instantiating failed.
+    Instantiate(wasmtime::Error),
+    /// The call trapped or was refused by wasmtime.
+    Call(wasmtime::Error),
+    /// The module does not have the contract's exports.
+    Contract(String),
+    /// The answer pointed past the copy limit.
+    OverCopyLimit,
+    /// The answer could not be read.
+    Output(String),
+}
 
 impl wasmtime::ResourceLimiter for StoreState {
     fn memory_growing(
@@ -147,6 +168,7 @@ pub struct Sandbox {
 struct Inner {
     engine: Engine,
     linker: Linker<StoreState>,
+    module_linker: wasmtime::Linker<StoreState>,
     limits: Limits,
     cache: Option<ArtifactCache>,
     ticker_stop: Arc<AtomicBool>,
@@ -199,7 +221,8 @@ impl Sandbox {
     pub fn new(limits: Limits, cache: Option<ArtifactCache>) -> anyhow::Result<Self> {
         let engine = Engine::new(&engine_config(&limits, true))?;
         let mut linker = Linker::new(&engine);
-        bindings::Rule::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+        v0_1::Rule::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+        let module_linker = wasmtime::Linker::new(&engine);
 
         let ticker_stop = Arc::new(AtomicBool::new(false));
         let (ticker_engine, stop) = (engine.clone(), ticker_stop.clone());
@@ -215,6 +238,7 @@ impl Sandbox {
             inner: Arc::new(Inner {
                 engine,
                 linker,
+                module_linker,
                 limits,
                 cache,
                 ticker_stop,

@@ -1,9 +1,14 @@
-//! A loaded plugin version, and running it.
+//! A loaded plugin version, and running it: a contract 0.2 module, or a 0.1 component
+//! through the adapter.
 
-use super::bindings::{self, Descriptor, Effect, Input, RulePre};
-use super::{LoadError, Sandbox, StepError, StoreState};
+use super::v0_1::{self, RulePre};
+use super::v0_2::ModulePlugin;
+use super::{Compiled, Failure, Kind, LoadError, Sandbox, StepError, StoreState};
+use plaza_plugin_sdk::{Descriptor, Effect, Input, Stage};
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
 use wasmtime::component::Component;
+use wasmtime::{Module, Store, Trap};
 
 /// Longest plugin description kept, in bytes.
 pub const MAX_DESCRIPTION_BYTES: usize = 1024;
@@ -11,20 +16,36 @@ pub const MAX_DESCRIPTION_BYTES: usize = 1024;
 pub const MAX_CONFIG_SCHEMA_BYTES: usize = 16 * 1024;
 /// Longest plugin-supplied message (an error, a configuration refusal) shown anywhere.
 pub const MAX_PLUGIN_MESSAGE_BYTES: usize = 256;
-use wasmtime::{Store, Trap};
 
 /// A validated, compiled plugin version, ready to instantiate. Cheap to clone.
 #[derive(Clone)]
 pub struct Plugin {
-    /// sha256 of the component bytes, hex: the plugin version's identity.
+    /// sha256 of the uploaded bytes, hex: the plugin version's identity.
     pub sha256: String,
     /// What the plugin says about itself (name, version, stage, configuration schema).
     pub descriptor: Descriptor,
-    /// Size of the uploaded component.
+    /// Size of the uploaded bytes.
     pub size: usize,
     /// True when the compiled artifact came from the cache rather than Cranelift.
     pub from_cache: bool,
-    pre: RulePre<StoreState>,
+    contract: Contract,
+}
+
+/// Which contract a plugin implements, ready to instantiate.
+#[derive(Clone)]
+enum Contract {
+    V01(RulePre<StoreState>),
+    V02(Arc<ModulePlugin>),
+}
+
+impl Plugin {
+    /// The contract version the plugin implements: `"0.2"` or `"0.1"`.
+    pub fn contract(&self) -> &'static str {
+        match self.contract {
+            Contract::V01(_) => "0.1",
+            Contract::V02(_) => "0.2",
+        }
+    }
 }
 
 impl std::fmt::Debug for Plugin {
@@ -48,20 +69,24 @@ pub struct Evaluation {
 }
 
 impl Sandbox {
-    /// Validate and compile a component. Compiling is CPU-heavy (tens of milliseconds):
+    /// Validate and compile a plugin. Compiling is CPU-heavy (tens of milliseconds):
     /// callers serving requests run this off the request path.
     pub fn load(&self, bytes: &[u8]) -> Result<Plugin, LoadError> {
-        let sha256 = self.preamble(bytes)?;
-        if let Some(plugin) = self.cached(&sha256, bytes.len())? {
+        let (sha256, kind) = self.preamble(bytes)?;
+        if let Some(plugin) = self.cached(&sha256, kind, bytes.len())? {
             return Ok(plugin);
         }
         let engine = &self.inner.engine;
-        let component = Component::new(engine, bytes).map_err(|e| LoadError::Invalid {
+        let invalid = |e: wasmtime::Error| LoadError::Invalid {
             message: format!("{e:#}"),
-        })?;
-        let plugin = self.finish(&component, sha256, bytes.len(), false)?;
+        };
+        let compiled = match kind {
+            Kind::Component => Compiled::Component(Component::new(engine, bytes).map_err(invalid)?),
+            Kind::Module => Compiled::Module(Module::new(engine, bytes).map_err(invalid)?),
+        };
+        let plugin = self.finish(&compiled, sha256, bytes.len(), false)?;
         if let Some(cache) = &self.inner.cache
-            && let Err(e) = cache.store_component(engine, &plugin.sha256, &component)
+            && let Err(e) = cache.store_compiled(engine, &plugin.sha256, &compiled)
         {
             // A failed cache write only costs a recompile after restart.
             tracing::warn!(sha256 = %plugin.sha256, error = %e, "caching a compiled artifact");
@@ -72,25 +97,25 @@ impl Sandbox {
     /// The plugin, when the artifact cache already holds its compiled form; `None` when it
     /// would have to be compiled.
     pub fn load_if_cached(&self, bytes: &[u8]) -> Result<Option<Plugin>, LoadError> {
-        let sha256 = self.preamble(bytes)?;
-        self.cached(&sha256, bytes.len())
+        let (sha256, kind) = self.preamble(bytes)?;
+        self.cached(&sha256, kind, bytes.len())
     }
 
-    fn cached(&self, sha256: &str, size: usize) -> Result<Option<Plugin>, LoadError> {
+    fn cached(&self, sha256: &str, kind: Kind, size: usize) -> Result<Option<Plugin>, LoadError> {
         let cached = self
             .inner
             .cache
             .as_ref()
-            .and_then(|c| c.load(&self.inner.engine, sha256));
+            .and_then(|c| c.load(&self.inner.engine, sha256, kind));
         cached
-            .map(|component| self.finish(&component, sha256.to_owned(), size, true))
+            .map(|compiled| self.finish(&compiled, sha256.to_owned(), size, true))
             .transpose()
     }
 
-    /// Load a component from the artifact a compile worker made of it (see [`super::worker`]):
+    /// Load a plugin from the artifact a compile worker made of it (see [`super::worker`]):
     /// the artifact goes through the cache's checks, and nothing is compiled here.
     pub fn load_precompiled(&self, bytes: &[u8], artifact: &[u8]) -> Result<Plugin, LoadError> {
-        let sha256 = self.preamble(bytes)?;
+        let (sha256, kind) = self.preamble(bytes)?;
         let engine = &self.inner.engine;
         let unusable = |message: String| LoadError::Invalid { message };
         let cache = self.inner.cache.as_ref().ok_or_else(|| {
@@ -99,14 +124,14 @@ impl Sandbox {
         cache
             .store(engine, &sha256, artifact)
             .map_err(|e| unusable(format!("storing the compiled artifact: {e}")))?;
-        let component = cache
-            .load(engine, &sha256)
+        let compiled = cache
+            .load(engine, &sha256, kind)
             .ok_or_else(|| unusable("the compiled artifact did not load".into()))?;
-        self.finish(&component, sha256, bytes.len(), false)
+        self.finish(&compiled, sha256, bytes.len(), false)
     }
 
-    /// Size and preamble checks; the component's sha256.
-    fn preamble(&self, bytes: &[u8]) -> Result<String, LoadError> {
+    /// Size and preamble checks; the plugin's sha256 and kind.
+    fn preamble(&self, bytes: &[u8]) -> Result<(String, Kind), LoadError> {
         let limits = &self.inner.limits;
         if bytes.len() > limits.max_module_bytes {
             return Err(LoadError::TooLarge {
@@ -114,57 +139,74 @@ impl Sandbox {
                 limit: limits.max_module_bytes,
             });
         }
-        // The preamble: magic, then version 1 for a core module or 0x0d + layer 1 for a component.
-        match bytes.get(..8) {
-            Some([0, b'a', b's', b'm', 1, 0, 0, 0]) => Err(LoadError::NotAComponent),
-            Some([0, b'a', b's', b'm', 0x0d, 0, 1, 0]) => Ok(hex::encode(Sha256::digest(bytes))),
-            _ => Err(LoadError::NotWasm),
-        }
+        let kind = Kind::of(bytes).ok_or(LoadError::NotWasm)?;
+        Ok((hex::encode(Sha256::digest(bytes)), kind))
     }
 
-    /// Check a compiled component against the contract and ask it to describe itself.
+    /// Check a compiled plugin against its contract and ask it to describe itself.
     fn finish(
         &self,
-        component: &Component,
+        compiled: &Compiled,
         sha256: String,
         size: usize,
         from_cache: bool,
     ) -> Result<Plugin, LoadError> {
-        let engine = &self.inner.engine;
-        for (name, _) in component.component_type().imports(engine) {
-            if !bindings::ALLOWED_IMPORTS.contains(&name) {
-                return Err(LoadError::ForbiddenImport {
-                    import: name.to_owned(),
-                });
-            }
-        }
-        let pre = self
-            .inner
-            .linker
-            .instantiate_pre(component)
-            .and_then(RulePre::new)
-            .map_err(|e| LoadError::ContractMismatch {
-                message: format!("{e:#}"),
-            })?;
+        let contract = match compiled {
+            Compiled::Module(module) => Contract::V02(Arc::new(ModulePlugin::new(
+                &self.inner.module_linker,
+                module,
+            )?)),
+            Compiled::Component(component) => Contract::V01(self.component_pre(component)?),
+        };
         let mut plugin = Plugin {
             sha256,
             descriptor: Descriptor {
                 name: String::new(),
                 version: String::new(),
-                stage: bindings::Stage::ItemPrice,
+                stage: Stage::ItemPrice,
                 description: String::new(),
                 config_schema: String::new(),
             },
             size,
             from_cache,
-            pre,
+            contract,
         };
-        let describe = self.call(&plugin, |rule, store| rule.call_describe(store));
-        plugin.descriptor = describe
-            .result
-            .map_err(|error| LoadError::Describe { error })?;
+        let describe = self.call(|store| match &plugin.contract {
+            Contract::V02(m) => m.run(store, |running, store| running.describe(store)),
+            Contract::V01(pre) => {
+                let rule = pre.instantiate(&mut *store).map_err(Failure::Instantiate)?;
+                let d = rule.call_describe(&mut *store).map_err(Failure::Call)?;
+                Ok(v0_1::descriptor(d))
+            }
+        });
+        plugin.descriptor = describe.result.map_err(|error| match error {
+            StepError::InvalidOutput { message } if message.starts_with(CONTRACT) => {
+                LoadError::ContractMismatch {
+                    message: message[CONTRACT.len()..].to_owned(),
+                }
+            }
+            error => LoadError::Describe { error },
+        })?;
         check_descriptor(&plugin.descriptor)?;
         Ok(plugin)
+    }
+
+    fn component_pre(&self, component: &Component) -> Result<RulePre<StoreState>, LoadError> {
+        let engine = &self.inner.engine;
+        for (name, _) in component.component_type().imports(engine) {
+            if !v0_1::ALLOWED_IMPORTS.contains(&name) {
+                return Err(LoadError::ForbiddenImport {
+                    import: name.to_owned(),
+                });
+            }
+        }
+        self.inner
+            .linker
+            .instantiate_pre(component)
+            .and_then(RulePre::new)
+            .map_err(|e| LoadError::ContractMismatch {
+                message: format!("{e:#}"),
+            })
     }
 
     /// Ask the plugin whether `config` is acceptable.
@@ -173,16 +215,43 @@ impl Sandbox {
         plugin: &Plugin,
         config: &str,
     ) -> Result<Result<(), String>, StepError> {
-        self.call(plugin, |rule, store| {
-            rule.call_validate_config(store, config)
+        self.call(|store| match &plugin.contract {
+            Contract::V02(m) => m.run(store, |running, store| running.validate(store, config)),
+            Contract::V01(pre) => {
+                let rule = pre.instantiate(&mut *store).map_err(Failure::Instantiate)?;
+                rule.call_validate_config(&mut *store, config)
+                    .map_err(Failure::Call)
+            }
         })
         .result
         .map(|checked| checked.map_err(|message| truncate(message, MAX_PLUGIN_MESSAGE_BYTES)))
     }
 
-    /// Run `evaluate` once in a fresh instance.
-    pub fn evaluate(&self, plugin: &Plugin, input: &Input) -> Evaluation {
-        let call = self.call(plugin, |rule, store| rule.call_evaluate(store, input));
+    /// Run `evaluate` once in a fresh instance, on an encoded cart and step (see
+    /// `plaza_plugin_sdk::wire`).
+    pub fn evaluate(&self, plugin: &Plugin, cart: &[u8], step: &[u8]) -> Evaluation {
+        let size = cart.len() + step.len();
+        let limit = self.inner.limits.max_input_bytes;
+        if size > limit {
+            return Evaluation {
+                result: Err(StepError::InputTooLarge { size, limit }),
+                fuel: 0,
+                log: String::new(),
+                log_truncated: false,
+            };
+        }
+        let call = self.call(|store| match &plugin.contract {
+            Contract::V02(m) => m.run(store, |running, store| running.evaluate(store, cart, step)),
+            Contract::V01(pre) => {
+                let view = Input::read(cart, step).map_err(|e| Failure::Output(e.to_string()))?;
+                let input = v0_1::input(&view);
+                let rule = pre.instantiate(&mut *store).map_err(Failure::Instantiate)?;
+                let answer = rule
+                    .call_evaluate(&mut *store, &input)
+                    .map_err(Failure::Call)?;
+                Ok(answer.map(|effects| effects.into_iter().map(v0_1::effect).collect()))
+            }
+        });
         let result = match call.result {
             Ok(Ok(effects)) => self.check_output(effects),
             Ok(Err(message)) => Err(StepError::PluginError {
@@ -216,12 +285,8 @@ impl Sandbox {
         Ok(effects)
     }
 
-    /// Instantiate `plugin` in a fresh store and run `f`, classifying any failure.
-    fn call<R>(
-        &self,
-        plugin: &Plugin,
-        f: impl FnOnce(&bindings::Rule, &mut Store<StoreState>) -> wasmtime::Result<R>,
-    ) -> Call<R> {
+    /// Run `f` in a fresh store within the limits, classifying any failure.
+    fn call<R>(&self, f: impl FnOnce(&mut Store<StoreState>) -> Result<R, Failure>) -> Call<R> {
         let limits = &self.inner.limits;
         let mut store = Store::new(
             &self.inner.engine,
@@ -229,26 +294,22 @@ impl Sandbox {
                 max_memory_bytes: limits.max_memory_bytes,
                 memory_denied: false,
                 max_log_bytes: limits.max_log_bytes,
+                max_lift_bytes: limits.max_lift_bytes(),
                 log: String::new(),
                 log_truncated: false,
             },
         );
         store.limiter(|s| s);
-        // Everything the host lifts out of the guest in one call (the output, a log line, a
-        // descriptor) is charged against this before it is copied, so a guest cannot make
-        // the host allocate more than this whatever its output points at.
+        // Everything the host lifts out of a 0.1 guest in one call (the output, a log
+        // line, a descriptor) is charged against this before it is copied, so a guest
+        // cannot make the host allocate more than this whatever its output points at. A
+        // 0.2 answer is checked against the same figure before it is read.
         store.set_hostcall_fuel(limits.max_lift_bytes());
         // Fuel is the deterministic budget; the epoch deadline is the wall-clock backstop.
         store.set_fuel(limits.fuel).expect("fuel is enabled");
         store.set_epoch_deadline(self.deadline_ticks());
         store.epoch_deadline_trap();
-        let result = match plugin.pre.instantiate(&mut store) {
-            Ok(rule) => f(&rule, &mut store).map_err(|e| self.classify(&store, e)),
-            Err(e) => Err(match self.classify(&store, e) {
-                StepError::Trap { message } => StepError::Instantiate { message },
-                other => other,
-            }),
-        };
+        let result = f(&mut store).map_err(|failure| self.classify(&store, failure));
         let fuel = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
         let state = store.into_data();
         Call {
@@ -259,7 +320,36 @@ impl Sandbox {
         }
     }
 
-    fn classify(&self, store: &Store<StoreState>, error: wasmtime::Error) -> StepError {
+    fn classify(&self, store: &Store<StoreState>, failure: Failure) -> StepError {
+        let limits = &self.inner.limits;
+        let error = match failure {
+            Failure::Instantiate(e) => {
+                return match self.classify_error(store, e) {
+                    StepError::Trap { message } => StepError::Instantiate { message },
+                    other => other,
+                };
+            }
+            Failure::Call(e) => e,
+            Failure::Contract(message) => {
+                return StepError::InvalidOutput {
+                    message: format!("{CONTRACT}{message}"),
+                };
+            }
+            Failure::OverCopyLimit => {
+                return StepError::OutputOverCopyLimit {
+                    limit: limits.max_lift_bytes(),
+                };
+            }
+            Failure::Output(message) => {
+                return StepError::InvalidOutput {
+                    message: truncate(message, MAX_PLUGIN_MESSAGE_BYTES),
+                };
+            }
+        };
+        self.classify_error(store, error)
+    }
+
+    fn classify_error(&self, store: &Store<StoreState>, error: wasmtime::Error) -> StepError {
         let limits = &self.inner.limits;
         if store.data().memory_denied {
             return StepError::MemoryLimit {
@@ -301,6 +391,10 @@ impl Sandbox {
         }
     }
 }
+
+/// Marks an [`StepError::InvalidOutput`] that is really a missing or mistyped export, so
+/// that a load reports it as a contract mismatch.
+const CONTRACT: &str = "contract: ";
 
 /// One raw call: the export's result before output checks, with what it used.
 struct Call<R> {
@@ -389,7 +483,7 @@ mod tests {
         Descriptor {
             name: "store-coupon".into(),
             version: version.into(),
-            stage: bindings::Stage::Coupon,
+            stage: Stage::Coupon,
             description: "a coupon".into(),
             config_schema: "{}".into(),
         }

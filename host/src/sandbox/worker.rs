@@ -33,12 +33,16 @@ pub struct WorkerArgs {
     pub cpu_seconds: u64,
 }
 
-/// Compile `component` as the serving engine for `limits` would: the serialized artifact.
-pub fn compile(limits: &Limits, component: &[u8]) -> Result<Vec<u8>, String> {
+/// Compile `plugin` (a 0.2 core module or a 0.1 component) as the serving engine for
+/// `limits` would: the serialized artifact.
+pub fn compile(limits: &Limits, plugin: &[u8]) -> Result<Vec<u8>, String> {
     let engine = Engine::new(&engine_config(limits, false)).map_err(|e| format!("{e:#}"))?;
-    engine
-        .precompile_component(component)
-        .map_err(|e| format!("{e:#}"))
+    if super::Kind::of(plugin) == Some(super::Kind::Module) {
+        engine.precompile_module(plugin)
+    } else {
+        engine.precompile_component(plugin)
+    }
+    .map_err(|e| format!("{e:#}"))
 }
 
 /// The worker process: limit itself, read the component from stdin, write the artifact to

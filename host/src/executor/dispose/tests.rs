@@ -1,9 +1,7 @@
 //! The invariants, judged directly: no sandbox, just proposals and the state they meet.
 
 use super::*;
-use crate::sandbox::bindings::{
-    Commission, Gift, LineAdjustment, OrderAdjustment, ShippingAdjustment,
-};
+use plaza_plugin_sdk::{Commission, Gift, LineAdjustment, OrderAdjustment, ShippingAdjustment};
 
 struct Fixture {
     payable: Vec<Money>,

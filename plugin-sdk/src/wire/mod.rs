@@ -1,0 +1,123 @@
+//! Contract `plaza:rules@0.2.0` on the wire: how a cart, a step and an answer travel
+//! between the host and a plugin.
+//!
+//! A 0.2 plugin is one core WebAssembly module with **no imports**. It exports:
+//!
+//! | export | type | what |
+//! | --- | --- | --- |
+//! | `memory` | memory | the plugin's linear memory |
+//! | `plaza_rules_0_2` | `func()` | marks the contract version; never called |
+//! | `plaza_alloc` | `func(len: i32) -> i32` | room for `len` input bytes, 8-aligned |
+//! | `plaza_describe` | `func() -> i64` | the [`Descriptor`](crate::Descriptor) |
+//! | `plaza_validate` | `func(ptr: i32, len: i32) -> i64` | check a configuration |
+//! | `plaza_evaluate` | `func(cart: i32, cart_len: i32, step: i32, step_len: i32) -> i64` | propose effects |
+//! | `plaza_log` | global `i32` | address of the log buffer |
+//!
+//! An answer (`i64`) packs where its bytes are: the low 32 bits are the address, the high
+//! 32 bits the length. The bytes are JSON: a descriptor; `{"Ok":null}` or `{"Err":"…"}`
+//! for a validation; `{"Ok":[effect …]}` or `{"Err":"…"}` for an evaluation, each effect
+//! in the JSON form of [`Effect`](crate::Effect) (`{"line_adjustment":{…}}`, `{"note":"…"}`).
+//!
+//! The log buffer is `u32 len, u32 truncated, [u8; LOG_CAPACITY]` in the plugin's memory.
+//! The host reads it after every call, after a trap too, so a panic's message (which
+//! the SDK's panic hook writes there) reaches the explanation.
+//!
+//! ## Why this shape
+//!
+//! The cost of calling a rule is set by what happens per call, so the input is two byte
+//! buffers the host writes with one copy each, and a core module instantiates as one
+//! instance. Contract 0.1 (a component, kept loadable by the host) lowered the cart field
+//! by field (each line record, each list a call into the plugin's allocator) and its `log`
+//! import made every instance three core instances; BENCHMARKS.md has both measured.
+//! The answer is small (a few effects) and rare next to the input, so it is JSON: one
+//! well-tested parser on the host bounds and types it, and the SDK already carries
+//! `serde_json` for configurations.
+//!
+//! ## The cart (encoded once per quote)
+//!
+//! Little-endian throughout. A *span* is `(u32 start, u32 len)`: bytes of the text
+//! region; an absent optional string has `start = 0xFFFF_FFFF`. A *list* is
+//! `(u32 start, u32 len)`: entries of the span table.
+//!
+//! | offset | field |
+//! | ---: | --- |
+//! | 0 | magic `PZC2` |
+//! | 4 | `u32` line count *n* |
+//! | 8 | `u32` span table entries *k* |
+//! | 12 | `u32` text bytes *t* |
+//! | 16 | `i64` `now_ms` |
+//! | 24 | `u8` channel (index in [`Channel::ALL`](crate::Channel::ALL)), `u8` gift, `u8` new customer, 5 bytes zero |
+//! | 32 | span buyer id, span member tier (optional), list buyer tags, list coupon codes |
+//! | 64 | 7 optional spans: promoter, promoter agency, creator, livestreamer, carrying agency, helper agency, share link |
+//! | 120 | 8 bytes zero |
+//! | 128 | *n* line records of 64 bytes: spans id, sku, spu, merchant; lists categories, tags; `u32` quantity, `u32` zero, `i64` unit price |
+//! | 128 + 64*n* | span table: *k* spans |
+//! | … + 8*k* | text: *t* bytes of UTF-8 |
+//!
+//! ## The step (encoded per step)
+//!
+//! | offset | field |
+//! | ---: | --- |
+//! | 0 | magic `PZS2` |
+//! | 4 | `u32` visible lines *m* |
+//! | 8 | `u32` configuration bytes *c* |
+//! | 12 | `u8` threshold base (0 original, 1 current), 3 bytes zero |
+//! | 16 | `i64` shipping, `i64` order total |
+//! | 32 | *m* × `u32`: the cart lines the step sees, by index, zero-padded to a multiple of 8 |
+//! | … | *m* × `i64`: their payable amounts |
+//! | … | *c* bytes: the configuration, JSON |
+//!
+//! The whole buffer is exactly as long as its counts say. The reader checks every count,
+//! span and index against the buffer before it uses it: hostile bytes give an error,
+//! never an out-of-bounds read, a panic or a long loop.
+
+mod cart;
+mod read;
+mod step;
+#[cfg(test)]
+mod tests;
+
+pub use cart::{CartEncoder, CartFields, LineFields};
+pub use read::read;
+pub use step::{StepFields, encode_step};
+
+/// Opens an encoded cart.
+pub const CART_MAGIC: [u8; 4] = *b"PZC2";
+/// Opens an encoded step.
+pub const STEP_MAGIC: [u8; 4] = *b"PZS2";
+/// The cart header's size.
+pub const CART_HEADER: usize = 128;
+/// One line record's size.
+pub const LINE_RECORD: usize = 64;
+/// The step header's size.
+pub const STEP_HEADER: usize = 32;
+/// The start of an absent optional span.
+pub const ABSENT: u32 = u32::MAX;
+/// Bytes of log a plugin's buffer holds; the host keeps at most its own limit of them.
+pub const LOG_CAPACITY: usize = 4096;
+/// The log buffer's header: `u32 len, u32 truncated`.
+pub const LOG_HEADER: usize = 8;
+
+/// Why encoded bytes could not be read. The host never sends such bytes; a reader that
+/// meets them refuses instead of guessing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WireError(pub &'static str);
+
+impl core::fmt::Display for WireError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "malformed contract input: {}", self.0)
+    }
+}
+
+impl std::error::Error for WireError {}
+
+/// Pack an answer's address and length into the `i64` an export returns.
+pub fn pack(ptr: u32, len: u32) -> i64 {
+    (u64::from(ptr) | (u64::from(len) << 32)) as i64
+}
+
+/// Unpack an export's `i64` answer into address and length.
+pub fn unpack(answer: i64) -> (u32, u32) {
+    let bits = answer as u64;
+    (bits as u32, (bits >> 32) as u32)
+}

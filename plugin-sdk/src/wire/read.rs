@@ -1,0 +1,201 @@
+//! Reading the encoded cart and step into the rule's view ([`Input`]), strings borrowed
+//! from the buffers. Every offset is checked before use; nothing here can panic or read
+//! out of bounds, and every loop is bounded by a count the buffer's length vouches for.
+
+use super::{ABSENT, CART_HEADER, CART_MAGIC, LINE_RECORD, STEP_HEADER, STEP_MAGIC, WireError};
+use crate::view::{Attribution, Buyer, Cart, Input, Line};
+use crate::{Channel, Pipeline, StepContext, ThresholdBase};
+
+type Result<T> = core::result::Result<T, WireError>;
+
+fn bad<T>(what: &'static str) -> Result<T> {
+    Err(WireError(what))
+}
+
+/// Fixed-width little-endian reads, refused past the end.
+#[derive(Clone, Copy)]
+struct Bytes<'a>(&'a [u8]);
+
+impl<'a> Bytes<'a> {
+    fn get<const N: usize>(self, at: usize) -> Result<[u8; N]> {
+        match at.checked_add(N).and_then(|end| self.0.get(at..end)) {
+            Some(b) => Ok(b.try_into().unwrap_or([0; N])),
+            None => bad("a field lies past the end"),
+        }
+    }
+    fn u32(self, at: usize) -> Result<u32> {
+        self.get::<4>(at).map(u32::from_le_bytes)
+    }
+    fn i64(self, at: usize) -> Result<i64> {
+        self.get::<8>(at).map(i64::from_le_bytes)
+    }
+    fn byte(self, at: usize) -> Result<u8> {
+        self.get::<1>(at).map(|[b]| b)
+    }
+    fn pair(self, at: usize) -> Result<(usize, usize)> {
+        Ok((self.u32(at)? as usize, self.u32(at + 4)? as usize))
+    }
+}
+
+/// The cart's regions, checked against the buffer's length.
+struct CartBytes<'a> {
+    all: Bytes<'a>,
+    lines: usize,
+    spans: Bytes<'a>,
+    text: &'a str,
+}
+
+impl<'a> CartBytes<'a> {
+    fn new(buf: &'a [u8]) -> Result<Self> {
+        let all = Bytes(buf);
+        if all.get::<4>(0)? != CART_MAGIC {
+            return bad("the cart does not start with PZC2");
+        }
+        let (lines, spans, text) = (
+            all.u32(4)? as usize,
+            all.u32(8)? as usize,
+            all.u32(12)? as usize,
+        );
+        let spans_at = lines
+            .checked_mul(LINE_RECORD)
+            .and_then(|n| n.checked_add(CART_HEADER));
+        let text_at = spans_at.and_then(|at| spans.checked_mul(8)?.checked_add(at));
+        let end = text_at.and_then(|at| at.checked_add(text));
+        let (Some(spans_at), Some(text_at), Some(end)) = (spans_at, text_at, end) else {
+            return bad("the cart's counts overflow");
+        };
+        if end != buf.len() {
+            return bad("the cart's length does not match its counts");
+        }
+        let Ok(text) = core::str::from_utf8(&buf[text_at..]) else {
+            return bad("the cart's text is not UTF-8");
+        };
+        Ok(CartBytes {
+            all,
+            lines,
+            spans: Bytes(&buf[spans_at..text_at]),
+            text,
+        })
+    }
+
+    fn text(&self, (start, len): (usize, usize)) -> Result<&'a str> {
+        match start
+            .checked_add(len)
+            .and_then(|end| self.text.get(start..end))
+        {
+            Some(s) => Ok(s),
+            None => bad("a string lies outside the text or splits a character"),
+        }
+    }
+
+    fn span(&self, at: usize) -> Result<&'a str> {
+        self.text(self.all.pair(at)?)
+    }
+
+    fn opt(&self, at: usize) -> Result<Option<&'a str>> {
+        let (start, len) = self.all.pair(at)?;
+        if start == ABSENT as usize {
+            return Ok(None);
+        }
+        self.text((start, len)).map(Some)
+    }
+
+    fn list(&self, at: usize) -> Result<Vec<&'a str>> {
+        let (start, len) = self.all.pair(at)?;
+        let end = start.checked_add(len).and_then(|end| end.checked_mul(8));
+        if end.is_none_or(|end| end > self.spans.0.len()) {
+            return bad("a list lies outside the span table");
+        }
+        (start..start + len)
+            .map(|i| self.text(self.spans.pair(i * 8)?))
+            .collect()
+    }
+
+    fn line(&self, index: usize) -> Result<Line<'a>> {
+        if index >= self.lines {
+            return bad("a step names a line the cart does not have");
+        }
+        let at = CART_HEADER + index * LINE_RECORD;
+        Ok(Line {
+            id: self.span(at)?,
+            sku: self.span(at + 8)?,
+            spu: self.span(at + 16)?,
+            merchant: self.span(at + 24)?,
+            categories: self.list(at + 32)?,
+            tags: self.list(at + 40)?,
+            quantity: self.all.u32(at + 48)?,
+            unit_price: self.all.i64(at + 56)?,
+        })
+    }
+}
+
+/// Read the rule's view of one evaluation: the cart's lines the step sees, in the step's
+/// order, with their payable amounts, and the step's configuration.
+pub fn read<'a>(cart: &'a [u8], step: &'a [u8]) -> Result<Input<'a>> {
+    let c = CartBytes::new(cart)?;
+    let s = Bytes(step);
+    if s.get::<4>(0)? != STEP_MAGIC {
+        return bad("the step does not start with PZS2");
+    }
+    let (m, config_len) = (s.u32(4)? as usize, s.u32(8)? as usize);
+    let indices_len = m.checked_mul(4).map(|n| n.next_multiple_of(8));
+    let payable_at = indices_len.and_then(|n| n.checked_add(STEP_HEADER));
+    let config_at = payable_at.and_then(|at| m.checked_mul(8)?.checked_add(at));
+    let end = config_at.and_then(|at| at.checked_add(config_len));
+    let (Some(payable_at), Some(config_at), Some(end)) = (payable_at, config_at, end) else {
+        return bad("the step's counts overflow");
+    };
+    if end != step.len() {
+        return bad("the step's length does not match its counts");
+    }
+    let Ok(config) = core::str::from_utf8(&step[config_at..]) else {
+        return bad("the configuration is not UTF-8");
+    };
+    let threshold_base = match s.byte(12)? {
+        0 => ThresholdBase::Original,
+        1 => ThresholdBase::Current,
+        _ => return bad("unknown threshold base"),
+    };
+    let mut lines = Vec::with_capacity(m);
+    let mut payable = Vec::with_capacity(m);
+    for i in 0..m {
+        lines.push(c.line(s.u32(STEP_HEADER + 4 * i)? as usize)?);
+        payable.push(s.i64(payable_at + 8 * i)?);
+    }
+    let h = c.all;
+    let Some(&channel) = Channel::ALL.get(h.byte(24)? as usize) else {
+        return bad("unknown channel");
+    };
+    let party = |i: usize| c.opt(64 + 8 * i);
+    Ok(Input {
+        cart: Cart {
+            lines,
+            buyer: Buyer {
+                id: c.span(32)?,
+                member_tier: c.opt(40)?,
+                new_customer: h.byte(26)? != 0,
+                tags: c.list(48)?,
+            },
+            channel,
+            attribution: Attribution {
+                promoter: party(0)?,
+                promoter_agency: party(1)?,
+                creator: party(2)?,
+                livestreamer: party(3)?,
+                carrying_agency: party(4)?,
+                helper_agency: party(5)?,
+                share_link: party(6)?,
+            },
+            coupon_codes: c.list(56)?,
+            gift: h.byte(25)? != 0,
+            now_ms: h.i64(16)?,
+        },
+        state: Pipeline {
+            payable,
+            shipping: s.i64(16)?,
+            order_total: s.i64(24)?,
+        },
+        step: StepContext { threshold_base },
+        config,
+    })
+}
