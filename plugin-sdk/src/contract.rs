@@ -1,6 +1,6 @@
 //! The contract's value types, `plaza:rules@0.2.0`: what a rule sees besides the cart, and
 //! what it proposes. The host and the plugins share these definitions; on the wire a
-//! plugin's answer is their JSON form (see [`crate::wire`]).
+//! plugin's answer is their binary form (see [`crate::wire`]), in the host's API their JSON.
 //!
 //! Money is always integer minor units (fen) as `i64`; rates are parts per million.
 

@@ -94,6 +94,10 @@ pub fn alloc(len: i32) -> i32 {
 fn respond<T: serde::Serialize>(answer: &T) -> i64 {
     let bytes = serde_json::to_vec(answer)
         .unwrap_or_else(|e| format!("{{\"Err\":\"serializing the answer: {e}\"}}").into_bytes());
+    leak(bytes)
+}
+
+fn leak(bytes: Vec<u8>) -> i64 {
     let bytes = bytes.leak();
     pack(bytes.as_ptr() as usize as u32, bytes.len() as u32)
 }
@@ -142,5 +146,5 @@ pub unsafe fn evaluate<R: Rule>(
         Ok(input) => crate::evaluate::<R>(&input),
         Err(e) => Err(e.to_string()),
     };
-    respond(&answer)
+    leak(crate::wire::encode_answer(&answer))
 }

@@ -21,10 +21,13 @@ use crate::wire::{CartEncoder, CartFields, LineFields, StepFields, encode_step};
 use crate::{Channel, Effect, Input, Money, Rule, ThresholdBase};
 
 /// Run `R` natively with a JSON configuration, as the host would: the configuration is
-/// validated first, then the rule evaluates `input` (from [`CartBuilder::input`]).
+/// validated first, then the rule evaluates `input` (from [`CartBuilder::input`]), and its
+/// answer travels through the contract's encoding as it does out of the sandbox.
 pub fn run<R: Rule>(config: &str, input: &TestInput) -> Result<Vec<Effect>, String> {
     crate::validate_config::<R>(config)?;
-    crate::evaluate::<R>(&input.with_config(config).view())
+    let answer = crate::evaluate::<R>(&input.with_config(config).view());
+    crate::wire::decode_answer(&crate::wire::encode_answer(&answer))
+        .expect("the SDK decodes what it encodes")
 }
 
 /// One evaluation's input as the host sends it: the encoded cart and step.

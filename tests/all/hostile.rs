@@ -154,17 +154,16 @@ fn huge_output_is_refused() {
 
 #[test]
 fn six_megabytes_of_notes_never_reach_the_host() {
-    // Under contract 0.2 the plugin itself serializes its answer, so 6 MiB of notes spend
-    // its instruction budget before the answer exists; an answer that merely claims to be
-    // that long is refused unread (`hostile_wire`).
-    let (error, report) = contained("hostile", "huge-strings");
+    // Under contract 0.2 the plugin encodes its answer in its own memory: 6 MiB of notes
+    // and their 6 MiB encoding pass the 10 MiB memory limit before the answer exists. An
+    // answer that merely claims to be that long is refused unread (`hostile_wire`).
+    let (error, _) = contained("hostile", "huge-strings");
     assert_eq!(
         error,
-        StepError::OutOfFuel {
-            limit: plaza::sandbox::DEFAULT_FUEL
+        StepError::MemoryLimit {
+            limit: plaza::sandbox::DEFAULT_MAX_MEMORY_BYTES
         }
     );
-    assert_eq!(report.fuel, plaza::sandbox::DEFAULT_FUEL);
     assert!(Limits::default().max_lift_bytes() < 1 << 20);
 }
 

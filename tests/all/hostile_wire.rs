@@ -4,7 +4,7 @@
 //! not.
 
 use plaza::sandbox::{Limits, LoadError, StepError};
-use plaza_plugin_sdk::wire::{LOG_CAPACITY, pack};
+use plaza_plugin_sdk::wire::{LOG_CAPACITY, encode_answer, pack};
 use plaza_tests::sandbox;
 
 const DESCRIPTOR: &str = r#"{"name":"wat-rule","version":"0.1.0","stage":"store_promotion","description":"hand-written","config_schema":"{}"}"#;
@@ -14,6 +14,19 @@ const VALIDATED: u32 = 512;
 const NO_EFFECTS: u32 = 1024;
 const NOT_JSON: u32 = 1536;
 const LOG_AT: u32 = 2048;
+const LYING: u32 = 8192;
+
+/// The answer with no effects, as the SDK encodes it.
+fn no_effects() -> Vec<u8> {
+    encode_answer(&Ok(vec![]))
+}
+
+/// An answer header that claims 1000 effects in 24 bytes.
+fn lying_answer() -> Vec<u8> {
+    let mut bytes = no_effects();
+    bytes[8..12].copy_from_slice(&1000u32.to_le_bytes());
+    bytes
+}
 
 /// The parts of a module a case replaces; the defaults make a well-behaved rule.
 struct Module {
@@ -33,7 +46,7 @@ impl Default for Module {
             imports: "",
             alloc: bump_alloc(),
             evaluate_signature: "(param i32 i32 i32 i32) (result i64)",
-            evaluate: answer(NO_EFFECTS, "{\"Ok\":[]}".len() as u32),
+            evaluate: answer(NO_EFFECTS, no_effects().len() as u32),
             log_at: LOG_AT,
             log_header: (0, 0),
             log_text: "",
@@ -83,8 +96,9 @@ impl Module {
               (func {evaluate} {evaluate_signature} {evaluate_body})
               (data (i32.const 0) "{descriptor}")
               (data (i32.const {VALIDATED}) "{{\"Ok\":null}}")
-              (data (i32.const {NO_EFFECTS}) "{{\"Ok\":[]}}")
+              (data (i32.const {NO_EFFECTS}) "{no_effects}")
               (data (i32.const {NOT_JSON}) "not json")
+              (data (i32.const {LYING}) "{lying}")
               (data (i32.const {LOG_AT}) "{header}{log_text}"))"#,
             imports = self.imports,
             memory = export("memory"),
@@ -101,6 +115,8 @@ impl Module {
             evaluate_signature = self.evaluate_signature,
             evaluate_body = self.evaluate,
             descriptor = literal(DESCRIPTOR.as_bytes()),
+            no_effects = literal(&no_effects()),
+            lying = literal(&lying_answer()),
             header = literal(&header),
             log_text = literal(self.log_text.as_bytes()),
         );
@@ -169,8 +185,14 @@ fn an_answer_outside_memory_is_invalid_output() {
 }
 
 #[test]
-fn an_answer_that_is_not_the_contract_json_is_invalid_output() {
-    for (ptr, len) in [(NOT_JSON, 8), (VALIDATED, 11), (0, DESCRIPTOR.len() as u32)] {
+fn an_answer_not_in_the_contracts_layout_is_invalid_output() {
+    for (ptr, len) in [
+        (NOT_JSON, 8),
+        (VALIDATED, 11),
+        (0, DESCRIPTOR.len() as u32),
+        (LYING, lying_answer().len() as u32),
+        (NO_EFFECTS, no_effects().len() as u32 - 1),
+    ] {
         let module = Module {
             evaluate: answer(ptr, len),
             ..Module::default()

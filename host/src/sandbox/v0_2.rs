@@ -1,8 +1,8 @@
-//! Contract 0.2 plugins: one core module, no imports, bytes in and JSON out (see
+//! Contract 0.2 plugins: one core module, no imports, bytes in and bytes out (see
 //! `plaza_plugin_sdk::wire`). Every evaluation instantiates it afresh.
 
 use super::{Failure, LoadError, StoreState};
-use plaza_plugin_sdk::wire::{LOG_CAPACITY, LOG_HEADER, unpack};
+use plaza_plugin_sdk::wire::{LOG_CAPACITY, LOG_HEADER, decode_answer, unpack};
 use wasmtime::{
     Extern, ExternType, Instance, InstancePre, Linker, Memory, Module, ModuleExport, Store,
     TypedFunc, ValType,
@@ -169,22 +169,30 @@ impl Running<'_> {
         Ok((ptr, len))
     }
 
-    /// The answer an export returned, parsed; refused unread past the copy limit.
-    fn answer<T: serde::de::DeserializeOwned>(
+    /// The bytes of the answer an export returned; refused unread past the copy limit.
+    fn answer_bytes<'s>(
         &self,
-        store: &Store<StoreState>,
+        store: &'s Store<StoreState>,
         packed: i64,
-    ) -> Result<T, Failure> {
+    ) -> Result<&'s [u8], Failure> {
         let (ptr, len) = unpack(packed);
         if len as usize > store.data().max_lift_bytes {
             return Err(Failure::OverCopyLimit);
         }
         let start = ptr as usize;
-        let bytes = self
-            .memory
+        self.memory
             .data(store)
             .get(start..start + len as usize)
-            .ok_or_else(|| Failure::Output("the answer lies outside memory".into()))?;
+            .ok_or_else(|| Failure::Output("the answer lies outside memory".into()))
+    }
+
+    /// A JSON answer (describe, validate).
+    fn answer<T: serde::de::DeserializeOwned>(
+        &self,
+        store: &Store<StoreState>,
+        packed: i64,
+    ) -> Result<T, Failure> {
+        let bytes = self.answer_bytes(store, packed)?;
         serde_json::from_slice(bytes).map_err(|e| Failure::Output(format!("{e}")))
     }
 
@@ -224,7 +232,8 @@ impl Running<'_> {
         let packed = f
             .call(&mut *store, (c, c_len, s, s_len))
             .map_err(Failure::Call)?;
-        self.answer(store, packed)
+        let bytes = self.answer_bytes(store, packed)?;
+        decode_answer(bytes).map_err(|e| Failure::Output(e.to_string()))
     }
 
     /// Read the plugin's log buffer into the store's log, bounded by the buffer's

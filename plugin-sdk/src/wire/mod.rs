@@ -14,9 +14,10 @@
 //! | `plaza_log` | global `i32` | address of the log buffer |
 //!
 //! An answer (`i64`) packs where its bytes are: the low 32 bits are the address, the high
-//! 32 bits the length. The bytes are JSON: a descriptor; `{"Ok":null}` or `{"Err":"…"}`
-//! for a validation; `{"Ok":[effect …]}` or `{"Err":"…"}` for an evaluation, each effect
-//! in the JSON form of [`Effect`](crate::Effect) (`{"line_adjustment":{…}}`, `{"note":"…"}`).
+//! 32 bits the length. A descriptor is JSON; a validation answers JSON `{"Ok":null}` or
+//! `{"Err":"…"}` (both are rare: at upload and when a plan is saved). An evaluation, the
+//! call on every quote, answers in the binary layout below ([`encode_answer`],
+//! [`decode_answer`]).
 //!
 //! The log buffer is `u32 len, u32 truncated, [u8; LOG_CAPACITY]` in the plugin's memory.
 //! The host reads it after every call, after a trap too, so a panic's message (which
@@ -29,9 +30,11 @@
 //! instance. Contract 0.1 (a component, kept loadable by the host) lowered the cart field
 //! by field (each line record, each list a call into the plugin's allocator) and its `log`
 //! import made every instance three core instances; BENCHMARKS.md has both measured.
-//! The answer is small (a few effects) and rare next to the input, so it is JSON: one
-//! well-tested parser on the host bounds and types it, and the SDK already carries
-//! `serde_json` for configurations.
+//! The answer is bytes too. A first cut answered JSON (serde_json on both sides): with
+//! one effect per line (commission, member price) serializing it inside the plugin and
+//! parsing it on the host was most of an evaluation's cost, more than the rule itself
+//! (BENCHMARKS.md has the profile). Fixed-size records and one text region cost a copy
+//! per string.
 //!
 //! ## The cart (encoded once per quote)
 //!
@@ -67,16 +70,38 @@
 //! | … | *m* × `i64`: their payable amounts |
 //! | … | *c* bytes: the configuration, JSON |
 //!
+//! ## The answer (one per evaluation)
+//!
+//! | offset | field |
+//! | ---: | --- |
+//! | 0 | magic `PZA2` |
+//! | 4 | `u8` status (0 effects, 1 the rule's error: the whole text is its message), 3 bytes zero |
+//! | 8 | `u32` effects *n*, `u32` list entries *k*, `u32` text bytes *t*, `u32` zero |
+//! | 24 | *n* effect records of 48 bytes |
+//! | 24 + 48*n* | *k* × `u32` (the lines of order adjustments), zero-padded to a multiple of 8 |
+//! | … | text: *t* bytes of UTF-8 |
+//!
+//! An effect record: `u8` kind (0 line adjustment, 1 order adjustment, 2 shipping
+//! adjustment, 3 commission, 4 gift, 5 note); for a commission `u8` payer, `u8` payer's
+//! upline level, `u8` payee, `u8` payee's upline level (a party is its index in
+//! Merchant, CarryingAgency, HelperAgency, Creator, PromoterAgency, Promoter,
+//! Livestreamer; 7 is an upline) and `u8` share kind (0 amount, 1 rate); zeros to 8;
+//! at 8 `u32` line (quantity for a gift), zeros to 16; at 16 `i64` amount (discount,
+//! share, gift value); at 24 span label (the text of a note); at 32 span coupon
+//! (optional), beneficiary or gift sku; at 40 list of lines (an order adjustment's).
+//!
 //! The whole buffer is exactly as long as its counts say. The reader checks every count,
 //! span and index against the buffer before it uses it: hostile bytes give an error,
 //! never an out-of-bounds read, a panic or a long loop.
 
+mod answer;
 mod cart;
 mod read;
 mod step;
 #[cfg(test)]
 mod tests;
 
+pub use answer::{decode_answer, encode_answer};
 pub use cart::{CartEncoder, CartFields, LineFields};
 pub use read::read;
 pub use step::{StepFields, encode_step};
@@ -91,6 +116,12 @@ pub const CART_HEADER: usize = 128;
 pub const LINE_RECORD: usize = 64;
 /// The step header's size.
 pub const STEP_HEADER: usize = 32;
+/// Opens an encoded answer.
+pub const ANSWER_MAGIC: [u8; 4] = *b"PZA2";
+/// The answer header's size.
+pub const ANSWER_HEADER: usize = 24;
+/// One effect record's size.
+pub const EFFECT_RECORD: usize = 48;
 /// The start of an absent optional span.
 pub const ABSENT: u32 = u32::MAX;
 /// Bytes of log a plugin's buffer holds; the host keeps at most its own limit of them.
