@@ -67,6 +67,10 @@ fn within(text: &str, least: usize, most: usize) -> bool {
     if bytes < least || bytes > most * 4 {
         return false;
     }
+    // No more characters than bytes: a short text with at least one is within.
+    if least <= 1 && bytes <= most {
+        return true;
+    }
     (least..=most).contains(&text.chars().count())
 }
 

@@ -236,15 +236,14 @@ pub fn allocate(total: Money, weights: &[Money]) -> Vec<Money> {
         parts[i] = Money(i64::try_from(part).expect("a part is within the total"));
         remainders.push((exact.rem_euclid(sum), i));
     }
-    let mut left = total_wide - given;
-    // Largest remainder first; `sort_by` is stable, so ties keep index order.
-    remainders.sort_by_key(|r| std::cmp::Reverse(r.0));
-    for (_, i) in remainders {
-        if left <= 0 {
-            break;
+    // The fen left over go one each to the largest remainders, ties to the lower index. The
+    // remainders sum to `left × sum` and each is below `sum`, so `0 ≤ left < weights.len()`.
+    let left = usize::try_from(total_wide - given).expect("fewer fen left than weights");
+    if left > 0 {
+        remainders.select_nth_unstable_by_key(left - 1, |&(r, i)| (std::cmp::Reverse(r), i));
+        for &(_, i) in &remainders[..left] {
+            parts[i].0 += 1;
         }
-        parts[i].0 += 1;
-        left -= 1;
     }
     parts
 }
@@ -298,5 +297,42 @@ mod tests {
     #[test]
     fn money_displays_as_yuan() {
         assert_eq!(Money(-12_305).to_string(), "-¥123.05");
+    }
+
+    /// The reference: every remainder sorted, largest first, ties by index.
+    fn allocate_by_sorting(total: Money, weights: &[Money]) -> Vec<Money> {
+        let sum: i128 = weights.iter().map(|w| i128::from(w.0.max(0))).sum();
+        if weights.is_empty() || sum == 0 {
+            return allocate(total, weights);
+        }
+        let exact: Vec<i128> = weights
+            .iter()
+            .map(|w| i128::from(total.0) * i128::from(w.0.max(0)))
+            .collect();
+        let mut parts: Vec<i128> = exact.iter().map(|e| e.div_euclid(sum)).collect();
+        let mut order: Vec<usize> = (0..weights.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(exact[i].rem_euclid(sum)));
+        let left = i128::from(total.0) - parts.iter().sum::<i128>();
+        for &i in order.iter().take(usize::try_from(left).unwrap()) {
+            parts[i] += 1;
+        }
+        parts
+            .into_iter()
+            .map(|p| Money(i64::try_from(p).unwrap()))
+            .collect()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn allocation_matches_the_sorting_reference(
+            total in -1_000_000i64..1_000_000_000,
+            weights in proptest::collection::vec(0i64..100_000, 0..60),
+        ) {
+            let weights: Vec<Money> = weights.into_iter().map(Money).collect();
+            proptest::prop_assert_eq!(
+                allocate(Money(total), &weights),
+                allocate_by_sorting(Money(total), &weights)
+            );
+        }
     }
 }

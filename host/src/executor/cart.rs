@@ -192,7 +192,7 @@ impl Cart {
                 format!("must be 0 to {}", MAX_UNIT_PRICE.0),
             ));
         }
-        let mut ids = std::collections::BTreeSet::new();
+        let mut ids = std::collections::HashSet::with_capacity(self.lines.len());
         for (i, line) in self.lines.iter().enumerate() {
             let at = |f: &str| format!("lines[{i}].{f}");
             check_text(|| at("id"), &line.id)?;
@@ -226,7 +226,15 @@ impl Cart {
     /// The cart encoded for the rule contract (see `plaza_plugin_sdk::wire`): once per
     /// quote; each step names the lines it sees.
     pub fn encode(&self) -> Vec<u8> {
-        let mut w = CartEncoder::new();
+        let texts = |v: &[String]| v.iter().map(String::len).sum::<usize>();
+        let (mut items, mut bytes) = (0, 0);
+        for l in &self.lines {
+            items += l.categories.len() + l.tags.len();
+            bytes += l.id.len() + 2 * l.sku.len() + l.merchant.len();
+            bytes += l.spu.as_ref().map_or(0, String::len) + texts(&l.categories) + texts(&l.tags);
+        }
+        // Room for the lines; the few strings of the cart's header may grow it once.
+        let mut w = CartEncoder::with_capacity(self.lines.len(), items, bytes + 256);
         for line in &self.lines {
             w.line(&LineFields {
                 id: &line.id,

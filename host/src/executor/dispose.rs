@@ -166,7 +166,7 @@ pub struct Context<'a> {
     /// Current payable per cart line.
     pub payable: &'a [Money],
     pub shipping: Money,
-    pub line_ids: &'a [String],
+    pub line_ids: &'a [&'a str],
     pub waterfall: &'a Waterfall,
     /// The coupon codes the buyer presented with the cart.
     pub presented: &'a [String],

@@ -115,7 +115,7 @@ pub fn quote_with(
     if size > limit {
         return Err(QuoteError::InputTooLarge { size, limit });
     }
-    let line_ids: Vec<String> = cart.lines.iter().map(|l| l.id.clone()).collect();
+    let line_ids: Vec<&str> = cart.lines.iter().map(|l| l.id.as_str()).collect();
     let n = cart.lines.len();
     let mut st = State {
         payable: cart.lines.iter().map(|l| l.original()).collect(),
@@ -183,7 +183,7 @@ struct Exec<'a> {
     cart: &'a Cart,
     /// The cart as the rule contract encodes it.
     encoded: &'a [u8],
-    line_ids: &'a [String],
+    line_ids: &'a [&'a str],
     gate: &'a dyn Gate,
 }
 

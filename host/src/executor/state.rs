@@ -29,7 +29,7 @@ pub(super) struct State {
     pub fuel: u64,
 }
 
-pub(super) fn apply(ps: &PreparedStep, delta: Delta, st: &mut State, line_ids: &[String]) {
+pub(super) fn apply(ps: &PreparedStep, delta: Delta, st: &mut State, line_ids: &[&str]) {
     let step = &ps.step.id;
     for (line, a) in delta.line_discounts {
         st.payable[line] -= a.amount;
@@ -49,7 +49,7 @@ pub(super) fn apply(ps: &PreparedStep, delta: Delta, st: &mut State, line_ids: &
         st.waterfall.record(&c);
         st.commissions.push(CommissionLine {
             step: step.clone(),
-            line: line_ids[c.line].clone(),
+            line: line_ids[c.line].to_owned(),
             payer: c.payer.name(),
             payee: c.payee.name(),
             beneficiary: c.beneficiary,

@@ -71,6 +71,17 @@ impl CartEncoder {
         Self::default()
     }
 
+    /// An empty cart with room for `lines` lines, `list_items` list entries and
+    /// `text_bytes` bytes of strings, so that encoding does not reallocate.
+    pub fn with_capacity(lines: usize, list_items: usize, text_bytes: usize) -> Self {
+        CartEncoder {
+            lines: Vec::with_capacity(lines * LINE_RECORD),
+            spans: Vec::with_capacity(list_items * 8),
+            text: Vec::with_capacity(text_bytes),
+            ..Self::default()
+        }
+    }
+
     /// Append one line.
     pub fn line(&mut self, line: &LineFields<'_>) {
         let mut record = [0u8; LINE_RECORD];

@@ -25,13 +25,14 @@ fn fixture(payable: &[i64]) -> Fixture {
 
 impl Fixture {
     fn judge(&self, stage: Stage, effects: Vec<Effect>) -> Result<Delta, StepError> {
+        let line_ids: Vec<&str> = self.line_ids.iter().map(String::as_str).collect();
         let cx = Context {
             step: "s",
             stage,
             visible: &self.visible,
             payable: &self.payable,
             shipping: self.shipping,
-            line_ids: &self.line_ids,
+            line_ids: &line_ids,
             waterfall: &self.waterfall,
             presented: &self.presented,
         };
