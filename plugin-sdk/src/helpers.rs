@@ -73,7 +73,7 @@ impl Input<'_> {
 
     /// True when the buyer presented `code`.
     pub fn has_coupon(&self, code: &str) -> bool {
-        self.cart.coupon_codes.contains(&code)
+        self.cart.coupon_codes.contains(code)
     }
 }
 

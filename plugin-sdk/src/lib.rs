@@ -87,6 +87,7 @@ pub mod guest;
 mod helpers;
 mod money;
 pub mod testing;
+mod texts;
 mod view;
 pub mod wire;
 
@@ -99,6 +100,7 @@ pub use contract::{
     Channel, Commission, Descriptor, Effect, Gift, LineAdjustment, OrderAdjustment, Party,
     Pipeline, Share, ShippingAdjustment, Stage, StepContext, ThresholdBase,
 };
+pub use texts::{Texts, TextsIter};
 pub use view::{Attribution, Buyer, Cart, Input, Line};
 
 /// Append a message to this evaluation's log. The host keeps the first 1 KiB (by default)

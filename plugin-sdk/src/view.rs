@@ -1,7 +1,8 @@
 //! The cart as a rule sees it: plain Rust structs whose strings borrow from the encoded
-//! cart (see [`crate::wire`]), so reading it copies no string.
+//! cart (see [`crate::wire`]), so reading it copies no string; lists of strings are
+//! [`Texts`], read only when a rule looks at them.
 
-use crate::{Channel, Pipeline, StepContext};
+use crate::{Channel, Pipeline, StepContext, Texts};
 
 /// One cart line.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -15,9 +16,9 @@ pub struct Line<'a> {
     /// Merchant selling the line.
     pub merchant: &'a str,
     /// Categories of the product.
-    pub categories: Vec<&'a str>,
+    pub categories: Texts<'a>,
     /// Free-form product tags.
-    pub tags: Vec<&'a str>,
+    pub tags: Texts<'a>,
     /// Units bought.
     pub quantity: u32,
     /// List price of one unit, in fen.
@@ -34,7 +35,7 @@ pub struct Buyer<'a> {
     /// First order with this merchant.
     pub new_customer: bool,
     /// Free-form buyer tags.
-    pub tags: Vec<&'a str>,
+    pub tags: Texts<'a>,
 }
 
 /// Who brought the sale, as the host resolved it.
@@ -68,7 +69,7 @@ pub struct Cart<'a> {
     /// Who brought the sale.
     pub attribution: Attribution<'a>,
     /// Coupon codes the buyer presented.
-    pub coupon_codes: Vec<&'a str>,
+    pub coupon_codes: Texts<'a>,
     /// The order is a gift (送礼).
     pub gift: bool,
     /// The request's time, milliseconds since the Unix epoch. Rules have no clock.

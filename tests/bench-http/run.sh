@@ -38,9 +38,13 @@ wrk -t2 -c32 -d${SECONDS_PER_RUN}s --latency -s $HERE/quote.lua $URL/v1/plans/te
 
 RATE=${RATE:-5000}
 echo "== quote latency at $RATE/s: oha"
-oha --no-tui -z ${SECONDS_PER_RUN}s -q $RATE -c 32 -m POST \
-  -H "Authorization: Bearer $KEY" -H "Content-Type: application/json" -D $CART \
-  $URL/v1/plans/teahouse-autumn/quote
+if command -v oha >/dev/null; then
+  oha --no-tui -z ${SECONDS_PER_RUN}s -q $RATE -c 32 -m POST \
+    -H "Authorization: Bearer $KEY" -H "Content-Type: application/json" -D $CART \
+    $URL/v1/plans/teahouse-autumn/quote
+else
+  echo "oha is not installed (cargo install oha): skipped"
+fi
 
 echo "== commit throughput, every commit reserving from one budget (fsync per commit)"
 api "$KEY" -X POST $URL/v1/plans -d '{"id":"flash","steps":[{"id":"flash-manjian","plugin":{"name":"threshold-discount","version":"1.0.0"},"config":{"mode":"tiers","tiers":[{"threshold":10000,"discount":1000}]},"budget":{"max_orders":100000000}}]}' >/dev/null

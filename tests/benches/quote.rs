@@ -171,6 +171,7 @@ fn bench_large(c: &mut Criterion) {
     };
     let one = plan_of(vec![step_json(1, 0)]);
     let q = executor::quote(sandbox(), &one, &cart).expect("quote");
+    eprintln!("1 step on 200 lines: {} instructions", q.fuel);
     assert!(
         matches!(q.explanation[0].outcome, Outcome::Applied),
         "the 满减 step applies to the 200-line cart"
@@ -187,6 +188,7 @@ fn bench_large(c: &mut Criterion) {
     );
     let q = executor::quote(sandbox(), &fifty, &cart).expect("quote");
     assert_eq!(q.explanation.len(), 50);
+    eprintln!("50 steps on 200 lines: {} instructions", q.fuel);
     c.bench_function("plan/wasm/50_steps_200_lines", |b| {
         b.iter(|| executor::quote(sandbox(), black_box(&fifty), black_box(&cart)).unwrap())
     });

@@ -102,7 +102,7 @@ impl Encoder {
         }
     }
 
-    fn texts(&mut self, items: &[&str]) -> wit::Texts {
+    fn texts(&mut self, items: &sdk::Texts<'_>) -> wit::Texts {
         let start = self.texts.len() as u32;
         for item in items {
             let t = self.text(item);

@@ -91,7 +91,8 @@
 //! (optional), beneficiary or gift sku; at 40 list of lines (an order adjustment's).
 //!
 //! The whole buffer is exactly as long as its counts say. The reader checks every count,
-//! span and index against the buffer before it uses it: hostile bytes give an error,
+//! span and index against the buffer before it uses it (the span table's entries all at
+//! once, so that lists reach the rule as lazy [`Texts`](crate::Texts)): hostile bytes give an error,
 //! never an out-of-bounds read, a panic or a long loop.
 
 mod answer;

@@ -4,7 +4,7 @@
 
 use super::{ABSENT, CART_HEADER, CART_MAGIC, LINE_RECORD, STEP_HEADER, STEP_MAGIC, WireError};
 use crate::view::{Attribution, Buyer, Cart, Input, Line};
-use crate::{Channel, Pipeline, StepContext, ThresholdBase};
+use crate::{Channel, Pipeline, StepContext, Texts, ThresholdBase};
 
 type Result<T> = core::result::Result<T, WireError>;
 
@@ -70,6 +70,21 @@ impl<'a> CartBytes<'a> {
         let Ok(text) = core::str::from_utf8(&buf[text_at..]) else {
             return bad("the cart's text is not UTF-8");
         };
+        // Every list entry, checked once here, so that lists are read lazily (`Texts`).
+        for entry in buf[spans_at..text_at].chunks_exact(8) {
+            let word = |at: usize| {
+                u32::from_le_bytes([entry[at], entry[at + 1], entry[at + 2], entry[at + 3]])
+                    as usize
+            };
+            let (start, len) = (word(0), word(4));
+            if start
+                .checked_add(len)
+                .and_then(|end| text.get(start..end))
+                .is_none()
+            {
+                return bad("a string lies outside the text or splits a character");
+            }
+        }
         Ok(CartBytes {
             all,
             lines,
@@ -100,15 +115,15 @@ impl<'a> CartBytes<'a> {
         self.text((start, len)).map(Some)
     }
 
-    fn list(&self, at: usize) -> Result<Vec<&'a str>> {
+    fn list(&self, at: usize) -> Result<Texts<'a>> {
         let (start, len) = self.all.pair(at)?;
-        let end = start.checked_add(len).and_then(|end| end.checked_mul(8));
-        if end.is_none_or(|end| end > self.spans.0.len()) {
-            return bad("a list lies outside the span table");
+        let bounds = start
+            .checked_mul(8)
+            .zip(start.checked_add(len).and_then(|end| end.checked_mul(8)));
+        match bounds.and_then(|(from, to)| self.spans.0.get(from..to)) {
+            Some(spans) => Ok(Texts::new(spans, self.text)),
+            None => bad("a list lies outside the span table"),
         }
-        (start..start + len)
-            .map(|i| self.text(self.spans.pair(i * 8)?))
-            .collect()
     }
 
     fn line(&self, index: usize) -> Result<Line<'a>> {
