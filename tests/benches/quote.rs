@@ -108,6 +108,14 @@ fn bench(c: &mut Criterion) {
         b.iter(|| executor::quote(sandbox(), black_box(&plan), black_box(&cart)).unwrap())
     });
 
+    // The plan and cart the HTTP benchmark quotes: over HTTP minus this is the service's
+    // own cost (routing, auth, JSON in and out, the evaluation pool).
+    let demo_plan = prepare(serde_json::from_str(plaza::examples::DEMO_PLAN).unwrap());
+    let demo_cart = plaza::examples::demo_cart();
+    c.bench_function("plan/wasm/demo", |b| {
+        b.iter(|| executor::quote(sandbox(), black_box(&demo_plan), black_box(&demo_cart)).unwrap())
+    });
+
     let native_wire = native_input();
     let configs = configs();
     c.bench_function("plan/native/5_rules_20_lines", |b| {
