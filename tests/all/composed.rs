@@ -42,7 +42,7 @@ fn member_price_then_manjian_then_coupon_then_free_shipping_then_commission_to_t
     let l1: Vec<(&str, i64)> = q.lines[0]
         .adjustments
         .iter()
-        .map(|a| (a.step.as_str(), a.amount.0))
+        .map(|a| (&*a.step, a.amount.0))
         .collect();
     assert_eq!(
         l1,
@@ -110,7 +110,7 @@ fn item_prices_are_best_of_per_line_never_stacked() {
     assert_eq!(q.lines[0].payable, Money(6900));
     assert_eq!(q.lines[1].payable, Money(2700));
     assert_eq!(q.lines[0].adjustments.len(), 1);
-    assert_eq!(q.lines[0].adjustments[0].step, "live");
+    assert_eq!(&*q.lines[0].adjustments[0].step, "live");
     assert_reconciles(&q);
 
     let member_only = prepare(json!({"id": "p", "steps": [

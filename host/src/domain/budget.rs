@@ -147,7 +147,7 @@ pub(super) fn reserve(
                 let discount: Money = l
                     .adjustments
                     .iter()
-                    .filter(|a| a.step == report.step)
+                    .filter(|a| *a.step == *report.step)
                     .map(|a| a.amount)
                     .sum();
                 let commission: Money = quote
@@ -195,7 +195,7 @@ pub(super) fn reserve(
                 .iter()
                 .flat_map(|l| &l.adjustments)
                 .chain(&quote.shipping_adjustments)
-                .filter(|a| a.step == report.step)
+                .filter(|a| *a.step == *report.step)
                 .filter_map(|a| a.coupon.as_deref())
                 .collect();
             codes.sort_unstable();

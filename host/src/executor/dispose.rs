@@ -23,6 +23,7 @@ use crate::sandbox::StepError;
 use crate::{Money, Ppm, allocate};
 use plaza_plugin_sdk::{Effect, Party, Share, Stage};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// The most of its base any commission payer may pass on (shared with the SDK's rules).
 pub const MAX_COMMISSION: Ppm = plaza_plugin_sdk::MAX_COMMISSION_RATE;
@@ -193,6 +194,7 @@ pub fn dispose(cx: &Context<'_>, effects: Vec<Effect>) -> Result<Delta, StepErro
     let mut shipping = cx.shipping;
     let mut waterfall = cx.waterfall.clone();
     let commission_stage = cx.stage == Stage::Commission;
+    let step: Arc<str> = cx.step.into();
     let line_of = |i: u32| cx.visible.get(usize::try_from(i).ok()?).copied();
 
     for (n, effect) in effects.into_iter().enumerate() {
@@ -226,9 +228,10 @@ pub fn dispose(cx: &Context<'_>, effects: Vec<Effect>) -> Result<Delta, StepErro
                 }
                 if amount.0 > 0 {
                     payable[line] -= amount;
-                    delta
-                        .line_discounts
-                        .push((line, adjustment(cx.step, a.label, a.coupon, amount)));
+                    delta.line_discounts.push((
+                        line,
+                        adjustment(&step, a.label.into(), a.coupon.map(Into::into), amount),
+                    ));
                 }
             }
             Effect::OrderAdjustment(a) => {
@@ -263,13 +266,14 @@ pub fn dispose(cx: &Context<'_>, effects: Vec<Effect>) -> Result<Delta, StepErro
                 if amount.0 <= 0 {
                     continue;
                 }
+                let (label, coupon): (Arc<str>, Option<Arc<str>>) =
+                    (a.label.into(), a.coupon.map(Into::into));
                 for (&line, part) in lines.iter().zip(allocate(amount, &weights)) {
                     if part.0 > 0 {
                         payable[line] -= part;
-                        delta.line_discounts.push((
-                            line,
-                            adjustment(cx.step, a.label.clone(), a.coupon.clone(), part),
-                        ));
+                        delta
+                            .line_discounts
+                            .push((line, adjustment(&step, label.clone(), coupon.clone(), part)));
                     }
                 }
             }
@@ -287,7 +291,7 @@ pub fn dispose(cx: &Context<'_>, effects: Vec<Effect>) -> Result<Delta, StepErro
                     shipping -= amount;
                     delta
                         .shipping_discounts
-                        .push(adjustment(cx.step, a.label, None, amount));
+                        .push(adjustment(&step, a.label.into(), None, amount));
                 }
             }
             Effect::Commission(c) => {
@@ -426,9 +430,14 @@ fn non_negative(discount: i64, at: EffectAt, violations: &mut Vec<String>) -> Op
     Some(Money(discount))
 }
 
-fn adjustment(step: &str, label: String, coupon: Option<String>, amount: Money) -> Adjustment {
+fn adjustment(
+    step: &Arc<str>,
+    label: Arc<str>,
+    coupon: Option<Arc<str>>,
+    amount: Money,
+) -> Adjustment {
     Adjustment {
-        step: step.to_owned(),
+        step: step.clone(),
         label,
         coupon,
         amount,

@@ -5,6 +5,7 @@
 use crate::Money;
 use crate::sandbox::StepError;
 use serde::Serialize;
+use std::sync::Arc;
 
 #[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Quote {
@@ -55,10 +56,14 @@ pub struct QuotedLine {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Adjustment {
-    pub step: String,
-    pub label: String,
+    /// Shared by every line of one step's order discount (one string, not one per line).
+    #[schema(value_type = String)]
+    pub step: Arc<str>,
+    #[schema(value_type = String)]
+    pub label: Arc<str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub coupon: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub coupon: Option<Arc<str>>,
     pub amount: Money,
 }
 

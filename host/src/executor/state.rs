@@ -35,9 +35,9 @@ pub(super) fn apply(ps: &PreparedStep, delta: Delta, st: &mut State, line_ids: &
         st.payable[line] -= a.amount;
         st.discounted[line] = true;
         if let Some(code) = &a.coupon
-            && !st.coupons.contains(code)
+            && !st.coupons.iter().any(|c| **c == **code)
         {
-            st.coupons.push(code.clone());
+            st.coupons.push(code.to_string());
         }
         st.adjustments[line].push(a);
     }
