@@ -230,8 +230,10 @@ impl Cart {
         let (mut items, mut bytes) = (0, 0);
         for l in &self.lines {
             items += l.categories.len() + l.tags.len();
-            bytes += l.id.len() + 2 * l.sku.len() + l.merchant.len();
-            bytes += l.spu.as_ref().map_or(0, String::len) + texts(&l.categories) + texts(&l.tags);
+            // The spu is the sku's when the line has none (see below).
+            let spu = l.spu.as_ref().unwrap_or(&l.sku).len();
+            bytes += l.id.len() + l.sku.len() + spu + l.merchant.len();
+            bytes += texts(&l.categories) + texts(&l.tags);
         }
         // Room for the lines; the few strings of the cart's header may grow it once.
         let mut w = CartEncoder::with_capacity(self.lines.len(), items, bytes + 256);

@@ -1,6 +1,7 @@
 //! An evaluation's answer on the wire: the plugin encodes it (the SDK does this), the host
 //! decodes it. Layout in [`crate::wire`]; every count and span is checked before use.
 
+use super::cart::pair;
 use super::{ABSENT, ANSWER_HEADER, ANSWER_MAGIC, EFFECT_RECORD, WireError};
 use crate::{
     Commission, Effect, Gift, LineAdjustment, OrderAdjustment, Party, Share, ShippingAdjustment,
@@ -75,13 +76,6 @@ impl Writer {
         }
         pair(start, items.len() as u32)
     }
-}
-
-fn pair(a: u32, b: u32) -> [u8; 8] {
-    let mut out = [0u8; 8];
-    out[..4].copy_from_slice(&a.to_le_bytes());
-    out[4..].copy_from_slice(&b.to_le_bytes());
-    out
 }
 
 fn text_len(effect: &Effect) -> usize {

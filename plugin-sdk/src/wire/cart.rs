@@ -163,7 +163,8 @@ impl CartEncoder {
     }
 }
 
-fn pair(a: u32, b: u32) -> [u8; 8] {
+/// Two `u32`s, little-endian: a span or a list as the wire writes it.
+pub(super) fn pair(a: u32, b: u32) -> [u8; 8] {
     let mut out = [0u8; 8];
     out[..4].copy_from_slice(&a.to_le_bytes());
     out[4..].copy_from_slice(&b.to_le_bytes());

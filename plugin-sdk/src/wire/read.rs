@@ -70,27 +70,17 @@ impl<'a> CartBytes<'a> {
         let Ok(text) = core::str::from_utf8(&buf[text_at..]) else {
             return bad("the cart's text is not UTF-8");
         };
-        // Every list entry, checked once here, so that lists are read lazily (`Texts`).
-        for entry in buf[spans_at..text_at].chunks_exact(8) {
-            let word = |at: usize| {
-                u32::from_le_bytes([entry[at], entry[at + 1], entry[at + 2], entry[at + 3]])
-                    as usize
-            };
-            let (start, len) = (word(0), word(4));
-            if start
-                .checked_add(len)
-                .and_then(|end| text.get(start..end))
-                .is_none()
-            {
-                return bad("a string lies outside the text or splits a character");
-            }
-        }
-        Ok(CartBytes {
+        let cart = CartBytes {
             all,
             lines,
             spans: Bytes(&buf[spans_at..text_at]),
             text,
-        })
+        };
+        // Every list entry, checked once here, so that lists are read lazily (`Texts`).
+        for i in 0..spans {
+            cart.text(cart.spans.pair(i * 8)?)?;
+        }
+        Ok(cart)
     }
 
     fn text(&self, (start, len): (usize, usize)) -> Result<&'a str> {
