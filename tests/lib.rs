@@ -2,6 +2,7 @@
 //! built from `plugins/`, loaded once per process.
 
 pub mod server;
+pub mod sim;
 
 use plaza::examples;
 use plaza::executor::{self, Cart, Plan, PreparedPlan, Quote, QuoteError};

@@ -1,0 +1,268 @@
+//! The reference model: what every acknowledged order must hold, computed on its own from
+//! the commit's answer and the refund and cancel requests that followed, with the rule
+//! Plaza documents (refunding k of the r units still held gives back `left × k / r`, the
+//! last unit whatever is left) written out again here in i128.
+
+use anyhow::{Result, bail, ensure};
+use plaza::domain::{Order, OrderStatus, RefundRequest};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Line {
+    pub id: String,
+    pub quantity: u32,
+    pub refunded_quantity: u32,
+    pub payable: i64,
+    pub refunded: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Commission {
+    pub line: String,
+    pub amount: i64,
+    pub reversed: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reservation {
+    pub amount: i64,
+    pub released: i64,
+    pub line_shares: Vec<i64>,
+    pub counts_released: bool,
+    pub on_cancel: bool,
+    pub on_refund: bool,
+}
+
+/// One acknowledged order as the model expects it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModelOrder {
+    pub status: OrderStatus,
+    pub lines: Vec<Line>,
+    pub shipping: i64,
+    pub shipping_refunded: i64,
+    pub commissions: Vec<Commission>,
+    pub reservations: Vec<Reservation>,
+    pub refunds: Vec<String>,
+}
+
+/// `left × k / r`, or all of `left` for the last units.
+fn share(left: i64, k: u32, r: u32) -> i64 {
+    if k >= r {
+        return left;
+    }
+    let part = i128::from(left) * i128::from(k) / i128::from(r);
+    i64::try_from(part).expect("a share is smaller than the whole")
+}
+
+impl ModelOrder {
+    /// An order in the model's terms (as a commit answered it, or as the store holds it).
+    pub fn of(order: &Order) -> ModelOrder {
+        ModelOrder {
+            status: order.status,
+            lines: order
+                .lines
+                .iter()
+                .map(|l| Line {
+                    id: l.id.clone(),
+                    quantity: l.quantity,
+                    refunded_quantity: l.refunded_quantity,
+                    payable: l.payable.0,
+                    refunded: l.refunded.0,
+                })
+                .collect(),
+            shipping: order.shipping.0,
+            shipping_refunded: order.shipping_refunded.0,
+            commissions: order
+                .commissions
+                .iter()
+                .map(|c| Commission {
+                    line: c.line.clone(),
+                    amount: c.amount.0,
+                    reversed: c.reversed.0,
+                })
+                .collect(),
+            reservations: order
+                .reservations
+                .iter()
+                .map(|r| Reservation {
+                    amount: r.amount.0,
+                    released: r.released.0,
+                    line_shares: r.line_shares.iter().map(|s| s.0).collect(),
+                    counts_released: r.counts_released,
+                    on_cancel: r.release.on_cancel,
+                    on_refund: r.release.on_refund,
+                })
+                .collect(),
+            refunds: order.refunds.iter().map(|r| r.id.clone()).collect(),
+        }
+    }
+
+    /// Whether a cancel is accepted (`Ok(true)`: it changes the order).
+    pub fn cancel(&mut self) -> Result<bool, &'static str> {
+        match self.status {
+            OrderStatus::Cancelled => return Ok(false),
+            OrderStatus::Placed => {}
+            _ => return Err("order_not_cancellable"),
+        }
+        for l in &mut self.lines {
+            l.refunded_quantity = l.quantity;
+            l.refunded = l.payable;
+        }
+        self.shipping_refunded = self.shipping;
+        for c in &mut self.commissions {
+            c.reversed = c.amount;
+        }
+        for r in &mut self.reservations {
+            if r.on_cancel {
+                release_all(r);
+            }
+        }
+        self.status = OrderStatus::Cancelled;
+        Ok(true)
+    }
+
+    /// Apply a refund request; `Err` names why Plaza must refuse it (nothing changes).
+    pub fn refund(&mut self, req: &RefundRequest) -> Result<bool, &'static str> {
+        if self.refunds.contains(&req.refund_id) {
+            return Ok(false);
+        }
+        if self.status == OrderStatus::Cancelled {
+            return Err("order_cancelled");
+        }
+        let mut next = self.clone();
+        for want in &req.lines {
+            let Some(index) = next.lines.iter().position(|l| l.id == want.line) else {
+                return Err("invalid");
+            };
+            let line = &mut next.lines[index];
+            let held = line.quantity - line.refunded_quantity;
+            let k = want.quantity.unwrap_or(held);
+            if k == 0 || k > held {
+                return Err("invalid");
+            }
+            line.refunded += share(line.payable - line.refunded, k, held);
+            line.refunded_quantity += k;
+            for c in next.commissions.iter_mut().filter(|c| c.line == want.line) {
+                c.reversed += share(c.amount - c.reversed, k, held);
+            }
+            for r in next.reservations.iter_mut().filter(|r| r.on_refund) {
+                let back = share(r.line_shares[index], k, held);
+                r.line_shares[index] -= back;
+                r.released += back;
+            }
+        }
+        if next.lines.iter().all(|l| l.refunded_quantity == l.quantity) {
+            next.shipping_refunded = next.shipping;
+            for r in next.reservations.iter_mut().filter(|r| r.on_refund) {
+                release_all(r);
+            }
+            next.status = OrderStatus::Refunded;
+        } else {
+            next.status = OrderStatus::PartiallyRefunded;
+        }
+        next.refunds.push(req.refund_id.clone());
+        *self = next;
+        Ok(true)
+    }
+
+    /// The order still holds units to refund.
+    pub fn refundable(&self) -> bool {
+        self.status != OrderStatus::Cancelled
+            && self.lines.iter().any(|l| l.refunded_quantity < l.quantity)
+    }
+
+    /// Compare with what the store holds.
+    pub fn matches(&self, stored: &ModelOrder) -> Result<()> {
+        if self != stored {
+            bail!("expected {self:#?}\nstored {stored:#?}");
+        }
+        Ok(())
+    }
+}
+
+fn release_all(r: &mut Reservation) {
+    r.released = r.amount;
+    r.line_shares.iter_mut().for_each(|s| *s = 0);
+    r.counts_released = true;
+}
+
+/// What holds of any stored order, whatever happened to it: amounts within bounds and
+/// its ledger (`entries`: kind, amount, seq) summing to what it still holds.
+pub fn check_order(order: &Order, entries: &[(String, i64, u32)]) -> Result<()> {
+    let mut money = 0i64;
+    let mut commission = 0i64;
+    for (i, (kind, amount, seq)) in entries.iter().enumerate() {
+        ensure!(*seq as usize == i + 1, "ledger seq {seq} at position {i}");
+        ensure!(*amount != 0, "a zero ledger entry");
+        match kind.as_str() {
+            "commission_pending" | "commission_reversed" => commission += amount,
+            _ => money += amount,
+        }
+    }
+    ensure!(
+        entries.len() == order.ledger_entries as usize,
+        "order counts {} ledger entries, {} stored",
+        order.ledger_entries,
+        entries.len()
+    );
+    let mut held = order.shipping.0 - order.shipping_refunded.0;
+    ensure!(
+        (0..=order.shipping.0).contains(&order.shipping_refunded.0),
+        "shipping refunded {:?} of {:?}",
+        order.shipping_refunded,
+        order.shipping
+    );
+    for l in &order.lines {
+        ensure!(l.payable.0 >= 0, "line {} payable {:?}", l.id, l.payable);
+        ensure!(
+            (0..=l.payable.0).contains(&l.refunded.0),
+            "line {} refunded {:?} of {:?}",
+            l.id,
+            l.refunded,
+            l.payable
+        );
+        ensure!(l.refunded_quantity <= l.quantity, "line {} units", l.id);
+        if l.refunded_quantity == l.quantity {
+            ensure!(l.refunded == l.payable, "line {} fully refunded", l.id);
+        }
+        held += l.payable.0 - l.refunded.0;
+    }
+    ensure!(money == held, "ledger money {money}, order holds {held}");
+    let due: i64 = order
+        .commissions
+        .iter()
+        .map(|c| c.amount.0 - c.reversed.0)
+        .sum();
+    ensure!(
+        order
+            .commissions
+            .iter()
+            .all(|c| (0..=c.amount.0).contains(&c.reversed.0)),
+        "a commission reversed beyond its amount"
+    );
+    ensure!(
+        commission == due,
+        "ledger commission {commission}, due {due}"
+    );
+    for r in &order.reservations {
+        let shares: i64 = r.line_shares.iter().map(|s| s.0).sum();
+        ensure!(
+            (0..=r.amount.0).contains(&r.released.0) && shares == r.amount.0 - r.released.0,
+            "reservation {} holds {shares} of {:?} with {:?} released",
+            r.step,
+            r.amount,
+            r.released
+        );
+    }
+    let all_back = order
+        .lines
+        .iter()
+        .all(|l| l.refunded_quantity == l.quantity);
+    match order.status {
+        OrderStatus::Placed => ensure!(order.refunds.is_empty(), "placed with refunds"),
+        OrderStatus::Refunded | OrderStatus::Cancelled => {
+            ensure!(all_back && held == 0, "{:?} but {held} held", order.status)
+        }
+        OrderStatus::PartiallyRefunded => ensure!(!all_back, "partially refunded, all back"),
+    }
+    Ok(())
+}

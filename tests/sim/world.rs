@@ -1,0 +1,363 @@
+//! The simulated world: one merchant's Plaza on a faulty store, the clients' view of what
+//! was acknowledged (the model), and the checks run after every step.
+
+use super::backend::{FaultRates, SimBackend};
+use super::model::{ModelOrder, check_order};
+use super::{Summary, ops::Pending};
+use anyhow::{Context as _, Result, bail, ensure};
+use plaza::clock::ManualClock;
+use plaza::domain::{
+    BreakerConfig, LedgerEntry, NewTenant, Order, Plaza, PoolConfig, Principal, Quotas, Role,
+    Settings, TenantKind, Visibility,
+};
+use plaza::metrics::Metrics;
+use plaza::sandbox::{ArtifactCache, Limits, Sandbox};
+use plaza::store::{Store, Table, key, prefix};
+use std::collections::{BTreeMap, BTreeSet};
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+pub const TENANT: &str = "shop";
+pub const PLAN: &str = "sim";
+
+/// The demo plan with budgets that run out within a run, each released its own way.
+pub fn plan() -> serde_json::Value {
+    let mut plan: serde_json::Value =
+        serde_json::from_str(plaza::examples::DEMO_PLAN).expect("demo plan");
+    plan["id"] = PLAN.into();
+    let budgets = [
+        ("autumn-manjian", serde_json::json!({"max_amount": 300_000})),
+        (
+            "tea-coupon",
+            serde_json::json!({"max_orders_per_coupon": 60, "max_orders_per_buyer": 4,
+                "release": {"on_cancel": true, "on_refund": false}}),
+        ),
+        (
+            "promoter-commission",
+            serde_json::json!({"max_amount": 80_000, "max_orders": 150,
+                "release": {"on_cancel": false, "on_refund": true}}),
+        ),
+    ];
+    for step in plan["steps"].as_array_mut().expect("steps") {
+        if let Some((_, budget)) = budgets.iter().find(|(id, _)| step["id"] == *id) {
+            step["budget"] = budget.clone();
+        }
+    }
+    plan
+}
+
+/// The highest each counter may reach, by its key's step, limit and subject.
+fn counter_limit(key: &[u8]) -> Option<i64> {
+    let parts: Vec<&[u8]> = key.split(|b| *b == 0).collect();
+    match (parts.get(2).copied(), parts.get(3).copied()) {
+        (Some(b"autumn-manjian"), Some(b"amount")) => Some(300_000),
+        (Some(b"tea-coupon"), Some(b"coupon")) => Some(60),
+        (Some(b"tea-coupon"), Some(b"buyer")) => Some(4),
+        (Some(b"promoter-commission"), Some(b"amount")) => Some(80_000),
+        (Some(b"promoter-commission"), Some(b"orders")) => Some(150),
+        _ => None,
+    }
+}
+
+/// One sandbox for every run in the process, with the example plugins' artifacts cached,
+/// so an upload loads without a compile worker.
+fn sandbox() -> &'static Sandbox {
+    static SANDBOX: OnceLock<Sandbox> = OnceLock::new();
+    SANDBOX.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("plaza-sim-{}", std::process::id()));
+        let cache = ArtifactCache::new(dir).expect("artifact cache");
+        let sandbox = Sandbox::new(Limits::default(), Some(cache)).expect("sandbox");
+        for (name, bytes) in plaza::examples::EXAMPLE_PLUGINS {
+            sandbox
+                .load(bytes)
+                .unwrap_or_else(|e| panic!("loading {name}: {e}"));
+        }
+        sandbox
+    })
+}
+
+fn settings() -> Settings {
+    Settings {
+        operator_key_sha256: None,
+        compile_timeout: Duration::from_secs(60),
+        compile_concurrency: 1,
+        // Never started: every upload is in the artifact cache.
+        compile_worker: "/nonexistent/plaza-compile-worker".into(),
+        compile_memory_bytes: 1 << 30,
+        sync_writes: true,
+        breaker: BreakerConfig::default(),
+        pool: PoolConfig {
+            threads: 1,
+            ..PoolConfig::default()
+        },
+        quotas: Quotas::default(),
+    }
+}
+
+pub struct World {
+    pub(super) rng: fastrand::Rng,
+    pub(super) backend: Arc<SimBackend>,
+    pub(super) plaza: Arc<Plaza>,
+    pub(super) clock: ManualClock,
+    pub(super) runtime: tokio::runtime::Runtime,
+    pub(super) who: Principal,
+    rates: FaultRates,
+    /// Acknowledged orders, as the model computes them.
+    pub(super) model: BTreeMap<String, ModelOrder>,
+    /// Requests answered with an error, by order: retried until definite. An order with a
+    /// pending request takes no other.
+    pub(super) pending: BTreeMap<String, Pending>,
+    /// The store's orders as last read (kept current through the backend's dirty keys).
+    stored: BTreeMap<String, Order>,
+    /// What the stored orders reserve, by counter key.
+    reserved: BTreeMap<Vec<u8>, i64>,
+    pub(super) next_id: u64,
+    digest: DefaultHasher,
+    pub(super) summary: Summary,
+}
+
+impl std::fmt::Debug for World {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("World")
+            .field("summary", &self.summary)
+            .finish_non_exhaustive()
+    }
+}
+
+fn open(backend: &Arc<SimBackend>, clock: &ManualClock) -> Result<Arc<Plaza>> {
+    let (plaza, _) = Plaza::open(
+        Store::with_backend(backend.clone()),
+        sandbox().clone(),
+        Arc::new(Metrics::new()),
+        settings(),
+        Arc::new(clock.clone()),
+    )
+    .map_err(|e| anyhow::anyhow!("opening Plaza: {e}"))?;
+    Ok(plaza)
+}
+
+impl World {
+    /// A fresh store with the merchant, its plugins and the plan active; faults start
+    /// after that.
+    pub fn new(seed: u64, rates: FaultRates) -> Result<World> {
+        let backend = Arc::new(SimBackend::new(seed));
+        let clock = ManualClock::at(1_795_000_000_000);
+        let plaza = open(&backend, &clock)?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let who = Principal::Member {
+            tenant: TENANT.into(),
+            role: Role::Admin,
+        };
+        runtime
+            .block_on(async {
+                let new = NewTenant {
+                    id: TENANT.into(),
+                    name: "Simulated tea house".into(),
+                    kind: TenantKind::Merchant,
+                };
+                plaza.create_tenant(&Principal::Operator, new).await?;
+                for (_, bytes) in plaza::examples::EXAMPLE_PLUGINS {
+                    plaza
+                        .upload_plugin(&who, bytes.to_vec(), Visibility::Private)
+                        .await?;
+                }
+                let plan = serde_json::from_value(plan()).expect("the plan parses");
+                let (head, _) = plaza.save_plan(&who, plan, None, None).await?;
+                plaza.activate(&who, PLAN, Some(head.latest)).await?;
+                Ok::<_, plaza::domain::Error>(())
+            })
+            .map_err(|e| anyhow::anyhow!("setting up: {e}"))?;
+        backend.take_dirty();
+        backend.set_rates(rates);
+        Ok(World {
+            rng: fastrand::Rng::with_seed(seed ^ 0x5eed_5eed_5eed_5eed),
+            backend,
+            plaza,
+            clock,
+            runtime,
+            who,
+            rates,
+            model: BTreeMap::new(),
+            pending: BTreeMap::new(),
+            stored: BTreeMap::new(),
+            reserved: BTreeMap::new(),
+            next_id: 0,
+            digest: DefaultHasher::new(),
+            summary: Summary {
+                seed,
+                ..Summary::default()
+            },
+        })
+    }
+
+    /// Record a step's request and answer in the run's digest.
+    pub(super) fn trace(&mut self, what: impl Hash) {
+        what.hash(&mut self.digest);
+    }
+
+    /// If the process died, start it again over what was flushed.
+    pub(super) fn recover(&mut self) -> Result<()> {
+        if !self.backend.is_dead() {
+            return Ok(());
+        }
+        self.summary.restarts += 1;
+        self.backend.restart();
+        // Starting reads the whole store; a host that fails to start is simply started
+        // again, so faults rest while it does.
+        self.backend.set_rates(FaultRates::NONE);
+        self.plaza = open(&self.backend, &self.clock)?;
+        self.backend.set_rates(self.rates);
+        self.trace("restart");
+        Ok(())
+    }
+
+    /// Bring the view of the store up to date and check every invariant.
+    pub(super) fn check(&mut self) -> Result<()> {
+        for okey in self.backend.take_dirty() {
+            let id = String::from_utf8(okey[TENANT.len() + 1..].to_vec())?;
+            if let Some(old) = self.stored.remove(&id) {
+                reservations(&old, |k, n| *self.reserved.entry(k).or_default() -= n);
+            }
+            if let Some(bytes) = self.backend.read(Table::Orders, &okey) {
+                let order: Order = serde_json::from_slice(&bytes)?;
+                check_order(&order, &self.ledger(&id)?)
+                    .with_context(|| format!("order {id} as stored"))?;
+                reservations(&order, |k, n| *self.reserved.entry(k).or_default() += n);
+                self.stored.insert(id.clone(), order);
+            }
+            match (self.model.get(&id), self.stored.get(&id)) {
+                (Some(expected), Some(stored)) => {
+                    // A change in doubt may or may not have landed.
+                    let mut changed = expected.clone();
+                    let landed = match self.pending.get(&id) {
+                        Some(Pending::Refund(req)) => changed.refund(req).is_ok(),
+                        Some(Pending::Cancel) => changed.cancel().is_ok(),
+                        _ => false,
+                    };
+                    let stored = ModelOrder::of(stored);
+                    if !(landed && changed == stored) {
+                        expected.matches(&stored).with_context(|| {
+                            format!("order {id}: the store differs from the model")
+                        })?;
+                    }
+                }
+                (Some(_), None) => bail!("acknowledged order {id} is not in the store"),
+                (None, Some(_)) => ensure!(
+                    self.pending.contains_key(&id),
+                    "order {id} is stored but was never acknowledged nor left in doubt"
+                ),
+                (None, None) => {}
+            }
+        }
+        self.check_counters()
+    }
+
+    fn check_counters(&self) -> Result<()> {
+        let mut stored = BTreeMap::new();
+        for (k, v) in self.backend.entries(Table::Counters) {
+            let value = i64::from_be_bytes(v.as_slice().try_into()?);
+            if let Some(max) = counter_limit(&k) {
+                ensure!(
+                    value <= max,
+                    "counter {} at {value}, over its limit {max}",
+                    plaza::store::show_key(&k)
+                );
+            }
+            ensure!(
+                value >= 0,
+                "counter {} at {value}",
+                plaza::store::show_key(&k)
+            );
+            if value != 0 {
+                stored.insert(k, value);
+            }
+        }
+        let expected: BTreeMap<Vec<u8>, i64> = self
+            .reserved
+            .iter()
+            .filter(|(_, v)| **v != 0)
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
+        if stored != expected {
+            let show = |m: &BTreeMap<Vec<u8>, i64>| {
+                m.iter()
+                    .map(|(k, v)| format!("{}={v}", plaza::store::show_key(k)))
+                    .collect::<Vec<_>>()
+            };
+            bail!(
+                "counters {:?}, the stored orders reserve {:?}",
+                show(&stored),
+                show(&expected)
+            );
+        }
+        Ok(())
+    }
+
+    /// The order's ledger as (kind, amount, seq).
+    fn ledger(&self, order: &str) -> Result<Vec<(String, i64, u32)>> {
+        let range = prefix(&[TENANT.as_bytes(), order.as_bytes()]);
+        self.backend
+            .scan_all(Table::Ledger, &range)
+            .into_iter()
+            .map(|(_, v)| {
+                let e: LedgerEntry = serde_json::from_slice(&v)?;
+                let kind = serde_json::to_value(e.kind)?
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                Ok((kind, e.amount.0, e.seq))
+            })
+            .collect()
+    }
+
+    /// End the run: a last crash, every request left in doubt retried until definite (no
+    /// more faults), and the whole store compared with the model.
+    pub fn finish(mut self) -> Result<Summary> {
+        self.backend.kill();
+        self.recover()?;
+        self.check()?;
+        self.backend.set_rates(FaultRates::NONE);
+        self.rates = FaultRates::NONE;
+        while let Some(id) = self.pending.keys().next().cloned() {
+            self.retry(&id)?;
+            self.check()?;
+        }
+        let all: BTreeSet<String> = self.stored.keys().cloned().collect();
+        let acknowledged: BTreeSet<String> = self.model.keys().cloned().collect();
+        ensure!(
+            all == acknowledged,
+            "stored and acknowledged orders differ: {:?}",
+            all.symmetric_difference(&acknowledged).collect::<Vec<_>>()
+        );
+        let fresh = self.backend.entries(Table::Orders).len();
+        ensure!(fresh == all.len(), "{fresh} orders in the store");
+        self.summary.faults = self.backend.counts();
+        self.summary.digest = self.digest.finish();
+        Ok(self.summary)
+    }
+}
+
+/// Each counter change `order` still holds: (counter key, amount).
+fn reservations(order: &Order, mut add: impl FnMut(Vec<u8>, i64)) {
+    for r in &order.reservations {
+        let counter = |limit: &str, subject: Option<&str>| {
+            let mut parts: Vec<&[u8]> = vec![
+                TENANT.as_bytes(),
+                order.plan.id.as_bytes(),
+                r.step.as_bytes(),
+                limit.as_bytes(),
+            ];
+            parts.extend(subject.map(str::as_bytes));
+            key(&parts)
+        };
+        add(counter("amount", None), r.amount.0 - r.released.0);
+        if !r.counts_released {
+            for (limit, subject) in &r.counts {
+                add(counter(limit, subject.as_deref()), 1);
+            }
+        }
+    }
+}
