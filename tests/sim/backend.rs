@@ -84,6 +84,16 @@ impl State {
         StoreError::Backend("injected: the process died".into())
     }
 
+    fn scan(&self, table: Table, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Entries {
+        self.tables[index(table)]
+            .range(prefix.to_vec()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .filter(|(k, _)| after.is_none_or(|a| k.as_slice() > a))
+            .take(limit)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
     fn alive(&self) -> Result<(), StoreError> {
         if self.dead {
             Err(StoreError::Backend("injected: the process is dead".into()))
@@ -174,11 +184,7 @@ impl SimBackend {
 
     /// Every entry under `prefix`, without faults: for the checks.
     pub fn scan_all(&self, table: Table, prefix: &[u8]) -> Entries {
-        self.lock().tables[index(table)]
-            .range(prefix.to_vec()..)
-            .take_while(|(k, _)| k.starts_with(prefix))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
+        self.lock().scan(table, prefix, None, usize::MAX)
     }
 
     /// Every entry of `table`, as written (flushed or not), for the invariant checks.
@@ -253,13 +259,7 @@ impl Backend for SimBackend {
     ) -> Result<Entries, StoreError> {
         let state = self.lock();
         state.alive()?;
-        Ok(state.tables[index(table)]
-            .range(prefix.to_vec()..)
-            .take_while(|(k, _)| k.starts_with(prefix))
-            .filter(|(k, _)| after.is_none_or(|a| k.as_slice() > a))
-            .take(limit)
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect())
+        Ok(state.scan(table, prefix, after, limit))
     }
 
     /// Serial: the lock is held for the whole body, so transactions never conflict.

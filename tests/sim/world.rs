@@ -47,17 +47,25 @@ pub fn plan() -> serde_json::Value {
     plan
 }
 
-/// The highest each counter may reach, by its key's step, limit and subject.
-fn counter_limit(key: &[u8]) -> Option<i64> {
-    let parts: Vec<&[u8]> = key.split(|b| *b == 0).collect();
-    match (parts.get(2).copied(), parts.get(3).copied()) {
-        (Some(b"autumn-manjian"), Some(b"amount")) => Some(300_000),
-        (Some(b"tea-coupon"), Some(b"coupon")) => Some(60),
-        (Some(b"tea-coupon"), Some(b"buyer")) => Some(4),
-        (Some(b"promoter-commission"), Some(b"amount")) => Some(80_000),
-        (Some(b"promoter-commission"), Some(b"orders")) => Some(150),
-        _ => None,
+/// The highest each counter may reach, read from [`plan`]'s budgets: (step, counter
+/// limit) → most.
+fn counter_limits() -> BTreeMap<(String, String), i64> {
+    let fields = [
+        ("max_amount", "amount"),
+        ("max_orders", "orders"),
+        ("max_orders_per_buyer", "buyer"),
+        ("max_orders_per_coupon", "coupon"),
+    ];
+    let mut limits = BTreeMap::new();
+    for step in plan()["steps"].as_array().expect("steps") {
+        for (field, limit) in fields {
+            if let Some(most) = step["budget"][field].as_i64() {
+                let id = step["id"].as_str().expect("a step id").to_owned();
+                limits.insert((id, limit.to_owned()), most);
+            }
+        }
     }
+    limits
 }
 
 /// One sandbox for every run in the process, with the example plugins' artifacts cached,
@@ -112,6 +120,8 @@ pub struct World {
     stored: BTreeMap<String, Order>,
     /// What the stored orders reserve, by counter key.
     reserved: BTreeMap<Vec<u8>, i64>,
+    /// The plan's budget limits, by (step, counter limit).
+    limits: BTreeMap<(String, String), i64>,
     pub(super) next_id: u64,
     digest: DefaultHasher,
     pub(super) summary: Summary,
@@ -184,6 +194,7 @@ impl World {
             pending: BTreeMap::new(),
             stored: BTreeMap::new(),
             reserved: BTreeMap::new(),
+            limits: counter_limits(),
             next_id: 0,
             digest: DefaultHasher::new(),
             summary: Summary {
@@ -259,7 +270,13 @@ impl World {
         let mut stored = BTreeMap::new();
         for (k, v) in self.backend.entries(Table::Counters) {
             let value = i64::from_be_bytes(v.as_slice().try_into()?);
-            if let Some(max) = counter_limit(&k) {
+            let parts: Vec<String> = k
+                .split(|b| *b == 0)
+                .map(|p| String::from_utf8_lossy(p).into_owned())
+                .collect();
+            if let [_, _, step, limit, ..] = parts.as_slice()
+                && let Some(&max) = self.limits.get(&(step.clone(), limit.clone()))
+            {
                 ensure!(
                     value <= max,
                     "counter {} at {value}, over its limit {max}",
