@@ -19,6 +19,7 @@ mod service_isolation;
 mod service_lifecycle;
 mod service_lists;
 mod service_orders;
+mod simulation;
 mod snapshot;
 
 /// Run the `plaza` command line with `args` and parse what it prints as JSON; it must

@@ -39,7 +39,7 @@ impl Plaza {
         let request_sha256 = request_sha256(&req);
         let okey = order_key(&tenant, &req.order_id);
         if let Some(existing) = self.store.get::<Order>(Table::Orders, &okey)? {
-            return replay(existing, &request_sha256);
+            return self.replay(existing, &request_sha256).await;
         }
         let prepared = self.active_plan(&tenant, &req.plan)?;
         let (quote, req) = {
@@ -160,18 +160,33 @@ impl Plaza {
         match (outcome, abort) {
             (Ok(()), _) => {}
             (Err(TxError::Abort), Some(Abort::Exists(existing))) => {
-                return replay(*existing, &request_sha256);
+                return self.replay(*existing, &request_sha256).await;
             }
             (Err(TxError::Abort), Some(Abort::Refused(refusal))) => {
                 return Err(self.refused(refusal));
             }
             (Err(e), _) => return Err(Error::from_tx(e)),
         }
-        if self.settings.sync_writes {
-            self.flush().await?;
-        }
+        self.flush_if_sync().await?;
         self.metrics.orders_committed.inc();
         Ok((order, true))
+    }
+
+    /// The answer to a commit whose order id is already taken. The order found may have
+    /// been written by a call that has not yet flushed it, so it is made durable before
+    /// this call reports it.
+    async fn replay(&self, existing: Order, request_sha256: &str) -> Result<(Order, bool), Error> {
+        if existing.request_sha256 != request_sha256 {
+            return Err(Error::conflict(
+                "order_id_reused",
+                format!(
+                    "order {:?} was committed with a different request",
+                    existing.id
+                ),
+            ));
+        }
+        self.flush_if_sync().await?;
+        Ok((existing, false))
     }
 
     /// The error for refused counter changes (and its metric).
@@ -194,19 +209,5 @@ impl Plaza {
         self.store
             .get(Table::Orders, &order_key(tenant, id))?
             .ok_or_else(|| Error::not_found("order", id))
-    }
-}
-
-fn replay(existing: Order, request_sha256: &str) -> Result<(Order, bool), Error> {
-    if existing.request_sha256 == request_sha256 {
-        Ok((existing, false))
-    } else {
-        Err(Error::conflict(
-            "order_id_reused",
-            format!(
-                "order {:?} was committed with a different request",
-                existing.id
-            ),
-        ))
     }
 }

@@ -92,8 +92,10 @@ impl Replay {
 }
 
 impl Plaza {
-    /// The stored answer of an earlier request with the same key, if there is one.
-    pub(super) fn replayed<T: DeserializeOwned>(
+    /// The stored answer of an earlier request with the same key, if there is one. The
+    /// earlier call may not have flushed it yet, so it is made durable before it is
+    /// answered again.
+    pub(super) async fn replayed<T: DeserializeOwned>(
         &self,
         replay: &Replay,
     ) -> Result<Option<T>, Error> {
@@ -109,8 +111,9 @@ impl Plaza {
                 "this Idempotency-Key was used with a different request",
             ));
         }
-        serde_json::from_value(stored.response)
-            .map(Some)
-            .map_err(|e| Error::Internal(format!("stored idempotent answer: {e}")))
+        let answer = serde_json::from_value(stored.response)
+            .map_err(|e| Error::Internal(format!("stored idempotent answer: {e}")))?;
+        self.flush().await?;
+        Ok(Some(answer))
     }
 }

@@ -204,6 +204,14 @@ impl Plaza {
     async fn flush(&self) -> Result<(), Error> {
         Ok(self.store.flush().await?)
     }
+
+    /// Flush when the settings ask every acknowledged order change to be durable.
+    async fn flush_if_sync(&self) -> Result<(), Error> {
+        if self.settings.sync_writes {
+            self.flush().await?;
+        }
+        Ok(())
+    }
 }
 
 /// A lock that a panicking writer poisoned still holds consistent data here: every

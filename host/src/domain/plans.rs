@@ -201,13 +201,13 @@ impl Plaza {
         }
         check_budgets(&plan)?;
         let replay = Replay::new(&tenant, SAVE_SCOPE, idempotency, &plan);
-        if let Some(head) = self.replayed(&replay)? {
+        if let Some(head) = self.replayed(&replay).await? {
             return Ok((head, false));
         }
         self.pin(&tenant, &mut plan)?;
         self.prepare_on_pool(&tenant, plan.clone()).await?;
         let _admin = self.admin.lock().await;
-        if let Some(head) = self.replayed(&replay)? {
+        if let Some(head) = self.replayed(&replay).await? {
             return Ok((head, false));
         }
         let mut head = match self.head(&tenant, &plan.id) {

@@ -141,7 +141,7 @@ impl Plaza {
                 let (entries, bumps) = match change(&mut order, now) {
                     Ok(Some(change)) => change,
                     Ok(None) => {
-                        done = Some((order, false));
+                        done = Some(order);
                         return Ok(());
                     }
                     Err(e) => {
@@ -155,18 +155,25 @@ impl Plaza {
                 }
                 tx.put_json(Table::Orders, &okey, &order)?;
                 ledger::append(tx, tenant, id, &entries)?;
-                done = Some((order, true));
+                done = Some(order);
                 Ok(())
             });
         match (outcome, refused) {
             (Ok(()), _) => {}
-            (Err(TxError::Abort), Some(e)) => return Err(e),
+            (Err(TxError::Abort), Some(e)) => {
+                // A refusal may rest on a change another call wrote but has not yet
+                // flushed (a refund of an order whose cancel is in flight): that change
+                // is durable before the refusal is.
+                self.flush_if_sync().await?;
+                return Err(e);
+            }
             (Err(e), _) => return Err(Error::from_tx(e)),
         }
-        let (order, changed) = done.expect("a committed change leaves its order");
-        if changed && self.settings.sync_writes {
-            self.flush().await?;
-        }
+        let order = done.expect("a committed change leaves its order");
+        // Flushed whether or not this call changed anything: a replay that finds its
+        // change already written may be answering before the call that wrote it has
+        // flushed, and the answer promises the change is durable.
+        self.flush_if_sync().await?;
         Ok(order)
     }
 }

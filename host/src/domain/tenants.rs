@@ -228,7 +228,7 @@ impl Plaza {
             return Err(Error::not_found("tenant", tenant));
         }
         let replay = Replay::new(tenant, "keys.create", idempotency, &new);
-        if let Some(record) = self.replayed::<KeyRecord>(&replay)? {
+        if let Some(record) = self.replayed::<KeyRecord>(&replay).await? {
             return Ok((IssuedKey { key: None, record }, false));
         }
         let mut secret = [0u8; 32];
@@ -256,7 +256,8 @@ impl Plaza {
         if first.is_some() {
             // A concurrent retry got there first: answer as its replay does.
             return Ok(self
-                .replayed::<KeyRecord>(&replay)?
+                .replayed::<KeyRecord>(&replay)
+                .await?
                 .map(|record| (IssuedKey { key: None, record }, false))
                 .expect("the earlier request's answer is stored"));
         }
