@@ -72,7 +72,7 @@ pub fn build_plugins(
     target_dir: &Path,
 ) -> Result<Vec<BuiltPlugin>, String> {
     let names = plugin_crates(&workspace.join(folder))?;
-    let mut command = Command::new(cargo);
+    let mut command = plugin_cargo(cargo);
     command
         .current_dir(workspace)
         .args([
@@ -129,6 +129,32 @@ pub fn build_plugins(
         built.push(BuiltPlugin { name, wasm: out });
     }
     Ok(built)
+}
+
+/// The command that builds plugins: the outer build's own cargo, unless rustup was told to
+/// run the outer build on another toolchain than the workspace pins (`cargo +nightly fuzz
+/// …`, or `RUSTUP_TOOLCHAIN`). Plugins always build on the pinned toolchain, the one with
+/// the wasm target: then rustup's `cargo` runs in the workspace with the outer toolchain's
+/// choice and tools taken out of its environment, so `rust-toolchain.toml` decides.
+fn plugin_cargo(cargo: &Path) -> Command {
+    let overridden = matches!(
+        std::env::var("RUSTUP_TOOLCHAIN_SOURCE").as_deref(),
+        Ok("cli" | "env")
+    );
+    if !overridden {
+        return Command::new(cargo);
+    }
+    let mut command = Command::new("cargo");
+    for var in [
+        "RUSTUP_TOOLCHAIN",
+        "RUSTUP_TOOLCHAIN_SOURCE",
+        "RUSTC",
+        "RUSTDOC",
+        "RUSTC_WRAPPER",
+    ] {
+        command.env_remove(var);
+    }
+    command
 }
 
 /// The whole build script of a crate that embeds plugins: build every crate in

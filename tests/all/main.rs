@@ -4,6 +4,7 @@
 
 mod composed;
 mod examples;
+mod fuzz_corpus;
 mod hostile;
 mod hostile_wire;
 mod legacy;

@@ -22,7 +22,7 @@ mod ops;
 mod world;
 
 pub use backend::{FaultCounts, FaultRates, SimBackend};
-pub use world::World;
+pub use world::{OPERATOR_KEY, World};
 
 /// What one seed's run did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -20,6 +20,8 @@ use std::time::Duration;
 
 pub const TENANT: &str = "shop";
 pub const PLAN: &str = "sim";
+/// The operator's key (the simulation itself acts as the operator in process).
+pub const OPERATOR_KEY: &str = "sim-operator-key";
 
 /// The demo plan with budgets that run out within a run, each released its own way.
 pub fn plan() -> serde_json::Value {
@@ -87,7 +89,7 @@ fn sandbox() -> &'static Sandbox {
 
 fn settings() -> Settings {
     Settings {
-        operator_key_sha256: None,
+        operator_key_sha256: Some(plaza::domain::key_hash(OPERATOR_KEY)),
         compile_timeout: Duration::from_secs(60),
         compile_concurrency: 1,
         // Never started: every upload is in the artifact cache.
@@ -202,6 +204,21 @@ impl World {
                 ..Summary::default()
             },
         })
+    }
+
+    /// The running Plaza (replaced by each restart).
+    pub fn plaza(&self) -> &Arc<Plaza> {
+        &self.plaza
+    }
+
+    /// The host's clock.
+    pub fn clock(&self) -> &ManualClock {
+        &self.clock
+    }
+
+    /// Run `work` on the world's runtime.
+    pub fn block_on<F: std::future::Future>(&self, work: F) -> F::Output {
+        self.runtime.block_on(work)
     }
 
     /// Record a step's request and answer in the run's digest.

@@ -159,6 +159,7 @@ impl Delta {
 }
 
 /// The state a step's proposals are judged against.
+#[derive(Debug)]
 pub struct Context<'a> {
     pub step: &'a str,
     pub stage: Stage,

@@ -2,7 +2,7 @@
 //! against the host's invariants, and explain each step.
 
 pub mod cart;
-mod dispose;
+pub mod dispose;
 pub mod plan;
 pub mod quote;
 mod run;
