@@ -57,6 +57,23 @@ enum Command {
         #[arg(long)]
         cart: PathBuf,
     },
+    /// Report what happened to an order (paid, shipped, received) on a running server;
+    /// sending the same event id again is answered with the event as first applied.
+    Event {
+        #[command(flatten)]
+        server: ServerArgs,
+        /// The order id.
+        order: String,
+        /// paid, shipped or received.
+        #[arg(long = "type")]
+        kind: String,
+        /// The event's idempotency key within the order.
+        #[arg(long)]
+        event_id: String,
+        /// When it happened (ms since the Unix epoch) [default: now].
+        #[arg(long)]
+        at_ms: Option<i64>,
+    },
     /// List orders on a running server, oldest first, one page at a time.
     Orders {
         #[command(flatten)]
@@ -224,6 +241,20 @@ pub fn main() -> anyhow::Result<()> {
             activate,
         } => print(server.client().apply(&file, activate)?),
         Command::Quote { server, plan, cart } => print(server.client().quote(&plan, &cart)?),
+        Command::Event {
+            server,
+            order,
+            kind,
+            event_id,
+            at_ms,
+        } => {
+            let at_ms = at_ms.unwrap_or_else(|| {
+                use crate::clock::Clock as _;
+                crate::clock::SystemClock.now_ms()
+            });
+            let body = serde_json::json!({"event_id": event_id, "type": kind, "at_ms": at_ms});
+            print(server.client().order_event(&order, &body)?)
+        }
         Command::Orders {
             server,
             status,

@@ -129,6 +129,17 @@ impl Client {
         )
     }
 
+    /// Report an event of `order`.
+    pub fn order_event(
+        &self,
+        order: &str,
+        body: &serde_json::Value,
+    ) -> anyhow::Result<serde_json::Value> {
+        let order =
+            percent_encoding::utf8_percent_encode(order, percent_encoding::NON_ALPHANUMERIC);
+        self.post_json(&format!("/v1/orders/{order}/events"), body)
+    }
+
     /// Quote a cart file through a plan's active version.
     pub fn quote(&self, plan: &str, cart: &Path) -> anyhow::Result<serde_json::Value> {
         self.post_json(&format!("/v1/plans/{plan}/quote"), &read_json(cart)?)

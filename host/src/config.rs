@@ -20,6 +20,8 @@ pub const DEFAULT_COMPILE_TIMEOUT_MS: u64 = 10_000;
 pub const DEFAULT_COMPILE_CONCURRENCY: usize = 1;
 /// How long shutdown waits for in-flight requests.
 pub const DEFAULT_SHUTDOWN_GRACE_MS: u64 = 10_000;
+/// How often the server looks for due timers (payment timeouts, after-sale windows …).
+pub const DEFAULT_TIMER_TICK_MS: u64 = 1_000;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -40,6 +42,9 @@ pub struct Config {
     /// fsync before acknowledging a write (turn off only for throwaway data).
     pub sync_writes: bool,
     pub shutdown_grace_ms: u64,
+    /// How often due timers are looked for, in real time; what is due is the host
+    /// clock's call.
+    pub timer_tick_ms: u64,
     /// Set up a demo tenant with the example plugins and an active demo plan.
     pub demo: bool,
     pub limits: Limits,
@@ -65,6 +70,7 @@ impl Default for Config {
             compile_memory_bytes: crate::sandbox::worker::DEFAULT_COMPILE_MEMORY_BYTES,
             sync_writes: true,
             shutdown_grace_ms: DEFAULT_SHUTDOWN_GRACE_MS,
+            timer_tick_ms: DEFAULT_TIMER_TICK_MS,
             demo: false,
             limits: Limits::default(),
             breaker: BreakerConfig::default(),

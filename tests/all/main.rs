@@ -9,6 +9,7 @@ mod hostile;
 mod hostile_wire;
 mod legacy;
 mod money_paths;
+mod order_lifecycle;
 mod properties;
 mod service_compile;
 mod service_concurrency;

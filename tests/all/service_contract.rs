@@ -29,6 +29,9 @@ fn request(method: &str, path: &str) -> (String, Option<Value>) {
         (_, "/v1/plans/{plan}/activate") => Some(json!({"version": 1})),
         (_, "/v1/plans/{plan}/quote") => Some(demo_cart()),
         (_, "/v1/orders") => Some(commit_request("order-2", "teahouse-autumn", &demo_cart())),
+        (_, "/v1/orders/{order}/events") => {
+            Some(json!({"event_id": "e-1", "type": "paid", "at_ms": 0}))
+        }
         (_, "/v1/orders/{order}/refunds") => {
             Some(json!({"refund_id": "r-1", "lines": [{"line": "l1", "quantity": 1}]}))
         }

@@ -49,6 +49,11 @@ fn another_tenants_key_is_refused_on_every_private_endpoint() {
         ("POST", "/v1/orders/order-1/cancel".into(), Some(json!({}))),
         (
             "POST",
+            "/v1/orders/order-1/events".into(),
+            Some(json!({"event_id": "e", "type": "paid", "at_ms": 0})),
+        ),
+        (
+            "POST",
             "/v1/orders/order-1/refunds".into(),
             Some(json!({"refund_id": "r", "lines": [{"line": "l1"}]})),
         ),

@@ -98,6 +98,7 @@ const ROUTES: &[&str] = &[
     "/v1/orders/{}/ledger",
     "/v1/orders/{}/cancel",
     "/v1/orders/{}/refunds",
+    "/v1/orders/{}/events",
     "/healthz",
     "/readyz",
     "/metrics",
@@ -151,7 +152,7 @@ const METHODS: &[Method] = &[
 ];
 
 /// Bodies a real client sends, for mutation: the demo cart, plan, an order, a refund, a
-/// tenant, a key, an activation.
+/// tenant, a key, an activation, an order event.
 fn templates() -> Vec<serde_json::Value> {
     let cart: serde_json::Value = serde_json::from_str(plaza::examples::DEMO_CART).expect("cart");
     let plan: serde_json::Value = serde_json::from_str(plaza::examples::DEMO_PLAN).expect("plan");
@@ -163,6 +164,7 @@ fn templates() -> Vec<serde_json::Value> {
         serde_json::json!({"id": "t-new", "name": "New shop", "kind": "merchant"}),
         serde_json::json!({"role": "checkout", "name": "till"}),
         serde_json::json!({"version": 1}),
+        serde_json::json!({"event_id": "e-1", "type": "paid", "at_ms": 1_795_000_000_000i64}),
     ]
 }
 

@@ -34,6 +34,10 @@ pub struct Summary {
     pub refused_commits: u64,
     pub refunds: u64,
     pub cancels: u64,
+    /// Lifecycle events applied (paid, shipped, received).
+    pub events: u64,
+    /// Timers fired: payment deadlines and after-sale windows.
+    pub timers_fired: u64,
     pub refused_changes: u64,
     pub retries: u64,
     pub restarts: u64,

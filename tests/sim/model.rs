@@ -1,10 +1,12 @@
 //! The reference model: what every acknowledged order must hold, computed on its own from
 //! the commit's answer and the refund and cancel requests that followed, with the rule
 //! Plaza documents (refunding k of the r units still held gives back `left × k / r`, the
-//! last unit whatever is left) written out again here in i128.
+//! last unit whatever is left) written out again here in i128, and the lifecycle's
+//! transitions and deadlines written out again too.
 
 use anyhow::{Result, bail, ensure};
-use plaza::domain::{Order, OrderStatus, RefundRequest};
+use plaza::domain::lifecycle::{DEFAULT_AFTER_SALE_MS, DEFAULT_PAYMENT_TIMEOUT_MS};
+use plaza::domain::{EventRequest, EventType, Order, OrderState, OrderStatus, RefundRequest};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Line {
@@ -36,6 +38,13 @@ pub struct Reservation {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ModelOrder {
     pub status: OrderStatus,
+    pub state: OrderState,
+    pub pay_by: Option<i64>,
+    pub after_sale_ends: Option<i64>,
+    /// Events applied (id, type, time), and when the last event (or the commit)
+    /// happened.
+    pub events: Vec<(String, EventType, i64)>,
+    pub last_at: i64,
     pub lines: Vec<Line>,
     pub shipping: i64,
     pub shipping_refunded: i64,
@@ -58,6 +67,15 @@ impl ModelOrder {
     pub fn of(order: &Order) -> ModelOrder {
         ModelOrder {
             status: order.status,
+            state: order.state,
+            pay_by: order.pay_by_ms,
+            after_sale_ends: order.after_sale_ends_ms,
+            events: order
+                .events
+                .iter()
+                .map(|e| (e.event_id.clone(), e.kind, e.at_ms))
+                .collect(),
+            last_at: order.events.last().map_or(order.created_ms, |e| e.at_ms),
             lines: order
                 .lines
                 .iter()
@@ -96,6 +114,14 @@ impl ModelOrder {
         }
     }
 
+    /// A newly committed order must carry the payment deadline the documented timeout
+    /// gives it.
+    pub fn placed_at(&self, created_ms: i64) -> bool {
+        self.state == OrderState::Placed
+            && self.pay_by == Some(created_ms + DEFAULT_PAYMENT_TIMEOUT_MS)
+            && self.after_sale_ends.is_none()
+    }
+
     /// Whether a cancel is accepted (`Ok(true)`: it changes the order).
     pub fn cancel(&mut self) -> Result<bool, &'static str> {
         match self.status {
@@ -103,6 +129,17 @@ impl ModelOrder {
             OrderStatus::Placed => {}
             _ => return Err("order_not_cancellable"),
         }
+        if matches!(
+            self.state,
+            OrderState::Shipped | OrderState::Received | OrderState::Completed
+        ) {
+            return Err("order_not_cancellable");
+        }
+        self.give_back_all(OrderState::Cancelled);
+        Ok(true)
+    }
+
+    fn give_back_all(&mut self, state: OrderState) {
         for l in &mut self.lines {
             l.refunded_quantity = l.quantity;
             l.refunded = l.payable;
@@ -117,6 +154,68 @@ impl ModelOrder {
             }
         }
         self.status = OrderStatus::Cancelled;
+        self.enter(state);
+    }
+
+    fn enter(&mut self, state: OrderState) {
+        self.state = state;
+        if state != OrderState::Placed {
+            self.pay_by = None;
+        }
+        if state != OrderState::Received {
+            self.after_sale_ends = None;
+        }
+    }
+
+    /// Apply what the timers due at `now` do: an unpaid order past its deadline expires,
+    /// a received one past its after-sale window completes. True when something changed.
+    pub fn fire_due(&mut self, now: i64) -> bool {
+        if self.state == OrderState::Placed && self.pay_by.is_some_and(|at| at <= now) {
+            self.give_back_all(OrderState::Expired);
+            return true;
+        }
+        if self.state == OrderState::Received && self.after_sale_ends.is_some_and(|at| at <= now) {
+            self.enter(OrderState::Completed);
+            return true;
+        }
+        false
+    }
+
+    /// Apply an event at host time `now`; `Err` names why Plaza must refuse it. A refusal
+    /// may still change the order: an unpaid order past its deadline expires first.
+    pub fn event(&mut self, req: &EventRequest, now: i64) -> Result<bool, &'static str> {
+        if let Some((_, kind, at)) = self.events.iter().find(|e| e.0 == req.event_id) {
+            return if (*kind, *at) == (req.kind, req.at_ms) {
+                Ok(false)
+            } else {
+                Err("event_id_reused")
+            };
+        }
+        if self.state == OrderState::Placed && self.pay_by.is_some_and(|at| at <= now) {
+            self.give_back_all(OrderState::Expired);
+            return Err("order_state");
+        }
+        let (from, to): (&[OrderState], OrderState) = match req.kind {
+            EventType::Paid => (&[OrderState::Placed], OrderState::Paid),
+            EventType::Shipped => (&[OrderState::Paid], OrderState::Shipped),
+            EventType::Received => (
+                &[OrderState::Paid, OrderState::Shipped],
+                OrderState::Received,
+            ),
+        };
+        if !from.contains(&self.state) {
+            return Err("order_state");
+        }
+        if req.at_ms < self.last_at {
+            return Err("invalid");
+        }
+        self.events
+            .push((req.event_id.clone(), req.kind, req.at_ms));
+        self.last_at = req.at_ms;
+        self.enter(to);
+        if to == OrderState::Received {
+            self.after_sale_ends = Some(req.at_ms + DEFAULT_AFTER_SALE_MS);
+        }
         Ok(true)
     }
 
@@ -257,6 +356,24 @@ pub fn check_order(order: &Order, entries: &[(String, i64, u32)]) -> Result<()> 
         .lines
         .iter()
         .all(|l| l.refunded_quantity == l.quantity);
+    let state = order.state;
+    ensure!(
+        order.pay_by_ms.is_some() == (state == OrderState::Placed),
+        "a {state:?} order with payment deadline {:?}",
+        order.pay_by_ms
+    );
+    ensure!(
+        order.after_sale_ends_ms.is_some() == (state == OrderState::Received),
+        "a {state:?} order with after-sale end {:?}",
+        order.after_sale_ends_ms
+    );
+    if matches!(state, OrderState::Cancelled | OrderState::Expired) {
+        ensure!(
+            order.status == OrderStatus::Cancelled,
+            "{state:?} but {:?}",
+            order.status
+        );
+    }
     match order.status {
         OrderStatus::Placed => ensure!(order.refunds.is_empty(), "placed with refunds"),
         OrderStatus::Refunded | OrderStatus::Cancelled => {

@@ -5,7 +5,10 @@
 use super::model::ModelOrder;
 use super::world::{PLAN, World};
 use anyhow::{Result, bail, ensure};
-use plaza::domain::{CommitRequest, Error, Order, RefundLineRequest, RefundRequest};
+use plaza::domain::{
+    CommitRequest, Error, EventRequest, EventType, Order, OrderState, RefundLineRequest,
+    RefundRequest,
+};
 use plaza::executor::Cart;
 use serde_json::json;
 
@@ -15,6 +18,8 @@ pub enum Pending {
     Commit(Box<CommitRequest>),
     Cancel,
     Refund(RefundRequest),
+    /// The event, and the host time it was sent at.
+    Event(EventRequest, i64),
 }
 
 /// The goods on sale: sku, category, list price.
@@ -39,18 +44,32 @@ impl World {
     pub fn step(&mut self) -> Result<()> {
         self.summary.steps += 1;
         let roll = self.rng.u32(0..1000);
-        if !self.pending.is_empty() && roll < 300 {
+        if self.firing {
+            // The last run of the timers failed: which fired is in doubt until one runs
+            // through.
+            self.fire_timers()?;
+        } else if !self.pending.is_empty() && roll < 300 {
             let index = self.rng.usize(0..self.pending.len());
             let id = self.pending.keys().nth(index).cloned().expect("in range");
             self.retry(&id)?;
         } else {
             match roll % 100 {
-                0..20 => self.quote()?,
-                20..55 => self.commit()?,
-                55..65 => self.cancel()?,
-                65..93 => self.refund()?,
+                0..18 => self.quote()?,
+                18..50 => self.commit()?,
+                50..57 => self.cancel()?,
+                57..80 => self.refund()?,
+                80..90 => self.event()?,
+                // Timers run only when no request is in doubt, so that the model knows
+                // each order's state when they do.
+                90..93 if self.pending.is_empty() => self.fire_timers()?,
+                90..93 => self.quote()?,
                 93..98 => {
-                    let ms = self.rng.i64(1..120_000);
+                    // Mostly minutes; now and then days, past after-sale windows.
+                    let ms = if self.rng.u8(0..10) == 0 {
+                        self.rng.i64(1..8 * 24 * 3_600_000)
+                    } else {
+                        self.rng.i64(1..120_000)
+                    };
                     self.clock.advance(ms);
                     self.trace(("advance", ms));
                 }
@@ -151,6 +170,13 @@ impl World {
         self.pending.remove(&id);
         match answer {
             Ok((order, _created)) => {
+                let model = ModelOrder::of(&order);
+                // A retry may answer an order placed at an earlier step.
+                ensure!(
+                    model.placed_at(order.created_ms) && order.created_ms <= self.clock_ms(),
+                    "commit {id}: placed as {model:?} at {}",
+                    order.created_ms
+                );
                 self.summary.commits += 1;
                 self.trace(("committed", &id, order.quote.to_string()));
                 self.model.insert(id, ModelOrder::of(&order));
@@ -296,6 +322,138 @@ impl World {
         Ok(())
     }
 
+    /// Report what happened to an order: mostly the next step of its lifecycle, now and
+    /// then one that does not fit, an event sent again, or a time before the last event.
+    fn event(&mut self) -> Result<()> {
+        let Some(id) = self.pick_order(|o| {
+            matches!(
+                o.state,
+                OrderState::Placed | OrderState::Paid | OrderState::Shipped
+            )
+        }) else {
+            return Ok(());
+        };
+        let order = &self.model[&id];
+        let kind = match (order.state, self.rng.u8(0..10)) {
+            (_, 0) => {
+                [EventType::Paid, EventType::Shipped, EventType::Received][self.rng.usize(0..3)]
+            }
+            (OrderState::Placed, _) => EventType::Paid,
+            (OrderState::Paid, n) if n < 3 => EventType::Received,
+            (OrderState::Paid, _) => EventType::Shipped,
+            _ => EventType::Received,
+        };
+        let now = self.clock_ms();
+        let req = match (order.events.last(), self.rng.u8(0..20)) {
+            // Sent again: mostly the same request, now and then another under its id.
+            (Some((event_id, kind, at_ms)), 0) => EventRequest {
+                event_id: event_id.clone(),
+                kind: *kind,
+                at_ms: *at_ms,
+            },
+            (Some((event_id, _, _)), 1) => EventRequest {
+                event_id: event_id.clone(),
+                kind,
+                at_ms: now,
+            },
+            _ => {
+                let at_ms = if self.rng.u8(0..20) == 0 {
+                    order.last_at - 1
+                } else {
+                    now
+                };
+                self.next_id += 1;
+                EventRequest {
+                    event_id: format!("e-{}", self.next_id),
+                    kind,
+                    at_ms,
+                }
+            }
+        };
+        self.send_event(&id, req, now)
+    }
+
+    /// Send `req`, first sent at host time `sent` (a retry judges a change that already
+    /// landed at the time it landed).
+    fn send_event(&mut self, id: &str, req: EventRequest, sent: i64) -> Result<()> {
+        let (plaza, who, request) = (self.plaza.clone(), self.who.clone(), req.clone());
+        let answer = self
+            .runtime
+            .block_on(async { plaza.order_event(&who, id, request).await });
+        self.pending.remove(id);
+        let landed = self
+            .stored_order(id)
+            .is_some_and(|o| o.events.iter().any(|e| e.event_id == req.event_id));
+        let judged_at = if landed { sent } else { self.clock_ms() };
+        let mut expected = self.model[id].clone();
+        let verdict = expected.event(&req, judged_at);
+        match answer {
+            Ok(applied) => {
+                ensure!(verdict.is_ok(), "event {id}: accepted, the model refuses");
+                ensure!(applied.event_id == req.event_id && applied.kind == req.kind);
+                self.summary.events += 1;
+                self.trace(("event", id, &req.event_id));
+                self.model.insert(id.to_owned(), expected);
+            }
+            Err(e) if in_doubt(&e) => {
+                self.trace(("event in doubt", id));
+                self.pending
+                    .insert(id.to_owned(), Pending::Event(req, sent));
+            }
+            Err(Error::Invalid { .. }) => {
+                ensure!(
+                    verdict == Err("invalid"),
+                    "event {id}: invalid, model {verdict:?}"
+                );
+                self.summary.refused_changes += 1;
+                self.trace(("event invalid", id));
+            }
+            Err(Error::Conflict { kind, .. }) => {
+                ensure!(
+                    verdict == Err(kind),
+                    "event {id}: {kind}, model {verdict:?}"
+                );
+                self.summary.refused_changes += 1;
+                self.trace(("event refused", id));
+                // A refusal that expired the order first: that expiry is acknowledged.
+                self.model.insert(id.to_owned(), expected);
+            }
+            Err(e) => bail!("event {id}: unexpected {e}"),
+        }
+        Ok(())
+    }
+
+    /// Run the host's due timers. On success the model applies every due deadline; on a
+    /// storage error which fired is in doubt until a later run goes through.
+    pub(super) fn fire_timers(&mut self) -> Result<()> {
+        let plaza = self.plaza.clone();
+        let answer = self
+            .runtime
+            .block_on(async { plaza.fire_due_timers().await });
+        match answer {
+            Ok(fired) => {
+                let now = self.clock_ms();
+                for order in self.model.values_mut() {
+                    order.fire_due(now);
+                }
+                self.firing = false;
+                self.summary.timers_fired += fired.fired;
+                self.trace(("timers", fired.fired));
+                ensure!(
+                    fired.left == 0,
+                    "{} due timers were left in place",
+                    fired.left
+                );
+            }
+            Err(e) if in_doubt(&e) => {
+                self.firing = true;
+                self.trace("timers in doubt");
+            }
+            Err(e) => bail!("timers: unexpected {e}"),
+        }
+        Ok(())
+    }
+
     /// The model takes an acknowledged change; the answer must be what it computed.
     fn acknowledge(
         &mut self,
@@ -317,6 +475,7 @@ impl World {
             Pending::Commit(req) => self.send_commit(*req),
             Pending::Cancel => self.send_cancel(id),
             Pending::Refund(req) => self.send_refund(id, req),
+            Pending::Event(req, sent) => self.send_event(id, req, sent),
         }
     }
 }

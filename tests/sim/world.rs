@@ -118,6 +118,8 @@ pub struct World {
     /// Requests answered with an error, by order: retried until definite. An order with a
     /// pending request takes no other.
     pub(super) pending: BTreeMap<String, Pending>,
+    /// The last run of the timers failed: any due order may or may not have moved.
+    pub(super) firing: bool,
     /// The store's orders as last read (kept current through the backend's dirty keys).
     stored: BTreeMap<String, Order>,
     /// What the stored orders reserve, by counter key.
@@ -194,6 +196,7 @@ impl World {
             rates,
             model: BTreeMap::new(),
             pending: BTreeMap::new(),
+            firing: false,
             stored: BTreeMap::new(),
             reserved: BTreeMap::new(),
             limits: counter_limits(),
@@ -204,6 +207,11 @@ impl World {
                 ..Summary::default()
             },
         })
+    }
+
+    /// The order as the store holds it (as of the last check).
+    pub(super) fn stored_order(&self, id: &str) -> Option<&Order> {
+        self.stored.get(id)
     }
 
     /// The running Plaza (replaced by each restart).
@@ -244,6 +252,10 @@ impl World {
 
     /// Bring the view of the store up to date and check every invariant.
     pub(super) fn check(&mut self) -> Result<()> {
+        let now = {
+            use plaza::clock::Clock as _;
+            self.clock.now_ms()
+        };
         for okey in self.backend.take_dirty() {
             let id = String::from_utf8(okey[TENANT.len() + 1..].to_vec())?;
             if let Some(old) = self.stored.remove(&id) {
@@ -263,8 +275,17 @@ impl World {
                     let landed = match self.pending.get(&id) {
                         Some(Pending::Refund(req)) => changed.refund(req).is_ok(),
                         Some(Pending::Cancel) => changed.cancel().is_ok(),
+                        Some(Pending::Event(req, sent)) => {
+                            let _ = changed.event(req, *sent);
+                            changed != *expected
+                        }
                         _ => false,
                     };
+                    if self.firing {
+                        changed = expected.clone();
+                        changed.fire_due(now);
+                    }
+                    let landed = landed || self.firing;
                     let stored = ModelOrder::of(stored);
                     if !(landed && changed == stored) {
                         expected.matches(&stored).with_context(|| {
@@ -357,6 +378,10 @@ impl World {
         self.rates = FaultRates::NONE;
         while let Some(id) = self.pending.keys().next().cloned() {
             self.retry(&id)?;
+            self.check()?;
+        }
+        if self.firing {
+            self.fire_timers()?;
             self.check()?;
         }
         let all: BTreeSet<String> = self.stored.keys().cloned().collect();

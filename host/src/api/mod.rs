@@ -104,6 +104,7 @@ pub fn app(state: AppState, max_body_bytes: usize) -> Router {
         .route("/v1/orders", post(orders::commit).get(orders::list))
         .route("/v1/orders/{order}", get(orders::get))
         .route("/v1/orders/{order}/ledger", get(orders::ledger))
+        .route("/v1/orders/{order}/events", post(orders::event))
         .route("/v1/orders/{order}/cancel", post(orders::cancel))
         .route("/v1/orders/{order}/refunds", post(orders::refund))
         .route("/healthz", get(ops::health))

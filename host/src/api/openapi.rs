@@ -22,7 +22,7 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder};
         plugins::upload, plugins::list, plugins::describe, plugins::delete,
         plans::save, plans::list, plans::head, plans::versions, plans::version, plans::activate, plans::rollback,
         plans::diff, plans::budgets, plans::quote,
-        orders::commit, orders::list, orders::get, orders::ledger, orders::cancel, orders::refund,
+        orders::commit, orders::list, orders::get, orders::ledger, orders::event, orders::cancel, orders::refund,
         ops::health, ops::ready, ops::metrics,
     ),
     components(schemas(ErrorBody)),

@@ -1,9 +1,11 @@
-//! `/v1/orders`: commit (idempotent by order id), read, ledger, cancel, refund.
+//! `/v1/orders`: commit (idempotent by order id), read, ledger, lifecycle events, cancel,
+//! refund.
 
 use super::extract::{Paging, query};
 use super::{ApiError, AppState, Body, Caller, ErrorBody, PathParams};
 use crate::domain::{
-    CommitRequest, LedgerEntry, Order, OrderQuery, OrderSummary, Page, PageQuery, RefundRequest,
+    CommitRequest, EventRequest, LedgerEntry, Order, OrderEvent, OrderQuery, OrderSummary, Page,
+    PageQuery, RefundRequest,
 };
 use axum::Json;
 use axum::extract::State;
@@ -77,4 +79,19 @@ pub async fn refund(
     Body(req): Body<RefundRequest>,
 ) -> Result<Json<Order>, ApiError> {
     Ok(Json(app.plaza.refund(&who, &order, req).await?))
+}
+
+#[utoipa::path(post, path = "/v1/orders/{order}/events", operation_id = "report_order_event", tag = "orders", security(("bearer" = ["admin", "checkout"])), request_body = EventRequest,
+    responses(
+        (status = 200, body = OrderEvent, description = "Applied (or a replay: the event as first applied)"),
+        (status = 404, body = ErrorBody, description = "not_found: no such order"),
+        (status = 409, body = ErrorBody, description = "order_state: the event does not fit the order's state (named in the message; an unpaid order past its deadline has expired), or event_id_reused"),
+        (status = 422, body = ErrorBody, description = "at_ms before the order's last event or in the future")))]
+pub async fn event(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+    PathParams(order): PathParams<String>,
+    Body(req): Body<EventRequest>,
+) -> Result<Json<OrderEvent>, ApiError> {
+    Ok(Json(app.plaza.order_event(&who, &order, req).await?))
 }

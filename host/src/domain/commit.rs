@@ -10,6 +10,7 @@
 use super::budget::{Refusal, ServiceGate, apply_bumps, reserve};
 use super::idempotency::request_sha256;
 use super::ledger::{self, LedgerKind, Movement};
+use super::lifecycle::{self, DEFAULT_PAYMENT_TIMEOUT_MS, OrderState};
 use super::order::{CommitRequest, Order, OrderCommission, OrderLine, OrderStatus, order_key};
 use super::order_list::time_key;
 use super::{Error, Plaza, Principal, Role, check_id};
@@ -81,7 +82,11 @@ impl Plaza {
             id: req.order_id.clone(),
             plan: quote.plan.clone(),
             status: OrderStatus::Placed,
+            state: OrderState::Placed,
             created_ms: now,
+            pay_by_ms: Some(now.saturating_add(DEFAULT_PAYMENT_TIMEOUT_MS)),
+            after_sale_ends_ms: None,
+            events: Vec::new(),
             lines: quote
                 .lines
                 .iter()
@@ -141,6 +146,7 @@ impl Plaza {
                 Table::OrderTimes,
                 Table::Counters,
                 Table::Ledger,
+                Table::Timers,
             ],
             |tx| {
                 abort = None;
@@ -154,6 +160,7 @@ impl Plaza {
                 }
                 tx.put_json(Table::Orders, &okey, &order)?;
                 tx.put(Table::OrderTimes, &time_key(&tenant, now, &order.id), &[])?;
+                lifecycle::schedule_new(tx, &tenant, &order)?;
                 ledger::append(tx, &tenant, &order.id, &entries)
             },
         );

@@ -17,6 +17,7 @@ mod compile;
 mod error;
 mod idempotency;
 mod ledger;
+pub mod lifecycle;
 mod order;
 mod order_list;
 pub mod page;
@@ -27,11 +28,13 @@ mod quote;
 mod refund;
 mod registry;
 mod tenants;
+pub mod timers;
 
 pub use breaker::{Admission, Breaker, BreakerConfig};
 pub use error::Error;
 pub use idempotency::{IdempotencyKey, MAX_IDEMPOTENCY_KEY};
 pub use ledger::{LedgerEntry, LedgerKind};
+pub use lifecycle::{EventRequest, EventType, OrderEvent, OrderState};
 pub use order::{
     CommitRequest, Order, OrderCommission, OrderLine, OrderStatus, Refund, RefundLine,
     RefundLineRequest, RefundRequest, Reservation,
@@ -120,6 +123,8 @@ pub struct Plaza {
     breaker: Breaker,
     pool: Pool,
     compiling: Arc<tokio::sync::Semaphore>,
+    /// The kinds of due work and their handlers.
+    timers: timers::Timers,
 }
 
 impl std::fmt::Debug for Plaza {
@@ -165,6 +170,11 @@ impl Plaza {
             plugins: RwLock::default(),
             active: RwLock::default(),
             admin: tokio::sync::Mutex::default(),
+            timers: {
+                let mut timers = timers::Timers::default();
+                lifecycle::register(&mut timers);
+                timers
+            },
         };
         let (plugins, compiled) = plaza.load_registry()?;
         let active_plans = plaza.load_active_plans()?;
@@ -203,6 +213,15 @@ impl Plaza {
     /// Make the writes so far durable (always: registry, plans, tenants and keys).
     async fn flush(&self) -> Result<(), Error> {
         Ok(self.store.flush().await?)
+    }
+
+    /// Fire every timer the host clock says is due, then make their work durable.
+    pub async fn fire_due_timers(&self) -> Result<timers::Fired, Error> {
+        let fired = self.timers.fire_due(&self.store, self.clock.now_ms())?;
+        if fired.fired > 0 {
+            self.flush().await?;
+        }
+        Ok(fired)
     }
 
     /// Flush when the settings ask every acknowledged order change to be durable.

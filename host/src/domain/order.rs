@@ -7,6 +7,7 @@
     clippy::cast_sign_loss
 )]
 
+use super::lifecycle::{OrderEvent, OrderState};
 use crate::Money;
 use crate::executor::quote::PlanVersion;
 use crate::executor::{Cart, Release};
@@ -43,8 +44,22 @@ pub enum OrderStatus {
 pub struct Order {
     pub id: String,
     pub plan: PlanVersion,
+    /// What was given back: nothing, part, all (a cancelled or expired order gave back
+    /// all of it).
     pub status: OrderStatus,
+    /// Where the order is in its lifecycle.
+    #[serde(default)]
+    pub state: OrderState,
     pub created_ms: i64,
+    /// A placed order expires unpaid at this time (host clock, ms since the epoch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pay_by_ms: Option<i64>,
+    /// A received order completes at this time: its after-sale window closes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_sale_ends_ms: Option<i64>,
+    /// What the checkout reported, oldest first.
+    #[serde(default)]
+    pub events: Vec<OrderEvent>,
     pub lines: Vec<OrderLine>,
     pub shipping: Money,
     pub shipping_refunded: Money,

@@ -18,7 +18,7 @@ use super::page::{self, Page};
 use super::{Error, Plaza, Principal};
 use crate::Money;
 use crate::executor::quote::PlanVersion;
-use crate::store::{Table, key, prefix};
+use crate::store::{Table, key, prefix, time_part};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -90,14 +90,6 @@ impl OrderQuery {
                 .as_ref()
                 .is_none_or(|p| o.cart.attribution.promoter.as_ref() == Some(p))
     }
-}
-
-/// A time as an index key part that sorts like the time (signed, big-endian).
-fn time_part(ms: i64) -> [u8; 8] {
-    let shifted = i128::from(ms) - i128::from(i64::MIN);
-    u64::try_from(shifted)
-        .expect("an i64 shifted by i64::MIN fits in u64")
-        .to_be_bytes()
 }
 
 /// The order-time index key of an order.

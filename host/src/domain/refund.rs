@@ -9,17 +9,42 @@
     clippy::cast_sign_loss
 )]
 
-use super::budget::{AMOUNT, Bump, Counters, apply_bumps, release, release_all};
+use super::budget::{AMOUNT, Bump, Counters, Refusal, apply_bumps, release, release_all};
 use super::commit::CHECKOUT;
 use super::idempotency::request_sha256;
 use super::ledger::{self, LedgerEntry, LedgerKind, Movement};
+use super::lifecycle::{self, OrderState};
 use super::order::{Order, OrderStatus, Refund, RefundLine, RefundRequest, order_key, share};
 use super::{Error, Plaza, Principal, check_id};
 use crate::Money;
-use crate::store::{Table, TxError, TxExt};
+use crate::store::{Table, Tx, TxError, TxExt};
 
 /// What a change to an order writes: its ledger entries and counter changes.
-type Change = (Vec<LedgerEntry>, Vec<Bump>);
+pub(super) type Change = (Vec<LedgerEntry>, Vec<Bump>);
+
+/// The tables a change to an order writes.
+pub(super) const CHANGE_TABLES: [Table; 4] =
+    [Table::Orders, Table::Counters, Table::Ledger, Table::Timers];
+
+/// Write a change to an order inside `tx`: its counter changes (or their refusal), the
+/// order, its ledger entries, and its timers moved from what `before` needed to what
+/// `order` needs.
+pub(super) fn write_change(
+    tx: &mut dyn Tx,
+    tenant: &str,
+    before: &Order,
+    order: &Order,
+    entries: &[LedgerEntry],
+    bumps: &[Bump],
+) -> Result<Result<(), Refusal>, TxError> {
+    if let Err(refusal) = apply_bumps(tx, bumps)? {
+        return Ok(Err(refusal));
+    }
+    lifecycle::move_timers(tx, tenant, before, order)?;
+    tx.put_json(Table::Orders, &order_key(tenant, &order.id), order)?;
+    ledger::append(tx, tenant, &order.id, entries)?;
+    Ok(Ok(()))
+}
 
 impl Plaza {
     /// Cancel a placed order: everything is given back and reversed. Cancelling a
@@ -37,41 +62,19 @@ impl Plaza {
                     ));
                 }
             }
-            let mut movements = Vec::new();
-            for l in &mut order.lines {
-                let amount = l.payable - l.refunded;
-                l.refunded_quantity = l.quantity;
-                l.refunded = l.payable;
-                movements.push(Movement::new(
-                    LedgerKind::Refund,
-                    Some(&l.id),
-                    None,
-                    -amount,
+            if matches!(
+                order.state,
+                OrderState::Shipped | OrderState::Received | OrderState::Completed
+            ) {
+                return Err(Error::conflict(
+                    "order_not_cancellable",
+                    format!(
+                        "order {id:?} is {}; refund it instead",
+                        order.state.as_str()
+                    ),
                 ));
             }
-            refund_shipping(order, &mut movements);
-            for c in &mut order.commissions {
-                let left = c.amount - c.reversed;
-                c.reversed = c.amount;
-                movements.push(Movement::new(
-                    LedgerKind::CommissionReversed,
-                    Some(&c.line),
-                    Some(&c.payee),
-                    -left,
-                ));
-            }
-            let mut bumps = Vec::new();
-            for r in &mut order.reservations {
-                if r.release.on_cancel {
-                    release_all(&tenant, &order.plan.id, r, &mut bumps);
-                }
-            }
-            order.status = OrderStatus::Cancelled;
-            let reference = order.id.clone();
-            Ok(Some((
-                ledger::number(order, &reference, movements, now),
-                bumps,
-            )))
+            Ok(Some(cancel_all(&tenant, order, OrderState::Cancelled, now)))
         })
         .await
     }
@@ -120,7 +123,7 @@ impl Plaza {
 
     /// Read, change and write one order with its ledger entries and counter changes in
     /// one transaction. `change` returns `None` when there is nothing to do.
-    async fn change_order(
+    pub(super) async fn change_order(
         &self,
         tenant: &str,
         id: &str,
@@ -130,34 +133,31 @@ impl Plaza {
         let now = self.now_ms();
         let mut refused = None;
         let mut done = None;
-        let outcome = self
-            .store
-            .transact(&[Table::Orders, Table::Counters, Table::Ledger], |tx| {
-                refused = None;
-                let Some(mut order) = tx.get_json::<Order>(Table::Orders, &okey)? else {
-                    refused = Some(Error::not_found("order", id));
-                    return Err(TxError::Abort);
-                };
-                let (entries, bumps) = match change(&mut order, now) {
-                    Ok(Some(change)) => change,
-                    Ok(None) => {
-                        done = Some(order);
-                        return Ok(());
-                    }
-                    Err(e) => {
-                        refused = Some(e);
-                        return Err(TxError::Abort);
-                    }
-                };
-                if let Err(refusal) = apply_bumps(tx, &bumps)? {
-                    refused = Some(self.refused(refusal));
+        let outcome = self.store.transact(&CHANGE_TABLES, |tx| {
+            refused = None;
+            let Some(mut order) = tx.get_json::<Order>(Table::Orders, &okey)? else {
+                refused = Some(Error::not_found("order", id));
+                return Err(TxError::Abort);
+            };
+            let before = order.clone();
+            let (entries, bumps) = match change(&mut order, now) {
+                Ok(Some(change)) => change,
+                Ok(None) => {
+                    done = Some(order);
+                    return Ok(());
+                }
+                Err(e) => {
+                    refused = Some(e);
                     return Err(TxError::Abort);
                 }
-                tx.put_json(Table::Orders, &okey, &order)?;
-                ledger::append(tx, tenant, id, &entries)?;
-                done = Some(order);
-                Ok(())
-            });
+            };
+            if let Err(refusal) = write_change(tx, tenant, &before, &order, &entries, &bumps)? {
+                refused = Some(self.refused(refusal));
+                return Err(TxError::Abort);
+            }
+            done = Some(order);
+            Ok(())
+        });
         match (outcome, refused) {
             (Ok(()), _) => {}
             (Err(TxError::Abort), Some(e)) => {
@@ -176,6 +176,43 @@ impl Plaza {
         self.flush_if_sync().await?;
         Ok(order)
     }
+}
+
+/// Give everything back and reverse everything: a cancel, or an expiry (`state`).
+pub(super) fn cancel_all(tenant: &str, order: &mut Order, state: OrderState, now: i64) -> Change {
+    let mut movements = Vec::new();
+    for l in &mut order.lines {
+        let amount = l.payable - l.refunded;
+        l.refunded_quantity = l.quantity;
+        l.refunded = l.payable;
+        movements.push(Movement::new(
+            LedgerKind::Refund,
+            Some(&l.id),
+            None,
+            -amount,
+        ));
+    }
+    refund_shipping(order, &mut movements);
+    for c in &mut order.commissions {
+        let left = c.amount - c.reversed;
+        c.reversed = c.amount;
+        movements.push(Movement::new(
+            LedgerKind::CommissionReversed,
+            Some(&c.line),
+            Some(&c.payee),
+            -left,
+        ));
+    }
+    let mut bumps = Vec::new();
+    for r in &mut order.reservations {
+        if r.release.on_cancel {
+            release_all(tenant, &order.plan.id, r, &mut bumps);
+        }
+    }
+    order.status = OrderStatus::Cancelled;
+    lifecycle::enter(order, state);
+    let reference = order.id.clone();
+    (ledger::number(order, &reference, movements, now), bumps)
 }
 
 fn refund_lines(

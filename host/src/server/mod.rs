@@ -93,6 +93,10 @@ pub async fn run(
         let _ = stopped_tx.send(());
     });
     let grace = Duration::from_millis(config.shutdown_grace_ms);
+    let ticker = tokio::spawn(fire_timers(
+        state.clone(),
+        Duration::from_millis(config.timer_tick_ms.max(1)),
+    ));
     let mut server = std::pin::pin!(server.into_future());
     tokio::select! {
         result = &mut server => result?,
@@ -101,8 +105,25 @@ pub async fn run(
             tokio::time::sleep(grace).await;
         } => tracing::warn!("in-flight requests outlived the shutdown grace period"),
     }
+    ticker.abort();
+    let _ = ticker.await;
     state.plaza.store.flush().await?;
     Ok(())
+}
+
+/// Fire due timers every `tick` until the server drains. What is due is the host clock's
+/// call, so a test moves its manual clock and the next tick fires what became due.
+async fn fire_timers(state: AppState, tick: Duration) {
+    let mut interval = tokio::time::interval(tick);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    while !state.draining.load(Ordering::Relaxed) {
+        interval.tick().await;
+        match state.plaza.fire_due_timers().await {
+            Ok(fired) if fired.fired > 0 => tracing::info!(fired = fired.fired, "timers fired"),
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "firing timers"),
+        }
+    }
 }
 
 /// `plaza serve`: open, bootstrap the demo if asked, bind and serve until Ctrl-C or

@@ -50,11 +50,13 @@ pub enum Table {
     Ledger,
     /// tenant \0 scope \0 idempotency key → the stored answer to replay.
     Idempotency,
+    /// due_ms ([`time_part`]) \0 kind \0 tenant \0 subject → `Timer`: the host's due work.
+    Timers,
 }
 
 impl Table {
     /// Every table, in a fixed order.
-    pub const ALL: [Table; 11] = [
+    pub const ALL: [Table; 12] = [
         Table::Tenants,
         Table::Keys,
         Table::Plugins,
@@ -66,6 +68,7 @@ impl Table {
         Table::Counters,
         Table::Ledger,
         Table::Idempotency,
+        Table::Timers,
     ];
 
     /// The table's name in the database.
@@ -82,6 +85,7 @@ impl Table {
             Table::Counters => "counters",
             Table::Ledger => "ledger",
             Table::Idempotency => "idempotency",
+            Table::Timers => "timers",
         }
     }
 }
@@ -352,6 +356,20 @@ pub fn prefix(parts: &[&[u8]]) -> Vec<u8> {
     let mut out = key(parts);
     out.push(0);
     out
+}
+
+/// A time as a key part that sorts like the time (signed, big-endian, fixed width).
+pub fn time_part(ms: i64) -> [u8; 8] {
+    let shifted = i128::from(ms) - i128::from(i64::MIN);
+    u64::try_from(shifted)
+        .expect("an i64 shifted by i64::MIN fits in u64")
+        .to_be_bytes()
+}
+
+/// The time a [`time_part`] holds.
+pub fn time_from_part(part: [u8; 8]) -> i64 {
+    let shifted = i128::from(u64::from_be_bytes(part)) + i128::from(i64::MIN);
+    i64::try_from(shifted).expect("a shifted u64 is an i64")
 }
 
 /// A key's first part (the tenant, for every per-tenant table), as text.

@@ -1,0 +1,306 @@
+//! The host's timers: work that time makes due (an unpaid order's payment timeout, the end
+//! of an after-sale window, a gift not accepted in time, an event's close).
+//!
+//! A timer is a stored record, written in the same transaction as the state that needs it,
+//! under a key that sorts by due time ([`Table::Timers`]). Firing one is a single
+//! transaction that does its work (its kind's [`Handler`]) and removes it, so a timer's work
+//! happens at most once; a timer that was due when the process died is still stored and
+//! fires after the restart. Nothing here knows what an order is: each kind of work
+//! registers a handler, and [`Timers::fire_due`] runs whatever the clock says is due.
+//!
+//! Time comes from the caller (the host's injectable clock): tests move a manual clock and
+//! fire, they never wait for a deadline.
+
+use crate::store::{Store, StoreError, Table, Tx, TxError, TxExt, key, time_from_part, time_part};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Timers fired per scan of the table (each in its own transaction).
+const BATCH: usize = 256;
+
+/// One piece of due work.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timer {
+    /// When it is due (host time, ms since the epoch).
+    pub due_ms: i64,
+    /// Which [`Handler`] does the work.
+    pub kind: String,
+    /// Whose work it is.
+    pub tenant: String,
+    /// What it acts on (an order id, a gift id …), as the handler reads it.
+    pub subject: String,
+}
+
+impl Timer {
+    pub fn new(due_ms: i64, kind: &str, tenant: &str, subject: &str) -> Timer {
+        Timer {
+            due_ms,
+            kind: kind.to_owned(),
+            tenant: tenant.to_owned(),
+            subject: subject.to_owned(),
+        }
+    }
+
+    /// Its key: due time first, so a scan from the start meets timers in due order.
+    pub fn key(&self) -> Vec<u8> {
+        key(&[
+            &time_part(self.due_ms),
+            self.kind.as_bytes(),
+            self.tenant.as_bytes(),
+            self.subject.as_bytes(),
+        ])
+    }
+}
+
+/// Store `timer` as part of the caller's transaction (which must include
+/// [`Table::Timers`]).
+pub fn schedule(tx: &mut dyn Tx, timer: &Timer) -> Result<(), TxError> {
+    tx.put_json(Table::Timers, &timer.key(), timer)
+}
+
+/// Remove `timer` as part of the caller's transaction: the state that needed it moved on.
+/// Removing a timer that already fired (or never was) does nothing.
+pub fn cancel(tx: &mut dyn Tx, timer: &Timer) -> Result<(), TxError> {
+    tx.remove(Table::Timers, &timer.key())
+}
+
+/// The work of one kind of timer.
+pub trait Handler: Send + Sync {
+    /// The tables its work writes (besides [`Table::Timers`]).
+    fn tables(&self) -> &[Table];
+    /// Do the work inside `tx`. [`TxError::Abort`] leaves the timer in place to fire
+    /// again on a later run (a handler aborts only when it cannot do its work now).
+    fn fire(&self, tx: &mut dyn Tx, timer: &Timer) -> Result<(), TxError>;
+}
+
+/// What one [`Timers::fire_due`] did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Fired {
+    /// Timers whose work was done.
+    pub fired: u64,
+    /// Timers left in place: no handler knows their kind, or the handler aborted.
+    pub left: u64,
+}
+
+/// The registered kinds of work, over the store.
+#[derive(Clone, Default)]
+pub struct Timers {
+    handlers: HashMap<String, Arc<dyn Handler>>,
+}
+
+impl std::fmt::Debug for Timers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut kinds: Vec<_> = self.handlers.keys().collect();
+        kinds.sort();
+        f.debug_struct("Timers").field("kinds", &kinds).finish()
+    }
+}
+
+impl Timers {
+    /// Do `kind`'s work with `handler`.
+    pub fn register(&mut self, kind: &str, handler: Arc<dyn Handler>) {
+        self.handlers.insert(kind.to_owned(), handler);
+    }
+
+    /// The earliest stored timer's due time.
+    pub fn next_due(store: &Store) -> Result<Option<i64>, StoreError> {
+        let first = store.scan_keys(Table::Timers, &[], None, 1)?;
+        Ok(first.first().and_then(|k| due_of(k)))
+    }
+
+    /// Fire every timer due at `now_ms`, earliest first, each in its own transaction.
+    /// Not durable by itself: the caller flushes (a crash before the flush undoes the
+    /// work and its removal together, and the timer fires again after the restart).
+    pub fn fire_due(&self, store: &Store, now_ms: i64) -> Result<Fired, StoreError> {
+        let mut done = Fired::default();
+        let mut after: Option<Vec<u8>> = None;
+        loop {
+            let batch: Vec<(Vec<u8>, Timer)> =
+                store.scan_entries(Table::Timers, &[], after.as_deref(), BATCH)?;
+            let full = batch.len() == BATCH;
+            for (key, timer) in batch {
+                if timer.due_ms > now_ms {
+                    return Ok(done);
+                }
+                if self.fire_one(store, &key, &timer)? {
+                    done.fired += 1;
+                } else {
+                    done.left += 1;
+                    tracing::warn!(kind = %timer.kind, tenant = %timer.tenant,
+                        subject = %timer.subject, "a due timer was left in place");
+                }
+                after = Some(key);
+            }
+            if !full {
+                return Ok(done);
+            }
+        }
+    }
+
+    /// True when the work was done (by this call or, concurrently, by another).
+    fn fire_one(&self, store: &Store, key: &[u8], timer: &Timer) -> Result<bool, StoreError> {
+        let Some(handler) = self.handlers.get(&timer.kind) else {
+            return Ok(false);
+        };
+        let mut tables = handler.tables().to_vec();
+        tables.push(Table::Timers);
+        let outcome = store.transact(&tables, |tx| {
+            // Gone: another run fired it first.
+            if tx.get(Table::Timers, key)?.is_none() {
+                return Ok(());
+            }
+            handler.fire(tx, timer)?;
+            tx.remove(Table::Timers, key)
+        });
+        match outcome {
+            Ok(()) => Ok(true),
+            Err(TxError::Abort) => Ok(false),
+            Err(TxError::Store(e)) => Err(e),
+        }
+    }
+}
+
+/// The due time in a timer's key.
+fn due_of(key: &[u8]) -> Option<i64> {
+    key.first_chunk::<8>().map(|part| time_from_part(*part))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// Counts each subject's firing in the `Tenants` table and records the order.
+    #[derive(Default)]
+    struct Count {
+        order: Mutex<Vec<String>>,
+        abort: Option<&'static str>,
+    }
+
+    impl Handler for Count {
+        fn tables(&self) -> &[Table] {
+            &[Table::Tenants]
+        }
+
+        fn fire(&self, tx: &mut dyn Tx, timer: &Timer) -> Result<(), TxError> {
+            if self.abort == Some(timer.subject.as_str()) {
+                return Err(TxError::Abort);
+            }
+            let key = timer.subject.as_bytes();
+            let n: u32 = tx.get_json(Table::Tenants, key)?.unwrap_or(0);
+            tx.put_json(Table::Tenants, key, &(n + 1))?;
+            self.order.lock().unwrap().push(timer.subject.clone());
+            Ok(())
+        }
+    }
+
+    fn timers(handler: Arc<Count>) -> Timers {
+        let mut timers = Timers::default();
+        timers.register("count", handler);
+        timers
+    }
+
+    fn add(store: &Store, timer: &Timer) {
+        store
+            .transact(&[Table::Timers], |tx| schedule(tx, timer))
+            .unwrap();
+    }
+
+    fn fired(store: &Store, subject: &str) -> u32 {
+        store
+            .get(Table::Tenants, subject.as_bytes())
+            .unwrap()
+            .unwrap_or(0)
+    }
+
+    #[test]
+    fn due_timers_fire_once_each_in_due_order_and_later_ones_wait() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let count = Arc::new(Count::default());
+        let timers = timers(count.clone());
+        // Negative times sort before positive ones.
+        for (due, subject) in [(30, "c"), (-5, "a"), (10, "b"), (100, "later")] {
+            add(&store, &Timer::new(due, "count", "shop", subject));
+        }
+        assert_eq!(Timers::next_due(&store).unwrap(), Some(-5));
+        assert_eq!(timers.fire_due(&store, 30).unwrap().fired, 3);
+        assert_eq!(*count.order.lock().unwrap(), ["a", "b", "c"]);
+        assert_eq!(timers.fire_due(&store, 30).unwrap(), Fired::default());
+        assert_eq!(fired(&store, "later"), 0);
+        assert_eq!(Timers::next_due(&store).unwrap(), Some(100));
+        assert_eq!(timers.fire_due(&store, 100).unwrap().fired, 1);
+        for subject in ["a", "b", "c", "later"] {
+            assert_eq!(fired(&store, subject), 1, "{subject}");
+        }
+        assert_eq!(Timers::next_due(&store).unwrap(), None);
+    }
+
+    #[test]
+    fn a_stored_timer_fires_after_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            add(&store, &Timer::new(5, "count", "shop", "a"));
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap();
+            runtime.block_on(store.flush()).unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        let timers = timers(Arc::default());
+        assert_eq!(timers.fire_due(&store, 5).unwrap().fired, 1);
+        assert_eq!(fired(&store, "a"), 1);
+    }
+
+    #[test]
+    fn a_cancelled_timer_never_fires() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let timer = Timer::new(5, "count", "shop", "a");
+        add(&store, &timer);
+        store
+            .transact(&[Table::Timers], |tx| cancel(tx, &timer))
+            .unwrap();
+        assert_eq!(timers(Arc::default()).fire_due(&store, 5).unwrap().fired, 0);
+        assert_eq!(fired(&store, "a"), 0);
+    }
+
+    #[test]
+    fn an_unknown_kind_or_an_aborting_handler_is_left_in_place_and_blocks_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let count = Arc::new(Count {
+            abort: Some("stuck"),
+            ..Count::default()
+        });
+        let timers = timers(count);
+        add(&store, &Timer::new(1, "unknown", "shop", "x"));
+        add(&store, &Timer::new(2, "count", "shop", "stuck"));
+        add(&store, &Timer::new(3, "count", "shop", "ok"));
+        let done = timers.fire_due(&store, 10).unwrap();
+        assert_eq!(done, Fired { fired: 1, left: 2 });
+        assert_eq!((fired(&store, "ok"), fired(&store, "stuck")), (1, 0));
+        // Both are still there for a later run (or a later version that knows the kind).
+        assert_eq!(Timers::next_due(&store).unwrap(), Some(1));
+    }
+
+    #[test]
+    fn more_due_timers_than_a_batch_all_fire() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let n = BATCH * 2 + 7;
+        store
+            .transact(&[Table::Timers], |tx| {
+                for i in 0..n {
+                    schedule(tx, &Timer::new(7, "count", "shop", &format!("o{i:04}")))?;
+                }
+                Ok(())
+            })
+            .unwrap();
+        let done = timers(Arc::default()).fire_due(&store, 7).unwrap();
+        assert_eq!(done.fired, n as u64);
+        assert_eq!(Timers::next_due(&store).unwrap(), None);
+    }
+}
