@@ -338,6 +338,16 @@ impl Api {
         self.post_with(path, body, &[])
     }
 
+    /// A JSON PUT.
+    pub fn put(&self, path: &str, body: &Value) -> Answer {
+        let body = serde_json::to_vec(body).expect("json");
+        Self::answer(
+            self.auth(Self::agent().put(&format!("{}{path}", self.base)))
+                .header("content-type", "application/json")
+                .send(&body[..]),
+        )
+    }
+
     pub fn post_bytes(&self, path: &str, body: &[u8], content_type: &str) -> Answer {
         Self::answer(
             self.auth(Self::agent().post(&format!("{}{path}", self.base)))

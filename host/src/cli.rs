@@ -74,6 +74,17 @@ enum Command {
         #[arg(long)]
         at_ms: Option<i64>,
     },
+    /// Show the tenant's order settings on a running server, or change them.
+    Settings {
+        #[command(flatten)]
+        server: ServerArgs,
+        /// A placed order unpaid this long expires (ms, a minute to 7 days).
+        #[arg(long)]
+        payment_timeout_ms: Option<i64>,
+        /// A received order completes this long after receipt (ms, 0 to 90 days).
+        #[arg(long)]
+        after_sale_ms: Option<i64>,
+    },
     /// List orders on a running server, oldest first, one page at a time.
     Orders {
         #[command(flatten)]
@@ -241,6 +252,14 @@ pub fn main() -> anyhow::Result<()> {
             activate,
         } => print(server.client().apply(&file, activate)?),
         Command::Quote { server, plan, cart } => print(server.client().quote(&plan, &cart)?),
+        Command::Settings {
+            server,
+            payment_timeout_ms,
+            after_sale_ms,
+        } => print(server.client().order_settings(&[
+            ("payment_timeout_ms", payment_timeout_ms),
+            ("after_sale_ms", after_sale_ms),
+        ])?),
         Command::Event {
             server,
             order,

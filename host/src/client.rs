@@ -48,6 +48,32 @@ impl Client {
         Self::finish(response)
     }
 
+    fn put_json(&self, path: &str, body: &serde_json::Value) -> anyhow::Result<serde_json::Value> {
+        let response = Self::agent()
+            .put(&self.url(path))
+            .header("authorization", &format!("Bearer {}", self.key))
+            .send_json(body)
+            .with_context(|| format!("calling {}", self.server))?;
+        Self::finish(response)
+    }
+
+    /// The tenant's order settings, with `change` applied and saved when it changes any.
+    pub fn order_settings(
+        &self,
+        change: &[(&str, Option<i64>)],
+    ) -> anyhow::Result<serde_json::Value> {
+        let mut settings = self.get("/v1/settings/orders")?;
+        if change.iter().all(|(_, v)| v.is_none()) {
+            return Ok(settings);
+        }
+        for (name, value) in change {
+            if let Some(value) = value {
+                settings[*name] = serde_json::json!(value);
+            }
+        }
+        self.put_json("/v1/settings/orders", &settings)
+    }
+
     fn get(&self, path: &str) -> anyhow::Result<serde_json::Value> {
         let response = Self::agent()
             .get(&self.url(path))

@@ -6,7 +6,7 @@
 //! after the restart. The host's clock is a manual one: the tests move it.
 
 use plaza::clock::ManualClock;
-use plaza::domain::lifecycle::{DEFAULT_AFTER_SALE_MS, DEFAULT_PAYMENT_TIMEOUT_MS};
+use plaza::domain::order_settings::{DEFAULT_AFTER_SALE_MS, DEFAULT_PAYMENT_TIMEOUT_MS};
 use plaza_tests::server::*;
 use serde_json::{Value, json};
 
@@ -278,4 +278,83 @@ fn bad_events_are_typed_and_change_nothing() {
         assert!(answer.body["error"]["type"].is_string(), "{}", answer.text);
     }
     assert_eq!(shop.get("/v1/orders/o-1").text, before, "nothing changed");
+}
+
+#[test]
+fn a_merchants_own_payment_timeout_and_after_sale_window_apply_to_its_next_orders() {
+    let clock = ManualClock::at(T0);
+    let server = server(&clock);
+    let shop = server.operator().create_tenant("teahouse", "merchant");
+    let other = server.operator().create_tenant("bakery", "merchant");
+    let defaults = json!({
+        "payment_timeout_ms": DEFAULT_PAYMENT_TIMEOUT_MS,
+        "after_sale_ms": DEFAULT_AFTER_SALE_MS
+    });
+    assert_eq!(shop.get("/v1/settings/orders").body, defaults);
+    let mine = json!({"payment_timeout_ms": 5 * 60_000, "after_sale_ms": 0});
+    let saved = shop.put("/v1/settings/orders", &mine);
+    assert_eq!((saved.status, &saved.body), (200, &mine), "{}", saved.text);
+    // The CLI reads them and changes one, keeping the other.
+    let key = shop.key.clone().unwrap();
+    let cli = |args: &[&str]| {
+        let mut all = vec!["settings", "--server", &server.base, "--key", &key];
+        all.extend_from_slice(args);
+        crate::plaza_cli(&all)
+    };
+    assert_eq!(cli(&[]), mine);
+    let longer = cli(&["--payment-timeout-ms", "600000"]);
+    assert_eq!(
+        longer,
+        json!({"payment_timeout_ms": 600_000, "after_sale_ms": 0})
+    );
+    assert_eq!(cli(&["--payment-timeout-ms", "300000"]), mine);
+    assert_eq!(shop.get("/v1/settings/orders").body, mine);
+    assert_eq!(
+        other.get("/v1/settings/orders").body,
+        defaults,
+        "another tenant's settings are its own"
+    );
+    let checkout = shop.issue_key("teahouse", "checkout");
+    assert_eq!(checkout.get("/v1/settings/orders").body, mine);
+    let refused = checkout.put("/v1/settings/orders", &defaults);
+    assert_eq!((refused.status, refused.error_type()), (403, "forbidden"));
+    for bad in [
+        json!({"payment_timeout_ms": 59_999, "after_sale_ms": 0}),
+        json!({"payment_timeout_ms": 7 * 86_400_000 + 1, "after_sale_ms": 0}),
+        json!({"payment_timeout_ms": 60_000, "after_sale_ms": -1}),
+        json!({"payment_timeout_ms": 60_000, "after_sale_ms": 90 * 86_400_000i64 + 1}),
+        json!({"payment_timeout_ms": 60_000, "window": 1}),
+        json!({"payment_timeout_ms": "soon"}),
+    ] {
+        let answer = shop.put("/v1/settings/orders", &bad);
+        assert_eq!(answer.status, 422, "{bad}: {}", answer.text);
+    }
+    assert_eq!(
+        shop.get("/v1/settings/orders").body,
+        mine,
+        "nothing changed"
+    );
+
+    assert_eq!(shop.upload("threshold-discount").status, 201);
+    shop.apply(&budget_plan("p", json!({"max_orders": 5})));
+    for id in ["o-1", "o-2"] {
+        let placed = shop.post("/v1/orders", &commit_request(id, "p", &demo_cart()));
+        assert_eq!(placed.body["pay_by_ms"], T0 + 5 * 60_000, "{}", placed.text);
+    }
+    // o-2 is paid and received: with no after-sale window it completes at once.
+    assert_eq!(event(&shop, "o-2", "pay", "paid", T0).status, 200);
+    let received = event(&shop, "o-2", "recv", "received", T0 + 1);
+    assert_eq!(received.status, 200, "{}", received.text);
+    assert_eq!(
+        shop.get("/v1/orders/o-2").body["after_sale_ends_ms"],
+        T0 + 1
+    );
+    clock.set(T0 + 5 * 60_000);
+    order_in_state(&shop, "o-1", "expired");
+    order_in_state(&shop, "o-2", "completed");
+    assert_eq!(
+        budget_orders(&shop),
+        1,
+        "only the expired order gave its budget back"
+    );
 }

@@ -29,6 +29,9 @@ fn request(method: &str, path: &str) -> (String, Option<Value>) {
         (_, "/v1/plans/{plan}/activate") => Some(json!({"version": 1})),
         (_, "/v1/plans/{plan}/quote") => Some(demo_cart()),
         (_, "/v1/orders") => Some(commit_request("order-2", "teahouse-autumn", &demo_cart())),
+        (_, "/v1/settings/orders") => {
+            Some(json!({"payment_timeout_ms": 900_000, "after_sale_ms": 604_800_000}))
+        }
         (_, "/v1/orders/{order}/events") => {
             Some(json!({"event_id": "e-1", "type": "paid", "at_ms": 0}))
         }
@@ -56,6 +59,7 @@ fn call(api: &Api, method: &str, path: &str) -> Answer {
             "application/wasm",
         ),
         ("post", Some(body)) => api.post(&concrete, &body),
+        ("put", Some(body)) => api.put(&concrete, &body),
         other => panic!("no request for {other:?} {path}"),
     }
 }

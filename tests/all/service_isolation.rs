@@ -104,6 +104,10 @@ fn another_tenants_key_is_refused_on_every_private_endpoint() {
             "another tenant's orders are not listed"
         );
     }
+    // Settings are the caller's own: another tenant saving its own changes nobody else's.
+    let settings = json!({"payment_timeout_ms": 60_000, "after_sale_ms": 0});
+    assert_eq!(other.put("/v1/settings/orders", &settings).status, 200);
+    assert_ne!(owner.get("/v1/settings/orders").body, settings);
     let owners_cursor = owner.get("/v1/orders?limit=1").body["next"].clone();
     if let Some(cursor) = owners_cursor.as_str() {
         let borrowed = other.get(&format!("/v1/orders?after={cursor}"));

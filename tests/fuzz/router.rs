@@ -99,6 +99,7 @@ const ROUTES: &[&str] = &[
     "/v1/orders/{}/cancel",
     "/v1/orders/{}/refunds",
     "/v1/orders/{}/events",
+    "/v1/settings/orders",
     "/healthz",
     "/readyz",
     "/metrics",
@@ -152,7 +153,8 @@ const METHODS: &[Method] = &[
 ];
 
 /// Bodies a real client sends, for mutation: the demo cart, plan, an order, a refund, a
-/// tenant, a key, an activation, an order event.
+/// tenant, a key, an activation, an order event,
+/// order settings.
 fn templates() -> Vec<serde_json::Value> {
     let cart: serde_json::Value = serde_json::from_str(plaza::examples::DEMO_CART).expect("cart");
     let plan: serde_json::Value = serde_json::from_str(plaza::examples::DEMO_PLAN).expect("plan");
@@ -165,6 +167,7 @@ fn templates() -> Vec<serde_json::Value> {
         serde_json::json!({"role": "checkout", "name": "till"}),
         serde_json::json!({"version": 1}),
         serde_json::json!({"event_id": "e-1", "type": "paid", "at_ms": 1_795_000_000_000i64}),
+        serde_json::json!({"payment_timeout_ms": 1_800_000, "after_sale_ms": 604_800_000}),
     ]
 }
 

@@ -5,7 +5,7 @@
 //! transitions and deadlines written out again too.
 
 use anyhow::{Result, bail, ensure};
-use plaza::domain::lifecycle::{DEFAULT_AFTER_SALE_MS, DEFAULT_PAYMENT_TIMEOUT_MS};
+use plaza::domain::order_settings::{DEFAULT_AFTER_SALE_MS, DEFAULT_PAYMENT_TIMEOUT_MS};
 use plaza::domain::{EventRequest, EventType, Order, OrderState, OrderStatus, RefundRequest};
 
 #[derive(Clone, Debug, PartialEq, Eq)]

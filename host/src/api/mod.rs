@@ -14,6 +14,7 @@ mod orders;
 mod plans;
 mod plugins;
 mod samples;
+mod settings;
 mod strict;
 mod tenants;
 
@@ -107,6 +108,10 @@ pub fn app(state: AppState, max_body_bytes: usize) -> Router {
         .route("/v1/orders/{order}/events", post(orders::event))
         .route("/v1/orders/{order}/cancel", post(orders::cancel))
         .route("/v1/orders/{order}/refunds", post(orders::refund))
+        .route(
+            "/v1/settings/orders",
+            get(settings::get_orders).put(settings::set_orders),
+        )
         .route("/healthz", get(ops::health))
         .route("/readyz", get(ops::ready))
         .route("/metrics", get(ops::metrics))

@@ -5,7 +5,7 @@
 //! and queries, unknown resources, internal errors).
 
 use super::samples::Samples;
-use super::{ErrorBody, ops, orders, plans, plugins, tenants};
+use super::{ErrorBody, ops, orders, plans, plugins, settings, tenants};
 use crate::domain::MAX_IDEMPOTENCY_KEY;
 use crate::shape;
 use utoipa::OpenApi;
@@ -23,6 +23,7 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder};
         plans::save, plans::list, plans::head, plans::versions, plans::version, plans::activate, plans::rollback,
         plans::diff, plans::budgets, plans::quote,
         orders::commit, orders::list, orders::get, orders::ledger, orders::event, orders::cancel, orders::refund,
+        settings::get_orders, settings::set_orders,
         ops::health, ops::ready, ops::metrics,
     ),
     components(schemas(ErrorBody)),

@@ -10,7 +10,7 @@
 use super::budget::{Refusal, ServiceGate, apply_bumps, reserve};
 use super::idempotency::request_sha256;
 use super::ledger::{self, LedgerKind, Movement};
-use super::lifecycle::{self, DEFAULT_PAYMENT_TIMEOUT_MS, OrderState};
+use super::lifecycle::{self, OrderState};
 use super::order::{CommitRequest, Order, OrderCommission, OrderLine, OrderStatus, order_key};
 use super::order_list::time_key;
 use super::{Error, Plaza, Principal, Role, check_id};
@@ -77,6 +77,7 @@ impl Plaza {
             });
         }
         let now = self.now_ms();
+        let payment_timeout = super::order_settings::of(&self.store, &tenant)?.payment_timeout_ms;
         let (reservations, bumps) = reserve(&tenant, &req, &prepared, &quote);
         let mut order = Order {
             id: req.order_id.clone(),
@@ -84,7 +85,7 @@ impl Plaza {
             status: OrderStatus::Placed,
             state: OrderState::Placed,
             created_ms: now,
-            pay_by_ms: Some(now.saturating_add(DEFAULT_PAYMENT_TIMEOUT_MS)),
+            pay_by_ms: Some(now.saturating_add(payment_timeout)),
             after_sale_ends_ms: None,
             events: Vec::new(),
             lines: quote

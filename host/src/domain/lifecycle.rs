@@ -2,6 +2,9 @@
 //! `completed` (the after-sale window closed), or `cancelled`, or `expired` (not paid in
 //! time).
 //!
+//! How long payment may take and how long the after-sale window lasts are the merchant's
+//! [`OrderSettings`](super::order_settings::OrderSettings).
+//!
 //! The checkout reports what happened (`POST /v1/orders/{id}/events`, idempotent by
 //! `event_id`); time does the rest through the host's [`timers`](super::timers): a placed
 //! order unpaid at its `pay_by_ms` expires (budgets released, ledger reversed, exactly as a
@@ -24,10 +27,6 @@ use crate::store::{Table, Tx, TxError, TxExt};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// How long a placed order waits for payment.
-pub const DEFAULT_PAYMENT_TIMEOUT_MS: i64 = 30 * 60 * 1000;
-/// How long after receipt the buyer may still ask for a refund.
-pub const DEFAULT_AFTER_SALE_MS: i64 = 7 * 24 * 60 * 60 * 1000;
 /// How far past the host's clock an event's `at_ms` may be (the checkout's clock runs a
 /// little ahead).
 pub const MAX_CLOCK_SKEW_MS: i64 = 5 * 60 * 1000;
@@ -191,6 +190,7 @@ impl Plaza {
         let tenant = who.tenant(CHECKOUT, "report order events")?.to_owned();
         check_id("event_id", &req.event_id)?;
         let request_sha256 = request_sha256(&req);
+        let after_sale_ms = super::order_settings::of(&self.store, &tenant)?.after_sale_ms;
         if !(0..=MAX_AT_MS).contains(&req.at_ms) {
             return Err(Error::Invalid {
                 field: "at_ms".into(),
@@ -248,8 +248,7 @@ impl Plaza {
                 });
                 enter(order, to);
                 if to == OrderState::Received {
-                    order.after_sale_ends_ms =
-                        Some(req.at_ms.saturating_add(DEFAULT_AFTER_SALE_MS));
+                    order.after_sale_ends_ms = Some(req.at_ms.saturating_add(after_sale_ms));
                 }
                 Ok(Some((Vec::new(), Vec::new())))
             })

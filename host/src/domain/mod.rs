@@ -20,6 +20,7 @@ mod ledger;
 pub mod lifecycle;
 mod order;
 mod order_list;
+pub mod order_settings;
 pub mod page;
 mod plans;
 pub mod pool;
@@ -40,6 +41,7 @@ pub use order::{
     RefundLineRequest, RefundRequest, Reservation,
 };
 pub use order_list::{OrderQuery, OrderSummary};
+pub use order_settings::OrderSettings;
 pub use page::{Page, PageQuery, Position};
 pub use plans::{Activation, PlanDiff, PlanHead, PlanSummary, PlanVersionInfo};
 pub use pool::{Pool, PoolConfig};

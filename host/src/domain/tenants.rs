@@ -4,6 +4,7 @@
 //! (a key has full entropy, so a plain hash is enough and a lookup is one `get`).
 
 use super::idempotency::{IdempotencyKey, Replay};
+use super::order_settings::OrderSettings;
 use super::page::{self, Page, Position};
 use super::{Error, Plaza, check_id};
 use crate::store::{Table, TxExt};
@@ -26,6 +27,9 @@ pub struct Tenant {
     pub name: String,
     pub kind: TenantKind,
     pub created_ms: i64,
+    /// Payment timeout and after-sale window (`/v1/settings/orders`).
+    #[serde(default)]
+    pub orders: OrderSettings,
 }
 
 #[derive(Clone, Debug, Deserialize, ToSchema)]
@@ -182,6 +186,7 @@ impl Plaza {
             name: new.name,
             kind: new.kind,
             created_ms: self.now_ms(),
+            orders: OrderSettings::default(),
         };
         if !self
             .store

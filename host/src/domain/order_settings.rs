@@ -1,0 +1,116 @@
+//! A merchant's order settings: how long a placed order waits for payment, and how long
+//! after receipt the buyer may still ask for a refund. They apply to orders from the
+//! moment they are saved: a placed order keeps the deadline it was given, a received
+//! order the window it was given.
+
+use super::tenants::{ANY_ROLE, Tenant};
+use super::{Error, Plaza, Principal, Role};
+use crate::store::{Store, StoreError, Table, TxError, TxExt};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+const MINUTE_MS: i64 = 60 * 1000;
+const DAY_MS: i64 = 24 * 60 * MINUTE_MS;
+
+/// How long a placed order waits for payment, by default.
+pub const DEFAULT_PAYMENT_TIMEOUT_MS: i64 = 30 * MINUTE_MS;
+/// Payment timeouts a merchant may choose: a minute to a week.
+pub const PAYMENT_TIMEOUT_MS: (i64, i64) = (MINUTE_MS, 7 * DAY_MS);
+/// How long after receipt the buyer may still ask for a refund, by default.
+pub const DEFAULT_AFTER_SALE_MS: i64 = 7 * DAY_MS;
+/// After-sale windows a merchant may choose: none to 90 days.
+pub const AFTER_SALE_MS: (i64, i64) = (0, 90 * DAY_MS);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct OrderSettings {
+    /// A placed order unpaid this long after it was placed expires.
+    #[schema(schema_with = payment_timeout_schema)]
+    pub payment_timeout_ms: i64,
+    /// A received order completes this long after receipt (its after-sale window).
+    #[schema(schema_with = after_sale_schema)]
+    pub after_sale_ms: i64,
+}
+
+impl Default for OrderSettings {
+    fn default() -> Self {
+        OrderSettings {
+            payment_timeout_ms: DEFAULT_PAYMENT_TIMEOUT_MS,
+            after_sale_ms: DEFAULT_AFTER_SALE_MS,
+        }
+    }
+}
+
+fn payment_timeout_schema() -> utoipa::openapi::schema::Object {
+    let (least, most) = PAYMENT_TIMEOUT_MS;
+    crate::shape::integer(least, most, "ms, a minute to 7 days (default 30 minutes)")
+}
+
+fn after_sale_schema() -> utoipa::openapi::schema::Object {
+    let (least, most) = AFTER_SALE_MS;
+    crate::shape::integer(least, most, "ms, 0 to 90 days (default 7 days)")
+}
+
+impl OrderSettings {
+    fn check(&self) -> Result<(), Error> {
+        for (field, value, (least, most)) in [
+            (
+                "payment_timeout_ms",
+                self.payment_timeout_ms,
+                PAYMENT_TIMEOUT_MS,
+            ),
+            ("after_sale_ms", self.after_sale_ms, AFTER_SALE_MS),
+        ] {
+            if !(least..=most).contains(&value) {
+                return Err(Error::Invalid {
+                    field: field.into(),
+                    message: format!("must be {least} to {most}"),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `tenant`'s order settings (the defaults until it saves its own).
+pub(super) fn of(store: &Store, tenant: &str) -> Result<OrderSettings, StoreError> {
+    Ok(store
+        .get::<Tenant>(Table::Tenants, tenant.as_bytes())?
+        .map(|t| t.orders)
+        .unwrap_or_default())
+}
+
+impl Plaza {
+    pub fn order_settings(&self, who: &Principal) -> Result<OrderSettings, Error> {
+        let tenant = who.tenant(ANY_ROLE, "read order settings")?;
+        Ok(of(&self.store, tenant)?)
+    }
+
+    /// Save the caller's order settings (its admin's): the whole object, so saving the
+    /// same settings again changes nothing.
+    pub async fn set_order_settings(
+        &self,
+        who: &Principal,
+        settings: OrderSettings,
+    ) -> Result<OrderSettings, Error> {
+        let tenant = who.tenant(&[Role::Admin], "change order settings")?;
+        settings.check()?;
+        let key = tenant.as_bytes();
+        let mut missing = false;
+        let outcome = self.store.transact(&[Table::Tenants], |tx| {
+            let Some(mut record) = tx.get_json::<Tenant>(Table::Tenants, key)? else {
+                missing = true;
+                return Err(TxError::Abort);
+            };
+            record.orders = settings;
+            tx.put_json(Table::Tenants, key, &record)
+        });
+        match outcome {
+            Ok(()) => {}
+            Err(TxError::Abort) if missing => return Err(Error::not_found("tenant", tenant)),
+            Err(e) => return Err(Error::from_tx(e)),
+        }
+        self.flush().await?;
+        Ok(settings)
+    }
+}
