@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// Timers fired per scan of the table (each in its own transaction).
-const BATCH: usize = 256;
+/// Timers read per scan of the table (each fires in its own transaction).
+pub const BATCH: usize = 256;
 
 /// One piece of due work.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,6 +81,8 @@ pub struct Fired {
     pub fired: u64,
     /// Timers left in place: no handler knows their kind, or the handler aborted.
     pub left: u64,
+    /// It stopped at its limit: more may be due.
+    pub more: bool,
 }
 
 /// The registered kinds of work, over the store.
@@ -109,10 +111,12 @@ impl Timers {
         Ok(first.first().and_then(|k| due_of(k)))
     }
 
-    /// Fire every timer due at `now_ms`, earliest first, each in its own transaction.
-    /// Not durable by itself: the caller flushes (a crash before the flush undoes the
-    /// work and its removal together, and the timer fires again after the restart).
-    pub fn fire_due(&self, store: &Store, now_ms: i64) -> Result<Fired, StoreError> {
+    /// Fire up to `limit` timers due at `now_ms`, earliest first, each in its own
+    /// transaction; `more` says whether due timers may remain. Timers left in place are
+    /// passed over (and counted) on every call. Not durable by itself: the
+    /// caller flushes (a crash before the flush undoes the work and its removal together,
+    /// and the timer fires again after the restart).
+    pub fn fire_due(&self, store: &Store, now_ms: i64, limit: usize) -> Result<Fired, StoreError> {
         let mut done = Fired::default();
         let mut after: Option<Vec<u8>> = None;
         loop {
@@ -121,6 +125,10 @@ impl Timers {
             let full = batch.len() == BATCH;
             for (key, timer) in batch {
                 if timer.due_ms > now_ms {
+                    return Ok(done);
+                }
+                if done.fired >= limit as u64 {
+                    done.more = true;
                     return Ok(done);
                 }
                 if self.fire_one(store, &key, &timer)? {
@@ -225,12 +233,15 @@ mod tests {
             add(&store, &Timer::new(due, "count", "shop", subject));
         }
         assert_eq!(Timers::next_due(&store).unwrap(), Some(-5));
-        assert_eq!(timers.fire_due(&store, 30).unwrap().fired, 3);
+        assert_eq!(timers.fire_due(&store, 30, usize::MAX).unwrap().fired, 3);
         assert_eq!(*count.order.lock().unwrap(), ["a", "b", "c"]);
-        assert_eq!(timers.fire_due(&store, 30).unwrap(), Fired::default());
+        assert_eq!(
+            timers.fire_due(&store, 30, usize::MAX).unwrap(),
+            Fired::default()
+        );
         assert_eq!(fired(&store, "later"), 0);
         assert_eq!(Timers::next_due(&store).unwrap(), Some(100));
-        assert_eq!(timers.fire_due(&store, 100).unwrap().fired, 1);
+        assert_eq!(timers.fire_due(&store, 100, usize::MAX).unwrap().fired, 1);
         for subject in ["a", "b", "c", "later"] {
             assert_eq!(fired(&store, subject), 1, "{subject}");
         }
@@ -250,7 +261,7 @@ mod tests {
         }
         let store = Store::open(dir.path()).unwrap();
         let timers = timers(Arc::default());
-        assert_eq!(timers.fire_due(&store, 5).unwrap().fired, 1);
+        assert_eq!(timers.fire_due(&store, 5, usize::MAX).unwrap().fired, 1);
         assert_eq!(fired(&store, "a"), 1);
     }
 
@@ -263,7 +274,13 @@ mod tests {
         store
             .transact(&[Table::Timers], |tx| cancel(tx, &timer))
             .unwrap();
-        assert_eq!(timers(Arc::default()).fire_due(&store, 5).unwrap().fired, 0);
+        assert_eq!(
+            timers(Arc::default())
+                .fire_due(&store, 5, usize::MAX)
+                .unwrap()
+                .fired,
+            0
+        );
         assert_eq!(fired(&store, "a"), 0);
     }
 
@@ -279,8 +296,15 @@ mod tests {
         add(&store, &Timer::new(1, "unknown", "shop", "x"));
         add(&store, &Timer::new(2, "count", "shop", "stuck"));
         add(&store, &Timer::new(3, "count", "shop", "ok"));
-        let done = timers.fire_due(&store, 10).unwrap();
-        assert_eq!(done, Fired { fired: 1, left: 2 });
+        let done = timers.fire_due(&store, 10, usize::MAX).unwrap();
+        assert_eq!(
+            done,
+            Fired {
+                fired: 1,
+                left: 2,
+                more: false
+            }
+        );
         assert_eq!((fired(&store, "ok"), fired(&store, "stuck")), (1, 0));
         // Both are still there for a later run (or a later version that knows the kind).
         assert_eq!(Timers::next_due(&store).unwrap(), Some(1));
@@ -299,8 +323,36 @@ mod tests {
                 Ok(())
             })
             .unwrap();
-        let done = timers(Arc::default()).fire_due(&store, 7).unwrap();
-        assert_eq!(done.fired, n as u64);
+        let timers = timers(Arc::default());
+        let first = timers.fire_due(&store, 7, BATCH + 1).unwrap();
+        assert_eq!((first.fired, first.more), (BATCH as u64 + 1, true));
+        let rest = timers.fire_due(&store, 7, usize::MAX).unwrap();
+        assert_eq!((rest.fired, rest.more), ((n - BATCH - 1) as u64, false));
         assert_eq!(Timers::next_due(&store).unwrap(), None);
+    }
+
+    #[test]
+    fn more_timers_left_in_place_than_a_batch_neither_hide_nor_repeat_due_work() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .transact(&[Table::Timers], |tx| {
+                for i in 0..BATCH + 44 {
+                    schedule(tx, &Timer::new(1, "unknown", "shop", &format!("x{i:04}")))?;
+                }
+                schedule(tx, &Timer::new(2, "count", "shop", "late"))
+            })
+            .unwrap();
+        let timers = timers(Arc::default());
+        let done = timers.fire_due(&store, 2, BATCH).unwrap();
+        assert_eq!(
+            done,
+            Fired {
+                fired: 1,
+                left: BATCH as u64 + 44,
+                more: false
+            }
+        );
+        assert_eq!(fired(&store, "late"), 1);
     }
 }
