@@ -453,3 +453,23 @@ fn kill_9_during_a_burst_of_due_timers_loses_nothing_and_expires_each_order_once
         "each budget released exactly once"
     );
 }
+
+#[test]
+fn the_same_event_sent_concurrently_has_one_effect_and_one_answer() {
+    let clock = ManualClock::at(T0);
+    let server = server(&clock);
+    let shop = shop_with_order(&server);
+    let senders: Vec<_> = (0..8)
+        .map(|_| {
+            let shop = shop.clone();
+            std::thread::spawn(move || event(&shop, "o-1", "e-pay", "paid", T0 + 1_000))
+        })
+        .collect();
+    let answers: Vec<Answer> = senders.into_iter().map(|s| s.join().unwrap()).collect();
+    for answer in &answers {
+        assert_eq!((answer.status, &answer.text), (200, &answers[0].text));
+    }
+    let order = shop.get("/v1/orders/o-1").body;
+    assert_eq!(order["events"].as_array().unwrap().len(), 1);
+    assert_eq!(order["state"], "paid");
+}
