@@ -5,11 +5,15 @@
 use plaza_tests::sim::{self, FaultRates};
 
 const SEEDS: std::ops::Range<u64> = 0..13;
+/// Seeds that once failed, kept after the fix: 147 and 177 (a run of the timers after a
+/// failed one answered without a flush, and a crash undid an expiry), 126 (the model
+/// judged a retried event only at its first attempt's time).
+const FOUND: [u64; 3] = [126, 147, 177];
 const STEPS: u64 = 2_000;
 
 #[test]
 fn seeds_with_faults_keep_every_acknowledged_change() {
-    for seed in SEEDS {
+    for seed in SEEDS.chain(FOUND) {
         let summary = sim::run(seed, STEPS, FaultRates::DEFAULT).unwrap_or_else(|e| {
             panic!("{e:#}\nreplay: cargo run --release -p plaza-tests --bin plaza-sim -- --seed {seed} --steps {STEPS}")
         });

@@ -4,6 +4,8 @@
 //! ```text
 //! plaza-sim [--seed N | --seeds FROM..TO] [--steps STEPS] [--no-faults]
 //! ```
+//!
+//! `SIM_DEBUG=1` prints every step's request and answer as the digest takes them.
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
