@@ -6,11 +6,11 @@
 //! [`OrderSettings`](super::order_settings::OrderSettings).
 //!
 //! The checkout reports what happened (`POST /v1/orders/{id}/events`, idempotent by
-//! `event_id`); time does the rest through the host's [`timers`](super::timers): a placed
-//! order unpaid at its `pay_by_ms` expires (budgets released, ledger reversed, exactly as a
+//! `event_id`); time does the rest through the host's [`super::timers`]: a placed order
+//! unpaid at its `pay_by_ms` expires (budgets released, ledger reversed, exactly as a
 //! cancel), and a received order completes at its `after_sale_ends_ms`. An order's timers
 //! follow its fields: every change writes, in the same transaction, the timers the new
-//! state needs and removes those the old one needed ([`move_timers`]).
+//! state needs and removes those the old one needed (`move_timers`).
 #![warn(
     clippy::cast_possible_truncation,
     clippy::cast_possible_wrap,
