@@ -5,7 +5,7 @@
 use plaza::executor::Cart;
 use plaza::executor::cart::MAX_CART_TOTAL;
 use plaza_plugin_sdk::ThresholdBase;
-use plaza_plugin_sdk::wire::{StepFields, encode_step, read};
+use plaza_plugin_sdk::wire::read;
 
 pub fn check(data: &[u8]) {
     let Ok(cart) = serde_json::from_slice::<Cart>(data) else {
@@ -26,23 +26,9 @@ pub fn check(data: &[u8]) {
     );
 
     let bytes = cart.encode();
-    let visible: Vec<u32> = (0..cart.lines.len())
-        .map(|i| u32::try_from(i).expect("at most 500 lines"))
-        .collect();
     let payable: Vec<i64> = cart.lines.iter().map(|l| l.original().0).collect();
     let order_total = payable.iter().sum::<i64>() + cart.shipping_fee.0;
-    let mut step = Vec::new();
-    encode_step(
-        &StepFields {
-            visible: &visible,
-            payable: &payable,
-            shipping: cart.shipping_fee.0,
-            order_total,
-            threshold_base: ThresholdBase::Current,
-            config: "{}",
-        },
-        &mut step,
-    );
+    let step = super::whole_cart_step(&cart, ThresholdBase::Current, "{}");
     let input = read(&bytes, &step).expect("an accepted cart reads back through the SDK");
     let seen = &input.cart;
     assert_eq!(seen.lines.len(), cart.lines.len());

@@ -7,7 +7,7 @@
 use arbitrary::{Arbitrary, Result, Unstructured};
 use plaza::executor::dispose::{Context, Waterfall, dispose};
 use plaza::sandbox::Plugin;
-use plaza_plugin_sdk::wire::{StepFields, encode_answer, encode_step, pack};
+use plaza_plugin_sdk::wire::{encode_answer, pack};
 use plaza_plugin_sdk::{Effect, ThresholdBase};
 
 /// The 0.2 contract's exports, for generators asked to match them.
@@ -140,25 +140,9 @@ fn guest(u: &mut Unstructured<'_>) -> Result<Vec<u8>> {
 fn evaluate(plugin: &Plugin) {
     let cart = plaza::examples::demo_cart();
     let bytes = cart.encode();
-    let n = cart.lines.len();
-    let visible: Vec<usize> = (0..n).collect();
-    let indices: Vec<u32> = (0..n)
-        .map(|i| u32::try_from(i).expect("few lines"))
-        .collect();
+    let visible: Vec<usize> = (0..cart.lines.len()).collect();
     let payable: Vec<plaza::Money> = cart.lines.iter().map(|l| l.original()).collect();
-    let raw: Vec<i64> = payable.iter().map(|m| m.0).collect();
-    let mut step = Vec::new();
-    encode_step(
-        &StepFields {
-            visible: &indices,
-            payable: &raw,
-            shipping: cart.shipping_fee.0,
-            order_total: raw.iter().sum::<i64>() + cart.shipping_fee.0,
-            threshold_base: ThresholdBase::Original,
-            config: "{}",
-        },
-        &mut step,
-    );
+    let step = super::whole_cart_step(&cart, ThresholdBase::Original, "{}");
     let evaluation = crate::sandbox().evaluate(plugin, &bytes, &step);
     let effects: Vec<Effect> = match evaluation.result {
         Ok(effects) => effects,

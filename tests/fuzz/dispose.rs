@@ -9,7 +9,7 @@ use arbitrary::{Result, Unstructured};
 use plaza::Money;
 use plaza::executor::cart::{MAX_QUANTITY, MAX_UNIT_PRICE};
 use plaza::executor::dispose::{Context, MAX_GIFT_QUANTITY, Role, Waterfall, dispose};
-use plaza::executor::plan::stage_rank;
+use plaza::executor::plan::{STAGES, stage_rank};
 use plaza::executor::{MAX_COMMISSION, MAX_UPLINE_LEVEL};
 use plaza_plugin_sdk::{
     Commission, Effect, Gift, LineAdjustment, OrderAdjustment, Party, Share, ShippingAdjustment,
@@ -18,14 +18,6 @@ use plaza_plugin_sdk::{
 use std::collections::BTreeMap;
 
 const CODES: [&str; 3] = ["SAVE20", "VIP", "LIVE5"];
-const STAGES: [Stage; 6] = [
-    Stage::ItemPrice,
-    Stage::StorePromotion,
-    Stage::Coupon,
-    Stage::Points,
-    Stage::Shipping,
-    Stage::Commission,
-];
 
 pub fn check(data: &[u8]) {
     let _ = run(&mut Unstructured::new(data));

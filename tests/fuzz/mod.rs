@@ -16,6 +16,32 @@ mod wire;
 
 pub use wire::seeds as wire_seeds;
 
+/// The first step's input over every line of `cart`: each line at its original price,
+/// the order total with shipping, as the executor encodes it before any step has run.
+fn whole_cart_step(
+    cart: &plaza::executor::Cart,
+    threshold_base: plaza_plugin_sdk::ThresholdBase,
+    config: &str,
+) -> Vec<u8> {
+    use plaza_plugin_sdk::wire::{StepFields, encode_step};
+    let visible: Vec<u32> =
+        (0..u32::try_from(cart.lines.len()).expect("at most 500 lines")).collect();
+    let payable: Vec<i64> = cart.lines.iter().map(|l| l.original().0).collect();
+    let mut step = Vec::new();
+    encode_step(
+        &StepFields {
+            visible: &visible,
+            payable: &payable,
+            shipping: cart.shipping_fee.0,
+            order_total: payable.iter().sum::<i64>() + cart.shipping_fee.0,
+            threshold_base,
+            config,
+        },
+        &mut step,
+    );
+    step
+}
+
 /// A check: panics when Plaza broke a promise on these bytes.
 pub type Check = fn(&[u8]);
 

@@ -3,7 +3,7 @@
 //! hands back). Never out of bounds, never a loop past what the bytes vouch for; a
 //! decoded answer encodes back to an answer that decodes the same.
 
-use plaza_plugin_sdk::wire::{StepFields, decode_answer, encode_answer, encode_step, read};
+use plaza_plugin_sdk::wire::{decode_answer, encode_answer, read};
 use plaza_plugin_sdk::{Effect, ThresholdBase};
 
 pub fn check(data: &[u8]) {
@@ -36,19 +36,10 @@ pub fn check(data: &[u8]) {
 pub fn seeds() -> Vec<(&'static str, Vec<u8>)> {
     let cart = plaza::examples::demo_cart();
     let bytes = cart.encode();
-    let visible: Vec<u32> = (0..u32::try_from(cart.lines.len()).expect("few lines")).collect();
-    let payable: Vec<i64> = cart.lines.iter().map(|l| l.original().0).collect();
-    let mut step = Vec::new();
-    encode_step(
-        &StepFields {
-            visible: &visible,
-            payable: &payable,
-            shipping: cart.shipping_fee.0,
-            order_total: payable.iter().sum::<i64>() + cart.shipping_fee.0,
-            threshold_base: ThresholdBase::Original,
-            config: r#"{"threshold":10000,"discount":1500}"#,
-        },
-        &mut step,
+    let step = super::whole_cart_step(
+        &cart,
+        ThresholdBase::Original,
+        r#"{"threshold":10000,"discount":1500}"#,
     );
     let split = u16::try_from(bytes.len()).expect("the demo cart is small");
     let mut cart_and_step = split.to_le_bytes().to_vec();

@@ -11,7 +11,7 @@
 //! Time comes from the caller (the host's injectable clock): tests move a manual clock and
 //! fire, they never wait for a deadline.
 
-use crate::store::{Store, StoreError, Table, Tx, TxError, TxExt, key, time_from_part, time_part};
+use crate::store::{Store, StoreError, Table, Tx, TxError, TxExt, key, time_part};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -105,12 +105,6 @@ impl Timers {
         self.handlers.insert(kind.to_owned(), handler);
     }
 
-    /// The earliest stored timer's due time.
-    pub fn next_due(store: &Store) -> Result<Option<i64>, StoreError> {
-        let first = store.scan_keys(Table::Timers, &[], None, 1)?;
-        Ok(first.first().and_then(|k| due_of(k)))
-    }
-
     /// Fire up to `limit` timers due at `now_ms`, earliest first, each in its own
     /// transaction; `more` says whether due timers may remain. Timers left in place are
     /// passed over (and counted) on every call. Not durable by itself: the
@@ -169,11 +163,6 @@ impl Timers {
     }
 }
 
-/// The due time in a timer's key.
-fn due_of(key: &[u8]) -> Option<i64> {
-    key.first_chunk::<8>().map(|part| time_from_part(*part))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,6 +190,12 @@ mod tests {
             self.order.lock().unwrap().push(timer.subject.clone());
             Ok(())
         }
+    }
+
+    /// The earliest stored timer's due time.
+    fn next_due(store: &Store) -> Option<i64> {
+        let first: Vec<(Vec<u8>, Timer)> = store.scan_entries(Table::Timers, &[], None, 1).unwrap();
+        first.first().map(|(_, t)| t.due_ms)
     }
 
     fn timers(handler: Arc<Count>) -> Timers {
@@ -232,7 +227,7 @@ mod tests {
         for (due, subject) in [(30, "c"), (-5, "a"), (10, "b"), (100, "later")] {
             add(&store, &Timer::new(due, "count", "shop", subject));
         }
-        assert_eq!(Timers::next_due(&store).unwrap(), Some(-5));
+        assert_eq!(next_due(&store), Some(-5));
         assert_eq!(timers.fire_due(&store, 30, usize::MAX).unwrap().fired, 3);
         assert_eq!(*count.order.lock().unwrap(), ["a", "b", "c"]);
         assert_eq!(
@@ -240,12 +235,12 @@ mod tests {
             Fired::default()
         );
         assert_eq!(fired(&store, "later"), 0);
-        assert_eq!(Timers::next_due(&store).unwrap(), Some(100));
+        assert_eq!(next_due(&store), Some(100));
         assert_eq!(timers.fire_due(&store, 100, usize::MAX).unwrap().fired, 1);
         for subject in ["a", "b", "c", "later"] {
             assert_eq!(fired(&store, subject), 1, "{subject}");
         }
-        assert_eq!(Timers::next_due(&store).unwrap(), None);
+        assert_eq!(next_due(&store), None);
     }
 
     #[test]
@@ -307,7 +302,7 @@ mod tests {
         );
         assert_eq!((fired(&store, "ok"), fired(&store, "stuck")), (1, 0));
         // Both are still there for a later run (or a later version that knows the kind).
-        assert_eq!(Timers::next_due(&store).unwrap(), Some(1));
+        assert_eq!(next_due(&store), Some(1));
     }
 
     #[test]
@@ -328,7 +323,7 @@ mod tests {
         assert_eq!((first.fired, first.more), (BATCH as u64 + 1, true));
         let rest = timers.fire_due(&store, 7, usize::MAX).unwrap();
         assert_eq!((rest.fired, rest.more), ((n - BATCH - 1) as u64, false));
-        assert_eq!(Timers::next_due(&store).unwrap(), None);
+        assert_eq!(next_due(&store), None);
     }
 
     #[test]

@@ -366,12 +366,6 @@ pub fn time_part(ms: i64) -> [u8; 8] {
         .to_be_bytes()
 }
 
-/// The time a [`time_part`] holds.
-pub fn time_from_part(part: [u8; 8]) -> i64 {
-    let shifted = i128::from(u64::from_be_bytes(part)) + i128::from(i64::MIN);
-    i64::try_from(shifted).expect("a shifted u64 is an i64")
-}
-
 /// A key's first part (the tenant, for every per-tenant table), as text.
 pub fn first_part(key: &[u8]) -> String {
     let first = key.split(|b| *b == 0).next().unwrap_or_default();
