@@ -376,6 +376,13 @@ impl Api {
         Api::new(&self.base, issued.body["key"].as_str().expect("key"))
     }
 
+    /// A key of beneficiary `id`'s own (this must be the operator's client).
+    pub fn issue_beneficiary_key(&self, id: &str) -> Api {
+        let issued = self.post(&format!("/v1/beneficiaries/{id}/keys"), &json!({}));
+        assert_eq!(issued.status, 201, "{}", issued.text);
+        Api::new(&self.base, issued.body["key"].as_str().expect("key"))
+    }
+
     /// Upload example plugin `name` (the crate name under `plugins/`).
     pub fn upload(&self, name: &str) -> Answer {
         let bytes = crate::component(name);

@@ -85,6 +85,47 @@ enum Command {
         #[arg(long)]
         after_sale_ms: Option<i64>,
     },
+    /// Pay out every settleable commission share up to a time (a settlement run; running
+    /// the same id again answers the same run and pays nothing twice).
+    Settle {
+        #[command(flatten)]
+        server: ServerArgs,
+        /// The run's idempotency key.
+        #[arg(long)]
+        settlement_id: String,
+        /// Settle shares that became settleable at or before (ms since the Unix epoch)
+        /// [default: now].
+        #[arg(long)]
+        until_ms: Option<i64>,
+    },
+    /// Show one settlement run.
+    Settlement {
+        #[command(flatten)]
+        server: ServerArgs,
+        id: String,
+    },
+    /// A beneficiary's balance: pending, settleable, carried and paid out, by merchant.
+    Balance {
+        #[command(flatten)]
+        server: ServerArgs,
+        beneficiary: String,
+    },
+    /// Each party's gross received, paid on and net kept on one order.
+    Parties {
+        #[command(flatten)]
+        server: ServerArgs,
+        order: String,
+    },
+    /// Issue a beneficiary its own key (the operator's), to read its balance and
+    /// statements across merchants.
+    BeneficiaryKey {
+        #[command(flatten)]
+        server: ServerArgs,
+        beneficiary: String,
+        /// A label for people.
+        #[arg(long, default_value = "")]
+        name: String,
+    },
     /// List orders on a running server, oldest first, one page at a time.
     Orders {
         #[command(flatten)]
@@ -174,13 +215,17 @@ enum Listing {
     Keys { tenant: String },
     /// Every tenant (the operator's).
     Tenants,
+    /// The tenant's settlement runs.
+    Settlements,
+    /// The statements of one settlement run.
+    SettlementStatements { settlement: String },
+    /// A beneficiary's statements (from every merchant with its own key).
+    Statements { beneficiary: String },
 }
 
 impl Listing {
     fn path(&self) -> String {
-        let escape = |s: &str| {
-            percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
-        };
+        use crate::client::escape;
         match self {
             Listing::Plugins => "/v1/plugins".into(),
             Listing::Plans => "/v1/plans".into(),
@@ -188,6 +233,13 @@ impl Listing {
             Listing::Ledger { order } => format!("/v1/orders/{}/ledger", escape(order)),
             Listing::Keys { tenant } => format!("/v1/tenants/{}/keys", escape(tenant)),
             Listing::Tenants => "/v1/tenants".into(),
+            Listing::Settlements => "/v1/settlements".into(),
+            Listing::SettlementStatements { settlement } => {
+                format!("/v1/settlements/{}/statements", escape(settlement))
+            }
+            Listing::Statements { beneficiary } => {
+                format!("/v1/beneficiaries/{}/statements", escape(beneficiary))
+            }
         }
     }
 }
@@ -260,6 +312,51 @@ pub fn main() -> anyhow::Result<()> {
             ("payment_timeout_ms", payment_timeout_ms),
             ("after_sale_ms", after_sale_ms),
         ])?),
+        Command::Settle {
+            server,
+            settlement_id,
+            until_ms,
+        } => {
+            let until_ms = until_ms.unwrap_or_else(now_ms);
+            let body = serde_json::json!({"settlement_id": settlement_id, "until_ms": until_ms});
+            print(server.client().post_json("/v1/settlements", &body)?)
+        }
+        Command::Settlement { server, id } => {
+            let path = format!("/v1/settlements/{}", crate::client::escape(&id));
+            print(server.client().get(&path)?)
+        }
+        Command::Balance {
+            server,
+            beneficiary,
+        } => {
+            let who = crate::client::escape(&beneficiary);
+            print(
+                server
+                    .client()
+                    .get(&format!("/v1/beneficiaries/{who}/balance"))?,
+            )
+        }
+        Command::Parties { server, order } => {
+            let order = crate::client::escape(&order);
+            print(
+                server
+                    .client()
+                    .get(&format!("/v1/orders/{order}/parties"))?,
+            )
+        }
+        Command::BeneficiaryKey {
+            server,
+            beneficiary,
+            name,
+        } => {
+            let who = crate::client::escape(&beneficiary);
+            let body = serde_json::json!({ "name": name });
+            print(
+                server
+                    .client()
+                    .post_json(&format!("/v1/beneficiaries/{who}/keys"), &body)?,
+            )
+        }
         Command::Event {
             server,
             order,
@@ -267,10 +364,7 @@ pub fn main() -> anyhow::Result<()> {
             event_id,
             at_ms,
         } => {
-            let at_ms = at_ms.unwrap_or_else(|| {
-                use crate::clock::Clock as _;
-                crate::clock::SystemClock.now_ms()
-            });
+            let at_ms = at_ms.unwrap_or_else(now_ms);
             let body = serde_json::json!({"event_id": event_id, "type": kind, "at_ms": at_ms});
             print(server.client().order_event(&order, &body)?)
         }
@@ -382,6 +476,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()?
         .block_on(server::serve(config))
+}
+
+/// The system clock's time (the command line's default for "now").
+fn now_ms() -> i64 {
+    use crate::clock::Clock as _;
+    crate::clock::SystemClock.now_ms()
 }
 
 fn print(value: serde_json::Value) -> anyhow::Result<()> {

@@ -39,7 +39,12 @@ impl Client {
         }
     }
 
-    fn post_json(&self, path: &str, body: &serde_json::Value) -> anyhow::Result<serde_json::Value> {
+    /// POST `body` to `path`.
+    pub fn post_json(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> anyhow::Result<serde_json::Value> {
         let response = Self::agent()
             .post(&self.url(path))
             .header("authorization", &format!("Bearer {}", self.key))
@@ -74,7 +79,8 @@ impl Client {
         self.put_json("/v1/settings/orders", &settings)
     }
 
-    fn get(&self, path: &str) -> anyhow::Result<serde_json::Value> {
+    /// GET `path`.
+    pub fn get(&self, path: &str) -> anyhow::Result<serde_json::Value> {
         let response = Self::agent()
             .get(&self.url(path))
             .header("authorization", &format!("Bearer {}", self.key))
@@ -161,15 +167,18 @@ impl Client {
         order: &str,
         body: &serde_json::Value,
     ) -> anyhow::Result<serde_json::Value> {
-        let order =
-            percent_encoding::utf8_percent_encode(order, percent_encoding::NON_ALPHANUMERIC);
-        self.post_json(&format!("/v1/orders/{order}/events"), body)
+        self.post_json(&format!("/v1/orders/{}/events", escape(order)), body)
     }
 
     /// Quote a cart file through a plan's active version.
     pub fn quote(&self, plan: &str, cart: &Path) -> anyhow::Result<serde_json::Value> {
         self.post_json(&format!("/v1/plans/{plan}/quote"), &read_json(cart)?)
     }
+}
+
+/// A path segment, escaped.
+pub fn escape(segment: &str) -> String {
+    percent_encoding::utf8_percent_encode(segment, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
 fn read_json(path: &Path) -> anyhow::Result<serde_json::Value> {

@@ -69,6 +69,8 @@ pub struct Metrics {
     pub breaker_trips: Family<PluginLabels, Counter>,
     pub budget_rejections: Family<LimitLabels, Counter>,
     pub orders_committed: Counter,
+    /// Commission shares paid by settlement runs.
+    pub shares_settled: Counter,
     /// Plugins compiled by Cranelift (uploads and restarts without a cached artifact).
     pub compilations: Counter,
     /// Requests refused with 429: a tenant over its rate or its share of the pool.
@@ -104,6 +106,7 @@ impl Metrics {
         let breaker_trips = Family::<PluginLabels, Counter>::default();
         let budget_rejections = Family::<LimitLabels, Counter>::default();
         let orders_committed = Counter::default();
+        let shares_settled = Counter::default();
         let compilations = Counter::default();
         let busy_refusals = Counter::default();
         registry.register(
@@ -147,6 +150,11 @@ impl Metrics {
             orders_committed.clone(),
         );
         registry.register(
+            "commission_shares_settled",
+            "Commission shares paid by settlement runs",
+            shares_settled.clone(),
+        );
+        registry.register(
             "plugin_compilations",
             "Plugins compiled with Cranelift (not loaded from the artifact cache)",
             compilations.clone(),
@@ -167,6 +175,7 @@ impl Metrics {
             breaker_trips,
             budget_rejections,
             orders_committed,
+            shares_settled,
             compilations,
         }
     }
@@ -221,6 +230,10 @@ impl Metrics {
 
     pub fn busy_refusal(&self) {
         self.busy_refusals.inc();
+    }
+
+    pub fn settlement(&self, shares: u64) {
+        self.shares_settled.inc_by(shares);
     }
 
     pub fn budget_rejection(&self, limit: &str) {

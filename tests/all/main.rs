@@ -11,6 +11,7 @@ mod legacy;
 mod money_paths;
 mod order_lifecycle;
 mod properties;
+mod refund_kinds;
 mod service_compile;
 mod service_concurrency;
 mod service_contract;
@@ -21,6 +22,8 @@ mod service_isolation;
 mod service_lifecycle;
 mod service_lists;
 mod service_orders;
+mod settlement;
+mod settlement_model;
 mod simulation;
 mod snapshot;
 

@@ -13,6 +13,8 @@ fn request(method: &str, path: &str) -> (String, Option<Value>) {
         .replace("{plan}", "teahouse-autumn")
         .replace("{order}", "order-1")
         .replace("{name}", "store-coupon")
+        .replace("{settlement}", "s-1")
+        .replace("{beneficiary}", "p-1001")
         .replace(
             "{version}",
             if path.starts_with("/v1/plans") {
@@ -35,6 +37,7 @@ fn request(method: &str, path: &str) -> (String, Option<Value>) {
         (_, "/v1/orders/{order}/events") => {
             Some(json!({"event_id": "e-1", "type": "paid", "at_ms": 0}))
         }
+        (_, "/v1/settlements") => Some(json!({"settlement_id": "s-1", "until_ms": 0})),
         (_, "/v1/orders/{order}/refunds") => {
             Some(json!({"refund_id": "r-1", "lines": [{"line": "l1", "quantity": 1}]}))
         }
@@ -80,6 +83,7 @@ fn the_roles_each_operation_declares_are_the_roles_the_server_admits() {
         ("admin", admin.clone()),
         ("author", admin.issue_key("teahouse", "author")),
         ("checkout", admin.issue_key("teahouse", "checkout")),
+        ("beneficiary", operator.issue_beneficiary_key("p-1001")),
     ];
 
     let doc = Api::anonymous(&server.base).get("/openapi.json").body;

@@ -19,6 +19,11 @@ fn another_tenants_key_is_refused_on_every_private_endpoint() {
         &commit_request("order-1", "teahouse-autumn", &demo_cart()),
     );
     assert_eq!(placed.status, 201, "{}", placed.text);
+    let run = owner.post(
+        "/v1/settlements",
+        &json!({"settlement_id": "s-1", "until_ms": 0}),
+    );
+    assert_eq!(run.status, 201, "{}", run.text);
     let before_order = owner.get("/v1/orders/order-1").text;
     let before_plan = owner.get("/v1/plans/teahouse-autumn").text;
 
@@ -46,6 +51,9 @@ fn another_tenants_key_is_refused_on_every_private_endpoint() {
         ("POST", format!("{plan}/quote?version=1"), Some(demo_cart())),
         ("GET", "/v1/orders/order-1".into(), None),
         ("GET", "/v1/orders/order-1/ledger".into(), None),
+        ("GET", "/v1/orders/order-1/parties".into(), None),
+        ("GET", "/v1/settlements/s-1".into(), None),
+        ("GET", "/v1/settlements/s-1/statements".into(), None),
         ("POST", "/v1/orders/order-1/cancel".into(), Some(json!({}))),
         (
             "POST",
@@ -104,6 +112,36 @@ fn another_tenants_key_is_refused_on_every_private_endpoint() {
             "another tenant's orders are not listed"
         );
     }
+    assert_eq!(other.get("/v1/settlements").body["items"], json!([]));
+    // What a beneficiary earns from the owner is the owner's and the beneficiary's alone:
+    // another merchant reads only its own part (nothing), another beneficiary nothing.
+    let earned = owner.get("/v1/beneficiaries/p-1001/balance");
+    assert_eq!(
+        earned.body["merchants"][0]["merchant"], "teahouse",
+        "{}",
+        earned.text
+    );
+    for path in [
+        "/v1/beneficiaries/p-1001/balance",
+        "/v1/beneficiaries/p-1001/statements",
+    ] {
+        let theirs = other.get(path);
+        assert_eq!(theirs.status, 200, "{}", theirs.text);
+        let part = if path.ends_with("balance") {
+            "merchants"
+        } else {
+            "items"
+        };
+        assert_eq!(theirs.body[part], json!([]), "{path}");
+        let stranger = operator.issue_beneficiary_key("p-2");
+        assert_eq!(stranger.get(path).status, 404, "{path}");
+        assert_eq!(stranger.get(path).error_type(), "not_found", "{path}");
+    }
+    let own = operator.issue_beneficiary_key("p-1001");
+    assert_eq!(
+        own.get("/v1/beneficiaries/p-1001/balance").body,
+        earned.body
+    );
     // Settings are the caller's own: another tenant saving its own changes nobody else's.
     let settings = json!({"payment_timeout_ms": 60_000, "after_sale_ms": 0});
     assert_eq!(other.put("/v1/settings/orders", &settings).status, 200);

@@ -53,12 +53,13 @@ pub struct ModelOrder {
     pub refunds: Vec<String>,
 }
 
-/// `left × k / r`, or all of `left` for the last units.
-fn share(left: i64, k: u32, r: u32) -> i64 {
-    if k >= r {
+/// `left × part / whole`, or all of `left` for the whole of it (k of r units, or an
+/// amount of the money a line holds).
+fn portion(left: i64, part: i128, whole: i128) -> i64 {
+    if part >= whole || whole <= 0 {
         return left;
     }
-    let part = i128::from(left) * i128::from(k) / i128::from(r);
+    let part = i128::from(left) * part / whole;
     i64::try_from(part).expect("a share is smaller than the whole")
 }
 
@@ -227,30 +228,75 @@ impl ModelOrder {
         if self.status == OrderStatus::Cancelled {
             return Err("order_cancelled");
         }
+        if req.all && (!req.lines.is_empty() || req.shipping.is_some())
+            || !req.all && req.lines.is_empty() && req.shipping.is_none()
+        {
+            return Err("invalid");
+        }
         let mut next = self.clone();
-        for want in &req.lines {
-            let Some(index) = next.lines.iter().position(|l| l.id == want.line) else {
+        let wanted: Vec<(String, Option<u32>, Option<i64>)> = if req.all {
+            next.lines
+                .iter()
+                .filter(|l| l.refunded_quantity < l.quantity)
+                .map(|l| (l.id.clone(), None, None))
+                .collect()
+        } else {
+            req.lines
+                .iter()
+                .map(|w| (w.line.clone(), w.quantity, w.amount.map(|a| a.0)))
+                .collect()
+        };
+        for (id, quantity, amount) in &wanted {
+            let Some(index) = next.lines.iter().position(|l| l.id == *id) else {
                 return Err("invalid");
             };
             let line = &mut next.lines[index];
             let held = line.quantity - line.refunded_quantity;
-            let k = want.quantity.unwrap_or(held);
-            if k == 0 || k > held {
-                return Err("invalid");
-            }
-            line.refunded += share(line.payable - line.refunded, k, held);
-            line.refunded_quantity += k;
-            for c in next.commissions.iter_mut().filter(|c| c.line == want.line) {
-                c.reversed += share(c.amount - c.reversed, k, held);
+            let left = line.payable - line.refunded;
+            // The part of the line given back: k of the units held, or an amount of the
+            // money held (no units return).
+            let (part, whole, units) = match (quantity, amount) {
+                (Some(_), Some(_)) => return Err("invalid"),
+                (None, Some(a)) if *a <= 0 || *a > left => return Err("invalid"),
+                (None, Some(a)) => (i128::from(*a), i128::from(left), 0),
+                (k, None) => {
+                    let k = k.unwrap_or(held);
+                    if k == 0 || k > held {
+                        return Err("invalid");
+                    }
+                    (i128::from(k), i128::from(held), k)
+                }
+            };
+            line.refunded += portion(left, part, whole);
+            line.refunded_quantity += units;
+            for c in next.commissions.iter_mut().filter(|c| c.line == *id) {
+                c.reversed += portion(c.amount - c.reversed, part, whole);
             }
             for r in next.reservations.iter_mut().filter(|r| r.on_refund) {
-                let back = share(r.line_shares[index], k, held);
+                let back = portion(r.line_shares[index], part, whole);
                 r.line_shares[index] -= back;
                 r.released += back;
             }
         }
-        if next.lines.iter().all(|l| l.refunded_quantity == l.quantity) {
+        let mut shipping_back = 0;
+        if let Some(s) = req.shipping {
+            if s.0 <= 0 || s.0 > next.shipping - next.shipping_refunded {
+                return Err("invalid");
+            }
+            next.shipping_refunded += s.0;
+            shipping_back = s.0;
+        }
+        let units_back = next.lines.iter().all(|l| l.refunded_quantity == l.quantity);
+        if units_back {
+            shipping_back += next.shipping - next.shipping_refunded;
             next.shipping_refunded = next.shipping;
+        }
+        if wanted.is_empty() && shipping_back == 0 {
+            return Err("invalid");
+        }
+        let money_back = next.lines.iter().all(|l| l.refunded == l.payable)
+            && next.shipping_refunded == next.shipping;
+        if units_back || money_back {
             for r in next.reservations.iter_mut().filter(|r| r.on_refund) {
                 release_all(r);
             }
@@ -263,10 +309,12 @@ impl ModelOrder {
         Ok(true)
     }
 
-    /// The order still holds units to refund.
+    /// The order still holds units or money to refund.
     pub fn refundable(&self) -> bool {
         self.status != OrderStatus::Cancelled
-            && self.lines.iter().any(|l| l.refunded_quantity < l.quantity)
+            && (self.lines.iter().any(|l| l.refunded_quantity < l.quantity)
+                || self.lines.iter().any(|l| l.refunded < l.payable)
+                || self.shipping_refunded < self.shipping)
     }
 
     /// Compare with what the store holds.
@@ -293,7 +341,9 @@ pub fn check_order(order: &Order, entries: &[(String, i64, u32)]) -> Result<()> 
         ensure!(*seq as usize == i + 1, "ledger seq {seq} at position {i}");
         ensure!(*amount != 0, "a zero ledger entry");
         match kind.as_str() {
-            "commission_pending" | "commission_reversed" => commission += amount,
+            "commission_pending" | "commission_reversed" | "commission_clawback" => {
+                commission += amount
+            }
             _ => money += amount,
         }
     }
@@ -326,11 +376,7 @@ pub fn check_order(order: &Order, entries: &[(String, i64, u32)]) -> Result<()> 
         held += l.payable.0 - l.refunded.0;
     }
     ensure!(money == held, "ledger money {money}, order holds {held}");
-    let due: i64 = order
-        .commissions
-        .iter()
-        .map(|c| c.amount.0 - c.reversed.0)
-        .sum();
+    let due: i64 = order.commissions.iter().map(|c| c.left().0).sum();
     ensure!(
         order
             .commissions

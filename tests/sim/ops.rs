@@ -260,25 +260,52 @@ impl World {
             return Ok(());
         };
         let order = self.model[&id].clone();
-        let wanted = self.rng.usize(1..=order.lines.len().min(3));
-        let mut lines = Vec::new();
-        for _ in 0..wanted {
-            let line = &order.lines[self.rng.usize(0..order.lines.len())];
-            let held = line.quantity - line.refunded_quantity;
-            let quantity = match self.rng.u8(0..10) {
-                0..3 => None,
-                3 => Some(held + 1),
-                _ => Some(self.rng.u32(1..=held.max(1))),
-            };
-            lines.push(RefundLineRequest {
-                line: line.id.clone(),
-                quantity,
-            });
-        }
         self.next_id += 1;
-        let req = RefundRequest {
-            refund_id: format!("r-{}", self.next_id),
-            lines,
+        let refund_id = format!("r-{}", self.next_id);
+        // Shops refund units, amounts, shipping alone, or everything left.
+        let req = match self.rng.u8(0..10) {
+            0 => RefundRequest {
+                refund_id,
+                lines: Vec::new(),
+                shipping: None,
+                all: true,
+            },
+            1 => {
+                let left = order.shipping - order.shipping_refunded;
+                RefundRequest {
+                    refund_id,
+                    lines: Vec::new(),
+                    shipping: Some(plaza::Money(self.rng.i64(1..=left.max(1) + 1))),
+                    all: false,
+                }
+            }
+            _ => {
+                let wanted = self.rng.usize(1..=order.lines.len().min(3));
+                let mut lines = Vec::new();
+                for _ in 0..wanted {
+                    let line = &order.lines[self.rng.usize(0..order.lines.len())];
+                    let held = line.quantity - line.refunded_quantity;
+                    let left = line.payable - line.refunded;
+                    let (quantity, amount) = match self.rng.u8(0..12) {
+                        0..3 => (None, None),
+                        3 => (Some(held + 1), None),
+                        4..6 => (None, Some(plaza::Money(self.rng.i64(1..=left.max(1))))),
+                        6 => (None, Some(plaza::Money(left + 1))),
+                        _ => (Some(self.rng.u32(1..=held.max(1))), None),
+                    };
+                    lines.push(RefundLineRequest {
+                        line: line.id.clone(),
+                        quantity,
+                        amount,
+                    });
+                }
+                RefundRequest {
+                    refund_id,
+                    lines,
+                    shipping: None,
+                    all: false,
+                }
+            }
         };
         self.send_refund(&id, req)
     }

@@ -268,7 +268,18 @@ impl World {
                 reservations(&old, |k, n| *self.reserved.entry(k).or_default() -= n);
             }
             if let Some(bytes) = self.backend.read(Table::Orders, &okey) {
-                let order: Order = serde_json::from_slice(&bytes)?;
+                let mut order: Order = serde_json::from_slice(&bytes)?;
+                // Its commission shares are stored beside it.
+                order.commissions = (0..order.commission_shares)
+                    .map(|i| {
+                        let k = plaza::domain::commission::share_key(TENANT, &id, i);
+                        let bytes = self
+                            .backend
+                            .read(Table::Commissions, &k)
+                            .with_context(|| format!("order {id}: share {i} is missing"))?;
+                        Ok(serde_json::from_slice(&bytes)?)
+                    })
+                    .collect::<Result<_>>()?;
                 check_order(&order, &self.ledger(&id)?)
                     .with_context(|| format!("order {id} as stored"))?;
                 reservations(&order, |k, n| *self.reserved.entry(k).or_default() += n);

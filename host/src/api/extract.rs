@@ -35,8 +35,15 @@ impl FromRequestParts<AppState> for Caller {
             .and_then(bearer)
             .ok_or(Error::Unauthenticated)?;
         let principal = app.plaza.authenticate(key)?;
-        if let Principal::Member { tenant, .. } = &principal
-            && let Err(wait) = app.limiter.check(tenant)
+        // Beneficiaries are limited too, each on its own (ids never contain '/', so their
+        // limiter names cannot meet a tenant's).
+        let limited = match &principal {
+            Principal::Member { tenant, .. } => Some(std::borrow::Cow::Borrowed(tenant.as_str())),
+            Principal::Beneficiary { id } => Some(format!("beneficiary/{id}").into()),
+            Principal::Operator => None,
+        };
+        if let Some(name) = limited
+            && let Err(wait) = app.limiter.check(&name)
         {
             app.plaza.metrics.busy_refusal();
             return Err(ApiError::new(

@@ -15,6 +15,7 @@ mod plans;
 mod plugins;
 mod samples;
 mod settings;
+mod settlements;
 mod strict;
 mod tenants;
 
@@ -105,9 +106,31 @@ pub fn app(state: AppState, max_body_bytes: usize) -> Router {
         .route("/v1/orders", post(orders::commit).get(orders::list))
         .route("/v1/orders/{order}", get(orders::get))
         .route("/v1/orders/{order}/ledger", get(orders::ledger))
+        .route("/v1/orders/{order}/parties", get(orders::parties))
         .route("/v1/orders/{order}/events", post(orders::event))
         .route("/v1/orders/{order}/cancel", post(orders::cancel))
         .route("/v1/orders/{order}/refunds", post(orders::refund))
+        .route(
+            "/v1/settlements",
+            post(settlements::run).get(settlements::list),
+        )
+        .route("/v1/settlements/{settlement}", get(settlements::get))
+        .route(
+            "/v1/settlements/{settlement}/statements",
+            get(settlements::statements),
+        )
+        .route(
+            "/v1/beneficiaries/{beneficiary}/balance",
+            get(settlements::balance),
+        )
+        .route(
+            "/v1/beneficiaries/{beneficiary}/statements",
+            get(settlements::beneficiary_statements),
+        )
+        .route(
+            "/v1/beneficiaries/{beneficiary}/keys",
+            post(settlements::create_key),
+        )
         .route(
             "/v1/settings/orders",
             get(settings::get_orders).put(settings::set_orders),

@@ -5,7 +5,7 @@
 //! and queries, unknown resources, internal errors).
 
 use super::samples::Samples;
-use super::{ErrorBody, ops, orders, plans, plugins, settings, tenants};
+use super::{ErrorBody, ops, orders, plans, plugins, settings, settlements, tenants};
 use crate::domain::MAX_IDEMPOTENCY_KEY;
 use crate::shape;
 use utoipa::OpenApi;
@@ -22,7 +22,9 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder};
         plugins::upload, plugins::list, plugins::describe, plugins::delete,
         plans::save, plans::list, plans::head, plans::versions, plans::version, plans::activate, plans::rollback,
         plans::diff, plans::budgets, plans::quote,
-        orders::commit, orders::list, orders::get, orders::ledger, orders::event, orders::cancel, orders::refund,
+        orders::commit, orders::list, orders::get, orders::ledger, orders::parties, orders::event, orders::cancel, orders::refund,
+        settlements::run, settlements::list, settlements::get, settlements::statements,
+        settlements::balance, settlements::beneficiary_statements, settlements::create_key,
         settings::get_orders, settings::set_orders,
         ops::health, ops::ready, ops::metrics,
     ),

@@ -5,7 +5,7 @@ use super::extract::{Paging, query};
 use super::{ApiError, AppState, Body, Caller, ErrorBody, PathParams};
 use crate::domain::{
     CommitRequest, EventRequest, LedgerEntry, Order, OrderEvent, OrderQuery, OrderSummary, Page,
-    PageQuery, RefundRequest,
+    PageQuery, PartyNet, RefundRequest,
 };
 use axum::Json;
 use axum::extract::State;
@@ -58,6 +58,16 @@ pub async fn ledger(
     Paging(at): Paging,
 ) -> Result<Json<Page<LedgerEntry>>, ApiError> {
     Ok(Json(app.plaza.order_ledger(&who, &order, &at)?))
+}
+
+#[utoipa::path(get, path = "/v1/orders/{order}/parties", operation_id = "get_order_parties", tag = "orders", security(("bearer" = ["admin", "checkout"])),
+    responses((status = 200, body = Vec<PartyNet>, description = "Each party's gross received, paid on and net kept, the merchant first")))]
+pub async fn parties(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+    PathParams(order): PathParams<String>,
+) -> Result<Json<Vec<PartyNet>>, ApiError> {
+    Ok(Json(app.plaza.order_parties(&who, &order)?))
 }
 
 #[utoipa::path(post, path = "/v1/orders/{order}/cancel", operation_id = "cancel_order", tag = "orders", security(("bearer" = ["admin", "checkout"])),

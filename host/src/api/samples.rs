@@ -13,6 +13,8 @@ const PATH_EXAMPLES: &[(&str, &str)] = &[
     ("tenant", "demo"),
     ("name", "store-coupon"),
     ("version", "1.0.0"),
+    ("settlement", "settlement-1"),
+    ("beneficiary", "p-1001"),
 ];
 
 /// The demo's value for path parameter `name` of `path`.
@@ -41,6 +43,8 @@ fn body_example(operation: &str) -> Option<Value> {
         "activate_plan" => json!({"version": 1}),
         "create_tenant" => json!({"id": "teahouse", "name": "Teahouse", "kind": "merchant"}),
         "create_key" => json!({"role": "checkout", "name": "checkout-prod"}),
+        "run_settlement" => json!({"settlement_id": "settlement-1", "until_ms": 1795000000000_i64}),
+        "create_beneficiary_key" => json!({"name": "p-1001's phone"}),
         _ => return None,
     })
 }

@@ -8,15 +8,16 @@
 )]
 
 use super::budget::{Refusal, ServiceGate, apply_bumps, reserve};
+use super::commission;
 use super::idempotency::request_sha256;
 use super::ledger::{self, LedgerKind, Movement};
 use super::lifecycle::{self, OrderState};
-use super::order::{CommitRequest, Order, OrderCommission, OrderLine, OrderStatus, order_key};
+use super::order::{CommitRequest, Order, OrderLine, OrderStatus};
 use super::order_list::time_key;
 use super::{Error, Plaza, Principal, Role, check_id};
 use crate::Money;
 use crate::executor;
-use crate::store::{Table, TxError, TxExt};
+use crate::store::{Table, TxError};
 use std::sync::Arc;
 
 pub(super) const CHECKOUT: &[Role] = &[Role::Admin, Role::Checkout];
@@ -38,8 +39,7 @@ impl Plaza {
         let tenant = who.tenant(CHECKOUT, "commit orders")?.to_owned();
         check_id("order_id", &req.order_id)?;
         let request_sha256 = request_sha256(&req);
-        let okey = order_key(&tenant, &req.order_id);
-        if let Some(existing) = self.store.get::<Order>(Table::Orders, &okey)? {
+        if let Some(existing) = commission::read_order(&self.store, &tenant, &req.order_id)? {
             return self.replay(existing, &request_sha256).await;
         }
         let prepared = self.active_plan(&tenant, &req.plan)?;
@@ -101,17 +101,8 @@ impl Plaza {
                 .collect(),
             shipping: quote.shipping.payable,
             shipping_refunded: Money::ZERO,
-            commissions: quote
-                .commissions
-                .iter()
-                .map(|c| OrderCommission {
-                    step: c.step.clone(),
-                    line: c.line.clone(),
-                    payee: c.beneficiary.clone(),
-                    amount: c.amount,
-                    reversed: Money::ZERO,
-                })
-                .collect(),
+            commissions: commission::from_quote(&tenant, &quote.commissions),
+            commission_shares: 0,
             reservations,
             refunds: Vec::new(),
             quote: serde_json::to_value(&quote).map_err(|e| Error::Internal(e.to_string()))?,
@@ -122,49 +113,44 @@ impl Plaza {
         let mut movements: Vec<Movement> = order
             .lines
             .iter()
-            .map(|l| Movement::new(LedgerKind::Sale, Some(&l.id), None, l.payable))
+            .map(|l| Movement::money(LedgerKind::Sale, Some(&l.id), l.payable))
             .collect();
-        movements.push(Movement::new(
-            LedgerKind::Shipping,
-            None,
-            None,
-            order.shipping,
-        ));
-        movements.extend(order.commissions.iter().map(|c| {
-            Movement::new(
-                LedgerKind::CommissionPending,
-                Some(&c.line),
-                Some(&c.payee),
-                c.amount,
-            )
-        }));
+        movements.push(Movement::money(LedgerKind::Shipping, None, order.shipping));
+        movements.extend(
+            order
+                .commissions
+                .iter()
+                .map(|c| Movement::commission(LedgerKind::CommissionPending, c, c.amount)),
+        );
         let reference = order.id.clone();
         let entries = ledger::number(&mut order, &reference, movements, now);
         let mut abort = None;
-        let outcome = self.store.transact(
+        let tables = [
             &[
                 Table::Orders,
                 Table::OrderTimes,
                 Table::Counters,
                 Table::Ledger,
                 Table::Timers,
-            ],
-            |tx| {
-                abort = None;
-                if let Some(existing) = tx.get_json::<Order>(Table::Orders, &okey)? {
-                    abort = Some(Abort::Exists(Box::new(existing)));
-                    return Err(TxError::Abort);
-                }
-                if let Err(refusal) = apply_bumps(tx, &bumps)? {
-                    abort = Some(Abort::Refused(refusal));
-                    return Err(TxError::Abort);
-                }
-                tx.put_json(Table::Orders, &okey, &order)?;
-                tx.put(Table::OrderTimes, &time_key(&tenant, now, &order.id), &[])?;
-                lifecycle::schedule_new(tx, &tenant, &order)?;
-                ledger::append(tx, &tenant, &order.id, &entries)
-            },
-        );
+            ][..],
+            &commission::SHARE_TABLES,
+        ]
+        .concat();
+        let outcome = self.store.transact(&tables, |tx| {
+            abort = None;
+            if let Some(existing) = commission::load_order(tx, &tenant, &order.id)? {
+                abort = Some(Abort::Exists(Box::new(existing)));
+                return Err(TxError::Abort);
+            }
+            if let Err(refusal) = apply_bumps(tx, &bumps)? {
+                abort = Some(Abort::Refused(refusal));
+                return Err(TxError::Abort);
+            }
+            commission::put_order(tx, &tenant, None, &mut order)?;
+            tx.put(Table::OrderTimes, &time_key(&tenant, now, &order.id), &[])?;
+            lifecycle::schedule_new(tx, &tenant, &order)?;
+            ledger::append(tx, &tenant, &order.id, &entries)
+        });
         match (outcome, abort) {
             (Ok(()), _) => {}
             (Err(TxError::Abort), Some(Abort::Exists(existing))) => {
@@ -214,8 +200,7 @@ impl Plaza {
 
     pub fn order(&self, who: &Principal, id: &str) -> Result<Order, Error> {
         let tenant = who.tenant(CHECKOUT, "read orders")?;
-        self.store
-            .get(Table::Orders, &order_key(tenant, id))?
+        commission::read_order(&self.store, tenant, id)?
             .ok_or_else(|| Error::not_found("order", id))
     }
 }

@@ -10,6 +10,7 @@
     clippy::cast_sign_loss
 )]
 
+use super::commission::OrderCommission;
 use super::order::{Order, order_key};
 use super::page::{self, Page, Position};
 use super::{Error, Plaza, Principal, Role};
@@ -31,8 +32,11 @@ pub enum LedgerKind {
     Refund,
     /// Shipping back to the buyer (negative).
     ShippingRefund,
-    /// Commission taken back after a refund or cancel (negative).
+    /// Commission taken back after a refund or cancel, before it was paid (negative).
     CommissionReversed,
+    /// Commission taken back after a settlement paid it (negative): the payee owes it and
+    /// carries it on its balance into its next statement.
+    CommissionClawback,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -42,9 +46,21 @@ pub struct LedgerEntry {
     /// The cart line it concerns.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line: Option<String>,
-    /// Who is paid (commission).
+    /// Who is paid (commission): the beneficiary.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub party: Option<String>,
+    /// The paid party of a commission (`promoter`, `carrying_agency` …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payee_party: Option<String>,
+    /// The paying party of a commission (`merchant`, `carrying_agency` …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payer_party: Option<String>,
+    /// Who pays a commission: the merchant, or the beneficiary that passes it on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payer: Option<String>,
+    /// The plan step a commission comes from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
     pub amount: Money,
     /// The order or refund id that caused it.
     pub reference: String,
@@ -55,16 +71,43 @@ pub struct LedgerEntry {
 pub(super) struct Movement {
     pub kind: LedgerKind,
     pub line: Option<String>,
-    pub party: Option<String>,
+    /// The commission share it moves, if any.
+    pub share: Option<ShareParties>,
     pub amount: Money,
 }
 
+/// Who a commission movement is between.
+pub(super) struct ShareParties {
+    payee: String,
+    payee_party: String,
+    payer_party: String,
+    payer: String,
+    step: String,
+}
+
 impl Movement {
-    pub fn new(kind: LedgerKind, line: Option<&str>, party: Option<&str>, amount: Money) -> Self {
+    /// Money of the buyer's: a sale, shipping, or a refund of either.
+    pub fn money(kind: LedgerKind, line: Option<&str>, amount: Money) -> Self {
         Movement {
             kind,
             line: line.map(str::to_owned),
-            party: party.map(str::to_owned),
+            share: None,
+            amount,
+        }
+    }
+
+    /// A commission share's movement.
+    pub fn commission(kind: LedgerKind, c: &OrderCommission, amount: Money) -> Self {
+        Movement {
+            kind,
+            line: Some(c.line.clone()),
+            share: Some(ShareParties {
+                payee: c.payee.clone(),
+                payee_party: c.payee_party.clone(),
+                payer_party: c.payer_party.clone(),
+                payer: c.payer.clone(),
+                step: c.step.clone(),
+            }),
             amount,
         }
     }
@@ -86,11 +129,25 @@ pub(super) fn number(
         .filter(|m| m.amount.0 != 0)
         .map(|m| {
             order.ledger_entries += 1;
+            let (party, payee_party, payer_party, payer, step) = match m.share {
+                Some(s) => (
+                    Some(s.payee),
+                    Some(s.payee_party),
+                    Some(s.payer_party),
+                    Some(s.payer),
+                    Some(s.step),
+                ),
+                None => (None, None, None, None, None),
+            };
             LedgerEntry {
                 seq: order.ledger_entries,
                 kind: m.kind,
                 line: m.line,
-                party: m.party,
+                party,
+                payee_party,
+                payer_party,
+                payer,
+                step,
                 amount: m.amount,
                 reference: reference.to_owned(),
                 at_ms,
@@ -113,7 +170,6 @@ pub(super) fn append(
 }
 
 impl Plaza {
-    /// An order's ledger, oldest first.
     /// An order's ledger entries, in the order they were written.
     pub fn order_ledger(
         &self,

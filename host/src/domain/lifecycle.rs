@@ -19,11 +19,11 @@
 
 use super::commit::CHECKOUT;
 use super::idempotency::request_sha256;
-use super::order::{Order, order_key};
+use super::order::Order;
 use super::refund::{CHANGE_TABLES, cancel_all, write_change};
 use super::timers::{self, Handler, Timer};
 use super::{Error, Plaza, Principal, check_id};
-use crate::store::{Table, Tx, TxError, TxExt};
+use crate::store::{Table, Tx, TxError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -306,6 +306,7 @@ impl Handler for Complete {
                     .is_some_and(|at| at <= timer.due_ms);
             due.then(|| {
                 enter(order, OrderState::Completed);
+                super::commission::make_settleable(order, timer.due_ms);
                 (Vec::new(), Vec::new())
             })
         })
@@ -320,16 +321,14 @@ fn on_order(
     change: impl FnOnce(&str, &mut Order) -> Option<super::refund::Change>,
 ) -> Result<(), TxError> {
     let tenant = timer.tenant.as_str();
-    let Some(mut order) =
-        tx.get_json::<Order>(Table::Orders, &order_key(tenant, &timer.subject))?
-    else {
+    let Some(mut order) = super::commission::load_order(tx, tenant, &timer.subject)? else {
         return Ok(());
     };
     let before = order.clone();
     let Some((entries, bumps)) = change(tenant, &mut order) else {
         return Ok(());
     };
-    match write_change(tx, tenant, &before, &order, &entries, &bumps)? {
+    match write_change(tx, tenant, &before, &mut order, &entries, &bumps)? {
         Ok(()) => Ok(()),
         // Releases never run out; a corrupt counter waits for the operator.
         Err(_) => Err(TxError::Abort),

@@ -10,8 +10,10 @@
 //! it. Plugin code never runs on the caller's thread: it runs on the [`pool`], fair between
 //! tenants, and never under a lock other requests wait on.
 
+mod beneficiary;
 mod breaker;
 mod budget;
+pub mod commission;
 mod commit;
 mod compile;
 mod error;
@@ -22,16 +24,21 @@ mod order;
 mod order_list;
 pub mod order_settings;
 pub mod page;
+mod parties;
 mod plans;
 pub mod pool;
 mod quota;
 mod quote;
 mod refund;
+mod refund_lines;
 mod registry;
+pub mod settlement;
 mod tenants;
 pub mod timers;
 
+pub use beneficiary::{BeneficiaryKey, IssuedBeneficiaryKey, NewBeneficiaryKey};
 pub use breaker::{Admission, Breaker, BreakerConfig};
+pub use commission::{CommissionState, Side};
 pub use error::Error;
 pub use idempotency::{IdempotencyKey, MAX_IDEMPOTENCY_KEY};
 pub use ledger::{LedgerEntry, LedgerKind};
@@ -43,10 +50,15 @@ pub use order::{
 pub use order_list::{OrderQuery, OrderSummary};
 pub use order_settings::OrderSettings;
 pub use page::{Page, PageQuery, Position};
+pub use parties::PartyNet;
 pub use plans::{Activation, PlanDiff, PlanHead, PlanSummary, PlanVersionInfo};
 pub use pool::{Pool, PoolConfig};
 pub use quote::StepUsage;
 pub use registry::{PluginRecord, Visibility};
+pub use settlement::{
+    BalanceFigures, BeneficiaryBalance, MerchantBalance, Settlement, SettlementRequest, Statement,
+    StatementLine,
+};
 pub use tenants::{
     IssuedKey, KeyRecord, NewKey, NewTenant, Principal, Role, Tenant, TenantKind, key_hash,
 };

@@ -7,6 +7,7 @@
     clippy::cast_sign_loss
 )]
 
+pub use super::commission::OrderCommission;
 use super::lifecycle::{OrderEvent, OrderState};
 use crate::Money;
 use crate::executor::quote::PlanVersion;
@@ -63,7 +64,11 @@ pub struct Order {
     pub lines: Vec<OrderLine>,
     pub shipping: Money,
     pub shipping_refunded: Money,
+    /// Its commission shares (stored beside the order, each with its own state).
     pub commissions: Vec<OrderCommission>,
+    /// How many shares it has (the order record keeps the count, not the shares).
+    #[serde(default)]
+    pub commission_shares: u32,
     pub reservations: Vec<Reservation>,
     pub refunds: Vec<Refund>,
     /// The pricing as committed, with its explanation.
@@ -83,15 +88,6 @@ pub struct OrderLine {
     pub refunded_quantity: u32,
     pub payable: Money,
     pub refunded: Money,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct OrderCommission {
-    pub step: String,
-    pub line: String,
-    pub payee: String,
-    pub amount: Money,
-    pub reversed: Money,
 }
 
 /// What one budgeted step reserved for this order.
@@ -134,19 +130,37 @@ pub struct RefundRequest {
     /// Idempotency key of the refund within the order.
     #[schema(schema_with = crate::shape::id_schema)]
     pub refund_id: String,
-    /// The order's lines to refund, by line id.
-    #[schema(min_items = 1)]
+    /// The order's lines to refund, by line id, each by units or by amount.
+    #[serde(default)]
     pub lines: Vec<RefundLineRequest>,
+    /// Shipping to give back (fen), at most what the order still holds of it.
+    #[serde(default)]
+    #[schema(schema_with = positive_amount_schema)]
+    pub shipping: Option<Money>,
+    /// Give back everything the order still holds: every unit of every line and the
+    /// shipping. Names no lines or shipping with it.
+    #[serde(default)]
+    pub all: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefundLineRequest {
     pub line: String,
-    /// Units to refund; all units still held when absent.
+    /// Units to refund (they return): all units still held when neither this nor
+    /// `amount` is given.
     #[serde(default)]
     #[schema(schema_with = refund_quantity_schema)]
     pub quantity: Option<u32>,
+    /// Money to give back on the line without units returning (fen), at most what the line
+    /// still holds: spread over the line's commission and budget pro rata.
+    #[serde(default)]
+    #[schema(schema_with = positive_amount_schema)]
+    pub amount: Option<Money>,
+}
+
+fn positive_amount_schema() -> utoipa::openapi::schema::Object {
+    crate::shape::optional_integer(1, i64::MAX, "Fen, 1 to what is still refundable")
 }
 
 /// `[kind, key?]` pairs.
@@ -169,20 +183,25 @@ pub(super) fn order_key(tenant: &str, order: &str) -> Vec<u8> {
     key(&[tenant.as_bytes(), order.as_bytes()])
 }
 
-/// `remaining × k / r` (rounded down), and everything left when `k == r`: refunding the
-/// units of a line one share at a time always adds up to exactly what was paid.
-pub(super) fn share(remaining: Money, k: u32, r: u32) -> Money {
-    if k >= r || r == 0 {
+/// `remaining × part / whole` (rounded down), and everything left when `part` is the whole:
+/// refunding k of the r units a line holds, or an amount of the money it holds, one part at
+/// a time always adds up to exactly what was paid.
+pub(super) fn portion(remaining: Money, part: i128, whole: i128) -> Money {
+    if part >= whole || whole <= 0 {
         return remaining;
     }
-    let part = i128::from(remaining.0) * i128::from(k) / i128::from(r);
-    // |part| < |remaining|: k < r.
+    let part = i128::from(remaining.0) * part / whole;
+    // |part| < |remaining|: part < whole.
     Money(i64::try_from(part).expect("a share is smaller than the whole"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn share(remaining: Money, k: u32, r: u32) -> Money {
+        portion(remaining, i128::from(k), i128::from(r))
+    }
 
     #[test]
     fn shares_of_successive_partial_refunds_add_up_to_the_whole() {

@@ -13,7 +13,7 @@
 )]
 
 use super::commit::CHECKOUT;
-use super::order::{Order, OrderStatus, order_key};
+use super::order::{Order, OrderStatus};
 use super::page::{self, Page};
 use super::{Error, Plaza, Principal};
 use crate::Money;
@@ -140,12 +140,9 @@ impl Plaza {
             let order_id = String::from_utf8(order_id).map_err(|_| {
                 Error::Internal("an order-time index entry is not an order id".into())
             })?;
-            let order: Order = self
-                .store
-                .get(Table::Orders, &order_key(tenant, &order_id))?
-                .ok_or_else(|| {
-                    Error::Internal(format!("order {order_id} is indexed but missing"))
-                })?;
+            let order = super::commission::read_order(&self.store, tenant, &order_id)?.ok_or_else(
+                || Error::Internal(format!("order {order_id} is indexed but missing")),
+            )?;
             if q.admits(&order) {
                 items.push(OrderSummary::from(&order));
             }

@@ -9,31 +9,41 @@
     clippy::cast_sign_loss
 )]
 
-use super::budget::{AMOUNT, Bump, Counters, Refusal, apply_bumps, release, release_all};
+use super::budget::{Bump, Refusal, apply_bumps, release_all};
+use super::commission::{self, CommissionState, OrderCommission};
 use super::commit::CHECKOUT;
 use super::idempotency::request_sha256;
 use super::ledger::{self, LedgerEntry, LedgerKind, Movement};
 use super::lifecycle::{self, OrderState};
-use super::order::{Order, OrderStatus, Refund, RefundLine, RefundRequest, order_key, share};
+use super::order::{Order, OrderStatus, RefundRequest};
 use super::{Error, Plaza, Principal, check_id};
 use crate::Money;
-use crate::store::{Table, Tx, TxError, TxExt};
+use crate::store::{Table, Tx, TxError};
 
 /// What a change to an order writes: its ledger entries and counter changes.
 pub(super) type Change = (Vec<LedgerEntry>, Vec<Bump>);
 
 /// The tables a change to an order writes.
-pub(super) const CHANGE_TABLES: [Table; 4] =
-    [Table::Orders, Table::Counters, Table::Ledger, Table::Timers];
+pub(super) const CHANGE_TABLES: [Table; 9] = [
+    Table::Orders,
+    Table::Counters,
+    Table::Ledger,
+    Table::Timers,
+    commission::SHARE_TABLES[0],
+    commission::SHARE_TABLES[1],
+    commission::SHARE_TABLES[2],
+    commission::SHARE_TABLES[3],
+    commission::SHARE_TABLES[4],
+];
 
 /// Write a change to an order inside `tx`: its counter changes (or their refusal), the
-/// order, its ledger entries, and its timers moved from what `before` needed to what
-/// `order` needs.
+/// order and its changed commission shares, its ledger entries, and its timers moved from
+/// what `before` needed to what `order` needs.
 pub(super) fn write_change(
     tx: &mut dyn Tx,
     tenant: &str,
     before: &Order,
-    order: &Order,
+    order: &mut Order,
     entries: &[LedgerEntry],
     bumps: &[Bump],
 ) -> Result<Result<(), Refusal>, TxError> {
@@ -41,7 +51,7 @@ pub(super) fn write_change(
         return Ok(Err(refusal));
     }
     lifecycle::move_timers(tx, tenant, before, order)?;
-    tx.put_json(Table::Orders, &order_key(tenant, &order.id), order)?;
+    commission::put_order(tx, tenant, Some(before), order)?;
     ledger::append(tx, tenant, &order.id, entries)?;
     Ok(Ok(()))
 }
@@ -89,12 +99,7 @@ impl Plaza {
     ) -> Result<Order, Error> {
         let tenant = who.tenant(CHECKOUT, "refund orders")?.to_owned();
         check_id("refund_id", &req.refund_id)?;
-        if req.lines.is_empty() {
-            return Err(Error::Invalid {
-                field: "lines".into(),
-                message: "name at least one line".into(),
-            });
-        }
+        super::refund_lines::check_shape(&req)?;
         let request_sha256 = request_sha256(&req);
         self.change_order(&tenant, id, |order, now| {
             if let Some(seen) = order.refunds.iter().find(|r| r.id == req.refund_id) {
@@ -116,7 +121,7 @@ impl Plaza {
                     format!("order {id:?} is cancelled"),
                 ));
             }
-            refund_lines(&tenant, order, &req, request_sha256.clone(), now).map(Some)
+            super::refund_lines::refund(&tenant, order, &req, request_sha256.clone(), now).map(Some)
         })
         .await
     }
@@ -129,13 +134,12 @@ impl Plaza {
         id: &str,
         change: impl Fn(&mut Order, i64) -> Result<Option<Change>, Error>,
     ) -> Result<Order, Error> {
-        let okey = order_key(tenant, id);
         let now = self.now_ms();
         let mut refused = None;
         let mut done = None;
         let outcome = self.store.transact(&CHANGE_TABLES, |tx| {
             refused = None;
-            let Some(mut order) = tx.get_json::<Order>(Table::Orders, &okey)? else {
+            let Some(mut order) = commission::load_order(tx, tenant, id)? else {
                 refused = Some(Error::not_found("order", id));
                 return Err(TxError::Abort);
             };
@@ -151,7 +155,7 @@ impl Plaza {
                     return Err(TxError::Abort);
                 }
             };
-            if let Err(refusal) = write_change(tx, tenant, &before, &order, &entries, &bumps)? {
+            if let Err(refusal) = write_change(tx, tenant, &before, &mut order, &entries, &bumps)? {
                 refused = Some(self.refused(refusal));
                 return Err(TxError::Abort);
             }
@@ -185,23 +189,12 @@ pub(super) fn cancel_all(tenant: &str, order: &mut Order, state: OrderState, now
         let amount = l.payable - l.refunded;
         l.refunded_quantity = l.quantity;
         l.refunded = l.payable;
-        movements.push(Movement::new(
-            LedgerKind::Refund,
-            Some(&l.id),
-            None,
-            -amount,
-        ));
+        movements.push(Movement::money(LedgerKind::Refund, Some(&l.id), -amount));
     }
     refund_shipping(order, &mut movements);
     for c in &mut order.commissions {
-        let left = c.amount - c.reversed;
-        c.reversed = c.amount;
-        movements.push(Movement::new(
-            LedgerKind::CommissionReversed,
-            Some(&c.line),
-            Some(&c.payee),
-            -left,
-        ));
+        let left = c.left();
+        take_back(c, left, &mut movements);
     }
     let mut bumps = Vec::new();
     for r in &mut order.reservations {
@@ -215,115 +208,23 @@ pub(super) fn cancel_all(tenant: &str, order: &mut Order, state: OrderState, now
     (ledger::number(order, &reference, movements, now), bumps)
 }
 
-fn refund_lines(
-    tenant: &str,
-    order: &mut Order,
-    req: &RefundRequest,
-    request_sha256: String,
-    now: i64,
-) -> Result<Change, Error> {
-    let mut movements = Vec::new();
-    let mut bumps = Vec::new();
-    let mut lines = Vec::new();
-    for (i, want) in req.lines.iter().enumerate() {
-        let field = format!("lines[{i}]");
-        let Some(index) = order.lines.iter().position(|l| l.id == want.line) else {
-            return Err(Error::Invalid {
-                field: format!("{field}.line"),
-                message: format!("order has no line {:?}", want.line),
-            });
-        };
-        let line = &mut order.lines[index];
-        let held = line.quantity - line.refunded_quantity;
-        let k = want.quantity.unwrap_or(held);
-        if k == 0 || k > held {
-            return Err(Error::Invalid {
-                field: format!("{field}.quantity"),
-                message: format!("{k} units asked, {held} still refundable"),
-            });
-        }
-        let amount = share(line.payable - line.refunded, k, held);
-        line.refunded_quantity += k;
-        line.refunded += amount;
-        movements.push(Movement::new(
-            LedgerKind::Refund,
-            Some(&line.id),
-            None,
-            -amount,
-        ));
-        let mut reversed = Money::ZERO;
-        for c in order.commissions.iter_mut().filter(|c| c.line == want.line) {
-            let back = share(c.amount - c.reversed, k, held);
-            c.reversed += back;
-            reversed += back;
-            movements.push(Movement::new(
-                LedgerKind::CommissionReversed,
-                Some(&c.line),
-                Some(&c.payee),
-                -back,
-            ));
-        }
-        for r in order
-            .reservations
-            .iter_mut()
-            .filter(|r| r.release.on_refund)
-        {
-            let back = share(r.line_shares[index], k, held);
-            if back.0 != 0 {
-                r.line_shares[index] -= back;
-                r.released += back;
-                let c = Counters::new(tenant, &order.plan.id, &r.step);
-                bumps.push(release(c.key(AMOUNT, None), back, &r.step));
-            }
-        }
-        lines.push(RefundLine {
-            line: want.line.clone(),
-            quantity: k,
-            amount,
-            commission_reversed: reversed,
-        });
-    }
-    let everything = order
-        .lines
-        .iter()
-        .all(|l| l.refunded_quantity == l.quantity);
-    let mut shipping = Money::ZERO;
-    if everything {
-        shipping = refund_shipping(order, &mut movements);
-        let plan = order.plan.id.clone();
-        for r in order
-            .reservations
-            .iter_mut()
-            .filter(|r| r.release.on_refund)
-        {
-            release_all(tenant, &plan, r, &mut bumps);
-        }
-        order.status = OrderStatus::Refunded;
-    } else {
-        order.status = OrderStatus::PartiallyRefunded;
-    }
-    let amount = lines.iter().map(|l| l.amount).sum::<Money>() + shipping;
-    order.refunds.push(Refund {
-        id: req.refund_id.clone(),
-        lines,
-        shipping,
-        amount,
-        at_ms: now,
-        request_sha256,
-    });
-    let reference = req.refund_id.clone();
-    Ok((ledger::number(order, &reference, movements, now), bumps))
-}
-
 /// Give back whatever shipping the order still holds; the amount given back.
-fn refund_shipping(order: &mut Order, movements: &mut Vec<Movement>) -> Money {
+pub(super) fn refund_shipping(order: &mut Order, movements: &mut Vec<Movement>) -> Money {
     let shipping = order.shipping - order.shipping_refunded;
     order.shipping_refunded = order.shipping;
-    movements.push(Movement::new(
-        LedgerKind::ShippingRefund,
-        None,
-        None,
-        -shipping,
-    ));
+    movements.push(Movement::money(LedgerKind::ShippingRefund, None, -shipping));
     shipping
+}
+
+/// Take `back` of a commission share back: reversed while it is unpaid, clawed back once a
+/// settlement paid it (the payee then owes it on its balance).
+pub(super) fn take_back(c: &mut OrderCommission, back: Money, movements: &mut Vec<Movement>) {
+    let kind = if c.state == CommissionState::Settled {
+        c.clawed_back += back;
+        LedgerKind::CommissionClawback
+    } else {
+        c.reversed += back;
+        LedgerKind::CommissionReversed
+    };
+    movements.push(Movement::commission(kind, c, -back));
 }

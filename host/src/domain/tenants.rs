@@ -105,6 +105,10 @@ pub enum Principal {
         tenant: String,
         role: Role,
     },
+    /// A promoter, creator or agency reading what it earns, from every merchant.
+    Beneficiary {
+        id: String,
+    },
 }
 
 impl Principal {
@@ -120,6 +124,10 @@ impl Principal {
                 role: "operator",
                 action,
             }),
+            Principal::Beneficiary { .. } => Err(Error::Forbidden {
+                role: "beneficiary",
+                action,
+            }),
         }
     }
 
@@ -130,24 +138,32 @@ impl Principal {
             Principal::Member { tenant: own, .. } if own != tenant => {
                 Err(Error::not_found("tenant", tenant))
             }
-            Principal::Member { .. } => self.tenant(&[Role::Admin], action).map(|_| ()),
+            Principal::Member { .. } | Principal::Beneficiary { .. } => {
+                self.tenant(&[Role::Admin], action).map(|_| ())
+            }
             Principal::Operator => Ok(()),
         }
     }
 
-    fn operator(&self, action: &'static str) -> Result<(), Error> {
+    pub(super) fn operator(&self, action: &'static str) -> Result<(), Error> {
         match self {
             Principal::Operator => Ok(()),
-            Principal::Member { role, .. } => Err(Error::Forbidden {
-                role: role.as_str(),
-                action,
-            }),
+            _ => self.tenant(&[], action).map(|_| ()),
         }
     }
 }
 
 /// Every role of a tenant.
 pub const ANY_ROLE: &[Role] = &[Role::Admin, Role::Author, Role::Checkout];
+
+/// A new API key and its hash: 32 random bytes, shown once.
+pub(super) fn new_secret() -> Result<(String, [u8; 32]), Error> {
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret).map_err(|e| Error::Internal(e.to_string()))?;
+    let key = format!("pz_{}", hex::encode(secret));
+    let hash = key_hash(&key);
+    Ok((key, hash))
+}
 
 /// sha256 of a key.
 pub fn key_hash(key: &str) -> [u8; 32] {
@@ -161,13 +177,18 @@ impl Plaza {
         if self.settings.operator_key_sha256 == Some(hash) {
             return Ok(Principal::Operator);
         }
-        let record: KeyRecord = self
+        if let Some(record) = self.store.get::<KeyRecord>(Table::Keys, &hash)? {
+            return Ok(Principal::Member {
+                tenant: record.tenant,
+                role: record.role,
+            });
+        }
+        let record: super::beneficiary::BeneficiaryKey = self
             .store
-            .get(Table::Keys, &hash)?
+            .get(Table::BeneficiaryKeys, &hash)?
             .ok_or(Error::Unauthenticated)?;
-        Ok(Principal::Member {
-            tenant: record.tenant,
-            role: record.role,
+        Ok(Principal::Beneficiary {
+            id: record.beneficiary,
         })
     }
 
@@ -236,10 +257,7 @@ impl Plaza {
         if let Some(record) = self.replayed::<KeyRecord>(&replay).await? {
             return Ok((IssuedKey { key: None, record }, false));
         }
-        let mut secret = [0u8; 32];
-        getrandom::fill(&mut secret).map_err(|e| Error::Internal(e.to_string()))?;
-        let key = format!("pz_{}", hex::encode(secret));
-        let hash = key_hash(&key);
+        let (key, hash) = new_secret()?;
         let record = KeyRecord {
             id: hex::encode(&hash[..6]),
             tenant: tenant.to_owned(),

@@ -373,8 +373,11 @@ fn judge_commission(
             payee.name()
         ));
     }
-    if c.beneficiary.is_empty() || c.beneficiary.len() > 128 {
-        return Err(format!("{at}: beneficiary must be 1 to 128 bytes"));
+    // A beneficiary is an id the host files balances and statements under.
+    if c.beneficiary.len() > 128 || !crate::shape::is_id(&c.beneficiary) {
+        return Err(format!(
+            "{at}: beneficiary must be an id: 1 to 128 bytes without spaces, control characters or '/'"
+        ));
     }
     let base = waterfall.received(line, payer, payable);
     let cap = base.rate_floor(MAX_COMMISSION);

@@ -52,11 +52,32 @@ pub enum Table {
     Idempotency,
     /// due_ms ([`time_part`]) \0 kind \0 tenant \0 subject → `Timer`: the host's due work.
     Timers,
+    /// tenant \0 order \0 share (u32 BE) → `OrderCommission`: an order's commission shares.
+    Commissions,
+    /// beneficiary \0 tenant \0 order \0 share \0 side → nothing: the shares on a
+    /// beneficiary's balance that are not yet settled.
+    OpenShares,
+    /// tenant \0 settleable_ms ([`time_part`]) \0 order \0 share → nothing: what a
+    /// settlement run gathers.
+    Settleable,
+    /// tenant \0 settlement → `Settlement`.
+    Settlements,
+    /// tenant \0 settlement \0 beneficiary → `Statement`.
+    Statements,
+    /// beneficiary \0 tenant \0 created_ms \0 settlement → nothing: a beneficiary's
+    /// statements across merchants.
+    BeneficiaryStatements,
+    /// beneficiary \0 tenant → what it carries with that merchant and was paid.
+    Balances,
+    /// tenant \0 beneficiary → nothing: the balances that carry something.
+    Carried,
+    /// sha256(api key) → `BeneficiaryKey`.
+    BeneficiaryKeys,
 }
 
 impl Table {
     /// Every table, in a fixed order.
-    pub const ALL: [Table; 12] = [
+    pub const ALL: [Table; 21] = [
         Table::Tenants,
         Table::Keys,
         Table::Plugins,
@@ -69,6 +90,15 @@ impl Table {
         Table::Ledger,
         Table::Idempotency,
         Table::Timers,
+        Table::Commissions,
+        Table::OpenShares,
+        Table::Settleable,
+        Table::Settlements,
+        Table::Statements,
+        Table::BeneficiaryStatements,
+        Table::Balances,
+        Table::Carried,
+        Table::BeneficiaryKeys,
     ];
 
     /// The table's name in the database.
@@ -86,6 +116,15 @@ impl Table {
             Table::Ledger => "ledger",
             Table::Idempotency => "idempotency",
             Table::Timers => "timers",
+            Table::Commissions => "commissions",
+            Table::OpenShares => "open_shares",
+            Table::Settleable => "settleable",
+            Table::Settlements => "settlements",
+            Table::Statements => "statements",
+            Table::BeneficiaryStatements => "beneficiary_statements",
+            Table::Balances => "balances",
+            Table::Carried => "carried",
+            Table::BeneficiaryKeys => "beneficiary_keys",
         }
     }
 }

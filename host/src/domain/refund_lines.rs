@@ -1,0 +1,223 @@
+//! What a refund gives back, as shops refund: units of a line (they return), an amount of
+//! a line (goods kept, money back: a price adjustment after the sale), shipping alone, or
+//! everything the order still holds.
+//!
+//! One rule splits every part off exactly to the fen: giving back `part` of the `whole`
+//! a line still holds (k of its r units, or an amount of the money it holds) gives back
+//! `left × part / whole` of each thing that follows the line (its money, each commission
+//! share, each budget reservation), rounded down, and all of what is left when the part
+//! is the whole. So a line's refunds, in any mix of units and amounts, add up to exactly
+//! what was paid, and its commission and budget follow to the fen.
+#![warn(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss
+)]
+
+use super::Error;
+use super::budget::{AMOUNT, Counters, release, release_all};
+use super::ledger::{self, LedgerKind, Movement};
+use super::order::{
+    Order, OrderStatus, Refund, RefundLine, RefundLineRequest, RefundRequest, portion,
+};
+use super::refund::{Change, refund_shipping, take_back};
+use crate::Money;
+
+fn invalid(field: impl Into<String>, message: impl Into<String>) -> Error {
+    Error::Invalid {
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+/// What a refund request must name, whatever the order holds.
+pub(super) fn check_shape(req: &RefundRequest) -> Result<(), Error> {
+    if req.all && (!req.lines.is_empty() || req.shipping.is_some()) {
+        return Err(invalid(
+            "all",
+            "gives back everything left: name no lines or shipping with it",
+        ));
+    }
+    if !req.all && req.lines.is_empty() && req.shipping.is_none() {
+        return Err(invalid("lines", "name lines, shipping, or all"));
+    }
+    for (i, want) in req.lines.iter().enumerate() {
+        match (want.quantity, want.amount) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    format!("lines[{i}]"),
+                    "refund units or an amount, not both",
+                ));
+            }
+            (_, Some(a)) if a.0 <= 0 => {
+                return Err(invalid(format!("lines[{i}].amount"), "must be positive"));
+            }
+            _ => {}
+        }
+    }
+    if req.shipping.is_some_and(|s| s.0 <= 0) {
+        return Err(invalid("shipping", "must be positive"));
+    }
+    Ok(())
+}
+
+/// Which part of a line a refund gives back.
+#[derive(Clone, Copy)]
+struct Part {
+    part: i128,
+    whole: i128,
+}
+
+impl Part {
+    fn of(self, remaining: Money) -> Money {
+        portion(remaining, self.part, self.whole)
+    }
+}
+
+/// Apply `req` to `order` (see the module docs).
+pub(super) fn refund(
+    tenant: &str,
+    order: &mut Order,
+    req: &RefundRequest,
+    request_sha256: String,
+    now: i64,
+) -> Result<Change, Error> {
+    let wanted: Vec<RefundLineRequest> = if req.all {
+        order
+            .lines
+            .iter()
+            .filter(|l| l.refunded_quantity < l.quantity)
+            .map(|l| RefundLineRequest {
+                line: l.id.clone(),
+                quantity: None,
+                amount: None,
+            })
+            .collect()
+    } else {
+        req.lines.clone()
+    };
+    let mut movements = Vec::new();
+    let mut bumps = Vec::new();
+    let mut lines = Vec::new();
+    for (i, want) in wanted.iter().enumerate() {
+        let field = format!("lines[{i}]");
+        let Some(index) = order.lines.iter().position(|l| l.id == want.line) else {
+            return Err(invalid(
+                format!("{field}.line"),
+                format!("order has no line {:?}", want.line),
+            ));
+        };
+        let line = &order.lines[index];
+        let held = line.quantity - line.refunded_quantity;
+        let left = line.payable - line.refunded;
+        let (part, units) = match want.amount {
+            Some(amount) if amount > left => {
+                return Err(invalid(
+                    format!("{field}.amount"),
+                    format!("{amount} asked, {left} still refundable"),
+                ));
+            }
+            Some(amount) => {
+                let part = Part {
+                    part: i128::from(amount.0),
+                    whole: i128::from(left.0),
+                };
+                (part, 0)
+            }
+            None => {
+                let k = want.quantity.unwrap_or(held);
+                if k == 0 || k > held {
+                    return Err(invalid(
+                        format!("{field}.quantity"),
+                        format!("{k} units asked, {held} still refundable"),
+                    ));
+                }
+                let part = Part {
+                    part: i128::from(k),
+                    whole: i128::from(held),
+                };
+                (part, k)
+            }
+        };
+        let amount = part.of(left);
+        let line = &mut order.lines[index];
+        line.refunded_quantity += units;
+        line.refunded += amount;
+        movements.push(Movement::money(LedgerKind::Refund, Some(&line.id), -amount));
+        let mut reversed = Money::ZERO;
+        for c in order.commissions.iter_mut().filter(|c| c.line == want.line) {
+            let back = part.of(c.left());
+            take_back(c, back, &mut movements);
+            reversed += back;
+        }
+        for r in order
+            .reservations
+            .iter_mut()
+            .filter(|r| r.release.on_refund)
+        {
+            let back = part.of(r.line_shares[index]);
+            if back.0 != 0 {
+                r.line_shares[index] -= back;
+                r.released += back;
+                let c = Counters::new(tenant, &order.plan.id, &r.step);
+                bumps.push(release(c.key(AMOUNT, None), back, &r.step));
+            }
+        }
+        lines.push(RefundLine {
+            line: want.line.clone(),
+            quantity: units,
+            amount,
+            commission_reversed: reversed,
+        });
+    }
+    let mut shipping = Money::ZERO;
+    if let Some(asked) = req.shipping {
+        let left = order.shipping - order.shipping_refunded;
+        if asked > left {
+            return Err(invalid(
+                "shipping",
+                format!("{asked} asked, {left} of the shipping still refundable"),
+            ));
+        }
+        order.shipping_refunded += asked;
+        movements.push(Movement::money(LedgerKind::ShippingRefund, None, -asked));
+        shipping = asked;
+    }
+    let units_back = order
+        .lines
+        .iter()
+        .all(|l| l.refunded_quantity == l.quantity);
+    if units_back {
+        // Every unit came back: so does the shipping.
+        shipping += refund_shipping(order, &mut movements);
+    }
+    if lines.is_empty() && shipping.0 == 0 {
+        return Err(invalid("all", "the order holds nothing more to refund"));
+    }
+    let money_back = order.lines.iter().all(|l| l.refunded == l.payable)
+        && order.shipping_refunded == order.shipping;
+    if units_back || money_back {
+        let plan = order.plan.id.clone();
+        for r in order
+            .reservations
+            .iter_mut()
+            .filter(|r| r.release.on_refund)
+        {
+            release_all(tenant, &plan, r, &mut bumps);
+        }
+        order.status = OrderStatus::Refunded;
+    } else {
+        order.status = OrderStatus::PartiallyRefunded;
+    }
+    let amount = lines.iter().map(|l| l.amount).sum::<Money>() + shipping;
+    order.refunds.push(Refund {
+        id: req.refund_id.clone(),
+        lines,
+        shipping,
+        amount,
+        at_ms: now,
+        request_sha256,
+    });
+    let reference = req.refund_id.clone();
+    Ok((ledger::number(order, &reference, movements, now), bumps))
+}
