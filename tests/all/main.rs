@@ -23,6 +23,7 @@ mod service_lifecycle;
 mod service_lists;
 mod service_orders;
 mod settlement;
+mod settlement_durability;
 mod settlement_model;
 mod simulation;
 mod snapshot;
