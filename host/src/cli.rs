@@ -110,6 +110,18 @@ enum Command {
         server: ServerArgs,
         beneficiary: String,
     },
+    /// The merchant's report over a range: GMV, refunds, discount cost by step and funder,
+    /// commission by party and beneficiary.
+    Report {
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Orders placed at or after (ms since the Unix epoch).
+        #[arg(long)]
+        from_ms: Option<i64>,
+        /// Orders placed before (ms since the Unix epoch).
+        #[arg(long)]
+        until_ms: Option<i64>,
+    },
     /// Each party's gross received, paid on and net kept on one order.
     Parties {
         #[command(flatten)]
@@ -335,6 +347,20 @@ pub fn main() -> anyhow::Result<()> {
                     .client()
                     .get(&format!("/v1/beneficiaries/{who}/balance"))?,
             )
+        }
+        Command::Report {
+            server,
+            from_ms,
+            until_ms,
+        } => {
+            let mut query = form_urlencoded::Serializer::new(String::new());
+            for (name, value) in [("from_ms", from_ms), ("until_ms", until_ms)] {
+                if let Some(value) = value {
+                    query.append_pair(name, &value.to_string());
+                }
+            }
+            let path = format!("/v1/reports/summary?{}", query.finish());
+            print(server.client().get(&path)?)
         }
         Command::Parties { server, order } => {
             let order = crate::client::escape(&order);

@@ -12,6 +12,7 @@ mod money_paths;
 mod order_lifecycle;
 mod properties;
 mod refund_kinds;
+mod reports;
 mod service_compile;
 mod service_concurrency;
 mod service_contract;

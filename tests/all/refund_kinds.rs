@@ -198,3 +198,25 @@ fn bad_refunds_are_refused_with_the_field_and_change_nothing() {
     );
     assert_eq!(unknown.status, 404);
 }
+
+#[test]
+fn the_same_amount_refund_sent_eight_times_at_once_is_applied_once_and_answered_identically() {
+    let server = Server::start();
+    let shop = shop_with_order(&server);
+    let paid = money_held(&shop);
+    let body = json!({"refund_id": "adjust", "lines": [{"line": "l2", "amount": 777}]});
+    let answers: Vec<Answer> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| s.spawn(|| refund(&shop, body.clone())))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(
+        answers.iter().all(|a| a.status == 200),
+        "{:?}",
+        answers[0].text
+    );
+    assert!(answers.iter().all(|a| a.body == answers[0].body));
+    assert_eq!(answers[0].body["refunds"].as_array().unwrap().len(), 1);
+    assert_eq!(money_held(&shop), paid - 777, "given back once");
+}

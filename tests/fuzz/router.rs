@@ -19,7 +19,7 @@ struct Harness {
     world: World,
     router: axum::Router,
     /// Bearer tokens a request may carry: each role of the merchant, the other tenant's
-    /// admin, the operator, and nonsense.
+    /// admin, a beneficiary's key, the operator, and nonsense.
     tokens: Vec<String>,
     inputs: u32,
 }
@@ -58,6 +58,10 @@ fn harness() -> Harness {
             let (issued, _) = plaza.create_key(&admin, tenant, new, None).await?;
             tokens.push(issued.key.expect("a new key shows its secret"));
         }
+        let (issued, _) = plaza
+            .create_beneficiary_key(&Principal::Operator, "p-1001", Default::default(), None)
+            .await?;
+        tokens.push(issued.key.expect("a new key shows its secret"));
         Ok::<_, plaza::domain::Error>(tokens)
     });
     let tokens = tokens.expect("keys are issued");
@@ -99,6 +103,14 @@ const ROUTES: &[&str] = &[
     "/v1/orders/{}/cancel",
     "/v1/orders/{}/refunds",
     "/v1/orders/{}/events",
+    "/v1/orders/{}/parties",
+    "/v1/settlements",
+    "/v1/settlements/{}",
+    "/v1/settlements/{}/statements",
+    "/v1/beneficiaries/{}/balance",
+    "/v1/beneficiaries/{}/statements",
+    "/v1/beneficiaries/{}/keys",
+    "/v1/reports/summary",
     "/v1/settings/orders",
     "/healthz",
     "/readyz",
@@ -125,6 +137,8 @@ const SEGMENTS: &[&str] = &[
     "%00",
     "%E5%95%86",
     "a%20b",
+    "p-1001",
+    "s-1",
 ];
 
 const QUERIES: &[&str] = &[
@@ -140,6 +154,8 @@ const QUERIES: &[&str] = &[
     "?buyer=b-1",
     "?unknown=1",
     "?limit=1&limit=2",
+    "?from_ms=0&until_ms=1795000000000",
+    "?from_ms=x",
 ];
 
 const METHODS: &[Method] = &[
@@ -152,9 +168,9 @@ const METHODS: &[Method] = &[
     Method::OPTIONS,
 ];
 
-/// Bodies a real client sends, for mutation: the demo cart, plan, an order, a refund, a
-/// tenant, a key, an activation, an order event,
-/// order settings.
+/// Bodies a real client sends, for mutation: the demo cart, plan, an order, refunds (by
+/// units, amount, shipping, all), a tenant, a key, an activation, an order event, order
+/// settings, a settlement run.
 fn templates() -> Vec<serde_json::Value> {
     let cart: serde_json::Value = serde_json::from_str(plaza::examples::DEMO_CART).expect("cart");
     let plan: serde_json::Value = serde_json::from_str(plaza::examples::DEMO_PLAN).expect("plan");
@@ -163,11 +179,14 @@ fn templates() -> Vec<serde_json::Value> {
         cart,
         plan,
         serde_json::json!({"refund_id": "r-1", "lines": [{"line": "l1", "quantity": 1}]}),
+        serde_json::json!({"refund_id": "r-2", "lines": [{"line": "l2", "amount": 100}], "shipping": 200}),
+        serde_json::json!({"refund_id": "r-3", "all": true}),
         serde_json::json!({"id": "t-new", "name": "New shop", "kind": "merchant"}),
         serde_json::json!({"role": "checkout", "name": "till"}),
         serde_json::json!({"version": 1}),
         serde_json::json!({"event_id": "e-1", "type": "paid", "at_ms": 1_795_000_000_000i64}),
         serde_json::json!({"payment_timeout_ms": 1_800_000, "after_sale_ms": 604_800_000}),
+        serde_json::json!({"settlement_id": "s-1", "until_ms": 1_795_000_000_000i64}),
     ]
 }
 

@@ -108,6 +108,18 @@ pub struct SimBackend {
     state: Mutex<State>,
 }
 
+/// The order key a write to table `t` under `key` changes: an order's own, or one of its
+/// commission shares (order key \0 share number).
+fn order_of(t: usize, key: &[u8]) -> Option<Vec<u8>> {
+    if t == index(Table::Orders) {
+        Some(key.to_vec())
+    } else if t == index(Table::Commissions) {
+        key.get(..key.len().checked_sub(5)?).map(<[u8]>::to_vec)
+    } else {
+        None
+    }
+}
+
 fn index(table: Table) -> usize {
     Table::ALL
         .iter()
@@ -157,8 +169,8 @@ impl SimBackend {
         let mut state = self.lock();
         let undo = std::mem::take(&mut state.undo);
         for (table, key, before) in undo.into_iter().rev() {
-            if table == index(Table::Orders) {
-                state.dirty.insert(key.clone());
+            if let Some(order) = order_of(table, &key) {
+                state.dirty.insert(order);
             }
             match before {
                 Some(value) => state.tables[table].insert(key, value),
@@ -284,8 +296,8 @@ impl Backend for SimBackend {
         body(&mut tx)?;
         let writes = tx.writes;
         for ((t, key), value) in writes {
-            if t == index(Table::Orders) {
-                state.dirty.insert(key.clone());
+            if let Some(order) = order_of(t, &key) {
+                state.dirty.insert(order);
             }
             let before = match value {
                 Some(value) => state.tables[t].insert(key.clone(), value),

@@ -38,6 +38,8 @@ pub struct Summary {
     pub events: u64,
     /// Timers fired: payment deadlines and after-sale windows.
     pub timers_fired: u64,
+    /// Commission shares paid by settlement runs.
+    pub settled: u64,
     pub refused_changes: u64,
     pub retries: u64,
     pub restarts: u64,

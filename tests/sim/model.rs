@@ -6,7 +6,9 @@
 
 use anyhow::{Result, bail, ensure};
 use plaza::domain::order_settings::{DEFAULT_AFTER_SALE_MS, DEFAULT_PAYMENT_TIMEOUT_MS};
-use plaza::domain::{EventRequest, EventType, Order, OrderState, OrderStatus, RefundRequest};
+use plaza::domain::{
+    CommissionState, EventRequest, EventType, Order, OrderState, OrderStatus, RefundRequest,
+};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Line {
@@ -21,7 +23,26 @@ pub struct Line {
 pub struct Commission {
     pub line: String,
     pub amount: i64,
+    /// Taken back before a settlement paid it.
     pub reversed: i64,
+    /// Taken back after.
+    pub clawed: i64,
+    pub state: CommissionState,
+}
+
+impl Commission {
+    fn left(&self) -> i64 {
+        self.amount - self.reversed - self.clawed
+    }
+
+    /// Take `back` of it: reversed while unpaid, clawed back once settled.
+    fn take_back(&mut self, back: i64) {
+        if self.state == CommissionState::Settled {
+            self.clawed += back;
+        } else {
+            self.reversed += back;
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -97,6 +118,8 @@ impl ModelOrder {
                     line: c.line.clone(),
                     amount: c.amount.0,
                     reversed: c.reversed.0,
+                    clawed: c.clawed_back.0,
+                    state: c.state,
                 })
                 .collect(),
             reservations: order
@@ -147,7 +170,7 @@ impl ModelOrder {
         }
         self.shipping_refunded = self.shipping;
         for c in &mut self.commissions {
-            c.reversed = c.amount;
+            c.take_back(c.left());
         }
         for r in &mut self.reservations {
             if r.on_cancel {
@@ -177,9 +200,25 @@ impl ModelOrder {
         }
         if self.state == OrderState::Received && self.after_sale_ends.is_some_and(|at| at <= now) {
             self.enter(OrderState::Completed);
+            for c in &mut self.commissions {
+                c.state = CommissionState::Settleable;
+            }
             return true;
         }
         false
+    }
+
+    /// What a settlement run does to the order: every settleable share with something
+    /// left is paid. The number of shares it paid.
+    pub fn settle(&mut self) -> u64 {
+        let mut paid = 0;
+        for c in &mut self.commissions {
+            if c.state == CommissionState::Settleable && c.left() != 0 {
+                c.state = CommissionState::Settled;
+                paid += 1;
+            }
+        }
+        paid
     }
 
     /// Apply an event at host time `now`; `Err` names why Plaza must refuse it. A refusal
@@ -270,7 +309,8 @@ impl ModelOrder {
             line.refunded += portion(left, part, whole);
             line.refunded_quantity += units;
             for c in next.commissions.iter_mut().filter(|c| c.line == *id) {
-                c.reversed += portion(c.amount - c.reversed, part, whole);
+                let back = portion(c.left(), part, whole);
+                c.take_back(back);
             }
             for r in next.reservations.iter_mut().filter(|r| r.on_refund) {
                 let back = portion(r.line_shares[index], part, whole);
@@ -381,7 +421,7 @@ pub fn check_order(order: &Order, entries: &[(String, i64, u32)]) -> Result<()> 
         order
             .commissions
             .iter()
-            .all(|c| (0..=c.amount.0).contains(&c.reversed.0)),
+            .all(|c| (0..=c.amount.0).contains(&(c.reversed.0 + c.clawed_back.0))),
         "a commission reversed beyond its amount"
     );
     ensure!(

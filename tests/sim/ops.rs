@@ -48,6 +48,9 @@ impl World {
             // The last run of the timers failed: which fired is in doubt until one runs
             // through.
             self.fire_timers()?;
+        } else if let Some(req) = self.settling.clone() {
+            // So with a settlement run: which shares it paid is in doubt until it answers.
+            self.send_settle(req)?;
         } else if !self.pending.is_empty() && roll < 300 {
             let index = self.rng.usize(0..self.pending.len());
             let id = self.pending.keys().nth(index).cloned().expect("in range");
@@ -61,7 +64,9 @@ impl World {
                 80..90 => self.event()?,
                 // Timers run only when no request is in doubt, so that the model knows
                 // each order's state when they do.
-                90..93 if self.pending.is_empty() => self.fire_timers()?,
+                90..92 if self.pending.is_empty() => self.fire_timers()?,
+                // Settlement runs too, so the model knows which shares are settleable.
+                92 if self.pending.is_empty() => self.settle()?,
                 90..93 => self.quote()?,
                 93..98 => {
                     // Mostly minutes; now and then days, past after-sale windows.
@@ -352,11 +357,13 @@ impl World {
     /// Report what happened to an order: mostly the next step of its lifecycle, now and
     /// then one that does not fit, an event sent again, or a time before the last event.
     fn event(&mut self) -> Result<()> {
-        let Some(id) = self.pick_order(|o| {
-            matches!(
-                o.state,
-                OrderState::Placed | OrderState::Paid | OrderState::Shipped
-            )
+        // Half the time an order already under way, so that orders reach their after-sale
+        // window, complete and get settled (and refunded after that).
+        let onward = self.rng.bool();
+        let Some(id) = self.pick_order(|o| match o.state {
+            OrderState::Paid | OrderState::Shipped => true,
+            OrderState::Placed => !onward,
+            _ => false,
         }) else {
             return Ok(());
         };
@@ -477,6 +484,43 @@ impl World {
                 self.trace("timers in doubt");
             }
             Err(e) => bail!("timers: unexpected {e}"),
+        }
+        Ok(())
+    }
+
+    /// A settlement run up to now, by the merchant's admin.
+    fn settle(&mut self) -> Result<()> {
+        self.next_id += 1;
+        let req = plaza::domain::SettlementRequest {
+            settlement_id: format!("s-{}", self.next_id),
+            until_ms: self.clock_ms(),
+        };
+        self.send_settle(req)
+    }
+
+    pub(super) fn send_settle(&mut self, req: plaza::domain::SettlementRequest) -> Result<()> {
+        let (plaza, who, sent) = (self.plaza.clone(), self.who.clone(), req.clone());
+        let answer = self
+            .runtime
+            .block_on(async { plaza.settle(&who, sent).await });
+        match answer {
+            Ok((run, _)) => {
+                let paid: u64 = self.model.values_mut().map(ModelOrder::settle).sum();
+                self.settling = None;
+                self.summary.settled += run.shares;
+                self.trace(("settle", &req.settlement_id, run.shares));
+                ensure!(
+                    run.shares == paid,
+                    "settlement {} paid {} shares, the model {paid}",
+                    req.settlement_id,
+                    run.shares
+                );
+            }
+            Err(e) if in_doubt(&e) => {
+                self.settling = Some(req);
+                self.trace("settlement in doubt");
+            }
+            Err(e) => bail!("settlement: unexpected {e}"),
         }
         Ok(())
     }

@@ -120,6 +120,9 @@ pub struct World {
     pub(super) pending: BTreeMap<String, Pending>,
     /// The last run of the timers failed: any due order may or may not have moved.
     pub(super) firing: bool,
+    /// A settlement run whose answer was a storage error: it may or may not have paid;
+    /// sent again before anything else.
+    pub(super) settling: Option<plaza::domain::SettlementRequest>,
     /// The store's orders as last read (kept current through the backend's dirty keys).
     stored: BTreeMap<String, Order>,
     /// What the stored orders reserve, by counter key.
@@ -197,6 +200,7 @@ impl World {
             model: BTreeMap::new(),
             pending: BTreeMap::new(),
             firing: false,
+            settling: None,
             stored: BTreeMap::new(),
             reserved: BTreeMap::new(),
             limits: counter_limits(),
@@ -311,7 +315,11 @@ impl World {
                         changed = expected.clone();
                         changed.fire_due(now);
                     }
-                    let landed = landed || self.firing;
+                    if self.settling.is_some() {
+                        changed = expected.clone();
+                        changed.settle();
+                    }
+                    let landed = landed || self.firing || self.settling.is_some();
                     let stored = ModelOrder::of(stored);
                     if !(landed && changed == stored) {
                         expected.matches(&stored).with_context(|| {
@@ -408,6 +416,10 @@ impl World {
         }
         if self.firing {
             self.fire_timers()?;
+            self.check()?;
+        }
+        if let Some(req) = self.settling.clone() {
+            self.send_settle(req)?;
             self.check()?;
         }
         let all: BTreeSet<String> = self.stored.keys().cloned().collect();

@@ -131,6 +131,7 @@ pub fn app(state: AppState, max_body_bytes: usize) -> Router {
             "/v1/beneficiaries/{beneficiary}/keys",
             post(settlements::create_key),
         )
+        .route("/v1/reports/summary", get(settlements::report))
         .route(
             "/v1/settings/orders",
             get(settings::get_orders).put(settings::set_orders),

@@ -25,6 +25,7 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder};
         orders::commit, orders::list, orders::get, orders::ledger, orders::parties, orders::event, orders::cancel, orders::refund,
         settlements::run, settlements::list, settlements::get, settlements::statements,
         settlements::balance, settlements::beneficiary_statements, settlements::create_key,
+        settlements::report,
         settings::get_orders, settings::set_orders,
         ops::health, ops::ready, ops::metrics,
     ),

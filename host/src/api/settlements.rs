@@ -1,16 +1,17 @@
-//! `/v1/settlements` and `/v1/beneficiaries`: a merchant pays out settleable commission
-//! in runs of statements; a beneficiary (or the merchant, for its own part) reads its
-//! balance and statements; the operator issues beneficiaries their keys.
+//! `/v1/settlements`, `/v1/beneficiaries` and `/v1/reports`: a merchant pays out
+//! settleable commission in runs of statements and reads what it sold, gave and owes; a
+//! beneficiary (or the merchant, for its own part) reads its balance and statements; the
+//! operator issues beneficiaries their keys.
 
-use super::extract::{Idempotency, Paging};
+use super::extract::{Idempotency, Paging, query};
 use super::{ApiError, AppState, Body, Caller, ErrorBody, PathParams};
 use crate::domain::{
-    BeneficiaryBalance, IssuedBeneficiaryKey, NewBeneficiaryKey, Page, PageQuery, Settlement,
-    SettlementRequest, Statement,
+    BeneficiaryBalance, IssuedBeneficiaryKey, NewBeneficiaryKey, Page, PageQuery, Report,
+    ReportQuery, Settlement, SettlementRequest, Statement,
 };
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, Uri};
 
 #[utoipa::path(post, path = "/v1/settlements", operation_id = "run_settlement", tag = "settlements", security(("bearer" = ["admin"])), request_body = SettlementRequest,
     responses(
@@ -105,4 +106,15 @@ pub async fn create_key(
         .create_beneficiary_key(&who, &beneficiary, new, idempotency)
         .await?;
     Ok((super::created_or_ok(created), Json(issued)))
+}
+
+#[utoipa::path(get, path = "/v1/reports/summary", operation_id = "get_report", tag = "reports", security(("bearer" = ["admin"])), params(ReportQuery),
+    responses((status = 200, body = Report, description = "GMV, refunds, discount cost by step and funder, commission by party and beneficiary, over the orders placed in the range")))]
+pub async fn report(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+    uri: Uri,
+) -> Result<Json<Report>, ApiError> {
+    let q: ReportQuery = query(&uri)?;
+    Ok(Json(app.plaza.report(&who, &q)?))
 }

@@ -20,7 +20,7 @@ pub struct BeneficiaryKey {
     pub created_ms: i64,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewBeneficiaryKey {
     /// A label for people, at most 128 characters.

@@ -32,6 +32,7 @@ mod quote;
 mod refund;
 mod refund_lines;
 mod registry;
+mod report;
 pub mod settlement;
 mod tenants;
 pub mod timers;
@@ -55,6 +56,7 @@ pub use plans::{Activation, PlanDiff, PlanHead, PlanSummary, PlanVersionInfo};
 pub use pool::{Pool, PoolConfig};
 pub use quote::StepUsage;
 pub use registry::{PluginRecord, Visibility};
+pub use report::{CommissionFigures, FunderCost, Report, ReportQuery, StepCost};
 pub use settlement::{
     BalanceFigures, BeneficiaryBalance, MerchantBalance, Settlement, SettlementRequest, Statement,
     StatementLine,

@@ -99,6 +99,38 @@ pub struct Step {
     /// Budget and usage limits, reserved when an order is committed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget: Option<Budget>,
+    /// Who pays for the step's discounts, as the merchant's reports show it.
+    #[serde(default, skip_serializing_if = "Funder::is_merchant")]
+    pub funded_by: Funder,
+}
+
+/// Who pays for a discount: the merchant itself, an agency that runs the promotion on the
+/// merchant's goods, or the platform (a platform coupon).
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Funder {
+    #[default]
+    Merchant,
+    Agency,
+    Platform,
+}
+
+impl Funder {
+    fn is_merchant(&self) -> bool {
+        *self == Funder::Merchant
+    }
 }
 
 /// The largest count limit a budget may set (orders in all, per buyer, per coupon).
