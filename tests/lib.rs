@@ -1,6 +1,7 @@
 //! Shared helpers for Plaza's end-to-end tests and benchmarks: one sandbox and every plugin
 //! built from `plugins/`, loaded once per process.
 
+pub mod bench;
 pub mod fuzz;
 pub mod server;
 pub mod sim;

@@ -499,3 +499,191 @@ fn the_same_settlement_sent_eight_times_at_once_pays_once_and_answers_identicall
         (Some(0), Some(0))
     );
 }
+
+/// An order written before commission shares had records of their own (its shares inline,
+/// no count) is read as it is, and its first change (here one that leaves the shares
+/// alone: payment) moves its shares beside it.
+#[test]
+fn an_order_stored_with_its_shares_inline_keeps_working_and_moves_them_out_on_its_first_change() {
+    use plaza::store::{Store, Table, key};
+    let clock = ManualClock::at(T0);
+    let server = server(&clock);
+    let shop = waterfall_shop(&server);
+    let placed = shop.post("/v1/orders", &commit_request("o-1", "w", &cart()));
+    assert_eq!(placed.status, 201, "{}", placed.text);
+    let before = placed.body;
+    let server = server.restart_after(|dir| {
+        let store = Store::open(&dir.join("db")).unwrap();
+        let okey = key(&[b"teahouse", b"o-1"]);
+        let mut order: Value = store.get(Table::Orders, &okey).unwrap().unwrap();
+        // The inline form: the shares as the order's commissions, as they were then (no
+        // parties, no state), nothing beside it.
+        let inline: Vec<Value> = before["commissions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                json!({"step": c["step"], "line": c["line"], "payee": c["payee"],
+                       "amount": c["amount"], "reversed": c["reversed"]})
+            })
+            .collect();
+        order["commissions"] = json!(inline);
+        order.as_object_mut().unwrap().remove("commission_shares");
+        store.put(Table::Orders, &okey, &order).unwrap();
+        for i in 0..3u32 {
+            let share = plaza::domain::commission::share_key("teahouse", "o-1", i);
+            store.remove(Table::Commissions, &share).unwrap();
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        runtime.block_on(store.flush()).unwrap();
+    });
+    let shop = Api::new(&server.base, shop.key.as_deref().unwrap());
+    let shares = |o: &Value| -> Vec<(String, i64, i64)> {
+        o["commissions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                let n = |f: &str| c[f].as_i64().unwrap();
+                (
+                    c["payee"].as_str().unwrap().to_owned(),
+                    n("amount"),
+                    n("reversed"),
+                )
+            })
+            .collect()
+    };
+    let read = shop.get("/v1/orders/o-1").body;
+    assert_eq!(shares(&read), shares(&before));
+    assert_eq!(read["commissions"][0]["state"], "pending");
+    let paid = shop.post(
+        "/v1/orders/o-1/events",
+        &json!({"event_id": "paid", "type": "paid", "at_ms": T0}),
+    );
+    assert_eq!(paid.status, 200, "{}", paid.text);
+    let server = server.restart();
+    let shop = Api::new(&server.base, shop.key.as_deref().unwrap());
+    let after = shop.get("/v1/orders/o-1");
+    assert_eq!(after.status, 200, "{}", after.text);
+    assert_eq!(after.body["commission_shares"], 3);
+    assert_eq!(
+        shares(&after.body),
+        shares(&before),
+        "the shares, now stored beside it"
+    );
+    let refund = shop.post(
+        "/v1/orders/o-1/refunds",
+        &json!({"refund_id": "r", "lines": [{"line": "l1", "quantity": 1}]}),
+    );
+    assert_eq!(refund.status, 200, "{}", refund.text);
+    let reversed: Vec<i64> = shares(&refund.body).iter().map(|s| s.2).collect();
+    assert_eq!(reversed, [2_000, 1_000, 800], "half of each share");
+}
+
+/// A run a crash left `running` (its record written, its shares not yet paid): another
+/// run is refused until it is finished, and sending it again finishes it.
+#[test]
+fn a_run_left_running_refuses_another_until_it_is_sent_again_and_finished() {
+    use plaza::store::{Store, Table, key};
+    let clock = ManualClock::at(T0);
+    let server = server(&clock);
+    let shop = waterfall_shop(&server);
+    received_order(&shop, "o-1", T0);
+    clock.advance(DEFAULT_AFTER_SALE_MS + 1);
+    completed(&shop, "o-1");
+    let now = clock.now_ms();
+    let ran = settle(&shop, "s-0", now);
+    assert_eq!(ran.status, 201, "{}", ran.text);
+    // Another completed order, so that the stopped run has something left to pay.
+    received_order(&shop, "o-2", now);
+    clock.advance(DEFAULT_AFTER_SALE_MS + 1);
+    completed(&shop, "o-2");
+    let later = clock.now_ms();
+    let request = json!({"settlement_id": "s-1", "until_ms": later});
+    // The run's record as its first transaction writes it, with its request's sha256.
+    let mut running = ran.body.clone();
+    running["id"] = json!("s-1");
+    running["state"] = json!("running");
+    running["until_ms"] = json!(later);
+    for figure in ["shares", "statements", "commission", "payout"] {
+        running[figure] = json!(0);
+    }
+    let body: plaza::domain::SettlementRequest = serde_json::from_value(request.clone()).unwrap();
+    let sha = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(serde_json::to_vec(&body).unwrap()))
+    };
+    running["request_sha256"] = json!(sha);
+    let server = server.restart_after(|dir| {
+        let store = Store::open(&dir.join("db")).unwrap();
+        store
+            .put(Table::Settlements, &key(&[b"teahouse", b"s-1"]), &running)
+            .unwrap();
+        store
+            .put(Table::RunningSettlements, b"teahouse", &"s-1")
+            .unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        runtime.block_on(store.flush()).unwrap();
+    });
+    let shop = Api::new(&server.base, shop.key.as_deref().unwrap());
+    assert_eq!(shop.get("/v1/settlements/s-1").body["state"], "running");
+    let other = settle(&shop, "s-2", later);
+    assert_eq!(other.status, 409, "{}", other.text);
+    assert_eq!(other.error_type(), "settlement_running");
+    assert!(other.text.contains("s-1"), "{}", other.text);
+    let finished = shop.post("/v1/settlements", &request);
+    assert_eq!(finished.status, 201, "{}", finished.text);
+    assert_eq!(finished.body["state"], "done");
+    assert_eq!(
+        finished.body["shares"], 3,
+        "o-2's shares, up to the run's until_ms"
+    );
+    assert_eq!(
+        settle(&shop, "s-2", later).status,
+        201,
+        "the next run may start"
+    );
+}
+
+/// The command line does what the routes do: settle, read the run, its statements, a
+/// balance, an order's parties, the report, and issue a beneficiary its key.
+#[test]
+fn the_command_line_settles_and_reads_balances_statements_parties_and_reports() {
+    let clock = ManualClock::at(T0);
+    let server = server(&clock);
+    let shop = waterfall_shop(&server);
+    received_order(&shop, "o-1", T0);
+    clock.advance(DEFAULT_AFTER_SALE_MS + 1);
+    completed(&shop, "o-1");
+    let key = shop.key.clone().unwrap();
+    // The command, then the server and key, then the rest (a list's own subcommand).
+    let as_key = |key: &str, args: &[&str]| {
+        let mut all = vec![args[0], "--server", &server.base, "--key", key];
+        all.extend_from_slice(&args[1..]);
+        crate::plaza_cli(&all)
+    };
+    let on = |args: &[&str]| as_key(&key, args);
+    let until = clock.now_ms().to_string();
+    let run = on(&["settle", "--settlement-id", "s-1", "--until-ms", &until]);
+    assert_eq!(
+        (run["shares"].as_i64(), run["state"].as_str()),
+        (Some(3), Some("done"))
+    );
+    assert_eq!(on(&["settlement", "s-1"]), run);
+    let statements = on(&["list", "settlement-statements", "s-1", "--all"]);
+    assert_eq!(statements.as_array().unwrap().len(), 3, "{statements}");
+    assert_eq!(on(&["balance", "p-1"])["total"]["paid_out"], 1_600);
+    let parties = on(&["parties", "o-1"]);
+    assert_eq!(parties[0]["party"], "merchant");
+    assert_eq!(on(&["report"])["orders"], 1);
+    assert_eq!(on(&["list", "settlements"])["items"][0]["id"], "s-1");
+    let operator = plaza_tests::server::OPERATOR_KEY;
+    let issued = as_key(operator, &["beneficiary-key", "p-1", "--name", "phone"]);
+    let own = issued["key"].as_str().unwrap();
+    let mine = as_key(own, &["list", "statements", "p-1"]);
+    assert_eq!(mine["items"][0]["net"], 1_600);
+}

@@ -2,7 +2,9 @@
 //! 二级团 waterfall orders of four shares each (carrying agency, helper agency, promoter
 //! agency, and one of 1,000 promoters), paid in one run of 1,003 statements, in one
 //! transaction, durable before the answer. Each sample starts from a copy of the same
-//! store. Prints the run's peak resident memory once (`VmHWM`, reset before the run).
+//! store. Prints once the run's peak resident memory (`VmHWM`, reset before the run) and
+//! the latency of quotes sent meanwhile (they read the plan's budget counters from the
+//! same store), against the same quotes while nothing runs.
 //!
 //! Run: `cargo bench -p plaza-tests --bench settlement`
 
@@ -10,6 +12,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use plaza::clock::{Clock as _, ManualClock};
 use plaza::domain::order_settings::DEFAULT_AFTER_SALE_MS;
 use plaza::domain::{Principal, Role, SettlementRequest};
+use plaza_tests::bench::{copy_dir, latency_line, quotes_during, status_kib};
 use plaza_tests::server::{Server, commit_request};
 use serde_json::json;
 use std::path::Path;
@@ -43,7 +46,9 @@ fn template() -> tempfile::TempDir {
     shop.apply(&json!({"id": "w", "steps": [{
         "id": "waterfall", "plugin": {"name": "agency-waterfall", "version": "1.0.0"},
         "config": {"carrying_agency": 200_000, "helper_agency": 500_000,
-                   "promoter_agency": 500_000, "promoter": 800_000}}]}));
+                   "promoter_agency": 500_000, "promoter": 800_000},
+        // A budget, as real plans have: quotes beside the run read its counters.
+        "budget": {"max_amount": 1_000_000_000_000_i64}}]}));
     let writers: Vec<_> = (0..4)
         .map(|w| {
             let shop = shop.clone();
@@ -88,27 +93,14 @@ fn template() -> tempfile::TempDir {
     dir
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("a directory");
-    for entry in std::fs::read_dir(from).expect("a directory") {
-        let entry = entry.expect("an entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("a type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("a copy");
-        }
-    }
-}
-
-/// A figure of `/proc/self/status`, in KiB.
-fn status_kib(field: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
+/// A one-line waterfall cart for quotes beside the run.
+fn quote_cart() -> serde_json::Value {
+    json!({
+        "lines": [{"id": "l1", "sku": "tea", "merchant": "teahouse", "quantity": 1, "unit_price": 10_000}],
+        "buyer": {"id": "b-q"},
+        "attribution": {"carrying_agency": "ag-1", "promoter": "p-1"},
+        "now_ms": T0
+    })
 }
 
 /// Open a copy of `template`; time one settlement run over all of it. With `memory`,
@@ -133,11 +125,25 @@ fn settle_all(template: &Path, memory: bool) -> Duration {
     let before = status_kib("VmRSS:");
     // Reset the peak (VmHWM) to the current resident size.
     let _ = std::fs::write("/proc/self/clear_refs", "5");
-    let started = Instant::now();
-    let (run, _) = runtime
-        .block_on(state.plaza.settle(&admin, req))
-        .expect("the run");
-    let took = started.elapsed();
+    let mut ran = None;
+    let mut took = Duration::ZERO;
+    let run_it = || {
+        let started = Instant::now();
+        ran = Some(
+            runtime
+                .block_on(state.plaza.settle(&admin, req))
+                .expect("the run"),
+        );
+        took = started.elapsed();
+    };
+    // The memory sample also times quotes sent meanwhile (they share the store).
+    let quotes = if memory {
+        quotes_during(&state, "teahouse", "w", quote_cart(), run_it)
+    } else {
+        run_it();
+        Vec::new()
+    };
+    let (run, _) = ran.expect("the run ran");
     assert_eq!(run.shares, SHARES, "every share settled");
     assert_eq!(run.statements, 1_003);
     if memory {
@@ -146,6 +152,11 @@ fn settle_all(template: &Path, memory: bool) -> Duration {
             before / 1024,
             status_kib("VmHWM:") / 1024
         );
+        eprintln!("{}", latency_line("during the run", &quotes, took));
+        let idle = quotes_during(&state, "teahouse", "w", quote_cart(), || {
+            std::thread::sleep(took)
+        });
+        eprintln!("{}", latency_line("idle", &idle, took));
     }
     took
 }

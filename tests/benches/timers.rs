@@ -3,10 +3,14 @@
 //! and ledger reversed in its own transaction, every batch of 256 flushed to disk) on
 //! sled. Each sample starts from a copy of the same store.
 //!
+//! Also (printed, once): the latency of quotes sent one after another while the 10,000
+//! expire, against the same quotes on the same store while nothing fires.
+//!
 //! Run: `cargo bench -p plaza-tests --bench timers`
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use plaza::clock::ManualClock;
+use plaza_tests::bench::{copy_dir, latency_line, quotes_during};
 use plaza_tests::server::{Server, budget_plan, commit_request, demo_cart};
 use serde_json::json;
 use std::path::Path;
@@ -54,19 +58,6 @@ fn template() -> tempfile::TempDir {
     dir
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("a directory");
-    for entry in std::fs::read_dir(from).expect("a directory") {
-        let entry = entry.expect("an entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("a type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("a copy");
-        }
-    }
-}
-
 /// Open a copy of `template` with the clock past every deadline; time one run of the
 /// timers.
 fn expire_all(template: &Path) -> Duration {
@@ -86,8 +77,34 @@ fn expire_all(template: &Path) -> Duration {
     took
 }
 
+/// Quote latency while every order expires, and while nothing fires for as long.
+fn quotes_while_expiring(template: &Path) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    copy_dir(template, dir.path());
+    let mut config = plaza_tests::server::config(dir.path());
+    config.sync_writes = true;
+    let clock = ManualClock::at(T0 + 3_600_000);
+    let state = plaza::server::open_with_clock(&config, Arc::new(clock)).expect("opening");
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let mut took = Duration::ZERO;
+    let firing = quotes_during(&state, "teahouse", "p", demo_cart(), || {
+        let started = Instant::now();
+        let fired = runtime
+            .block_on(state.plaza.fire_due_timers())
+            .expect("the timers run");
+        took = started.elapsed();
+        assert_eq!(fired.fired, ORDERS as u64, "every order expired");
+    });
+    let idle = quotes_during(&state, "teahouse", "p", demo_cart(), || {
+        std::thread::sleep(took)
+    });
+    eprintln!("{}", latency_line("idle", &idle, took));
+    eprintln!("{}", latency_line("while 10k expire", &firing, took));
+}
+
 fn timers(c: &mut Criterion) {
     let template = template();
+    quotes_while_expiring(template.path());
     let mut group = c.benchmark_group("timers");
     group.sample_size(10);
     group.warm_up_time(Duration::from_millis(1));

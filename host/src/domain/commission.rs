@@ -268,9 +268,12 @@ pub(super) fn put_order(
     let written = tx.put_json(Table::Orders, &order_key(tenant, &order.id), &*order);
     order.commissions = shares;
     written?;
+    // An order read in the inline form (written before shares had records of their own)
+    // has none stored yet: every share is written.
+    let stored = before.filter(|b| b.commission_shares > 0);
     for (i, share) in order.commissions.iter().enumerate() {
         let index = u32::try_from(i).expect("counted above");
-        let earlier = before.and_then(|b| b.commissions.get(i));
+        let earlier = stored.and_then(|b| b.commissions.get(i));
         if earlier == Some(share) {
             continue;
         }
@@ -286,6 +289,25 @@ pub(super) fn put_order(
     Ok(())
 }
 
+/// An order's shares, read one by one with `get` (from a transaction or the store).
+fn read_shares<E: From<StoreError>>(
+    tenant: &str,
+    order: &Order,
+    mut get: impl FnMut(&[u8]) -> Result<Option<OrderCommission>, E>,
+) -> Result<Vec<OrderCommission>, E> {
+    (0..order.commission_shares)
+        .map(|i| {
+            let k = share_key(tenant, &order.id, i);
+            get(&k)?.ok_or_else(|| {
+                E::from(StoreError::Corrupt {
+                    key: crate::store::show_key(&k),
+                    message: "an order's commission share is missing".into(),
+                })
+            })
+        })
+        .collect()
+}
+
 /// Read an order with its shares inside a transaction.
 pub(super) fn load_order(
     tx: &mut dyn Tx,
@@ -297,17 +319,7 @@ pub(super) fn load_order(
     };
     // An order written before shares had records of their own keeps them inline.
     if order.commission_shares > 0 {
-        order.commissions = (0..order.commission_shares)
-            .map(|i| {
-                let k = share_key(tenant, id, i);
-                tx.get_json(Table::Commissions, &k)?.ok_or_else(|| {
-                    TxError::Store(StoreError::Corrupt {
-                        key: crate::store::show_key(&k),
-                        message: "an order's commission share is missing".into(),
-                    })
-                })
-            })
-            .collect::<Result<_, _>>()?;
+        order.commissions = read_shares(tenant, &order, |k| tx.get_json(Table::Commissions, k))?;
     }
     Ok(Some(order))
 }
@@ -318,32 +330,13 @@ pub(super) fn read_order(
     tenant: &str,
     id: &str,
 ) -> Result<Option<Order>, StoreError> {
-    let Some(order) = store.get::<Order>(Table::Orders, &order_key(tenant, id))? else {
+    let Some(mut order) = store.get::<Order>(Table::Orders, &order_key(tenant, id))? else {
         return Ok(None);
     };
-    with_shares(store, tenant, order).map(Some)
-}
-
-/// An order as stored, with its shares read beside it.
-pub(super) fn with_shares(
-    store: &Store,
-    tenant: &str,
-    mut order: Order,
-) -> Result<Order, StoreError> {
     if order.commission_shares > 0 {
-        order.commissions = (0..order.commission_shares)
-            .map(|i| {
-                let k = share_key(tenant, &order.id, i);
-                store
-                    .get(Table::Commissions, &k)?
-                    .ok_or_else(|| StoreError::Corrupt {
-                        key: crate::store::show_key(&k),
-                        message: "an order's commission share is missing".into(),
-                    })
-            })
-            .collect::<Result<_, _>>()?;
+        order.commissions = read_shares(tenant, &order, |k| store.get(Table::Commissions, k))?;
     }
-    Ok(order)
+    Ok(Some(order))
 }
 
 /// Make the order's pending shares settleable (it completed at `at_ms`).

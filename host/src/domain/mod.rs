@@ -141,6 +141,8 @@ pub struct Plaza {
     compiling: Arc<tokio::sync::Semaphore>,
     /// The kinds of due work and their handlers.
     timers: timers::Timers,
+    /// Held through a settlement run: one at a time (a run is several transactions).
+    settling: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Plaza {
@@ -186,6 +188,7 @@ impl Plaza {
             plugins: RwLock::default(),
             active: RwLock::default(),
             admin: tokio::sync::Mutex::default(),
+            settling: tokio::sync::Mutex::default(),
             timers: {
                 let mut timers = timers::Timers::default();
                 lifecycle::register(&mut timers);
@@ -240,7 +243,13 @@ impl Plaza {
         let now = self.clock.now_ms();
         let mut total = timers::Fired::default();
         loop {
-            let batch = self.timers.fire_due(&self.store, now, timers::BATCH)?;
+            // A batch is hundreds of transactions: on the blocking pool, never on a worker
+            // that requests wait for.
+            let (timers, store) = (self.timers.clone(), self.store.clone());
+            let batch =
+                tokio::task::spawn_blocking(move || timers.fire_due(&store, now, timers::BATCH))
+                    .await
+                    .map_err(|e| Error::Internal(format!("a timer batch panicked: {e}")))??;
             total.fired += batch.fired;
             // Every batch passes over the same timers left in place.
             total.left = batch.left;

@@ -62,6 +62,10 @@ pub enum Table {
     Settleable,
     /// tenant \0 settlement → `Settlement`.
     Settlements,
+    /// tenant → the id of its settlement run in progress.
+    RunningSettlements,
+    /// tenant \0 settlement \0 beneficiary \0 line (u32 BE) → `StatementLine`.
+    StatementLines,
     /// tenant \0 settlement \0 beneficiary → `Statement`.
     Statements,
     /// beneficiary \0 tenant \0 created_ms \0 settlement → nothing: a beneficiary's
@@ -77,7 +81,7 @@ pub enum Table {
 
 impl Table {
     /// Every table, in a fixed order.
-    pub const ALL: [Table; 21] = [
+    pub const ALL: [Table; 23] = [
         Table::Tenants,
         Table::Keys,
         Table::Plugins,
@@ -94,6 +98,8 @@ impl Table {
         Table::OpenShares,
         Table::Settleable,
         Table::Settlements,
+        Table::RunningSettlements,
+        Table::StatementLines,
         Table::Statements,
         Table::BeneficiaryStatements,
         Table::Balances,
@@ -120,6 +126,8 @@ impl Table {
             Table::OpenShares => "open_shares",
             Table::Settleable => "settleable",
             Table::Settlements => "settlements",
+            Table::RunningSettlements => "running_settlements",
+            Table::StatementLines => "statement_lines",
             Table::Statements => "statements",
             Table::BeneficiaryStatements => "beneficiary_statements",
             Table::Balances => "balances",

@@ -1,5 +1,7 @@
 //! Statements: what one settlement run pays one beneficiary, line by line, and reading
-//! them back (a merchant's runs, a beneficiary's statements across merchants).
+//! them back (a merchant's runs, a beneficiary's statements across merchants). A statement
+//! is a record of its totals; its lines are records of their own beside it (a run adds
+//! them a chunk at a time), read back with it.
 #![warn(
     clippy::cast_possible_truncation,
     clippy::cast_possible_wrap,
@@ -9,10 +11,9 @@
 use super::super::commission::{OrderCommission, Side};
 use super::super::page::{self, Page, Position};
 use super::super::{Error, Plaza, Principal};
-use super::balance::{self, Balance};
-use super::{Gathered, SETTLING, Settlement, settlement_key};
+use super::{SETTLING, Settlement, settlement_key};
 use crate::Money;
-use crate::store::{Table, Tx, TxError, TxExt, key, prefix, time_part};
+use crate::store::{Store, StoreError, Table, key, prefix, time_part};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -62,7 +63,12 @@ pub struct Statement {
     pub beneficiary: String,
     pub created_ms: i64,
     pub until_ms: i64,
+    /// Its lines (stored beside it, one record each).
+    #[serde(default)]
     pub lines: Vec<StatementLine>,
+    /// How many lines it has.
+    #[serde(default)]
+    pub line_count: u32,
     /// Shares received.
     pub received: Money,
     /// Shares paid on out of them (an agency's part of a waterfall).
@@ -77,7 +83,7 @@ pub struct Statement {
     pub carried_forward: Money,
 }
 
-fn statement_key(tenant: &str, settlement: &str, beneficiary: &str) -> Vec<u8> {
+pub(super) fn statement_key(tenant: &str, settlement: &str, beneficiary: &str) -> Vec<u8> {
     key(&[
         tenant.as_bytes(),
         settlement.as_bytes(),
@@ -85,8 +91,23 @@ fn statement_key(tenant: &str, settlement: &str, beneficiary: &str) -> Vec<u8> {
     ])
 }
 
+/// Line `seq` of a statement.
+pub(super) fn line_key(tenant: &str, settlement: &str, beneficiary: &str, seq: u32) -> Vec<u8> {
+    key(&[
+        tenant.as_bytes(),
+        settlement.as_bytes(),
+        beneficiary.as_bytes(),
+        &seq.to_be_bytes(),
+    ])
+}
+
 /// The beneficiary's index of its statements: beneficiary \0 merchant \0 time \0 run.
-fn by_beneficiary_key(beneficiary: &str, tenant: &str, at_ms: i64, settlement: &str) -> Vec<u8> {
+pub(super) fn by_beneficiary_key(
+    beneficiary: &str,
+    tenant: &str,
+    at_ms: i64,
+    settlement: &str,
+) -> Vec<u8> {
     key(&[
         beneficiary.as_bytes(),
         tenant.as_bytes(),
@@ -95,73 +116,54 @@ fn by_beneficiary_key(beneficiary: &str, tenant: &str, at_ms: i64, settlement: &
     ])
 }
 
-fn money(v: i128) -> Result<Money, Error> {
-    i64::try_from(v).map(Money).map_err(|_| Error::Invalid {
-        field: "until_ms".into(),
-        message:
-            "one beneficiary's statement would exceed the range of money; settle a shorter period"
-                .into(),
-    })
-}
-
-impl Plaza {
-    /// Write `beneficiary`'s statement of `run` inside the run's transaction, and move its
-    /// balance on; `None` when there is nothing to state (no share, nothing carried).
-    pub(super) fn write_statement(
-        &self,
-        tx: &mut dyn Tx,
-        tenant: &str,
-        run: &Settlement,
-        beneficiary: &str,
-        gathered: Gathered,
-    ) -> Result<Option<Statement>, Error> {
-        let fail = |e: TxError| match e {
-            TxError::Store(e) => Error::Store(e),
-            TxError::Abort => Error::Internal("a statement write aborted".into()),
-        };
-        let mut held: Balance = balance::read(tx, tenant, beneficiary).map_err(fail)?;
-        if gathered.lines.is_empty() && held.carried.0 == 0 {
-            return Ok(None);
-        }
-        let received = money(gathered.received)?;
-        let paid_on = money(gathered.paid_on)?;
-        let net = money(gathered.received - gathered.paid_on + i128::from(held.carried.0))?;
-        let statement = Statement {
+impl Statement {
+    /// An empty statement of `run` for `beneficiary`, before any line.
+    pub(super) fn draft(run: &Settlement, tenant: &str, beneficiary: &str) -> Statement {
+        Statement {
             settlement: run.id.clone(),
             merchant: tenant.to_owned(),
             beneficiary: beneficiary.to_owned(),
             created_ms: run.created_ms,
             until_ms: run.until_ms,
-            lines: gathered.lines,
-            received,
-            paid_on,
-            brought_forward: held.carried,
-            net,
-            payout: net.max(Money::ZERO),
-            carried_forward: net.min(Money::ZERO),
-        };
-        held.carried = statement.carried_forward;
-        held.paid_out = held
-            .paid_out
-            .checked_add(statement.payout)
-            .ok_or_else(|| Error::Internal("a balance exceeds the range of money".into()))?;
-        let write = |tx: &mut dyn Tx| -> Result<(), TxError> {
-            balance::write(tx, tenant, beneficiary, &held)?;
-            tx.put_json(
-                Table::Statements,
-                &statement_key(tenant, &run.id, beneficiary),
-                &statement,
-            )?;
-            tx.put(
-                Table::BeneficiaryStatements,
-                &by_beneficiary_key(beneficiary, tenant, run.created_ms, &run.id),
-                &[],
-            )
-        };
-        write(tx).map_err(fail)?;
-        Ok(Some(statement))
+            lines: Vec::new(),
+            line_count: 0,
+            received: Money::ZERO,
+            paid_on: Money::ZERO,
+            brought_forward: Money::ZERO,
+            net: Money::ZERO,
+            payout: Money::ZERO,
+            carried_forward: Money::ZERO,
+        }
     }
 
+    /// Net the statement against what its beneficiary carried in.
+    pub(super) fn net(&mut self, carried: Money) -> Result<(), Error> {
+        let net = i128::from(self.received.0) - i128::from(self.paid_on.0) + i128::from(carried.0);
+        let net = i64::try_from(net).map(Money).map_err(|_| Error::Invalid {
+            field: "until_ms".into(),
+            message: "one beneficiary's statement would exceed the range of money; settle a shorter period"
+                .into(),
+        })?;
+        self.brought_forward = carried;
+        self.net = net;
+        self.payout = net.max(Money::ZERO);
+        self.carried_forward = net.min(Money::ZERO);
+        Ok(())
+    }
+}
+
+/// A stored statement with its lines read back beside it.
+fn with_lines(store: &Store, mut statement: Statement) -> Result<Statement, StoreError> {
+    let lines = prefix(&[
+        statement.merchant.as_bytes(),
+        statement.settlement.as_bytes(),
+        statement.beneficiary.as_bytes(),
+    ]);
+    statement.lines = store.scan(Table::StatementLines, &lines)?;
+    Ok(statement)
+}
+
+impl Plaza {
     /// The statements of one of the caller's runs, by beneficiary.
     pub fn settlement_statements(
         &self,
@@ -177,7 +179,15 @@ impl Plaza {
             return Err(Error::not_found("settlement", id));
         }
         let range = prefix(&[tenant.as_bytes(), id.as_bytes()]);
-        Ok(page::scan(&self.store, Table::Statements, &range, at)?)
+        let page = page::scan(&self.store, Table::Statements, &range, at)?;
+        Ok(Page {
+            items: page
+                .items
+                .into_iter()
+                .map(|s| with_lines(&self.store, s))
+                .collect::<Result<_, _>>()?,
+            next: page.next,
+        })
     }
 
     /// `beneficiary`'s statements, by merchant and then oldest first: from every merchant

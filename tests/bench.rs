@@ -1,0 +1,80 @@
+//! What the benchmarks share: copying a prepared store, reading the process's memory, and
+//! timing quotes while something else runs on the same host.
+
+use plaza::domain::{Principal, Role};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Copy a data directory (a store prepared once, opened fresh by each sample).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("a directory");
+    for entry in std::fs::read_dir(from).expect("a directory") {
+        let entry = entry.expect("an entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("a type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("a copy");
+        }
+    }
+}
+
+/// A figure of `/proc/self/status`, in KiB (`VmRSS:`, `VmHWM:` …).
+pub fn status_kib(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Quote `cart` through `tenant`'s plan `plan` one request after another on another thread
+/// for as long as `during` runs, and return the latencies, sorted.
+pub fn quotes_during(
+    state: &plaza::api::App,
+    tenant: &str,
+    plan: &str,
+    cart: serde_json::Value,
+    during: impl FnOnce(),
+) -> Vec<Duration> {
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let who = Principal::Member {
+        tenant: tenant.into(),
+        role: Role::Checkout,
+    };
+    let cart: plaza::executor::Cart = serde_json::from_value(cart).expect("a cart");
+    let mut latencies = std::thread::scope(|s| {
+        let quoting = s.spawn(|| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .expect("a runtime");
+            let mut latencies = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let started = Instant::now();
+                runtime
+                    .block_on(state.plaza.quote(&who, plan, None, cart.clone()))
+                    .expect("a quote");
+                latencies.push(started.elapsed());
+            }
+            latencies
+        });
+        during();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        quoting.join().expect("the quoting thread")
+    });
+    latencies.sort();
+    latencies
+}
+
+/// One line on quote latencies (sorted) taken over `took`.
+pub fn latency_line(what: &str, sorted: &[Duration], took: Duration) -> String {
+    let at = |p: usize| sorted[(sorted.len() * p / 100).min(sorted.len() - 1)];
+    format!(
+        "quotes {what}: {} in {took:?}, p50 {:?}, p99 {:?}, max {:?}",
+        sorted.len(),
+        at(50),
+        at(99),
+        sorted[sorted.len() - 1]
+    )
+}
