@@ -1,6 +1,6 @@
 //! Settlement runs: a merchant pays out every settleable commission share up to a time,
 //! one statement per beneficiary. A run is a few short transactions under a durable run
-//! record ([`run`]): `running` while it pays, `done` once every statement is netted.
+//! record (`run.rs`): `running` while it pays, `done` once every statement is netted.
 //!
 //! A statement lists the shares the beneficiary received (+) and the shares it paid on out
 //! of them (−, an agency in a waterfall), brings forward what its balance with this
