@@ -67,6 +67,17 @@ fn completed(shop: &Api, order: &str) -> Value {
     }
 }
 
+/// A server on `clock` with the waterfall shop and its order `o-1` completed: every share
+/// settleable (the clock moved past the after-sale window).
+fn settleable_order(clock: &ManualClock) -> (Server, Api) {
+    let server = server(clock);
+    let shop = waterfall_shop(&server);
+    received_order(&shop, "o-1", T0);
+    clock.advance(DEFAULT_AFTER_SALE_MS + 1);
+    completed(&shop, "o-1");
+    (server, shop)
+}
+
 /// (party, id) → (received, paid_on, net) of an order.
 fn parties(shop: &Api, order: &str) -> Vec<(String, String, i64, i64, i64)> {
     let answer = shop.get(&format!("/v1/orders/{order}/parties"));
@@ -396,11 +407,7 @@ fn a_refund_before_settlement_reverses_and_the_run_pays_what_is_left() {
 #[test]
 fn bad_settlement_requests_are_refused_with_a_type_and_change_nothing() {
     let clock = ManualClock::at(T0);
-    let server = server(&clock);
-    let shop = waterfall_shop(&server);
-    received_order(&shop, "o-1", T0);
-    clock.advance(DEFAULT_AFTER_SALE_MS + 1);
-    completed(&shop, "o-1");
+    let (server, shop) = settleable_order(&clock);
     let now = clock.now_ms();
     let long = "s".repeat(129);
     let cases = [
@@ -469,11 +476,7 @@ fn bad_settlement_requests_are_refused_with_a_type_and_change_nothing() {
 #[test]
 fn the_same_settlement_sent_eight_times_at_once_pays_once_and_answers_identically() {
     let clock = ManualClock::at(T0);
-    let server = server(&clock);
-    let shop = waterfall_shop(&server);
-    received_order(&shop, "o-1", T0);
-    clock.advance(DEFAULT_AFTER_SALE_MS + 1);
-    completed(&shop, "o-1");
+    let (server, shop) = settleable_order(&clock);
     let now = clock.now_ms();
     let answers: Vec<Answer> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..8)
@@ -588,11 +591,7 @@ fn an_order_stored_with_its_shares_inline_keeps_working_and_moves_them_out_on_it
 fn a_run_left_running_refuses_another_until_it_is_sent_again_and_finished() {
     use plaza::store::{Store, Table, key};
     let clock = ManualClock::at(T0);
-    let server = server(&clock);
-    let shop = waterfall_shop(&server);
-    received_order(&shop, "o-1", T0);
-    clock.advance(DEFAULT_AFTER_SALE_MS + 1);
-    completed(&shop, "o-1");
+    let (server, shop) = settleable_order(&clock);
     let now = clock.now_ms();
     let ran = settle(&shop, "s-0", now);
     assert_eq!(ran.status, 201, "{}", ran.text);
@@ -654,11 +653,7 @@ fn a_run_left_running_refuses_another_until_it_is_sent_again_and_finished() {
 #[test]
 fn the_command_line_settles_and_reads_balances_statements_parties_and_reports() {
     let clock = ManualClock::at(T0);
-    let server = server(&clock);
-    let shop = waterfall_shop(&server);
-    received_order(&shop, "o-1", T0);
-    clock.advance(DEFAULT_AFTER_SALE_MS + 1);
-    completed(&shop, "o-1");
+    let (server, shop) = settleable_order(&clock);
     let key = shop.key.clone().unwrap();
     // The command, then the server and key, then the rest (a list's own subcommand).
     let as_key = |key: &str, args: &[&str]| {
