@@ -476,7 +476,7 @@ fn bad_settlement_requests_are_refused_with_a_type_and_change_nothing() {
 #[test]
 fn the_same_settlement_sent_eight_times_at_once_pays_once_and_answers_identically() {
     let clock = ManualClock::at(T0);
-    let (server, shop) = settleable_order(&clock);
+    let (_server, shop) = settleable_order(&clock);
     let now = clock.now_ms();
     let answers: Vec<Answer> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..8)
