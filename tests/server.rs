@@ -366,6 +366,13 @@ impl Api {
         self.issue_key(id, "admin")
     }
 
+    /// Take the cart's attribution as sent (`source: checkout`): for tests about pricing
+    /// and commission whose carts name their parties, not about resolving them.
+    pub fn trust_checkout_attribution(&self) {
+        let saved = self.put("/v1/settings/attribution", &json!({"source": "checkout"}));
+        assert_eq!(saved.status, 200, "{}", saved.text);
+    }
+
     /// A client with a new key of `role` for `tenant`.
     pub fn issue_key(&self, tenant: &str, role: &str) -> Api {
         let issued = self.post(
@@ -425,6 +432,7 @@ pub const DEMO_PLUGINS: [&str; 5] = [
 
 /// Upload the demo plan's plugins as `tenant` and make the demo plan active.
 pub fn with_demo_plan(tenant: &Api) {
+    tenant.trust_checkout_attribution();
     for name in DEMO_PLUGINS {
         let uploaded = tenant.upload(name);
         assert_eq!(uploaded.status, 201, "{name}: {}", uploaded.text);

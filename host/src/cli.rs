@@ -11,6 +11,9 @@ use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+mod market;
+mod plaza;
+
 #[derive(Parser)]
 #[command(
     name = "plaza",
@@ -85,6 +88,19 @@ enum Command {
         #[arg(long)]
         after_sale_ms: Option<i64>,
     },
+    /// An agency's promoters and creators: invite, accept, suspend, reinstate, unbind, show.
+    #[command(subcommand)]
+    Promoter(market::PromoterCommand),
+    /// Record that a buyer opened a promoter's share link.
+    Touch(market::TouchArgs),
+    /// A merchant's offers to agencies on the plaza.
+    #[command(subcommand)]
+    Offer(plaza::OfferCommand),
+    /// An agency's pools on the plaza: publish, join, leave, find.
+    #[command(subcommand)]
+    Pool(plaza::PoolCommand),
+    /// Show the tenant's attribution settings, or change them.
+    Attribution(market::AttributionArgs),
     /// Pay out every settleable commission share up to a time (a settlement run; running
     /// the same id again answers the same run and pays nothing twice).
     Settle {
@@ -233,6 +249,18 @@ enum Listing {
     SettlementStatements { settlement: String },
     /// A beneficiary's statements (from every merchant with its own key).
     Statements { beneficiary: String },
+    /// The agency's promoters and creators.
+    Promoters,
+    /// A buyer's touches at the merchant, oldest first.
+    Touches { buyer: String },
+    /// The merchant's offers.
+    Offers,
+    /// The offers an agency may carry.
+    PlazaOffers,
+    /// The pools an agency joined.
+    Memberships,
+    /// The helper agencies of one of the agency's pools.
+    PoolMembers { pool: String },
 }
 
 impl Listing {
@@ -252,6 +280,12 @@ impl Listing {
             Listing::Statements { beneficiary } => {
                 format!("/v1/beneficiaries/{}/statements", escape(beneficiary))
             }
+            Listing::Promoters => "/v1/promoters".into(),
+            Listing::Touches { buyer } => format!("/v1/buyers/{}/touches", escape(buyer)),
+            Listing::Offers => "/v1/offers".into(),
+            Listing::PlazaOffers => "/v1/plaza/offers".into(),
+            Listing::Memberships => "/v1/memberships".into(),
+            Listing::PoolMembers { pool } => format!("/v1/pools/{}/members", escape(pool)),
         }
     }
 }
@@ -320,10 +354,18 @@ pub fn main() -> anyhow::Result<()> {
             server,
             payment_timeout_ms,
             after_sale_ms,
-        } => print(server.client().order_settings(&[
-            ("payment_timeout_ms", payment_timeout_ms),
-            ("after_sale_ms", after_sale_ms),
-        ])?),
+        } => print(server.client().settings(
+            "/v1/settings/orders",
+            &[
+                ("payment_timeout_ms", payment_timeout_ms.map(Into::into)),
+                ("after_sale_ms", after_sale_ms.map(Into::into)),
+            ],
+        )?),
+        Command::Promoter(command) => print(market::promoter(command)?),
+        Command::Touch(args) => print(market::touch(args)?),
+        Command::Offer(command) => print(plaza::offer(command)?),
+        Command::Pool(command) => print(plaza::pool(command)?),
+        Command::Attribution(args) => print(market::attribution(args)?),
         Command::Settle {
             server,
             settlement_id,

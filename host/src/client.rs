@@ -53,7 +53,12 @@ impl Client {
         Self::finish(response)
     }
 
-    fn put_json(&self, path: &str, body: &serde_json::Value) -> anyhow::Result<serde_json::Value> {
+    /// PUT `body` to `path`.
+    pub fn put_json(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> anyhow::Result<serde_json::Value> {
         let response = Self::agent()
             .put(&self.url(path))
             .header("authorization", &format!("Bearer {}", self.key))
@@ -62,21 +67,33 @@ impl Client {
         Self::finish(response)
     }
 
-    /// The tenant's order settings, with `change` applied and saved when it changes any.
-    pub fn order_settings(
+    /// The tenant's settings at `path`, with `change` applied and saved when it changes
+    /// any.
+    pub fn settings(
         &self,
-        change: &[(&str, Option<i64>)],
+        path: &str,
+        change: &[(&str, Option<serde_json::Value>)],
     ) -> anyhow::Result<serde_json::Value> {
-        let mut settings = self.get("/v1/settings/orders")?;
+        let mut settings = self.get(path)?;
         if change.iter().all(|(_, v)| v.is_none()) {
             return Ok(settings);
         }
         for (name, value) in change {
             if let Some(value) = value {
-                settings[*name] = serde_json::json!(value);
+                settings[*name] = value.clone();
             }
         }
-        self.put_json("/v1/settings/orders", &settings)
+        self.put_json(path, &settings)
+    }
+
+    /// DELETE `path`.
+    pub fn delete(&self, path: &str) -> anyhow::Result<serde_json::Value> {
+        let response = Self::agent()
+            .delete(&self.url(path))
+            .header("authorization", &format!("Bearer {}", self.key))
+            .call()
+            .with_context(|| format!("calling {}", self.server))?;
+        Self::finish(response)
     }
 
     /// GET `path`.

@@ -2,6 +2,7 @@
 //! sandbox, run through the real executor, and the real server over HTTP on its sled
 //! store. One binary, a module per area.
 
+mod attribution;
 mod composed;
 mod examples;
 mod fuzz_corpus;
@@ -10,6 +11,7 @@ mod hostile_wire;
 mod legacy;
 mod money_paths;
 mod order_lifecycle;
+mod plaza_pools;
 mod properties;
 mod refund_kinds;
 mod reports;

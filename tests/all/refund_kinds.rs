@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 /// A merchant with the budgeted 满减 plan `p` and the demo cart committed as `o-1`.
 fn shop_with_order(server: &Server) -> Api {
     let shop = server.operator().create_tenant("teahouse", "merchant");
+    shop.trust_checkout_attribution();
     assert_eq!(shop.upload("threshold-discount").status, 201);
     shop.apply(&budget_plan(
         "p",

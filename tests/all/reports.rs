@@ -32,6 +32,7 @@ fn a_report_adds_up_the_orders_of_its_range_by_step_funder_and_beneficiary() {
     let clock = ManualClock::at(T0);
     let server = Server::start_with_clock(|_| {}, clock.clone());
     let shop = server.operator().create_tenant("teahouse", "merchant");
+    shop.trust_checkout_attribution();
     for name in [
         "member-price",
         "threshold-discount",

@@ -15,6 +15,12 @@ fn request(method: &str, path: &str) -> (String, Option<Value>) {
         .replace("{name}", "store-coupon")
         .replace("{settlement}", "s-1")
         .replace("{beneficiary}", "p-1001")
+        .replace("{promoter}", "p-1001")
+        .replace("{touch}", "t-1")
+        .replace("{buyer}", "b-42")
+        .replace("{offer}", "o-1")
+        .replace("{carrier}", "c")
+        .replace("{pool}", "pool-1")
         .replace(
             "{version}",
             if path.starts_with("/v1/plans") {
@@ -38,6 +44,17 @@ fn request(method: &str, path: &str) -> (String, Option<Value>) {
             Some(json!({"event_id": "e-1", "type": "paid", "at_ms": 0}))
         }
         (_, "/v1/settlements") => Some(json!({"settlement_id": "s-1", "until_ms": 0})),
+        (_, "/v1/promoters") => Some(json!({"id": "p-new", "kind": "promoter", "name": "New"})),
+        (_, "/v1/touches") => {
+            Some(json!({"touch_id": "t-1", "buyer": "b-42", "promoter": "p-1001", "at_ms": 0}))
+        }
+        (_, "/v1/settings/attribution") => Some(json!({"source": "checkout"})),
+        (_, "/v1/offers/{offer}") => Some(json!({"spus": ["cup-set"], "service_rate_ppm": 1000})),
+        (_, "/v1/pools/{pool}") => Some(json!({
+            "name": "Pool",
+            "items": [{"merchant": "teahouse", "offer": "o-1"}],
+            "helper_rate_ppm": 1000
+        })),
         (_, "/v1/orders/{order}/refunds") => {
             Some(json!({"refund_id": "r-1", "lines": [{"line": "l1", "quantity": 1}]}))
         }

@@ -17,6 +17,7 @@ fn sum(entries: &[Value], kinds: &[&str]) -> i64 {
 fn a_merchant_goes_from_upload_to_refund_and_every_fen_reconciles() {
     let server = Server::start();
     let shop = server.operator().create_tenant("teahouse", "merchant");
+    shop.trust_checkout_attribution();
 
     let uploaded = shop.upload("threshold-discount");
     assert_eq!(uploaded.status, 201, "{}", uploaded.text);

@@ -20,6 +20,7 @@ fn all_pages(api: &Api, query: &str) -> Vec<Value> {
 fn ten_thousand_orders_page_by_100_each_exactly_once_while_more_arrive() {
     let server = Server::start_configured(|c| c.sync_writes = false);
     let shop = server.operator().create_tenant("teahouse", "merchant");
+    shop.trust_checkout_attribution();
     assert_eq!(shop.upload("threshold-discount").status, 201);
     shop.apply(&budget_plan("p", json!(null)));
     let cart = demo_cart();
@@ -89,6 +90,7 @@ fn orders_filter_by_status_buyer_promoter_plan_and_time() {
     let clock = plaza::clock::ManualClock::at(1_800_000_000_000);
     let server = Server::start_with_clock(|_| {}, clock.clone());
     let shop = server.operator().create_tenant("teahouse", "merchant");
+    shop.trust_checkout_attribution();
     with_demo_plan(&shop);
     let mut cart = demo_cart();
     for (i, buyer) in ["b-1", "b-2", "b-1"].iter().enumerate() {
@@ -154,6 +156,7 @@ fn orders_filter_by_status_buyer_promoter_plan_and_time() {
 fn of_two_saves_based_on_one_version_one_succeeds_and_the_other_gets_412() {
     let server = Server::start();
     let shop = server.operator().create_tenant("teahouse", "merchant");
+    shop.trust_checkout_attribution();
     with_demo_plan(&shop);
     let head = shop.get("/v1/plans/teahouse-autumn");
     assert_eq!(head.header("etag"), Some("\"1\""));

@@ -19,6 +19,7 @@ fn server(clock: &ManualClock) -> Server {
 /// agency, half of that to the helper agency, 80 % of the helper's to the promoter.
 fn waterfall_shop(server: &Server) -> Api {
     let shop = server.operator().create_tenant("teahouse", "merchant");
+    shop.trust_checkout_attribution();
     assert_eq!(shop.upload("agency-waterfall").status, 201);
     shop.apply(&json!({"id": "w", "steps": [{
         "id": "waterfall", "plugin": {"name": "agency-waterfall", "version": "1.0.0"},

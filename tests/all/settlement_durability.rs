@@ -40,6 +40,7 @@ fn kill_9_during_a_settlement_run_loses_nothing_and_pays_nothing_twice() {
             clock.clone(),
         );
         let shop = server.operator().create_tenant("teahouse", "merchant");
+        shop.trust_checkout_attribution();
         assert_eq!(shop.upload("agency-waterfall").status, 201);
         shop.apply(&json!({"id": "w", "steps": [{
             "id": "waterfall", "plugin": {"name": "agency-waterfall", "version": "1.0.0"},

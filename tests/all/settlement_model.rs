@@ -553,6 +553,7 @@ fn run_case(
 ) -> Result<(), TestCaseError> {
     let tenant = format!("shop-{case}");
     let shop = server.operator().create_tenant(&tenant, "merchant");
+    shop.trust_checkout_attribution();
     assert_eq!(shop.upload("agency-waterfall").status, 201);
     shop.apply(&json!({"id": "w", "steps": [{
         "id": "waterfall", "plugin": {"name": "agency-waterfall", "version": "1.0.0"},

@@ -42,6 +42,7 @@ fn template() -> tempfile::TempDir {
         clock.clone(),
     );
     let shop = server.operator().create_tenant("teahouse", "merchant");
+    shop.trust_checkout_attribution();
     assert_eq!(shop.upload("agency-waterfall").status, 201);
     shop.apply(&json!({"id": "w", "steps": [{
         "id": "waterfall", "plugin": {"name": "agency-waterfall", "version": "1.0.0"},

@@ -1,7 +1,9 @@
 """The demo flow through a client generated from Plaza's OpenAPI document, unedited.
 
-As a new integrator would: the operator creates a merchant and its key; the merchant
-uploads the example plugins, saves and activates the demo plan, quotes the demo cart,
+As a new integrator would: the operator creates a merchant and its key; an agency invites
+a promoter, who accepts with its token; the merchant's checkout records that the demo buyer
+opened the demo cart's promoter's link; the merchant uploads the example plugins, saves and
+activates the demo plan, quotes the demo cart (its promoter confirmed by that touch),
 commits it at the quoted price, refunds a line and reads the ledger. Every step goes
 through the generated `plaza_client` package; every answer is checked.
 
@@ -12,18 +14,24 @@ import json
 import pathlib
 import sys
 
-from plaza_client import AuthenticatedClient
+from plaza_client import AuthenticatedClient, Client
+from plaza_client.api.attribution import record_touch
+from plaza_client.api.promoters import accept_invite, invite_promoter
 from plaza_client.api.orders import commit_order, list_order_ledger, refund_order
 from plaza_client.api.plans import activate_plan, list_plan_versions, save_plan
 from plaza_client.api.plugins import list_plugins, upload_plugin
 from plaza_client.api.quote import quote
 from plaza_client.api.tenants import create_key, create_tenant
 from plaza_client.models import (
+    AcceptInvite,
     ActivateRequest,
     Cart,
     CommitRequest,
     NewKey,
+    NewPromoter,
     NewTenant,
+    NewTouch,
+    PartyKind,
     Plan,
     RefundLineRequest,
     RefundRequest,
@@ -58,6 +66,35 @@ def main(base, operator_key, components, demo):
     )
     shop = AuthenticatedClient(base_url=base, token=issued.key)
 
+    expect(
+        create_tenant.sync_detailed(
+            client=operator,
+            body=NewTenant(id="partners", name="Partners", kind=TenantKind.AGENCY),
+        ),
+        201,
+    )
+    agency_key = expect(
+        create_key.sync_detailed("partners", client=operator, body=NewKey(role=Role.ADMIN)),
+        201,
+    ).key
+    agency = AuthenticatedClient(base_url=base, token=agency_key)
+    invited = expect(
+        invite_promoter.sync_detailed(
+            client=agency,
+            body=NewPromoter(id="p-1001", kind=PartyKind.PROMOTER, name="Lin"),
+        ),
+        201,
+    )
+    accepted = expect(
+        accept_invite.sync_detailed(
+            "p-1001",
+            client=Client(base_url=base),
+            body=AcceptInvite(invite_token=invited.invite_token),
+        ),
+        201,
+    )
+    assert accepted.promoter.state.value == "active" and accepted.key, accepted
+
     for name in PLUGINS:
         wasm = (pathlib.Path(components) / f"{name}.wasm").read_bytes()
         record = expect(upload_plugin.sync_detailed(client=shop, body=File(payload=wasm)), 201)
@@ -86,8 +123,26 @@ def main(base, operator_key, components, demo):
     assert [v.version for v in versions.items][0] == 1
 
     cart = Cart.from_dict(json.loads((pathlib.Path(demo) / "cart.json").read_text()))
+    # The demo cart's promoter (the one the agency just enlisted) shared the link the
+    # demo buyer opened a day before the cart's time.
+    expect(
+        record_touch.sync_detailed(
+            client=shop,
+            body=NewTouch(
+                touch_id="t-1",
+                buyer=cart.buyer.id,
+                promoter=cart.attribution.promoter,
+                at_ms=cart.now_ms - 86_400_000,
+                share_link=cart.attribution.share_link,
+            ),
+        ),
+        201,
+    )
     priced = expect(quote.sync_detailed(plan.id, client=shop, body=cart), 200)
     assert priced.total.payable == 58475, priced.total
+    assert priced.attribution.touch == "t-1", priced.attribution
+    claims = {c.field: c.outcome.value for c in priced.attribution.claims}
+    assert claims["promoter"] == "confirmed", claims
     steps = [s.step for s in priced.explanation]
     assert steps and all(s.outcome.value == "applied" for s in priced.explanation), steps
 

@@ -162,6 +162,7 @@ fn evaluate(plugin: &Plugin) {
         line_ids: &ids,
         waterfall: &waterfall,
         presented: &cart.coupon_codes,
+        buyer: &cart.buyer.id,
     };
     let _ = dispose(&cx, effects);
 }

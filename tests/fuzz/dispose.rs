@@ -17,6 +17,9 @@ use plaza_plugin_sdk::{
 };
 use std::collections::BTreeMap;
 
+/// The buyer of every fuzzed cart: never paid commission.
+const BUYER: &str = "b-fuzz";
+
 const CODES: [&str; 3] = ["SAVE20", "VIP", "LIVE5"];
 
 pub fn check(data: &[u8]) {
@@ -80,6 +83,7 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
             line_ids: &line_ids,
             waterfall: &p.waterfall,
             presented: &presented,
+            buyer: BUYER,
         };
         for e in &effects {
             if let Effect::OrderAdjustment(a) = e {
@@ -125,6 +129,10 @@ fn apply(
     } else {
         assert!(delta.commissions.is_empty(), "commission outside its stage");
     }
+    assert!(
+        delta.commissions.iter().all(|c| c.beneficiary != BUYER),
+        "commission to the buyer"
+    );
     let mut taken = vec![Money::ZERO; p.payable.len()];
     for (line, a) in &delta.line_discounts {
         assert!(
@@ -252,7 +260,7 @@ pub(super) fn effect(u: &mut Unstructured<'_>, visible: usize) -> Result<Effect>
             line: index(u, visible)?,
             payer: party(u)?,
             payee: party(u)?,
-            beneficiary: (*u.choose(&["p-1", "", "agency-9"])?).into(),
+            beneficiary: (*u.choose(&["p-1", "", "agency-9", BUYER])?).into(),
             share: if u.arbitrary()? {
                 Share::Rate(match u.int_in_range(0..=2)? {
                     0 => u.arbitrary()?,

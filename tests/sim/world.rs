@@ -176,6 +176,10 @@ impl World {
                     kind: TenantKind::Merchant,
                 };
                 plaza.create_tenant(&Principal::Operator, new).await?;
+                // The simulated carts name their parties: take them as sent.
+                let trusting = serde_json::from_value(serde_json::json!({"source": "checkout"}))
+                    .expect("attribution settings");
+                plaza.set_attribution_settings(&who, trusting).await?;
                 for (_, bytes) in plaza::examples::EXAMPLE_PLUGINS {
                     plaza
                         .upload_plugin(&who, bytes.to_vec(), Visibility::Private)

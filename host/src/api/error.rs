@@ -88,6 +88,9 @@ impl From<Error> for ApiError {
                 ApiError::new(S::UNPROCESSABLE_ENTITY, "invalid", message).field(field)
             }
             Error::Conflict { kind, .. } => ApiError::new(S::CONFLICT, kind, message),
+            Error::Unprocessable { kind, field, .. } => {
+                ApiError::new(S::UNPROCESSABLE_ENTITY, kind, message).field(field)
+            }
             Error::Load(load) => {
                 let status = match load {
                     LoadError::TooLarge { .. } => S::PAYLOAD_TOO_LARGE,

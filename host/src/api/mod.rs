@@ -8,10 +8,12 @@ mod error;
 mod extract;
 pub mod limit;
 mod links;
+mod market;
 mod openapi;
 mod ops;
 mod orders;
 mod plans;
+mod plaza;
 mod plugins;
 mod samples;
 mod settings;
@@ -28,7 +30,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
@@ -136,6 +138,36 @@ pub fn app(state: AppState, max_body_bytes: usize) -> Router {
             "/v1/settings/orders",
             get(settings::get_orders).put(settings::set_orders),
         )
+        .route("/v1/promoters", post(market::invite).get(market::list))
+        .route(
+            "/v1/promoters/{promoter}",
+            get(market::get).delete(market::unbind),
+        )
+        .route("/v1/promoters/{promoter}/accept", post(market::accept))
+        .route("/v1/promoters/{promoter}/suspend", post(market::suspend))
+        .route(
+            "/v1/promoters/{promoter}/reinstate",
+            post(market::reinstate),
+        )
+        .route("/v1/touches", post(market::record_touch))
+        .route("/v1/touches/{touch}", get(market::touch))
+        .route("/v1/buyers/{buyer}/touches", get(market::buyer_touches))
+        .route(
+            "/v1/settings/attribution",
+            get(market::get_settings).put(market::set_settings),
+        )
+        .route("/v1/offers", get(plaza::list_offers))
+        .route("/v1/offers/{offer}", put(plaza::save_offer))
+        .route("/v1/pools/{pool}", put(plaza::save_pool))
+        .route("/v1/pools/{pool}/members", get(plaza::pool_members))
+        .route("/v1/plaza/offers", get(plaza::plaza_offers))
+        .route("/v1/plaza/pools", get(plaza::plaza_pools))
+        .route("/v1/plaza/pools/{carrier}/{pool}", get(plaza::plaza_pool))
+        .route(
+            "/v1/plaza/pools/{carrier}/{pool}/members",
+            post(plaza::join).delete(plaza::leave),
+        )
+        .route("/v1/memberships", get(plaza::memberships))
         .route("/healthz", get(ops::health))
         .route("/readyz", get(ops::ready))
         .route("/metrics", get(ops::metrics))

@@ -5,7 +5,9 @@
 //! and queries, unknown resources, internal errors).
 
 use super::samples::Samples;
-use super::{ErrorBody, ops, orders, plans, plugins, settings, settlements, tenants};
+use super::{
+    ErrorBody, market, ops, orders, plans, plaza, plugins, settings, settlements, tenants,
+};
 use crate::domain::MAX_IDEMPOTENCY_KEY;
 use crate::shape;
 use utoipa::OpenApi;
@@ -27,6 +29,11 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder};
         settlements::balance, settlements::beneficiary_statements, settlements::create_key,
         settlements::report,
         settings::get_orders, settings::set_orders,
+        market::invite, market::list, market::get, market::accept, market::suspend, market::reinstate,
+        market::unbind, market::record_touch, market::touch, market::buyer_touches,
+        market::get_settings, market::set_settings,
+        plaza::save_offer, plaza::list_offers, plaza::plaza_offers, plaza::save_pool, plaza::pool_members,
+        plaza::plaza_pools, plaza::plaza_pool, plaza::join, plaza::leave, plaza::memberships,
         ops::health, ops::ready, ops::metrics,
     ),
     components(schemas(ErrorBody)),
@@ -280,7 +287,14 @@ mod tests {
                 }
                 let responses = op["responses"].as_object().unwrap();
                 assert!(responses.contains_key("500"), "{method} {path}");
-                if !["/healthz", "/readyz", "/openapi.json"].contains(&path.as_str()) {
+                if ![
+                    "/healthz",
+                    "/readyz",
+                    "/openapi.json",
+                    "/v1/promoters/{promoter}/accept",
+                ]
+                .contains(&path.as_str())
+                {
                     for status in ["401", "403", "429"] {
                         assert!(responses.contains_key(status), "{method} {path}: {status}");
                     }
@@ -342,7 +356,9 @@ mod tests {
             for (method, op) in item.as_object().unwrap() {
                 let id = op["operationId"].as_str().unwrap();
                 assert!(ids.insert(id.to_owned()), "{id} twice");
-                let public = ["/healthz", "/readyz"].contains(&path.as_str());
+                // Accepting an invitation: the invite token is the credential.
+                let public = ["/healthz", "/readyz", "/v1/promoters/{promoter}/accept"]
+                    .contains(&path.as_str());
                 let roles = &op["security"][0]["bearer"];
                 assert_eq!(roles.is_array(), !public, "{method} {path}");
                 if !public {

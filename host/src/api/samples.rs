@@ -15,6 +15,12 @@ const PATH_EXAMPLES: &[(&str, &str)] = &[
     ("version", "1.0.0"),
     ("settlement", "settlement-1"),
     ("beneficiary", "p-1001"),
+    ("promoter", "p-1001"),
+    ("touch", "demo-touch-1"),
+    ("buyer", "b-42"),
+    ("offer", "teaware"),
+    ("pool", "autumn"),
+    ("carrier", "demo-agency"),
 ];
 
 /// The demo's value for path parameter `name` of `path`.
@@ -45,6 +51,31 @@ fn body_example(operation: &str) -> Option<Value> {
         "create_key" => json!({"role": "checkout", "name": "checkout-prod"}),
         "run_settlement" => json!({"settlement_id": "settlement-1", "until_ms": 1795000000000_i64}),
         "create_beneficiary_key" => json!({"name": "p-1001's phone"}),
+        "invite_promoter" => json!({"id": "p-1002", "kind": "promoter", "name": "Lin"}),
+        "record_touch" => json!({
+            "touch_id": "touch-2",
+            "buyer": "b-42",
+            "promoter": "p-1001",
+            "share_link": "s-77",
+            "at_ms": 1794900000000_i64,
+        }),
+        "save_offer" => json!({
+            "spus": ["teapot-yixing"],
+            "categories": ["tea"],
+            "service_rate_ppm": 100000,
+        }),
+        "save_pool" => json!({
+            "name": "Autumn tea picks",
+            "items": [{"merchant": "demo", "offer": "teaware"}],
+            "helper_rate_ppm": 300000,
+        }),
+        "set_attribution_settings" => json!({
+            "source": "touches",
+            "lock_days": 30,
+            "model": "first_touch",
+            "scope": "store",
+            "order_extends_lock": false,
+        }),
         _ => return None,
     })
 }

@@ -43,7 +43,10 @@ impl Plaza {
             return self.replay(existing, &request_sha256).await;
         }
         let prepared = self.active_plan(&tenant, &req.plan)?;
-        let (quote, req) = {
+        let mut req = req;
+        let attributed = super::attribution::attribute(self, &tenant, req.cart)?;
+        req.cart = attributed.cart;
+        let (mut quote, req) = {
             let me = self.clone();
             let owner = tenant.clone();
             let prepared = prepared.clone();
@@ -54,6 +57,7 @@ impl Plaza {
             })
             .await??
         };
+        quote.attribution = Some(attributed.report.clone());
         // A step held back because its counters cannot be read refuses the commit: the
         // order would otherwise be priced as if that promotion did not exist.
         if let Some(held) = quote.explanation.iter().find(|r| {
@@ -107,6 +111,7 @@ impl Plaza {
             refunds: Vec::new(),
             quote: serde_json::to_value(&quote).map_err(|e| Error::Internal(e.to_string()))?,
             cart: req.cart,
+            attribution: Some(attributed.report),
             request_sha256: request_sha256.clone(),
             ledger_entries: 0,
         };
@@ -132,6 +137,8 @@ impl Plaza {
                 Table::Counters,
                 Table::Ledger,
                 Table::Timers,
+                Table::Touches,
+                Table::BuyerTouches,
             ][..],
             &commission::SHARE_TABLES,
         ]
@@ -149,6 +156,9 @@ impl Plaza {
             commission::put_order(tx, &tenant, None, &mut order)?;
             tx.put(Table::OrderTimes, &time_key(&tenant, now, &order.id), &[])?;
             lifecycle::schedule_new(tx, &tenant, &order)?;
+            if let Some(renewal) = &attributed.extension {
+                super::attribution::put_extension(tx, &tenant, &order.id, renewal.clone(), now)?;
+            }
             ledger::append(tx, &tenant, &order.id, &entries)
         });
         match (outcome, abort) {

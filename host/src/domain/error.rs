@@ -25,6 +25,13 @@ pub enum Error {
         kind: &'static str,
         message: String,
     },
+    /// A well-formed request the domain refuses, with a stable type naming why.
+    #[error("{field}: {message}")]
+    Unprocessable {
+        kind: &'static str,
+        field: String,
+        message: String,
+    },
     #[error("plugin refused: {0}")]
     Load(LoadError),
     #[error("compiling the plugin took longer than {limit_ms} ms")]
@@ -77,6 +84,18 @@ impl Error {
         Error::NotFound {
             what,
             id: id.into(),
+        }
+    }
+
+    pub fn unprocessable(
+        kind: &'static str,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Error {
+        Error::Unprocessable {
+            kind,
+            field: field.into(),
+            message: message.into(),
         }
     }
 

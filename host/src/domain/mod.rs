@@ -10,6 +10,7 @@
 //! it. Plugin code never runs on the caller's thread: it runs on the [`pool`], fair between
 //! tenants, and never under a lock other requests wait on.
 
+pub mod attribution;
 mod beneficiary;
 mod breaker;
 mod budget;
@@ -20,6 +21,7 @@ mod error;
 mod idempotency;
 mod ledger;
 pub mod lifecycle;
+pub mod market;
 mod order;
 mod order_list;
 pub mod order_settings;
@@ -27,6 +29,7 @@ pub mod page;
 mod parties;
 mod plans;
 pub mod pool;
+pub mod promoters;
 mod quota;
 mod quote;
 mod refund;
@@ -37,6 +40,7 @@ pub mod settlement;
 mod tenants;
 pub mod timers;
 
+pub use attribution::{AttributionSettings, LockScope, NewTouch, Touch, TouchModel};
 pub use beneficiary::{BeneficiaryKey, IssuedBeneficiaryKey, NewBeneficiaryKey};
 pub use breaker::{Admission, Breaker, BreakerConfig};
 pub use commission::{CommissionState, Side};
@@ -44,6 +48,8 @@ pub use error::Error;
 pub use idempotency::{IdempotencyKey, MAX_IDEMPOTENCY_KEY};
 pub use ledger::{LedgerEntry, LedgerKind};
 pub use lifecycle::{EventRequest, EventType, OrderEvent, OrderState};
+pub use market::offers::{NewOffer, Offer, OfferTerms};
+pub use market::pools::{JoinPool, Membership, NewPool, PoolItem, PoolQuery, ProductPool};
 pub use order::{
     CommitRequest, Order, OrderCommission, OrderLine, OrderStatus, Refund, RefundLine,
     RefundLineRequest, RefundRequest, Reservation,
@@ -54,6 +60,9 @@ pub use page::{Page, PageQuery, Position};
 pub use parties::PartyNet;
 pub use plans::{Activation, PlanDiff, PlanHead, PlanSummary, PlanVersionInfo};
 pub use pool::{Pool, PoolConfig};
+pub use promoters::{
+    AcceptInvite, Acceptance, BindingState, Invitation, NewPromoter, PartyKind, Promoter,
+};
 pub use quote::StepUsage;
 pub use registry::{PluginRecord, Visibility};
 pub use report::{CommissionFigures, FunderCost, Report, ReportQuery, StepCost};

@@ -74,7 +74,11 @@ pub struct Order {
     /// The pricing as committed, with its explanation.
     #[schema(value_type = Object)]
     pub quote: serde_json::Value,
+    /// The cart as priced: its attribution is the resolved chain.
     pub cart: Cart,
+    /// How the chain was resolved: the touch that won and what became of each claim.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attribution: Option<crate::executor::AttributionReport>,
     /// sha256 of the commit request: a replay must match it.
     pub request_sha256: String,
     /// Ledger entries written so far.

@@ -39,17 +39,22 @@ impl Plaza {
             None => Source::Active(self.active_plan(&tenant, plan)?),
             Some(v) => Source::Stored(Box::new(self.load_version(&tenant, plan, v)?)),
         };
+        let attributed = super::attribution::attribute(self, &tenant, cart)?;
+        let (cart, report) = (attributed.cart, attributed.report);
         let me = self.clone();
         let (owner, plan) = (tenant.clone(), plan.to_owned());
-        self.on_pool(&tenant, move || {
-            let prepared = match source {
-                Source::Active(prepared) => prepared,
-                Source::Stored(stored) => me.prepare_for(&owner, &stored)?.plan,
-            };
-            let gate = ServiceGate::new(&me, &owner, &plan, &cart.buyer.id);
-            Ok(executor::quote_with(&me.sandbox, &prepared, &cart, &gate)?)
-        })
-        .await?
+        let mut quote = self
+            .on_pool(&tenant, move || {
+                let prepared = match source {
+                    Source::Active(prepared) => prepared,
+                    Source::Stored(stored) => me.prepare_for(&owner, &stored)?.plan,
+                };
+                let gate = ServiceGate::new(&me, &owner, &plan, &cart.buyer.id);
+                Ok::<_, Error>(executor::quote_with(&me.sandbox, &prepared, &cart, &gate)?)
+            })
+            .await??;
+        quote.attribution = Some(report);
+        Ok(quote)
     }
 
     /// What the steps of the active version with a budget have used of it.

@@ -30,6 +30,9 @@ pub struct Tenant {
     /// Payment timeout and after-sale window (`/v1/settings/orders`).
     #[serde(default)]
     pub orders: OrderSettings,
+    /// Where attribution comes from and how touches lock (`/v1/settings/attribution`).
+    #[serde(default)]
+    pub attribution: super::attribution::AttributionSettings,
 }
 
 #[derive(Clone, Debug, Deserialize, ToSchema)]
@@ -208,6 +211,7 @@ impl Plaza {
             kind: new.kind,
             created_ms: self.now_ms(),
             orders: OrderSettings::default(),
+            attribution: Default::default(),
         };
         if !self
             .store

@@ -172,6 +172,8 @@ pub struct Context<'a> {
     pub waterfall: &'a Waterfall,
     /// The coupon codes the buyer presented with the cart.
     pub presented: &'a [String],
+    /// The buyer, who is never paid commission on their own purchase.
+    pub buyer: &'a str,
 }
 
 impl Context<'_> {
@@ -377,6 +379,11 @@ fn judge_commission(
     if c.beneficiary.len() > 128 || !crate::shape::is_id(&c.beneficiary) {
         return Err(format!(
             "{at}: beneficiary must be an id: 1 to 128 bytes without spaces, control characters or '/'"
+        ));
+    }
+    if c.beneficiary == cx.buyer {
+        return Err(format!(
+            "{at}: commission to the buyer refused: nobody earns on their own purchase"
         ));
     }
     let base = waterfall.received(line, payer, payable);

@@ -1,6 +1,7 @@
 //! The plan executor: quote a cart through a plan of sandboxed rules, judge every proposal
 //! against the host's invariants, and explain each step.
 
+pub mod attribution;
 pub mod cart;
 pub mod dispose;
 pub mod plan;
@@ -9,7 +10,8 @@ mod run;
 mod select;
 mod state;
 
-pub use cart::{Cart, CartError};
+pub use attribution::{AttributionReport, AttributionSource, Claim, ClaimOutcome, Uncredited};
+pub use cart::{Attribution, Cart, CartError};
 pub use dispose::{MAX_COMMISSION, MAX_UPLINE_LEVEL};
 pub use plan::{Budget, Plan, PlanError, PreparedPlan, PreparedStep, Release, prepare};
 pub use quote::{BudgetLimit, Outcome, Quote, Reason, StepReport};

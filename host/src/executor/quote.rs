@@ -25,6 +25,9 @@ pub struct Quote {
     pub explanation: Vec<StepReport>,
     /// Instructions used by all plugin calls.
     pub fuel: u64,
+    /// Who brought the sale: set by the host's attribution before the plan ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attribution: Option<super::AttributionReport>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]

@@ -248,6 +248,7 @@ impl Exec<'_> {
                 line_ids: self.line_ids,
                 waterfall: &st.waterfall,
                 presented: &self.cart.coupon_codes,
+                buyer: &self.cart.buyer.id,
             };
             dispose(&cx, effects)
         });

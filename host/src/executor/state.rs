@@ -115,5 +115,6 @@ pub(super) fn finish(plan: &PreparedPlan, cart: &Cart, st: State) -> Quote {
         notes: st.notes,
         explanation: st.reports,
         fuel: st.fuel,
+        attribution: None,
     }
 }

@@ -77,11 +77,28 @@ pub enum Table {
     Carried,
     /// sha256(api key) → `BeneficiaryKey`.
     BeneficiaryKeys,
+    /// promoter → its record (platform-wide ids).
+    Promoters,
+    /// agency \0 promoter → `Promoter`: an agency's promoters, for listing.
+    AgencyPromoters,
+    /// tenant \0 touch → `Touch`.
+    Touches,
+    /// tenant \0 buyer \0 at_ms ([`time_part`]) \0 touch → `Touch`: a buyer's touches in
+    /// time order, for attribution.
+    BuyerTouches,
+    /// merchant \0 offer → `Offer`: products opened to agencies.
+    Offers,
+    /// carrier \0 pool → `Pool`.
+    Pools,
+    /// helper \0 carrier \0 pool → `Membership`: the pools an agency joined.
+    Memberships,
+    /// carrier \0 pool \0 helper → `Membership`: a pool's helper agencies.
+    PoolMembers,
 }
 
 impl Table {
     /// Every table, in a fixed order.
-    pub const ALL: [Table; 23] = [
+    pub const ALL: [Table; 31] = [
         Table::Tenants,
         Table::Keys,
         Table::Plugins,
@@ -105,6 +122,14 @@ impl Table {
         Table::Balances,
         Table::Carried,
         Table::BeneficiaryKeys,
+        Table::Promoters,
+        Table::AgencyPromoters,
+        Table::Touches,
+        Table::BuyerTouches,
+        Table::Offers,
+        Table::Pools,
+        Table::Memberships,
+        Table::PoolMembers,
     ];
 
     /// The table's name in the database.
@@ -133,6 +158,14 @@ impl Table {
             Table::Balances => "balances",
             Table::Carried => "carried",
             Table::BeneficiaryKeys => "beneficiary_keys",
+            Table::Promoters => "promoters",
+            Table::AgencyPromoters => "agency_promoters",
+            Table::Touches => "touches",
+            Table::BuyerTouches => "buyer_touches",
+            Table::Offers => "offers",
+            Table::Pools => "pools",
+            Table::Memberships => "memberships",
+            Table::PoolMembers => "pool_members",
         }
     }
 }

@@ -22,11 +22,7 @@ fn backend(e: sled::Error) -> StoreError {
 
 impl SledBackend {
     pub fn open(dir: &Path) -> Result<SledBackend, StoreError> {
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(CACHE_BYTES)
-            .open()
-            .map_err(backend)?;
+        let db = open_db(dir).map_err(backend)?;
         let trees = Table::ALL
             .iter()
             .map(|t| db.open_tree(t.name()).map_err(backend))
@@ -42,6 +38,33 @@ impl SledBackend {
         &self.trees[index]
     }
 }
+
+/// Open the database, waiting a bounded time for its file lock. sled releases the lock
+/// from its background threads a moment after the last handle in this process drops, so
+/// reopening right after closing (a restart in place, a tool run after the server
+/// stopped) can find it still held. Another live process holding it is still refused,
+/// after [`LOCK_WAIT`].
+fn open_db(dir: &Path) -> sled::Result<sled::Db> {
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    loop {
+        match sled::Config::new()
+            .path(dir)
+            .cache_capacity(CACHE_BYTES)
+            .open()
+        {
+            Err(sled::Error::Io(e))
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// How long [`open_db`] waits for a lock released by this process's closing handles.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The trees of one transaction, by table.
 struct SledTx<'a> {

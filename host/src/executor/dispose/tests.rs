@@ -35,6 +35,7 @@ impl Fixture {
             line_ids: &line_ids,
             waterfall: &self.waterfall,
             presented: &self.presented,
+            buyer: "buyer-1",
         };
         dispose(&cx, effects)
     }
@@ -227,6 +228,16 @@ fn commission_is_bounded_by_the_rate_cap_the_waterfall_and_two_upline_levels() {
         (
             commission(0, Party::Merchant, Party::Promoter, Share::Amount(-1)),
             "negative commission",
+        ),
+        (
+            Effect::Commission(Commission {
+                beneficiary: "buyer-1".into(),
+                ..match commission(0, Party::Merchant, Party::Promoter, Share::Amount(1)) {
+                    Effect::Commission(c) => c,
+                    _ => unreachable!(),
+                }
+            }),
+            "own purchase",
         ),
     ] {
         let v = violations(f.judge(Stage::Commission, vec![effect]));
