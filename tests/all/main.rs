@@ -11,6 +11,7 @@ mod hostile_wire;
 mod legacy;
 mod money_paths;
 mod order_lifecycle;
+mod plaza_layers;
 mod plaza_pools;
 mod properties;
 mod refund_kinds;

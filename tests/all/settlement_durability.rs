@@ -43,7 +43,7 @@ fn kill_9_during_a_settlement_run_loses_nothing_and_pays_nothing_twice() {
         shop.trust_checkout_attribution();
         assert_eq!(shop.upload("agency-waterfall").status, 201);
         shop.apply(&json!({"id": "w", "steps": [{
-            "id": "waterfall", "plugin": {"name": "agency-waterfall", "version": "1.0.0"},
+            "id": "waterfall", "plugin": {"name": "agency-waterfall", "version": "1.1.0"},
             "config": {"carrying_agency": 200_000, "helper_agency": 500_000, "promoter": 800_000}}]}));
         let writers: Vec<_> = (0..4)
             .map(|w| {

@@ -556,7 +556,7 @@ fn run_case(
     shop.trust_checkout_attribution();
     assert_eq!(shop.upload("agency-waterfall").status, 201);
     shop.apply(&json!({"id": "w", "steps": [{
-        "id": "waterfall", "plugin": {"name": "agency-waterfall", "version": "1.0.0"},
+        "id": "waterfall", "plugin": {"name": "agency-waterfall", "version": "1.1.0"},
         "config": {"carrying_agency": RATES[0], "helper_agency": RATES[1], "promoter": RATES[2]},
         "budget": {"max_amount": 1_000_000_000_000_i64}}]}));
     let mut m = Model::default();

@@ -5,13 +5,17 @@
 //! merchant trusting its checkout resolves nothing. The difference is what attribution
 //! adds.
 //!
+//! Also: the same cart priced through three layers (the merchant's plan, then carrying
+//! agency `c`'s plan for its pool, then the promoters' agency `pa`'s plan as the pool's
+//! helper) against one layer (the same, once `pa` has left the pool).
+//!
 //! Run: `cargo bench -p plaza-tests --bench attribution`
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use plaza::clock::ManualClock;
 use plaza::domain::{AcceptInvite, NewPromoter, NewTouch, PartyKind, Principal, Role};
 use plaza_tests::bench::latency_line;
-use plaza_tests::server::{Server, demo_cart, with_demo_plan};
+use plaza_tests::server::{Api, Server, demo_cart, with_demo_plan};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -55,6 +59,38 @@ where
     });
 }
 
+/// A plan of one agency-waterfall step from `from`, paying `to` 30 % of what it received.
+fn pass_on(id: &str, from: &str, to: &str) -> serde_json::Value {
+    json!({"id": id, "steps": [{
+        "id": "pass-on",
+        "plugin": {"name": "agency-waterfall", "version": "1.1.0"},
+        "config": {"from": from, to: 300_000},
+    }]})
+}
+
+/// The merchant opens the demo cart's teaware to agency `c`, whose pool (with its own
+/// plan) `pa` joins as a helper with its plan.
+fn layers(server: &Server, shop: &Api, pa: &Api) {
+    let c = server.operator().create_tenant("c", "agency");
+    let offer = json!({"spus": ["teapot-yixing", "cup-set"], "service_rate_ppm": 100_000});
+    assert_eq!(shop.put("/v1/offers/teaware", &offer).status, 200);
+    for (agency, plan) in [
+        (&c, pass_on("c-plan", "carrying_agency", "helper_agency")),
+        (pa, pass_on("pa-plan", "helper_agency", "promoter")),
+    ] {
+        assert_eq!(agency.upload("agency-waterfall").status, 201);
+        agency.apply(&plan);
+    }
+    let pool = json!({"name": "Teaware", "items": [{"merchant": "teahouse", "offer": "teaware"}],
+        "helper_rate_ppm": 300_000, "plan": "c-plan"});
+    assert_eq!(c.put("/v1/pools/teaware", &pool).status, 200);
+    let joined = pa.post(
+        "/v1/plaza/pools/c/teaware/members",
+        &json!({"plan": "pa-plan"}),
+    );
+    assert_eq!(joined.status, 201, "{}", joined.text);
+}
+
 fn attribution(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let data = dir.path().to_path_buf();
@@ -68,7 +104,8 @@ fn attribution(c: &mut Criterion) {
     );
     let shop = server.operator().create_tenant("teahouse", "merchant");
     with_demo_plan(&shop);
-    server.operator().create_tenant("pa", "agency");
+    let pa = server.operator().create_tenant("pa", "agency");
+    layers(&server, &shop, &pa);
     drop(server);
 
     let mut config = plaza_tests::server::config(dir.path());
@@ -176,22 +213,49 @@ fn attribution(c: &mut Criterion) {
             .is_some(),
         "the buyer's touches credit a promoter"
     );
+    assert_eq!(
+        resolved.layers.len(),
+        2,
+        "c's and pa's layers below the merchant's"
+    );
+    let took = Duration::ZERO;
+    let three = sample(&single);
+    eprintln!("{}", latency_line("resolved, three layers", &three, took));
+    let pa = member("pa", Role::Admin);
+    let leave = |runtime: &tokio::runtime::Runtime| {
+        runtime
+            .block_on(plaza.leave_pool(&pa, "c", "teaware"))
+            .expect("left");
+        assert!(
+            quote(runtime).layers.is_empty(),
+            "one layer: the merchant's"
+        );
+    };
+    let join = |runtime: &tokio::runtime::Runtime| {
+        let plan = serde_json::from_value(json!({"plan": "pa-plan"})).expect("a membership");
+        runtime
+            .block_on(plaza.join_pool(&pa, "c", "teaware", plan))
+            .expect("joined");
+    };
+    leave(&single);
     let touches = sample(&single);
     mode("checkout");
     let checkout = sample(&single);
-    let took = Duration::ZERO;
-    eprintln!("{}", latency_line("resolving 1M touches", &touches, took));
+    eprintln!("{}", latency_line("resolved, one layer", &touches, took));
     eprintln!("{}", latency_line("trusting the checkout", &checkout, took));
 
     let mut group = c.benchmark_group("attribution");
     mode("touches");
-    group.bench_function("quote_demo_cart_resolved_from_1m_touches", |b| {
+    join(&single);
+    group.bench_function("quote_resolved_from_1m_touches_three_layers", |b| {
+        b.iter(|| quote(&single))
+    });
+    leave(&single);
+    group.bench_function("quote_resolved_from_1m_touches_one_layer", |b| {
         b.iter(|| quote(&single))
     });
     mode("checkout");
-    group.bench_function("quote_demo_cart_checkout_attribution", |b| {
-        b.iter(|| quote(&single))
-    });
+    group.bench_function("quote_checkout_attribution", |b| b.iter(|| quote(&single)));
     group.finish();
 }
 

@@ -163,6 +163,7 @@ fn evaluate(plugin: &Plugin) {
         waterfall: &waterfall,
         presented: &cart.coupon_codes,
         buyer: &cart.buyer.id,
+        payers: None,
     };
     let _ = dispose(&cx, effects);
 }

@@ -84,6 +84,7 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
             waterfall: &p.waterfall,
             presented: &presented,
             buyer: BUYER,
+            payers: None,
         };
         for e in &effects {
             if let Effect::OrderAdjustment(a) = e {

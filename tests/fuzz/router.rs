@@ -112,6 +112,24 @@ const ROUTES: &[&str] = &[
     "/v1/beneficiaries/{}/keys",
     "/v1/reports/summary",
     "/v1/settings/orders",
+    "/v1/settings/attribution",
+    "/v1/promoters",
+    "/v1/promoters/{}",
+    "/v1/promoters/{}/accept",
+    "/v1/promoters/{}/suspend",
+    "/v1/promoters/{}/reinstate",
+    "/v1/touches",
+    "/v1/touches/{}",
+    "/v1/buyers/{}/touches",
+    "/v1/offers",
+    "/v1/offers/{}",
+    "/v1/pools/{}",
+    "/v1/pools/{}/members",
+    "/v1/plaza/offers",
+    "/v1/plaza/pools",
+    "/v1/plaza/pools/{}/{}",
+    "/v1/plaza/pools/{}/{}/members",
+    "/v1/memberships",
     "/healthz",
     "/readyz",
     "/metrics",
@@ -139,6 +157,9 @@ const SEGMENTS: &[&str] = &[
     "a%20b",
     "p-1001",
     "s-1",
+    "t-1",
+    "b-42",
+    "pool-1",
 ];
 
 const QUERIES: &[&str] = &[
@@ -170,7 +191,8 @@ const METHODS: &[Method] = &[
 
 /// Bodies a real client sends, for mutation: the demo cart, plan, an order, refunds (by
 /// units, amount, shipping, all), a tenant, a key, an activation, an order event, order
-/// settings, a settlement run.
+/// settings, a settlement run, an invitation and its acceptance, a touch, attribution
+/// settings, an offer, a pool, a membership.
 fn templates() -> Vec<serde_json::Value> {
     let cart: serde_json::Value = serde_json::from_str(plaza::examples::DEMO_CART).expect("cart");
     let plan: serde_json::Value = serde_json::from_str(plaza::examples::DEMO_PLAN).expect("plan");
@@ -187,6 +209,13 @@ fn templates() -> Vec<serde_json::Value> {
         serde_json::json!({"event_id": "e-1", "type": "paid", "at_ms": 1_795_000_000_000i64}),
         serde_json::json!({"payment_timeout_ms": 1_800_000, "after_sale_ms": 604_800_000}),
         serde_json::json!({"settlement_id": "s-1", "until_ms": 1_795_000_000_000i64}),
+        serde_json::json!({"id": "p-1001", "kind": "promoter", "name": "Lin"}),
+        serde_json::json!({"invite_token": "pz_00"}),
+        serde_json::json!({"touch_id": "t-1", "buyer": "b-42", "promoter": "p-1001", "at_ms": 1_795_000_000_000i64}),
+        serde_json::json!({"source": "touches", "lock_days": 30, "model": "last_touch", "scope": "product", "order_extends_lock": true}),
+        serde_json::json!({"spus": ["teapot-yixing"], "categories": ["tea"], "service_rate_ppm": 100_000, "agencies": ["other"]}),
+        serde_json::json!({"name": "Pool", "items": [{"merchant": "shop", "offer": "o-1"}], "helper_rate_ppm": 300_000, "plan": "sim"}),
+        serde_json::json!({"plan": "sim"}),
     ]
 }
 

@@ -46,14 +46,18 @@ impl Plaza {
         let mut req = req;
         let attributed = super::attribution::attribute(self, &tenant, req.cart)?;
         req.cart = attributed.cart;
+        let carry = attributed.carry;
         let (mut quote, req) = {
             let me = self.clone();
             let owner = tenant.clone();
             let prepared = prepared.clone();
             self.on_pool(&tenant, move || {
                 let gate = ServiceGate::new(&me, &owner, &req.plan, &req.cart.buyer.id);
-                executor::quote_with(&me.sandbox, &prepared, &req.cart, &gate)
-                    .map(|quote| (quote, req))
+                let mut quote = executor::quote_with(&me.sandbox, &prepared, &req.cart, &gate)?;
+                if let Some(carry) = &carry {
+                    me.run_layers(&req.cart, carry, &mut quote)?;
+                }
+                Ok::<_, Error>((quote, req))
             })
             .await??
         };

@@ -19,6 +19,7 @@ mod commit;
 mod compile;
 mod error;
 mod idempotency;
+mod layers;
 mod ledger;
 pub mod lifecycle;
 pub mod market;

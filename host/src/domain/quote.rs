@@ -40,7 +40,7 @@ impl Plaza {
             Some(v) => Source::Stored(Box::new(self.load_version(&tenant, plan, v)?)),
         };
         let attributed = super::attribution::attribute(self, &tenant, cart)?;
-        let (cart, report) = (attributed.cart, attributed.report);
+        let (cart, report, carry) = (attributed.cart, attributed.report, attributed.carry);
         let me = self.clone();
         let (owner, plan) = (tenant.clone(), plan.to_owned());
         let mut quote = self
@@ -50,7 +50,11 @@ impl Plaza {
                     Source::Stored(stored) => me.prepare_for(&owner, &stored)?.plan,
                 };
                 let gate = ServiceGate::new(&me, &owner, &plan, &cart.buyer.id);
-                Ok::<_, Error>(executor::quote_with(&me.sandbox, &prepared, &cart, &gate)?)
+                let mut quote = executor::quote_with(&me.sandbox, &prepared, &cart, &gate)?;
+                if let Some(carry) = &carry {
+                    me.run_layers(&cart, carry, &mut quote)?;
+                }
+                Ok::<_, Error>(quote)
             })
             .await??;
         quote.attribution = Some(report);

@@ -61,6 +61,20 @@ impl Role {
         }
     }
 
+    /// The role a [`Role::name`] names.
+    pub fn from_name(name: &str) -> Option<Role> {
+        Some(match name {
+            "merchant" => Role::Merchant,
+            "carrying_agency" => Role::CarryingAgency,
+            "helper_agency" => Role::HelperAgency,
+            "creator" => Role::Creator,
+            "promoter_agency" => Role::PromoterAgency,
+            "promoter" => Role::Promoter,
+            "livestreamer" => Role::Livestreamer,
+            other => Role::Upline(other.strip_prefix("upline_")?.parse().ok()?),
+        })
+    }
+
     pub fn name(self) -> String {
         match self {
             Role::Merchant => "merchant".into(),
@@ -100,8 +114,26 @@ impl Waterfall {
     }
 
     pub fn record(&mut self, c: &AcceptedCommission) {
-        *self.paid.entry((c.line, c.payer)).or_default() += c.amount;
-        *self.received.entry((c.line, c.payee)).or_default() += c.amount;
+        self.add(c.line, c.payer, c.payee, c.amount);
+    }
+
+    /// `payer` paid `payee` `amount` on `line`.
+    pub fn add(&mut self, line: usize, payer: Role, payee: Role, amount: Money) {
+        *self.paid.entry((line, payer)).or_default() += amount;
+        *self.received.entry((line, payee)).or_default() += amount;
+    }
+
+    /// What `role` (not the merchant) received on `line`.
+    pub fn received_by(&self, line: usize, role: Role) -> Money {
+        self.received
+            .get(&(line, role))
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// What `role` paid on `line`.
+    pub fn paid_by(&self, line: usize, role: Role) -> Money {
+        self.paid(line, role)
     }
 }
 
@@ -174,6 +206,8 @@ pub struct Context<'a> {
     pub presented: &'a [String],
     /// The buyer, who is never paid commission on their own purchase.
     pub buyer: &'a str,
+    /// In another tenant's layer: the roles whose money it may spend.
+    pub payers: Option<&'a [Role]>,
 }
 
 impl Context<'_> {
@@ -379,6 +413,18 @@ fn judge_commission(
     if c.beneficiary.len() > 128 || !crate::shape::is_id(&c.beneficiary) {
         return Err(format!(
             "{at}: beneficiary must be an id: 1 to 128 bytes without spaces, control characters or '/'"
+        ));
+    }
+    if let Some(own) = cx.payers
+        && !own.contains(&payer)
+    {
+        return Err(format!(
+            "{at}: this layer pays only as {}; {} is not its to spend",
+            own.iter()
+                .map(|r| r.name())
+                .collect::<Vec<_>>()
+                .join(" or "),
+            payer.name()
         ));
     }
     if c.beneficiary == cx.buyer {

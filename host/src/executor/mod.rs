@@ -4,6 +4,7 @@
 pub mod attribution;
 pub mod cart;
 pub mod dispose;
+pub mod layer;
 pub mod plan;
 pub mod quote;
 mod run;

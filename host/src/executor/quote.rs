@@ -28,6 +28,43 @@ pub struct Quote {
     /// Who brought the sale: set by the host's attribution before the plan ran.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attribution: Option<super::AttributionReport>,
+    /// The layers below the merchant's plan (the plaza's carrying and helper agencies),
+    /// each with what flowed in and out of it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub layers: Vec<LayerReport>,
+}
+
+/// One tenant's layer of a quote.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct LayerReport {
+    pub tenant: String,
+    /// The roles the tenant holds in the chain, whose money the layer spends.
+    pub roles: Vec<String>,
+    /// The pool (`carrier/pool`) that brought the goods.
+    pub pool: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<PlanVersion>,
+    pub outcome: LayerOutcome,
+    /// The layer's own steps.
+    pub explanation: Vec<StepReport>,
+    /// What the tenant received on the order.
+    pub received: Money,
+    /// What it paid on.
+    pub paid_out: Money,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum LayerOutcome {
+    Applied,
+    /// The pool or membership names no plan: the layer pays nothing further.
+    NoPlan,
+    /// The named plan has no active version.
+    PlanNotActive,
+    /// The plan failed closed: the layer pays nothing further.
+    Failed {
+        message: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]

@@ -138,18 +138,43 @@ pub fn quote_with(
         encoded: &encoded,
         line_ids: &line_ids,
         gate,
+        layer: None,
     };
     let mut input = Vec::new();
 
     for stage in STAGES {
         let steps: Vec<&PreparedStep> = plan.steps.iter().filter(|s| s.stage == stage).collect();
-        if steps.is_empty() {
-            continue;
-        }
         if stage == Stage::ItemPrice {
-            exec.best_of(&steps, &mut st, &mut input)?;
+            if !steps.is_empty() {
+                exec.best_of(&steps, &mut st, &mut input)?;
+            }
             continue;
         }
+        exec.stage(&steps, &mut st, &mut input)?;
+    }
+    Ok(finish(plan, cart, st))
+}
+
+pub(super) struct Exec<'a> {
+    pub sandbox: &'a Sandbox,
+    pub plan: &'a PreparedPlan,
+    pub cart: &'a Cart,
+    /// The cart as the rule contract encodes it.
+    pub encoded: &'a [u8],
+    pub line_ids: &'a [&'a str],
+    pub gate: &'a dyn Gate,
+    /// In another tenant's layer: the lines it carries and whose money it spends.
+    pub layer: Option<&'a super::layer::Layer>,
+}
+
+impl Exec<'_> {
+    /// Run the steps of one stage (not item price): each exclusive group keeps one member.
+    pub(super) fn stage(
+        &self,
+        steps: &[&PreparedStep],
+        st: &mut State,
+        input: &mut Vec<u8>,
+    ) -> Result<(), QuoteError> {
         let mut done = vec![false; steps.len()];
         for i in 0..steps.len() {
             if done[i] {
@@ -171,23 +196,11 @@ pub fn quote_with(
                 done[j] = true;
             }
             let group: Vec<&PreparedStep> = members.iter().map(|&j| steps[j]).collect();
-            exec.group(&group, &mut st, &mut input)?;
+            self.group(&group, st, input)?;
         }
+        Ok(())
     }
-    Ok(finish(plan, cart, st))
-}
 
-struct Exec<'a> {
-    sandbox: &'a Sandbox,
-    plan: &'a PreparedPlan,
-    cart: &'a Cart,
-    /// The cart as the rule contract encodes it.
-    encoded: &'a [u8],
-    line_ids: &'a [&'a str],
-    gate: &'a dyn Gate,
-}
-
-impl Exec<'_> {
     /// Run one step against the current state, without applying it.
     fn run(&self, ps: &PreparedStep, st: &State, input: &mut Vec<u8>) -> StepRun {
         let step = &ps.step;
@@ -201,7 +214,11 @@ impl Exec<'_> {
         }
         let exclusive = step.stacking == Stacking::Exclusive;
         let visible: Vec<usize> = (0..self.cart.lines.len())
-            .filter(|&i| step.scope.covers(&self.cart.lines[i]) && !(exclusive && st.discounted[i]))
+            .filter(|&i| {
+                step.scope.covers(&self.cart.lines[i])
+                    && !(exclusive && st.discounted[i])
+                    && self.layer.is_none_or(|l| l.lines[i])
+            })
             .collect();
         if visible.is_empty() {
             return StepRun::Skipped(Reason::NoLinesInScope);
@@ -249,6 +266,7 @@ impl Exec<'_> {
                 waterfall: &st.waterfall,
                 presented: &self.cart.coupon_codes,
                 buyer: &self.cart.buyer.id,
+                payers: self.layer.map(|l| l.payers.as_slice()),
             };
             dispose(&cx, effects)
         });

@@ -116,5 +116,6 @@ pub(super) fn finish(plan: &PreparedPlan, cart: &Cart, st: State) -> Quote {
         explanation: st.reports,
         fuel: st.fuel,
         attribution: None,
+        layers: Vec::new(),
     }
 }

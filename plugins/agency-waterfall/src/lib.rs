@@ -11,6 +11,12 @@
 //! the first party `carrying_agency` of the line's final payable amount (the service rate).
 //! Any rate may be omitted (0: that party is not paid, and the chain continues from the last
 //! party that was). Each rate is at most 90 %.
+//!
+//! `"from"` starts the chain lower, for an agency's own layer of a plaza quote: with
+//! `"from": "helper_agency"` the helper agency pays the parties after it (creator, promoter
+//! agency, promoter) out of what it received, and the rates of the parties above it are
+//! not allowed. One of `merchant` (the default), `carrying_agency`, `helper_agency`,
+//! `promoter_agency`.
 
 use plaza_plugin_sdk::prelude::*;
 use serde::Deserialize;
@@ -23,6 +29,7 @@ pub struct AgencyWaterfall;
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
+    from: From,
     carrying_agency: Ppm,
     helper_agency: Ppm,
     creator: Ppm,
@@ -30,14 +37,47 @@ pub struct Config {
     promoter: Ppm,
 }
 
+/// Who pays first.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum From {
+    #[default]
+    Merchant,
+    CarryingAgency,
+    HelperAgency,
+    PromoterAgency,
+}
+
+impl From {
+    fn party(self) -> Party {
+        match self {
+            From::Merchant => Party::Merchant,
+            From::CarryingAgency => Party::CarryingAgency,
+            From::HelperAgency => Party::HelperAgency,
+            From::PromoterAgency => Party::PromoterAgency,
+        }
+    }
+
+    /// Where in the chain (carrying, helper, creator, promoter agency, promoter) paying
+    /// starts.
+    fn first_payee(self) -> usize {
+        match self {
+            From::Merchant => 0,
+            From::CarryingAgency => 1,
+            From::HelperAgency => 2,
+            From::PromoterAgency => 4,
+        }
+    }
+}
+
 impl Rule for AgencyWaterfall {
     type Config = Config;
     const NAME: &'static str = "agency-waterfall";
-    const VERSION: &'static str = "1.0.0";
+    const VERSION: &'static str = "1.1.0";
     const STAGE: Stage = Stage::Commission;
     const DESCRIPTION: &'static str =
         "二级团 waterfall: each party pays the next out of what it received";
-    const CONFIG_SCHEMA: &'static str = r#"{"type":"object","properties":{"carrying_agency":{"type":"integer","minimum":0,"maximum":900000},"helper_agency":{"type":"integer","minimum":0,"maximum":900000},"creator":{"type":"integer","minimum":0,"maximum":900000},"promoter_agency":{"type":"integer","minimum":0,"maximum":900000},"promoter":{"type":"integer","minimum":0,"maximum":900000}}}"#;
+    const CONFIG_SCHEMA: &'static str = r#"{"type":"object","properties":{"from":{"enum":["merchant","carrying_agency","helper_agency","promoter_agency"]},"carrying_agency":{"type":"integer","minimum":0,"maximum":900000},"helper_agency":{"type":"integer","minimum":0,"maximum":900000},"creator":{"type":"integer","minimum":0,"maximum":900000},"promoter_agency":{"type":"integer","minimum":0,"maximum":900000},"promoter":{"type":"integer","minimum":0,"maximum":900000}}}"#;
 
     fn validate(c: &Config) -> Result<(), String> {
         let rates = [
@@ -52,6 +92,9 @@ impl Rule for AgencyWaterfall {
             .any(|r| *r > plaza_plugin_sdk::MAX_COMMISSION_RATE)
         {
             return Err("rates must not exceed 900000 ppm (90 %)".into());
+        }
+        if rates[..c.from.first_payee()].iter().any(|r| r.0 > 0) {
+            return Err("a chain that starts lower pays no party above where it starts".into());
         }
         Ok(())
     }
@@ -85,8 +128,8 @@ impl Rule for AgencyWaterfall {
             if payable.0 <= 0 {
                 continue;
             }
-            let mut payer = Party::Merchant;
-            for (role, who, rate, label) in &chain {
+            let mut payer = c.from.party();
+            for (role, who, rate, label) in &chain[c.from.first_payee()..] {
                 let (Some(who), true) = (who, rate.0 > 0) else {
                     continue;
                 };
@@ -106,6 +149,33 @@ plaza_plugin_sdk::export_rule!(AgencyWaterfall);
 mod tests {
     use super::*;
     use plaza_plugin_sdk::testing::{cart, line, run};
+
+    #[test]
+    fn a_chain_from_the_helper_agency_pays_only_the_parties_below_it() {
+        let cfg = r#"{"from":"helper_agency","promoter":500000}"#;
+        let input = cart()
+            .line(line("a", Money::yuan(100), 1))
+            .attribution(|a| {
+                a.carrying_agency = Some("c".into());
+                a.helper_agency = Some("h".into());
+                a.promoter = Some("p-1".into());
+            })
+            .input();
+        let effects = run::<AgencyWaterfall>(cfg, &input).unwrap();
+        assert_eq!(
+            effects,
+            vec![Effect::commission_rate(
+                0,
+                Party::HelperAgency,
+                Party::Promoter,
+                "p-1",
+                Ppm(500_000),
+                "推客佣金"
+            )]
+        );
+        let above = r#"{"from":"helper_agency","carrying_agency":1}"#;
+        assert!(run::<AgencyWaterfall>(above, &input).is_err());
+    }
 
     #[test]
     fn each_present_party_is_paid_by_the_one_before() {

@@ -86,6 +86,8 @@ pub(super) struct Attributed {
     /// The cart as the plan should see it.
     pub cart: Cart,
     pub report: AttributionReport,
+    /// The plaza pool carrying the goods, when the promoter's agency carries or helps.
+    pub carry: Option<crate::domain::market::Carry>,
     /// The touch an order of this cart writes to renew the buyer's lock, when the
     /// merchant's settings say orders extend it.
     pub extension: Option<Touch>,
@@ -95,11 +97,11 @@ pub(super) struct Attributed {
 /// touches and bindings give the same answer.
 pub(super) fn attribute(plaza: &Plaza, tenant: &str, mut cart: Cart) -> Result<Attributed, Error> {
     let settings = settings_of(&plaza.store, tenant)?;
-    let (report, winner) = match settings.source {
-        AttributionSource::Checkout => (resolve::trusted(&cart), None),
+    let (report, winner, carry) = match settings.source {
+        AttributionSource::Checkout => (resolve::trusted(&cart), None, None),
         AttributionSource::Touches => {
             let found = touches::in_window(&plaza.store, tenant, &cart, &settings)?;
-            let (report, _carry) = resolve::from_touches(
+            let (report, carry) = resolve::from_touches(
                 &cart,
                 &settings,
                 &found,
@@ -110,7 +112,7 @@ pub(super) fn attribute(plaza: &Plaza, tenant: &str, mut cart: Cart) -> Result<A
                 .touch
                 .as_ref()
                 .and_then(|id| found.into_iter().find(|t| t.touch_id == *id));
-            (report, winner)
+            (report, winner, carry)
         }
     };
     cart.attribution = report.resolved.clone();
@@ -125,6 +127,7 @@ pub(super) fn attribute(plaza: &Plaza, tenant: &str, mut cart: Cart) -> Result<A
     Ok(Attributed {
         cart,
         report,
+        carry,
         extension,
     })
 }

@@ -56,6 +56,8 @@ fn filtered_page<T: DeserializeOwned>(
 pub struct Carry {
     pub pool: ProductPool,
     pub helper: Option<String>,
+    /// The helper's plan for the pool's goods (its membership's).
+    pub helper_plan: Option<String>,
     pub offers: Vec<Offer>,
 }
 
@@ -85,7 +87,7 @@ impl Plaza {
             .store
             .scan(Table::Pools, &prefix(&[agency.as_bytes()]))?;
         for pool in own {
-            if let Some(carry) = self.covering(merchant, pool, None, cart)? {
+            if let Some(carry) = self.covering(merchant, pool, None, None, cart)? {
                 return Ok(Some(carry));
             }
         }
@@ -101,7 +103,13 @@ impl Plaza {
                 )?
                 .filter(|p| p.visible_to(agency));
             if let Some(pool) = pool
-                && let Some(carry) = self.covering(merchant, pool, Some(agency.to_owned()), cart)?
+                && let Some(carry) = self.covering(
+                    merchant,
+                    pool,
+                    Some(agency.to_owned()),
+                    m.plan.clone(),
+                    cart,
+                )?
             {
                 return Ok(Some(carry));
             }
@@ -114,6 +122,7 @@ impl Plaza {
         merchant: &str,
         pool: ProductPool,
         helper: Option<String>,
+        helper_plan: Option<String>,
         cart: &Cart,
     ) -> Result<Option<Carry>, StoreError> {
         let mut offers = Vec::new();
@@ -132,6 +141,7 @@ impl Plaza {
         Ok((!offers.is_empty()).then_some(Carry {
             pool,
             helper,
+            helper_plan,
             offers,
         }))
     }

@@ -36,6 +36,7 @@ impl Fixture {
             waterfall: &self.waterfall,
             presented: &self.presented,
             buyer: "buyer-1",
+            payers: None,
         };
         dispose(&cx, effects)
     }

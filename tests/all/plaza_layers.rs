@@ -1,0 +1,281 @@
+//! The whole 二级团 story through the real server on sled, as one merchant, two agencies and
+//! two promoters would live it: the merchant opens teaware to carrying agency `c` at a
+//! 10 % service rate; `c` publishes a pool to helper agency `h` at a 30 % helper rate (and
+//! its own plan passes `h` another 10 % of what `c` received); `h` joins with its own plan
+//! paying its promoter half of what `h` received; `h` invites promoter `p-1`, who accepts;
+//! a buyer opens `p-1`'s link. Every layer pays what the hand computation below says, to
+//! the fen; a refund reverses every layer pro rata.
+
+use plaza::clock::ManualClock;
+use plaza_tests::server::*;
+use serde_json::{Value, json};
+
+const DAY: i64 = 24 * 60 * 60 * 1000;
+const D0: i64 = 1_790_000_000_000;
+const NOW: i64 = D0 + 400 * DAY;
+
+/// A plan of one commission step of agency-waterfall with `config`.
+fn waterfall_plan(id: &str, config: Value) -> Value {
+    json!({"id": id, "steps": [{
+        "id": "pass-on",
+        "plugin": {"name": "agency-waterfall", "version": "1.1.0"},
+        "config": config,
+    }]})
+}
+
+struct Story {
+    server: Server,
+    checkout: Api,
+    h: Api,
+}
+
+fn story(h_plan: Option<Value>) -> Story {
+    let server = Server::start_with_clock(|_| {}, ManualClock::at(NOW));
+    let operator = server.operator();
+    let shop = operator.create_tenant("teahouse", "merchant");
+    // The merchant's own plan gives nothing on this cart: its lines keep their prices.
+    assert_eq!(shop.upload("threshold-discount").status, 201);
+    shop.apply(&budget_plan("p", json!({"max_orders": 100})));
+    let mut no_discount = budget_plan("p", json!({"max_orders": 100}));
+    no_discount["steps"][0]["config"]["tiers"][0]["threshold"] = json!(100_000_000);
+    shop.apply(&no_discount);
+    let checkout = operator.issue_key("teahouse", "checkout");
+    let c = operator.create_tenant("c", "agency");
+    let h = operator.create_tenant("h", "agency");
+    assert_eq!(
+        shop.put(
+            "/v1/offers/teaware",
+            &json!({"spus": ["teapot-yixing", "cup-set"], "service_rate_ppm": 100_000, "agencies": ["c"]}),
+        )
+        .status,
+        200
+    );
+    assert_eq!(c.upload("agency-waterfall").status, 201);
+    c.apply(&waterfall_plan(
+        "c-plan",
+        json!({"from": "carrying_agency", "helper_agency": 100_000}),
+    ));
+    let published = c.put(
+        "/v1/pools/autumn",
+        &json!({
+            "name": "Autumn teaware",
+            "items": [{"merchant": "teahouse", "offer": "teaware"}],
+            "helper_rate_ppm": 300_000,
+            "agencies": ["h"],
+            "plan": "c-plan",
+        }),
+    );
+    assert_eq!(published.status, 200, "{}", published.text);
+    assert_eq!(h.upload("agency-waterfall").status, 201);
+    if let Some(plan) = &h_plan {
+        h.apply(plan);
+    }
+    let joined = h.post(
+        "/v1/plaza/pools/c/autumn/members",
+        &json!({"plan": "h-plan"}),
+    );
+    assert_eq!(joined.status, 201, "{}", joined.text);
+    for promoter in ["p-1", "p-2"] {
+        let invited = h.post(
+            "/v1/promoters",
+            &json!({"id": promoter, "kind": "promoter", "name": promoter}),
+        );
+        let accepted = Api::anonymous(&server.base).post(
+            &format!("/v1/promoters/{promoter}/accept"),
+            &json!({"invite_token": invited.body["invite_token"]}),
+        );
+        assert_eq!(accepted.status, 201, "{}", accepted.text);
+    }
+    let touched = checkout.post(
+        "/v1/touches",
+        &json!({"touch_id": "t-1", "buyer": "b-1", "promoter": "p-1", "at_ms": D0}),
+    );
+    assert_eq!(touched.status, 201, "{}", touched.text);
+    Story {
+        server,
+        checkout,
+        h,
+    }
+}
+
+fn cart(at_ms: i64) -> Value {
+    let mut cart = demo_cart();
+    cart["buyer"]["id"] = json!("b-1");
+    cart["coupon_codes"] = json!([]);
+    cart["attribution"] = json!({});
+    cart["now_ms"] = json!(at_ms);
+    cart
+}
+
+/// The commission of `quote` as (step, line, payer, beneficiary, amount), in order.
+fn shares(commissions: &Value) -> Vec<(String, String, String, String, i64)> {
+    commissions
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["step"].as_str().unwrap().to_owned(),
+                c["line"].as_str().unwrap().to_owned(),
+                c["payer"].as_str().unwrap().to_owned(),
+                c["beneficiary"].as_str().unwrap().to_owned(),
+                c["amount"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn share(
+    step: &str,
+    line: &str,
+    payer: &str,
+    to: &str,
+    amount: i64,
+) -> (String, String, String, String, i64) {
+    (step.into(), line.into(), payer.into(), to.into(), amount)
+}
+
+#[test]
+fn every_layer_pays_its_hand_computed_share_and_a_refund_reverses_each_pro_rata() {
+    let s = story(Some(waterfall_plan(
+        "h-plan",
+        json!({"from": "helper_agency", "promoter": 500_000}),
+    )));
+    let day20 = s.checkout.post("/v1/plans/p/quote", &cart(D0 + 20 * DAY));
+    assert_eq!(day20.status, 200, "{}", day20.text);
+    let q = &day20.body;
+    assert_eq!(q["attribution"]["resolved"]["promoter"], "p-1");
+    assert_eq!(q["attribution"]["pool"], "c/autumn");
+    // Teapot (l2) 29,900: the merchant pays c 10 % = 2,990; c pays h 30 % of that = 897
+    // and its own plan 10 % = 299; h received 1,196 and pays p-1 half = 598.
+    // Cups (l3) 17,970: 1,797 to c; 539 (30 %, floored) and 179 (10 %) to h; h pays
+    // half of its 718 = 359. The tea (l1) is not in the pool: no layer touches it.
+    assert_eq!(
+        shares(&q["commissions"]),
+        [
+            share("offer:teaware", "l2", "merchant", "c", 2_990),
+            share("offer:teaware", "l3", "merchant", "c", 1_797),
+            share("pool:c/autumn", "l2", "carrying_agency", "h", 897),
+            share("pool:c/autumn", "l3", "carrying_agency", "h", 539),
+            share("pass-on", "l2", "carrying_agency", "h", 299),
+            share("pass-on", "l3", "carrying_agency", "h", 179),
+            share("pass-on", "l2", "helper_agency", "p-1", 598),
+            share("pass-on", "l3", "helper_agency", "p-1", 359),
+        ],
+        "{q}"
+    );
+    let layers = q["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), 2, "{q}");
+    assert_eq!(
+        (&layers[0]["tenant"], &layers[0]["outcome"]["type"]),
+        (&json!("c"), &json!("applied"))
+    );
+    assert_eq!(layers[0]["received"], 2_990 + 1_797);
+    assert_eq!(layers[0]["paid_out"], 897 + 539 + 299 + 179);
+    assert_eq!(layers[1]["tenant"], "h");
+    assert_eq!(layers[1]["received"], 897 + 539 + 299 + 179);
+    assert_eq!(layers[1]["paid_out"], 598 + 359);
+
+    // Committed: the order's shares are the quote's, and each party nets its part.
+    let placed = s.checkout.post(
+        "/v1/orders",
+        &commit_request("o-1", "p", &cart(D0 + 20 * DAY)),
+    );
+    assert_eq!(placed.status, 201, "{}", placed.text);
+    let net = |order: &str| -> Vec<(String, String, i64)> {
+        let parties = s.checkout.get(&format!("/v1/orders/{order}/parties"));
+        parties
+            .body
+            .as_array()
+            .unwrap_or_else(|| panic!("{}", parties.text))
+            .iter()
+            .filter(|p| p["party"] != "merchant")
+            .map(|p| {
+                (
+                    p["party"].as_str().unwrap().to_owned(),
+                    p["id"].as_str().unwrap().to_owned(),
+                    p["net"].as_i64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let mut before = net("o-1");
+    before.sort();
+    assert_eq!(
+        before,
+        [
+            ("carrying_agency".into(), "c".into(), 4_787 - 1_914),
+            ("helper_agency".into(), "h".into(), 1_914 - 957),
+            ("promoter".into(), "p-1".into(), 957),
+        ]
+    );
+    // The teapot comes back: every layer's share on it is reversed; the cups' stay.
+    let refunded = s.checkout.post(
+        "/v1/orders/o-1/refunds",
+        &json!({"refund_id": "r-1", "lines": [{"line": "l2"}]}),
+    );
+    assert_eq!(refunded.status, 200, "{}", refunded.text);
+    let mut after = net("o-1");
+    after.sort();
+    assert_eq!(
+        after,
+        [
+            ("carrying_agency".into(), "c".into(), 1_797 - 718),
+            ("helper_agency".into(), "h".into(), 718 - 359),
+            ("promoter".into(), "p-1".into(), 359),
+        ]
+    );
+
+    // 31 days after the touch nobody is credited, and no layer runs.
+    let day31 = s.checkout.post("/v1/plans/p/quote", &cart(D0 + 31 * DAY));
+    assert_eq!(day31.body["commissions"], json!([]), "{}", day31.text);
+    assert!(day31.body.get("layers").is_none());
+    // A second touch by p-2 on day 5 takes the buyer only under last touch.
+    let second = s.checkout.post(
+        "/v1/touches",
+        &json!({"touch_id": "t-2", "buyer": "b-1", "promoter": "p-2", "at_ms": D0 + 5 * DAY}),
+    );
+    assert_eq!(second.status, 201);
+    let first = s.checkout.post("/v1/plans/p/quote", &cart(D0 + 20 * DAY));
+    assert_eq!(first.body["attribution"]["resolved"]["promoter"], "p-1");
+    let last = s
+        .server
+        .operator()
+        .issue_key("teahouse", "admin")
+        .put("/v1/settings/attribution", &json!({"model": "last_touch"}));
+    assert_eq!(last.status, 200);
+    let by_last = s.checkout.post("/v1/plans/p/quote", &cart(D0 + 20 * DAY));
+    assert_eq!(by_last.body["attribution"]["resolved"]["promoter"], "p-2");
+    let p2_paid: i64 = shares(&by_last.body["commissions"])
+        .iter()
+        .filter(|s| s.3 == "p-2")
+        .map(|s| s.4)
+        .sum();
+    assert_eq!(p2_paid, 598 + 359);
+}
+
+#[test]
+fn a_layer_without_an_active_plan_pays_nothing_further_and_says_why() {
+    let s = story(None);
+    let quoted = s.checkout.post("/v1/plans/p/quote", &cart(D0 + DAY));
+    assert_eq!(quoted.status, 200, "{}", quoted.text);
+    let layers = quoted.body["layers"].as_array().unwrap();
+    assert_eq!(layers[1]["tenant"], "h");
+    assert_eq!(layers[1]["outcome"]["type"], "plan_not_active");
+    assert_eq!(layers[1]["paid_out"], 0);
+    assert!(
+        shares(&quoted.body["commissions"])
+            .iter()
+            .all(|s| s.3 != "p-1"),
+        "nobody below h is paid"
+    );
+    // A helper plan that tries to spend the carrier's money is refused in its layer.
+    s.h.apply(&waterfall_plan(
+        "h-plan",
+        json!({"from": "carrying_agency", "helper_agency": 500_000}),
+    ));
+    let grabbing = s.checkout.post("/v1/plans/p/quote", &cart(D0 + DAY));
+    let h_layer = &grabbing.body["layers"][1];
+    assert_eq!(h_layer["explanation"][0]["outcome"], "failed", "{h_layer}");
+    assert_eq!(h_layer["paid_out"], 0);
+}
