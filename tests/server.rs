@@ -416,6 +416,32 @@ pub fn demo_cart() -> Value {
     serde_json::from_str(plaza::examples::DEMO_CART).expect("demo cart")
 }
 
+/// Merchant `teahouse` with the demo plan, resolving attribution from touches.
+pub fn shop_resolving_touches(server: &Server) -> Api {
+    let shop = server.operator().create_tenant("teahouse", "merchant");
+    with_demo_plan(&shop);
+    let saved = shop.put("/v1/settings/attribution", &json!({"source": "touches"}));
+    assert_eq!(saved.status, 200, "{}", saved.text);
+    shop
+}
+
+/// `agency` invites promoter `id`, who accepts with the token: the promoter's own key.
+pub fn enlist(server: &Server, agency: &Api, id: &str) -> Api {
+    let invited = agency.post(
+        "/v1/promoters",
+        &json!({"id": id, "kind": "promoter", "name": format!("promoter {id}")}),
+    );
+    assert_eq!(invited.status, 201, "{}", invited.text);
+    assert_eq!(invited.body["state"], "invited");
+    let accepted = Api::anonymous(&server.base).post(
+        &format!("/v1/promoters/{id}/accept"),
+        &json!({"invite_token": invited.body["invite_token"]}),
+    );
+    assert_eq!(accepted.status, 201, "{}", accepted.text);
+    assert_eq!(accepted.body["promoter"]["state"], "active");
+    Api::new(&server.base, accepted.body["key"].as_str().expect("key"))
+}
+
 /// The demo plan as JSON.
 pub fn demo_plan() -> Value {
     serde_json::from_str(plaza::examples::DEMO_PLAN).expect("demo plan")

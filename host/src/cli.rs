@@ -131,12 +131,8 @@ enum Command {
     Report {
         #[command(flatten)]
         server: ServerArgs,
-        /// Orders placed at or after (ms since the Unix epoch).
-        #[arg(long)]
-        from_ms: Option<i64>,
-        /// Orders placed before (ms since the Unix epoch).
-        #[arg(long)]
-        until_ms: Option<i64>,
+        #[command(flatten)]
+        range: Range,
     },
     /// Each party's gross received, paid on and net kept on one order.
     Parties {
@@ -390,18 +386,8 @@ pub fn main() -> anyhow::Result<()> {
                     .get(&format!("/v1/beneficiaries/{who}/balance"))?,
             )
         }
-        Command::Report {
-            server,
-            from_ms,
-            until_ms,
-        } => {
-            let mut query = form_urlencoded::Serializer::new(String::new());
-            for (name, value) in [("from_ms", from_ms), ("until_ms", until_ms)] {
-                if let Some(value) = value {
-                    query.append_pair(name, &value.to_string());
-                }
-            }
-            let path = format!("/v1/reports/summary?{}", query.finish());
+        Command::Report { server, range } => {
+            let path = format!("/v1/reports/summary?{}", range.query());
             print(server.client().get(&path)?)
         }
         Command::Parties { server, order } => {
@@ -547,6 +533,30 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 /// The system clock's time (the command line's default for "now").
+/// The orders a report covers, by the time they were placed.
+#[derive(Args)]
+struct Range {
+    /// Orders placed at or after (ms since the Unix epoch).
+    #[arg(long)]
+    from_ms: Option<i64>,
+    /// Orders placed before (ms since the Unix epoch).
+    #[arg(long)]
+    until_ms: Option<i64>,
+}
+
+impl Range {
+    /// As a query string (either end may be absent).
+    fn query(&self) -> String {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        for (name, value) in [("from_ms", self.from_ms), ("until_ms", self.until_ms)] {
+            if let Some(value) = value {
+                query.append_pair(name, &value.to_string());
+            }
+        }
+        query.finish()
+    }
+}
+
 fn now_ms() -> i64 {
     use crate::clock::Clock as _;
     crate::clock::SystemClock.now_ms()

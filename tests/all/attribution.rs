@@ -29,10 +29,7 @@ struct Market {
 fn market() -> Market {
     let server = Server::start_with_clock(|_| {}, ManualClock::at(NOW));
     let operator = server.operator();
-    let shop = operator.create_tenant("teahouse", "merchant");
-    with_demo_plan(&shop);
-    let saved = shop.put("/v1/settings/attribution", &json!({"source": "touches"}));
-    assert_eq!(saved.status, 200, "{}", saved.text);
+    let shop = shop_resolving_touches(&server);
     let checkout = operator.issue_key("teahouse", "checkout");
     let agency = operator.create_tenant("pa", "agency");
     let p1 = enlist(&server, &agency, "p-1");
@@ -44,24 +41,6 @@ fn market() -> Market {
         agency,
         p1,
     }
-}
-
-/// Invite `id` to `agency` and accept with the token: the promoter's own key.
-fn enlist(server: &Server, agency: &Api, id: &str) -> Api {
-    let invited = agency.post(
-        "/v1/promoters",
-        &json!({"id": id, "kind": "promoter", "name": format!("promoter {id}")}),
-    );
-    assert_eq!(invited.status, 201, "{}", invited.text);
-    assert_eq!(invited.body["state"], "invited");
-    let token = invited.body["invite_token"].as_str().unwrap();
-    let accepted = Api::anonymous(&server.base).post(
-        &format!("/v1/promoters/{id}/accept"),
-        &json!({ "invite_token": token }),
-    );
-    assert_eq!(accepted.status, 201, "{}", accepted.text);
-    assert_eq!(accepted.body["promoter"]["state"], "active");
-    Api::new(&server.base, accepted.body["key"].as_str().unwrap())
 }
 
 fn touch(checkout: &Api, id: &str, buyer: &str, promoter: &str, at_ms: i64) -> Answer {

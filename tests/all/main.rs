@@ -2,6 +2,7 @@
 //! sandbox, run through the real executor, and the real server over HTTP on its sled
 //! store. One binary, a module per area.
 
+mod anti_pyramid;
 mod attribution;
 mod composed;
 mod examples;

@@ -26,6 +26,7 @@ fn waterfall_plan(id: &str, config: Value) -> Value {
 struct Story {
     server: Server,
     checkout: Api,
+    c_key: String,
     h: Api,
 }
 
@@ -76,15 +77,7 @@ fn story(h_plan: Option<Value>) -> Story {
     );
     assert_eq!(joined.status, 201, "{}", joined.text);
     for promoter in ["p-1", "p-2"] {
-        let invited = h.post(
-            "/v1/promoters",
-            &json!({"id": promoter, "kind": "promoter", "name": promoter}),
-        );
-        let accepted = Api::anonymous(&server.base).post(
-            &format!("/v1/promoters/{promoter}/accept"),
-            &json!({"invite_token": invited.body["invite_token"]}),
-        );
-        assert_eq!(accepted.status, 201, "{}", accepted.text);
+        enlist(&server, &h, promoter);
     }
     let touched = checkout.post(
         "/v1/touches",
@@ -94,6 +87,7 @@ fn story(h_plan: Option<Value>) -> Story {
     Story {
         server,
         checkout,
+        c_key: c.key.clone().unwrap(),
         h,
     }
 }
@@ -209,6 +203,31 @@ fn every_layer_pays_its_hand_computed_share_and_a_refund_reverses_each_pro_rata(
             ("promoter".into(), "p-1".into(), 957),
         ]
     );
+    // Each agency's plaza report: its pool, the carried lines' GMV, what it received and
+    // paid on.
+    let figures = |api: &Api| {
+        let report = api.get("/v1/plaza/report");
+        assert_eq!(report.status, 200, "{}", report.text);
+        let pool = &report.body["pools"][0];
+        assert_eq!(pool["pool"], "c/autumn");
+        assert_eq!(report.body["pools"].as_array().unwrap().len(), 1);
+        let n = |f: &str| pool[f].as_i64().unwrap();
+        (
+            n("orders"),
+            n("gmv"),
+            n("received"),
+            n("paid_out"),
+            n("net"),
+        )
+    };
+    let c = Api::new(&s.server.base, &s.c_key);
+    assert_eq!(figures(&c), (1, 29_900 + 17_970, 4_787, 1_914, 2_873));
+    assert_eq!(figures(&s.h), (1, 29_900 + 17_970, 1_914, 957, 957));
+    assert_eq!(
+        s.checkout.get("/v1/plaza/report").status,
+        403,
+        "a merchant's checkout key reads no agency's report"
+    );
     // The teapot comes back: every layer's share on it is reversed; the cups' stay.
     let refunded = s.checkout.post(
         "/v1/orders/o-1/refunds",
@@ -225,6 +244,8 @@ fn every_layer_pays_its_hand_computed_share_and_a_refund_reverses_each_pro_rata(
             ("promoter".into(), "p-1".into(), 359),
         ]
     );
+    assert_eq!(figures(&c), (1, 17_970, 1_797, 718, 1_079));
+    assert_eq!(figures(&s.h), (1, 17_970, 718, 359, 359));
 
     // 31 days after the touch nobody is credited, and no layer runs.
     let day31 = s.checkout.post("/v1/plans/p/quote", &cart(D0 + 31 * DAY));

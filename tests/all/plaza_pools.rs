@@ -24,10 +24,7 @@ struct Plaza {
 fn plaza() -> Plaza {
     let server = Server::start_with_clock(|_| {}, ManualClock::at(NOW));
     let operator = server.operator();
-    let shop = operator.create_tenant("teahouse", "merchant");
-    with_demo_plan(&shop);
-    let saved = shop.put("/v1/settings/attribution", &json!({"source": "touches"}));
-    assert_eq!(saved.status, 200, "{}", saved.text);
+    let shop = shop_resolving_touches(&server);
     let c = operator.create_tenant("c", "agency");
     let h = operator.create_tenant("h", "agency");
     let x = operator.create_tenant("x", "agency");
@@ -38,6 +35,32 @@ fn plaza() -> Plaza {
         h,
         x,
     }
+}
+
+/// The merchant opens the teapot to `c`, `c` publishes it to every agency, `h` joins.
+fn carried_by_c_helped_by_h(p: &Plaza) {
+    assert_eq!(
+        p.shop
+            .put(
+                "/v1/offers/teaware",
+                &offer(&["teapot-yixing"], 100_000, &["c"])
+            )
+            .status,
+        200
+    );
+    assert_eq!(
+        p.c.put(
+            "/v1/pools/autumn",
+            &pool(&[("teahouse", "teaware")], 300_000, &[])
+        )
+        .status,
+        200
+    );
+    assert_eq!(
+        p.h.post("/v1/plaza/pools/c/autumn/members", &json!({}))
+            .status,
+        201
+    );
 }
 
 fn offer(spus: &[&str], rate: u32, agencies: &[&str]) -> Value {
@@ -59,20 +82,6 @@ fn ids(page: &Answer, field: &str) -> Vec<String> {
         .iter()
         .map(|i| i[field].as_str().unwrap().to_owned())
         .collect()
-}
-
-/// Invite and accept promoter `id` at `agency`.
-fn enlist(server: &Server, agency: &Api, id: &str) {
-    let invited = agency.post(
-        "/v1/promoters",
-        &json!({"id": id, "kind": "promoter", "name": id}),
-    );
-    assert_eq!(invited.status, 201, "{}", invited.text);
-    let accepted = Api::anonymous(&server.base).post(
-        &format!("/v1/promoters/{id}/accept"),
-        &json!({"invite_token": invited.body["invite_token"]}),
-    );
-    assert_eq!(accepted.status, 201, "{}", accepted.text);
 }
 
 #[test]
@@ -139,28 +148,7 @@ fn a_merchant_opens_goods_to_an_agency_whose_pool_a_helper_joins_and_discovery_s
 #[test]
 fn goods_travel_one_hop_and_bad_offers_and_pools_are_refused_changing_nothing() {
     let p = plaza();
-    assert_eq!(
-        p.shop
-            .put(
-                "/v1/offers/teaware",
-                &offer(&["teapot-yixing"], 100_000, &["c"])
-            )
-            .status,
-        200
-    );
-    assert_eq!(
-        p.c.put(
-            "/v1/pools/autumn",
-            &pool(&[("teahouse", "teaware")], 300_000, &[])
-        )
-        .status,
-        200
-    );
-    assert_eq!(
-        p.h.post("/v1/plaza/pools/c/autumn/members", &json!({}))
-            .status,
-        201
-    );
+    carried_by_c_helped_by_h(&p);
     // h received the teaware through c's pool: it cannot publish it again.
     let again = p.h.put(
         "/v1/pools/resale",
@@ -258,28 +246,7 @@ fn goods_travel_one_hop_and_bad_offers_and_pools_are_refused_changing_nothing() 
 #[test]
 fn the_host_finds_the_carrying_chain_of_a_cart_from_the_pools() {
     let p = plaza();
-    assert_eq!(
-        p.shop
-            .put(
-                "/v1/offers/teaware",
-                &offer(&["teapot-yixing"], 100_000, &["c"])
-            )
-            .status,
-        200
-    );
-    assert_eq!(
-        p.c.put(
-            "/v1/pools/autumn",
-            &pool(&[("teahouse", "teaware")], 300_000, &[])
-        )
-        .status,
-        200
-    );
-    assert_eq!(
-        p.h.post("/v1/plaza/pools/c/autumn/members", &json!({}))
-            .status,
-        201
-    );
+    carried_by_c_helped_by_h(&p);
     enlist(&p.server, &p.h, "p-h");
     enlist(&p.server, &p.c, "p-c");
     let checkout = p.server.operator().issue_key("teahouse", "checkout");
@@ -379,6 +346,8 @@ fn the_command_line_opens_offers_publishes_finds_and_joins_pools() {
     let key = p.h.key.clone().unwrap();
     let joined = crate::plaza_cli(&["list", "--server", &base, "--key", &key, "memberships"]);
     assert_eq!(joined["items"][0]["pool"], "autumn");
+    let report = run(&p.c, &["pool", "report", "--from-ms", "0"]);
+    assert_eq!(report["agency"], "c", "{report}");
     run(&p.h, &["pool", "leave", "c/autumn"]);
     let left = crate::plaza_cli(&["list", "--server", &base, "--key", &key, "memberships"]);
     assert_eq!(left["items"], json!([]));

@@ -168,6 +168,7 @@ pub fn app(state: AppState, max_body_bytes: usize) -> Router {
             post(plaza::join).delete(plaza::leave),
         )
         .route("/v1/memberships", get(plaza::memberships))
+        .route("/v1/plaza/report", get(plaza::report))
         .route("/healthz", get(ops::health))
         .route("/readyz", get(ops::ready))
         .route("/metrics", get(ops::metrics))

@@ -6,7 +6,8 @@
 use super::extract::{Paging, query};
 use super::{ApiError, AppState, Body, Caller, ErrorBody, PathParams};
 use crate::domain::{
-    JoinPool, Membership, NewOffer, NewPool, Offer, Page, PageQuery, PoolQuery, ProductPool,
+    JoinPool, Membership, NewOffer, NewPool, Offer, Page, PageQuery, PlazaReport, PoolQuery,
+    ProductPool, ReportQuery,
 };
 use axum::Json;
 use axum::extract::State;
@@ -124,4 +125,16 @@ pub async fn memberships(
     Paging(at): Paging,
 ) -> Result<Json<Page<Membership>>, ApiError> {
     Ok(Json(app.plaza.list_memberships(&who, &at)?))
+}
+
+#[utoipa::path(get, path = "/v1/plaza/report", operation_id = "plaza_report", tag = "plaza", security(("bearer" = ["admin"])), params(ReportQuery),
+    responses((status = 200, body = PlazaReport, description = "Per pool the agency carries or helps with: orders placed in the range, GMV of the carried lines and commission received and paid on, net of refunds"),
+        (status = 409, body = ErrorBody, description = "`not_an_agency`")))]
+pub async fn report(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+    uri: Uri,
+) -> Result<Json<PlazaReport>, ApiError> {
+    let q: ReportQuery = query(&uri)?;
+    Ok(Json(app.plaza.plaza_report(&who, &q)?))
 }

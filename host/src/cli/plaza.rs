@@ -56,6 +56,13 @@ pub(super) enum PoolCommand {
         server: ServerArgs,
         pool: String,
     },
+    /// What the plaza brought the calling agency, per pool: orders, GMV, commission.
+    Report {
+        #[command(flatten)]
+        server: ServerArgs,
+        #[command(flatten)]
+        range: super::Range,
+    },
     /// The pools on the plaza the calling agency may see.
     Find {
         #[command(flatten)]
@@ -131,6 +138,9 @@ pub(super) fn pool(command: PoolCommand) -> anyhow::Result<Value> {
                 .delete(&format!("{}/members", pool_path(&pool)?))?;
             Ok(json!({"left": pool}))
         }
+        PoolCommand::Report { server, range } => server
+            .client()
+            .get(&format!("/v1/plaza/report?{}", range.query())),
         PoolCommand::Find {
             server,
             category,

@@ -143,6 +143,7 @@ impl Plaza {
                 Table::Timers,
                 Table::Touches,
                 Table::BuyerTouches,
+                Table::PlazaOrders,
             ][..],
             &commission::SHARE_TABLES,
         ]
@@ -160,6 +161,7 @@ impl Plaza {
             commission::put_order(tx, &tenant, None, &mut order)?;
             tx.put(Table::OrderTimes, &time_key(&tenant, now, &order.id), &[])?;
             lifecycle::schedule_new(tx, &tenant, &order)?;
+            super::market::report::file(tx, &tenant, &order)?;
             if let Some(renewal) = &attributed.extension {
                 super::attribution::put_extension(tx, &tenant, &order.id, renewal.clone(), now)?;
             }

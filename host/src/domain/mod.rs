@@ -51,6 +51,7 @@ pub use ledger::{LedgerEntry, LedgerKind};
 pub use lifecycle::{EventRequest, EventType, OrderEvent, OrderState};
 pub use market::offers::{NewOffer, Offer, OfferTerms};
 pub use market::pools::{JoinPool, Membership, NewPool, PoolItem, PoolQuery, ProductPool};
+pub use market::report::{PlazaReport, PoolFigures};
 pub use order::{
     CommitRequest, Order, OrderCommission, OrderLine, OrderStatus, Refund, RefundLine,
     RefundLineRequest, RefundRequest, Reservation,

@@ -5,7 +5,7 @@
 
 use super::tenants::{ANY_ROLE, Tenant};
 use super::{Error, Plaza, Principal, Role};
-use crate::store::{Store, StoreError, Table, TxError, TxExt};
+use crate::store::{Store, StoreError, Table};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -95,22 +95,7 @@ impl Plaza {
     ) -> Result<OrderSettings, Error> {
         let tenant = who.tenant(&[Role::Admin], "change order settings")?;
         settings.check()?;
-        let key = tenant.as_bytes();
-        let mut missing = false;
-        let outcome = self.store.transact(&[Table::Tenants], |tx| {
-            let Some(mut record) = tx.get_json::<Tenant>(Table::Tenants, key)? else {
-                missing = true;
-                return Err(TxError::Abort);
-            };
-            record.orders = settings;
-            tx.put_json(Table::Tenants, key, &record)
-        });
-        match outcome {
-            Ok(()) => {}
-            Err(TxError::Abort) if missing => return Err(Error::not_found("tenant", tenant)),
-            Err(e) => return Err(Error::from_tx(e)),
-        }
-        self.flush().await?;
+        self.update_tenant(tenant, |t| t.orders = settings).await?;
         Ok(settings)
     }
 }

@@ -205,7 +205,12 @@ impl Plaza {
             return Ok((head, false));
         }
         self.pin(&tenant, &mut plan)?;
-        self.prepare_on_pool(&tenant, plan.clone()).await?;
+        let prepared = self.prepare_on_pool(&tenant, plan.clone()).await?.plan;
+        let me = self.clone();
+        self.on_pool(&tenant, move || {
+            crate::executor::probe::anti_pyramid(&me.sandbox, &prepared)
+        })
+        .await??;
         let _admin = self.admin.lock().await;
         if let Some(head) = self.replayed(&replay).await? {
             return Ok((head, false));

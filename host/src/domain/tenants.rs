@@ -7,7 +7,7 @@ use super::idempotency::{IdempotencyKey, Replay};
 use super::order_settings::OrderSettings;
 use super::page::{self, Page, Position};
 use super::{Error, Plaza, check_id};
-use crate::store::{Table, TxExt};
+use crate::store::{Table, TxError, TxExt};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
@@ -174,6 +174,30 @@ pub fn key_hash(key: &str) -> [u8; 32] {
 }
 
 impl Plaza {
+    /// Change `tenant`'s stored record in one transaction and make it durable.
+    pub(super) async fn update_tenant(
+        &self,
+        tenant: &str,
+        mut change: impl FnMut(&mut Tenant),
+    ) -> Result<(), Error> {
+        let key = tenant.as_bytes();
+        let mut missing = false;
+        let outcome = self.store.transact(&[Table::Tenants], |tx| {
+            let Some(mut record) = tx.get_json::<Tenant>(Table::Tenants, key)? else {
+                missing = true;
+                return Err(TxError::Abort);
+            };
+            change(&mut record);
+            tx.put_json(Table::Tenants, key, &record)
+        });
+        match outcome {
+            Ok(()) => {}
+            Err(TxError::Abort) if missing => return Err(Error::not_found("tenant", tenant)),
+            Err(e) => return Err(Error::from_tx(e)),
+        }
+        self.flush().await
+    }
+
     /// The principal a bearer key stands for.
     pub fn authenticate(&self, key: &str) -> Result<Principal, Error> {
         let hash = key_hash(key);

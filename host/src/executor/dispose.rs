@@ -27,6 +27,20 @@ use std::sync::Arc;
 
 /// The most of its base any commission payer may pass on (shared with the SDK's rules).
 pub const MAX_COMMISSION: Ppm = plaza_plugin_sdk::MAX_COMMISSION_RATE;
+/// How the violations of the anti-pyramid rules end, so that saving a plan can tell them
+/// from the others ([`is_anti_pyramid`]).
+const PYRAMID_ENDINGS: [&str; 3] = [
+    "nothing is paid for recruiting",
+    "paid upline levels (anti-pyramid rule)",
+    "nobody earns on their own purchase",
+];
+
+/// Whether `violation` breaks an anti-pyramid rule: pay for recruiting (no sold line), a
+/// third upline level, commission to the buyer.
+pub fn is_anti_pyramid(violation: &str) -> bool {
+    PYRAMID_ENDINGS.iter().any(|e| violation.ends_with(e))
+}
+
 /// Upline levels that may be paid (anti-pyramid rule).
 pub const MAX_UPLINE_LEVEL: u8 = 2;
 /// Most units of one gift line.

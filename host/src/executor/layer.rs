@@ -55,21 +55,11 @@ pub fn commission_layer(
 ) -> Result<LayerRun, QuoteError> {
     let encoded = cart.encode();
     let line_ids: Vec<&str> = cart.lines.iter().map(|l| l.id.as_str()).collect();
-    let n = cart.lines.len();
-    let mut st = State {
-        payable: quote.lines.iter().map(|l| l.payable).collect(),
-        shipping: quote.shipping.payable,
-        discounted: vec![false; n],
-        adjustments: vec![Vec::new(); n],
-        shipping_adjustments: Vec::new(),
-        gifts: Vec::new(),
-        commissions: Vec::new(),
-        coupons: Vec::new(),
-        notes: Vec::new(),
-        waterfall: waterfall_of(cart, &quote.commissions),
-        reports: Vec::new(),
-        fuel: 0,
-    };
+    let mut st = State::start(
+        quote.lines.iter().map(|l| l.payable).collect(),
+        quote.shipping.payable,
+        waterfall_of(cart, &quote.commissions),
+    );
     let exec = Exec {
         sandbox,
         plan,

@@ -6,6 +6,7 @@ pub mod cart;
 pub mod dispose;
 pub mod layer;
 pub mod plan;
+pub mod probe;
 pub mod quote;
 mod run;
 mod select;

@@ -328,6 +328,9 @@ impl Scope {
 pub enum PlanError {
     #[error("a plan needs at least one step")]
     Empty,
+    /// A commission step, probed at save, broke an anti-pyramid rule.
+    #[error("step {step}: {violation}")]
+    PyramidRefused { step: String, violation: String },
     #[error("{count} steps; the limit is {limit}")]
     TooManySteps { count: usize, limit: usize },
     #[error("step id {step:?} is used twice")]

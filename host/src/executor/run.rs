@@ -116,21 +116,12 @@ pub fn quote_with(
         return Err(QuoteError::InputTooLarge { size, limit });
     }
     let line_ids: Vec<&str> = cart.lines.iter().map(|l| l.id.as_str()).collect();
-    let n = cart.lines.len();
-    let mut st = State {
-        payable: cart.lines.iter().map(|l| l.original()).collect(),
-        shipping: cart.shipping_fee,
-        discounted: vec![false; n],
-        adjustments: vec![Vec::new(); n],
-        shipping_adjustments: Vec::new(),
-        gifts: Vec::new(),
-        commissions: Vec::new(),
-        coupons: Vec::new(),
-        notes: Vec::new(),
-        waterfall: Waterfall::default(),
-        reports: Vec::with_capacity(plan.steps.len()),
-        fuel: 0,
-    };
+    let mut st = State::start(
+        cart.lines.iter().map(|l| l.original()).collect(),
+        cart.shipping_fee,
+        Waterfall::default(),
+    );
+    st.reports.reserve(plan.steps.len());
     let exec = Exec {
         sandbox,
         plan,

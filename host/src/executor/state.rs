@@ -29,6 +29,28 @@ pub(super) struct State {
     pub fuel: u64,
 }
 
+impl State {
+    /// The state before the first step: lines owing `payable`, shipping `shipping`, the
+    /// commission paid so far in `waterfall`.
+    pub(super) fn start(payable: Vec<Money>, shipping: Money, waterfall: Waterfall) -> State {
+        let n = payable.len();
+        State {
+            payable,
+            shipping,
+            discounted: vec![false; n],
+            adjustments: vec![Vec::new(); n],
+            shipping_adjustments: Vec::new(),
+            gifts: Vec::new(),
+            commissions: Vec::new(),
+            coupons: Vec::new(),
+            notes: Vec::new(),
+            waterfall,
+            reports: Vec::new(),
+            fuel: 0,
+        }
+    }
+}
+
 pub(super) fn apply(ps: &PreparedStep, delta: Delta, st: &mut State, line_ids: &[&str]) {
     let step = &ps.step.id;
     for (line, a) in delta.line_discounts {

@@ -94,11 +94,14 @@ pub enum Table {
     Memberships,
     /// carrier \0 pool \0 helper → `Membership`: a pool's helper agencies.
     PoolMembers,
+    /// agency \0 created_ms ([`time_part`]) \0 merchant \0 order \0 role → the order
+    /// filed under an agency of its layers, for the agency's plaza report.
+    PlazaOrders,
 }
 
 impl Table {
     /// Every table, in a fixed order.
-    pub const ALL: [Table; 31] = [
+    pub const ALL: [Table; 32] = [
         Table::Tenants,
         Table::Keys,
         Table::Plugins,
@@ -130,6 +133,7 @@ impl Table {
         Table::Pools,
         Table::Memberships,
         Table::PoolMembers,
+        Table::PlazaOrders,
     ];
 
     /// The table's name in the database.
@@ -166,6 +170,7 @@ impl Table {
             Table::Pools => "pools",
             Table::Memberships => "memberships",
             Table::PoolMembers => "pool_members",
+            Table::PlazaOrders => "plaza_orders",
         }
     }
 }

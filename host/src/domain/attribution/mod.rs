@@ -12,7 +12,7 @@ pub use touches::{NewTouch, Touch};
 use super::tenants::{ANY_ROLE, Tenant};
 use super::{Error, Plaza, Principal, Role};
 use crate::executor::{AttributionReport, AttributionSource, Cart};
-use crate::store::{Store, StoreError, Table, TxError, TxExt};
+use crate::store::{Store, StoreError, Table, TxError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -174,22 +174,8 @@ impl Plaza {
                 message: format!("must be {least} to {most}"),
             });
         }
-        let key = tenant.as_bytes();
-        let mut missing = false;
-        let outcome = self.store.transact(&[Table::Tenants], |tx| {
-            let Some(mut record) = tx.get_json::<Tenant>(Table::Tenants, key)? else {
-                missing = true;
-                return Err(TxError::Abort);
-            };
-            record.attribution = settings;
-            tx.put_json(Table::Tenants, key, &record)
-        });
-        match outcome {
-            Ok(()) => {}
-            Err(TxError::Abort) if missing => return Err(Error::not_found("tenant", tenant)),
-            Err(e) => return Err(Error::from_tx(e)),
-        }
-        self.flush().await?;
+        self.update_tenant(tenant, |t| t.attribution = settings)
+            .await?;
         Ok(settings)
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod offers;
 pub mod pools;
+pub mod report;
 
 use super::{Error, Page, Plaza, Position, check_id};
 use crate::executor::Cart;
