@@ -257,6 +257,8 @@ enum Listing {
     Memberships,
     /// The helper agencies of one of the agency's pools.
     PoolMembers { pool: String },
+    /// The orders an agency carried or helped with, as it sees them.
+    PlazaOrders,
 }
 
 impl Listing {
@@ -282,6 +284,7 @@ impl Listing {
             Listing::PlazaOffers => "/v1/plaza/offers".into(),
             Listing::Memberships => "/v1/memberships".into(),
             Listing::PoolMembers { pool } => format!("/v1/pools/{}/members", escape(pool)),
+            Listing::PlazaOrders => "/v1/plaza/orders".into(),
         }
     }
 }

@@ -228,6 +228,55 @@ fn every_layer_pays_its_hand_computed_share_and_a_refund_reverses_each_pro_rata(
         403,
         "a merchant's checkout key reads no agency's report"
     );
+    // Each agency sees the order as its own: the carried lines, its shares, its layer.
+    let seen = |api: &Api| {
+        let listed = api.get("/v1/plaza/orders");
+        assert_eq!(listed.status, 200, "{}", listed.text);
+        assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
+        let one = api.get("/v1/plaza/orders/teahouse/o-1");
+        assert_eq!(one.body, listed.body["items"][0]);
+        one.body
+    };
+    let by_h = seen(&s.h);
+    assert_eq!(by_h["layer"]["tenant"], "h", "h's own layer, not c's");
+    assert_eq!(by_h["layer"]["explanation"][0]["step"], "pass-on");
+    let lines: Vec<&str> = by_h["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(lines, ["l2", "l3"], "the carried lines only");
+    let amounts = |view: &Value| -> Vec<i64> {
+        view["shares"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["amount"].as_i64().unwrap())
+            .collect()
+    };
+    assert_eq!(amounts(&by_h), [897, 539, 299, 179, 598, 359]);
+    let by_c = seen(&c);
+    assert_eq!(by_c["layer"]["tenant"], "c");
+    assert_eq!(amounts(&by_c), [2_990, 1_797, 897, 539, 299, 179]);
+    // The same from the command line.
+    let h_key = s.h.key.clone().unwrap();
+    let base = s.server.base.clone();
+    let by_cli = crate::plaza_cli(&[
+        "pool",
+        "order",
+        "teahouse/o-1",
+        "--server",
+        &base,
+        "--key",
+        &h_key,
+    ]);
+    assert_eq!(by_cli, by_h);
+    let listed = crate::plaza_cli(&["list", "--server", &base, "--key", &h_key, "plaza-orders"]);
+    assert_eq!(listed["items"][0], by_h);
+    let outsider = s.server.operator().create_tenant("x", "agency");
+    assert_eq!(outsider.get("/v1/plaza/orders/teahouse/o-1").status, 404);
+    assert_eq!(outsider.get("/v1/plaza/orders").body["items"], json!([]));
     // The teapot comes back: every layer's share on it is reversed; the cups' stay.
     let refunded = s.checkout.post(
         "/v1/orders/o-1/refunds",

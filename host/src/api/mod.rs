@@ -169,6 +169,8 @@ pub fn app(state: AppState, max_body_bytes: usize) -> Router {
         )
         .route("/v1/memberships", get(plaza::memberships))
         .route("/v1/plaza/report", get(plaza::report))
+        .route("/v1/plaza/orders", get(plaza::orders))
+        .route("/v1/plaza/orders/{merchant}/{order}", get(plaza::order))
         .route("/healthz", get(ops::health))
         .route("/readyz", get(ops::ready))
         .route("/metrics", get(ops::metrics))

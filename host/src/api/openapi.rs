@@ -34,6 +34,7 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder};
         market::get_settings, market::set_settings,
         plaza::save_offer, plaza::list_offers, plaza::plaza_offers, plaza::save_pool, plaza::pool_members,
         plaza::plaza_pools, plaza::plaza_pool, plaza::join, plaza::leave, plaza::memberships, plaza::report,
+        plaza::orders, plaza::order,
         ops::health, ops::ready, ops::metrics,
     ),
     components(schemas(ErrorBody)),

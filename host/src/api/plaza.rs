@@ -6,8 +6,8 @@
 use super::extract::{Paging, query};
 use super::{ApiError, AppState, Body, Caller, ErrorBody, PathParams};
 use crate::domain::{
-    JoinPool, Membership, NewOffer, NewPool, Offer, Page, PageQuery, PlazaReport, PoolQuery,
-    ProductPool, ReportQuery,
+    AgencyOrder, JoinPool, Membership, NewOffer, NewPool, Offer, Page, PageQuery, PlazaReport,
+    PoolQuery, ProductPool, ReportQuery,
 };
 use axum::Json;
 use axum::extract::State;
@@ -137,4 +137,26 @@ pub async fn report(
 ) -> Result<Json<PlazaReport>, ApiError> {
     let q: ReportQuery = query(&uri)?;
     Ok(Json(app.plaza.plaza_report(&who, &q)?))
+}
+
+#[utoipa::path(get, path = "/v1/plaza/orders", operation_id = "list_plaza_orders", tag = "plaza", security(("bearer" = ["admin"])), params(PageQuery),
+    responses((status = 200, body = Page<AgencyOrder>, description = "The orders the agency carried or helped with, oldest first: its lines, its shares, its own layer"),
+        (status = 409, body = ErrorBody, description = "`not_an_agency`")))]
+pub async fn orders(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+    Paging(at): Paging,
+) -> Result<Json<Page<AgencyOrder>>, ApiError> {
+    Ok(Json(app.plaza.agency_orders(&who, &at)?))
+}
+
+#[utoipa::path(get, path = "/v1/plaza/orders/{merchant}/{order}", operation_id = "get_plaza_order", tag = "plaza", security(("bearer" = ["admin"])),
+    responses((status = 200, body = AgencyOrder, description = "One order the agency carried or helped with, as the agency sees it"),
+        (status = 409, body = ErrorBody, description = "`not_an_agency`")))]
+pub async fn order(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+    PathParams((merchant, order)): PathParams<(String, String)>,
+) -> Result<Json<AgencyOrder>, ApiError> {
+    Ok(Json(app.plaza.agency_order(&who, &merchant, &order)?))
 }

@@ -63,6 +63,12 @@ pub(super) enum PoolCommand {
         #[command(flatten)]
         range: super::Range,
     },
+    /// One order the calling agency carried or helped with (MERCHANT/ORDER).
+    Order {
+        #[command(flatten)]
+        server: ServerArgs,
+        order: String,
+    },
     /// The pools on the plaza the calling agency may see.
     Find {
         #[command(flatten)]
@@ -141,6 +147,13 @@ pub(super) fn pool(command: PoolCommand) -> anyhow::Result<Value> {
         PoolCommand::Report { server, range } => server
             .client()
             .get(&format!("/v1/plaza/report?{}", range.query())),
+        PoolCommand::Order { server, order } => {
+            let (merchant, id) = order
+                .split_once('/')
+                .ok_or_else(|| anyhow::anyhow!("name the order as MERCHANT/ORDER"))?;
+            let path = format!("/v1/plaza/orders/{}/{}", escape(merchant), escape(id));
+            server.client().get(&path)
+        }
         PoolCommand::Find {
             server,
             category,

@@ -3,6 +3,7 @@
 //! is found from those memberships ([`Carry`]).
 
 pub mod offers;
+pub mod orders;
 pub mod pools;
 pub mod report;
 

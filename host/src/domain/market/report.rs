@@ -14,13 +14,13 @@ use utoipa::ToSchema;
 
 /// An order filed under an agency of its layers.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-struct Filed {
-    merchant: String,
-    order: String,
+pub(super) struct Filed {
+    pub merchant: String,
+    pub order: String,
     /// `carrier/pool`.
-    pool: String,
+    pub pool: String,
     /// `carrying_agency` or `helper_agency`.
-    role: String,
+    pub role: String,
 }
 
 /// One pool's figures for the agency.
