@@ -18,7 +18,7 @@ use super::budget::ServiceGate;
 use super::market::Carry;
 use super::{Error, Plaza};
 use crate::Money;
-use crate::executor::dispose::Role;
+use crate::executor::dispose::{Role, Waterfall};
 use crate::executor::layer::{Layer, commission_layer, waterfall_of};
 use crate::executor::quote::{CommissionLine, LayerOutcome, LayerReport, PlanVersion};
 use crate::executor::{Cart, MAX_COMMISSION, Quote};
@@ -37,17 +37,33 @@ impl Plaza {
         let lines: Vec<bool> = (0..cart.lines.len())
             .map(|i| carry.offer_for(cart, i).is_some())
             .collect();
+        // The host's shares, each capped against one waterfall kept as they are added.
+        let mut host = HostShares {
+            waterfall: waterfall_of(cart, &quote.commissions),
+            quote,
+            cart,
+        };
         // The offer's service rate: merchant → carrier.
         for i in 0..cart.lines.len() {
             let Some(offer) = carry.offer_for(cart, i) else {
                 continue;
             };
-            let due = quote.lines[i]
+            let due = host.quote.lines[i]
                 .payable
                 .rate_floor(Ppm(offer.terms.service_rate_ppm));
-            let step = format!("offer:{}", offer.id);
+            let step = format!("{}{}", super::market::OFFER_STEP, offer.id);
             let to = (Role::CarryingAgency, carrier.as_str());
-            pay(quote, cart, i, Role::Merchant, to, due, step, "机构服务费");
+            host.pay(i, Role::Merchant, to, due, step, "机构服务费");
+        }
+        // The pool's helper rate: carrier → helper.
+        if let Some(helper) = &carry.helper {
+            for i in (0..cart.lines.len()).filter(|i| lines[*i]) {
+                let received = host.waterfall.received_by(i, Role::CarryingAgency);
+                let due = received.rate_floor(Ppm(carry.pool.helper_rate_ppm));
+                let step = format!("pool:{}/{}", carrier, carry.pool.id);
+                let to = (Role::HelperAgency, helper.as_str());
+                host.pay(i, Role::CarryingAgency, to, due, step, "帮卖机构分成");
+            }
         }
         let roles = |tenant: &str| -> Vec<Role> {
             let a = &cart.attribution;
@@ -61,26 +77,6 @@ impl Plaza {
             .map(|(role, _)| role)
             .collect()
         };
-        // The pool's helper rate: carrier → helper.
-        if let Some(helper) = &carry.helper {
-            let waterfall = waterfall_of(cart, &quote.commissions);
-            for i in (0..cart.lines.len()).filter(|i| lines[*i]) {
-                let received = waterfall.received_by(i, Role::CarryingAgency);
-                let due = received.rate_floor(Ppm(carry.pool.helper_rate_ppm));
-                let step = format!("pool:{}/{}", carrier, carry.pool.id);
-                let to = (Role::HelperAgency, helper.as_str());
-                pay(
-                    quote,
-                    cart,
-                    i,
-                    Role::CarryingAgency,
-                    to,
-                    due,
-                    step,
-                    "帮卖机构分成",
-                );
-            }
-        }
         let mut layers = vec![(carrier.clone(), carry.pool.plan.clone())];
         if let Some(helper) = &carry.helper {
             layers.push((helper.clone(), carry.helper_plan.clone()));
@@ -141,35 +137,43 @@ impl Plaza {
     }
 }
 
-/// Pay `due` from `payer` to `(payee, who)` on line `i`, capped so that everything the
-/// payer pays on the line stays within 90 % of what it received there.
-#[allow(clippy::too_many_arguments)]
-fn pay(
-    quote: &mut Quote,
-    cart: &Cart,
-    i: usize,
-    payer: Role,
-    (payee, who): (Role, &str),
-    due: Money,
-    step: String,
-    label: &str,
-) {
-    let waterfall = waterfall_of(cart, &quote.commissions);
-    let received = match payer {
-        Role::Merchant => quote.lines[i].payable,
-        _ => waterfall.received_by(i, payer),
-    };
-    let headroom = received.rate_floor(MAX_COMMISSION) - waterfall.paid_by(i, payer);
-    let amount = due.min(headroom);
-    if amount > Money::ZERO && who != cart.buyer.id {
-        quote.commissions.push(CommissionLine {
-            step,
-            line: cart.lines[i].id.clone(),
-            payer: payer.name(),
-            payee: payee.name(),
-            beneficiary: who.to_owned(),
-            amount,
-            label: label.to_owned(),
-        });
+/// The shares the host itself pays in a layered quote (the offer's and the pool's rates),
+/// with the waterfall they are capped against.
+struct HostShares<'a> {
+    quote: &'a mut Quote,
+    cart: &'a Cart,
+    waterfall: Waterfall,
+}
+
+impl HostShares<'_> {
+    /// Pay `due` from `payer` to `(payee, who)` on line `i`, capped so that everything the
+    /// payer pays on the line stays within 90 % of what it received there.
+    fn pay(
+        &mut self,
+        i: usize,
+        payer: Role,
+        (payee, who): (Role, &str),
+        due: Money,
+        step: String,
+        label: &str,
+    ) {
+        let received = match payer {
+            Role::Merchant => self.quote.lines[i].payable,
+            _ => self.waterfall.received_by(i, payer),
+        };
+        let headroom = received.rate_floor(MAX_COMMISSION) - self.waterfall.paid_by(i, payer);
+        let amount = due.min(headroom);
+        if amount > Money::ZERO && who != self.cart.buyer.id {
+            self.waterfall.add(i, payer, payee, amount);
+            self.quote.commissions.push(CommissionLine {
+                step,
+                line: self.cart.lines[i].id.clone(),
+                payer: payer.name(),
+                payee: payee.name(),
+                beneficiary: who.to_owned(),
+                amount,
+                label: label.to_owned(),
+            });
+        }
     }
 }

@@ -106,7 +106,7 @@ pub(super) fn attribute(plaza: &Plaza, tenant: &str, mut cart: Cart) -> Result<A
                 &settings,
                 &found,
                 |id| plaza.promoter_record(id),
-                |agency| Ok(plaza.carry(tenant, agency, &cart)?),
+                |agency| plaza.carry(tenant, agency, &cart),
             )?;
             let winner = report
                 .touch

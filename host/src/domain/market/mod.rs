@@ -9,10 +9,24 @@ pub mod report;
 
 use super::{Error, Page, Plaza, Position, check_id};
 use crate::executor::Cart;
-use crate::store::{Store, StoreError, Table, prefix};
+use crate::store::{Store, Table, prefix};
 use offers::Offer;
 use pools::ProductPool;
 use serde::de::DeserializeOwned;
+
+/// The step name of the service-rate share an offer pays (`offer:<id>`): a line with one
+/// is carried.
+pub const OFFER_STEP: &str = "offer:";
+
+/// The lines of `order` its plaza pool carried.
+pub fn carried_lines(order: &crate::domain::Order) -> Vec<&str> {
+    order
+        .commissions
+        .iter()
+        .filter(|c| c.step.starts_with(OFFER_STEP))
+        .map(|c| c.line.as_str())
+        .collect()
+}
 
 /// The most any rate on the plaza may be: 90 % (parts per million).
 pub const MAX_RATE_PPM: u32 = 900_000;
@@ -84,7 +98,7 @@ impl Plaza {
         merchant: &str,
         agency: &str,
         cart: &Cart,
-    ) -> Result<Option<Carry>, StoreError> {
+    ) -> Result<Option<Carry>, Error> {
         let own: Vec<ProductPool> = self
             .store
             .scan(Table::Pools, &prefix(&[agency.as_bytes()]))?;
@@ -98,11 +112,7 @@ impl Plaza {
             .scan(Table::Memberships, &prefix(&[agency.as_bytes()]))?;
         for m in joined {
             let pool = self
-                .store
-                .get::<ProductPool>(
-                    Table::Pools,
-                    &crate::store::key(&[m.carrier.as_bytes(), m.pool.as_bytes()]),
-                )?
+                .pool(&m.carrier, &m.pool)?
                 .filter(|p| p.visible_to(agency));
             if let Some(pool) = pool
                 && let Some(carry) = self.covering(
@@ -126,14 +136,10 @@ impl Plaza {
         helper: Option<String>,
         helper_plan: Option<String>,
         cart: &Cart,
-    ) -> Result<Option<Carry>, StoreError> {
+    ) -> Result<Option<Carry>, Error> {
         let mut offers = Vec::new();
         for item in pool.items.iter().filter(|i| i.merchant == merchant) {
-            let offer: Option<Offer> = self.store.get(
-                Table::Offers,
-                &crate::store::key(&[item.merchant.as_bytes(), item.offer.as_bytes()]),
-            )?;
-            if let Some(o) = offer
+            if let Some(o) = self.offer(&item.merchant, &item.offer)?
                 && o.open_to(&pool.carrier, cart.now_ms)
                 && cart.lines.iter().any(|l| o.covers(l))
             {

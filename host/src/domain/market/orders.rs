@@ -41,12 +41,7 @@ fn view(agency: &str, merchant: &str, order: &Order) -> Option<AgencyOrder> {
     if !involved {
         return None;
     }
-    let carried: Vec<&str> = order
-        .commissions
-        .iter()
-        .filter(|c| c.step.starts_with("offer:"))
-        .map(|c| c.line.as_str())
-        .collect();
+    let carried = super::carried_lines(order);
     let layer = order.quote["layers"]
         .as_array()
         .and_then(|layers| layers.iter().find(|l| l["tenant"] == agency))

@@ -87,12 +87,7 @@ pub(crate) fn file(
 }
 
 fn figures(agency: &str, role: &str, order: &Order) -> PoolFigures {
-    let carried: Vec<&str> = order
-        .commissions
-        .iter()
-        .filter(|c| c.step.starts_with("offer:"))
-        .map(|c| c.line.as_str())
-        .collect();
+    let carried = super::carried_lines(order);
     let gmv = order
         .lines
         .iter()
