@@ -235,6 +235,8 @@ impl Answer {
 pub struct Api {
     pub base: String,
     pub key: Option<String>,
+    /// The client a service provider's key acts for (`Plaza-Tenant`).
+    pub act_for: Option<String>,
 }
 
 impl Api {
@@ -242,6 +244,7 @@ impl Api {
         Api {
             base: base.to_owned(),
             key: Some(key.to_owned()),
+            act_for: None,
         }
     }
 
@@ -249,6 +252,16 @@ impl Api {
         Api {
             base: base.to_owned(),
             key: None,
+            act_for: None,
+        }
+    }
+
+    /// The same key acting for `client` (a service provider's key, or any key to test
+    /// that one without a grant is refused).
+    pub fn acting_for(&self, client: &str) -> Api {
+        Api {
+            act_for: Some(client.to_owned()),
+            ..self.clone()
         }
     }
 
@@ -280,6 +293,10 @@ impl Api {
     }
 
     fn auth<B>(&self, request: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
+        let request = match &self.act_for {
+            Some(client) => request.header("plaza-tenant", client),
+            None => request,
+        };
         match &self.key {
             Some(key) => request.header("authorization", &format!("Bearer {key}")),
             None => request,

@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+mod grants;
 mod market;
 mod plaza;
 
@@ -101,6 +102,8 @@ enum Command {
     Pool(plaza::PoolCommand),
     /// Show the tenant's attribution settings, or change them.
     Attribution(market::AttributionArgs),
+    /// Grant a service provider access in one role (author or checkout), or revoke it.
+    Grant(grants::GrantArgs),
     /// Pay out every settleable commission share up to a time (a settlement run; running
     /// the same id again answers the same run and pays nothing twice).
     Settle {
@@ -259,6 +262,10 @@ enum Listing {
     PoolMembers { pool: String },
     /// The orders an agency carried or helped with, as it sees them.
     PlazaOrders,
+    /// The service providers the tenant granted access.
+    Grants,
+    /// The tenants that granted the calling provider access.
+    Clients,
 }
 
 impl Listing {
@@ -285,6 +292,8 @@ impl Listing {
             Listing::Memberships => "/v1/memberships".into(),
             Listing::PoolMembers { pool } => format!("/v1/pools/{}/members", escape(pool)),
             Listing::PlazaOrders => "/v1/plaza/orders".into(),
+            Listing::Grants => "/v1/grants".into(),
+            Listing::Clients => "/v1/clients".into(),
         }
     }
 }
@@ -317,6 +326,10 @@ struct ServerArgs {
     /// API key.
     #[arg(long, env = "PLAZA_KEY", hide_env_values = true)]
     key: String,
+    /// With a service provider's key: the client (merchant or agency) to act for, in the
+    /// role it granted.
+    #[arg(long = "for", env = "PLAZA_TENANT")]
+    act_for: Option<String>,
 }
 
 impl ServerArgs {
@@ -324,6 +337,7 @@ impl ServerArgs {
         Client {
             server: self.server,
             key: self.key,
+            act_for: self.act_for,
         }
     }
 }
@@ -365,6 +379,7 @@ pub fn main() -> anyhow::Result<()> {
         Command::Offer(command) => print(plaza::offer(command)?),
         Command::Pool(command) => print(plaza::pool(command)?),
         Command::Attribution(args) => print(market::attribution(args)?),
+        Command::Grant(args) => print(grants::grant(args)?),
         Command::Settle {
             server,
             settlement_id,

@@ -10,6 +10,8 @@ use std::path::Path;
 pub struct Client {
     pub server: String,
     pub key: String,
+    /// The client a service provider's key acts for (the `Plaza-Tenant` header).
+    pub act_for: Option<String>,
 }
 
 impl Client {
@@ -18,6 +20,15 @@ impl Client {
             .http_status_as_error(false)
             .build()
             .into()
+    }
+
+    /// `request` with the key, and the client a provider acts for.
+    fn authorized<B>(&self, request: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
+        let request = request.header("authorization", &format!("Bearer {}", self.key));
+        match &self.act_for {
+            Some(client) => request.header("plaza-tenant", client),
+            None => request,
+        }
     }
 
     fn url(&self, path: &str) -> String {
@@ -45,9 +56,8 @@ impl Client {
         path: &str,
         body: &serde_json::Value,
     ) -> anyhow::Result<serde_json::Value> {
-        let response = Self::agent()
-            .post(&self.url(path))
-            .header("authorization", &format!("Bearer {}", self.key))
+        let response = self
+            .authorized(Self::agent().post(&self.url(path)))
             .send_json(body)
             .with_context(|| format!("calling {}", self.server))?;
         Self::finish(response)
@@ -59,9 +69,8 @@ impl Client {
         path: &str,
         body: &serde_json::Value,
     ) -> anyhow::Result<serde_json::Value> {
-        let response = Self::agent()
-            .put(&self.url(path))
-            .header("authorization", &format!("Bearer {}", self.key))
+        let response = self
+            .authorized(Self::agent().put(&self.url(path)))
             .send_json(body)
             .with_context(|| format!("calling {}", self.server))?;
         Self::finish(response)
@@ -88,9 +97,8 @@ impl Client {
 
     /// DELETE `path`.
     pub fn delete(&self, path: &str) -> anyhow::Result<serde_json::Value> {
-        let response = Self::agent()
-            .delete(&self.url(path))
-            .header("authorization", &format!("Bearer {}", self.key))
+        let response = self
+            .authorized(Self::agent().delete(&self.url(path)))
             .call()
             .with_context(|| format!("calling {}", self.server))?;
         Self::finish(response)
@@ -98,9 +106,8 @@ impl Client {
 
     /// GET `path`.
     pub fn get(&self, path: &str) -> anyhow::Result<serde_json::Value> {
-        let response = Self::agent()
-            .get(&self.url(path))
-            .header("authorization", &format!("Bearer {}", self.key))
+        let response = self
+            .authorized(Self::agent().get(&self.url(path)))
             .call()
             .with_context(|| format!("calling {}", self.server))?;
         Self::finish(response)
@@ -153,9 +160,10 @@ impl Client {
     pub fn upload(&self, file: &Path, shared: bool) -> anyhow::Result<serde_json::Value> {
         let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
         let visibility = if shared { "shared" } else { "private" };
-        let response = Self::agent()
-            .post(&self.url(&format!("/v1/plugins?visibility={visibility}")))
-            .header("authorization", &format!("Bearer {}", self.key))
+        let response = self
+            .authorized(
+                Self::agent().post(&self.url(&format!("/v1/plugins?visibility={visibility}"))),
+            )
             .header("content-type", "application/wasm")
             .send(&bytes[..])
             .with_context(|| format!("calling {}", self.server))?;

@@ -10,12 +10,12 @@ use plaza::clock::ManualClock;
 use plaza_tests::server::*;
 use serde_json::{Value, json};
 
-const DAY: i64 = 24 * 60 * 60 * 1000;
-const D0: i64 = 1_790_000_000_000;
+pub(crate) const DAY: i64 = 24 * 60 * 60 * 1000;
+pub(crate) const D0: i64 = 1_790_000_000_000;
 const NOW: i64 = D0 + 400 * DAY;
 
 /// A plan of one commission step of agency-waterfall with `config`.
-fn waterfall_plan(id: &str, config: Value) -> Value {
+pub(crate) fn waterfall_plan(id: &str, config: Value) -> Value {
     json!({"id": id, "steps": [{
         "id": "pass-on",
         "plugin": {"name": "agency-waterfall", "version": "1.1.0"},
@@ -23,14 +23,18 @@ fn waterfall_plan(id: &str, config: Value) -> Value {
     }]})
 }
 
-struct Story {
-    server: Server,
-    checkout: Api,
-    c_key: String,
-    h: Api,
+pub(crate) struct Story {
+    pub server: Server,
+    /// The merchant's admin.
+    pub shop: Api,
+    pub checkout: Api,
+    pub c_key: String,
+    pub h: Api,
+    /// The own keys of `p-1` and `p-2`.
+    pub promoters: Vec<Api>,
 }
 
-fn story(h_plan: Option<Value>) -> Story {
+pub(crate) fn story(h_plan: Option<Value>) -> Story {
     let server = Server::start_with_clock(|_| {}, ManualClock::at(NOW));
     let operator = server.operator();
     let shop = operator.create_tenant("teahouse", "merchant");
@@ -76,9 +80,10 @@ fn story(h_plan: Option<Value>) -> Story {
         &json!({"plan": "h-plan"}),
     );
     assert_eq!(joined.status, 201, "{}", joined.text);
-    for promoter in ["p-1", "p-2"] {
-        enlist(&server, &h, promoter);
-    }
+    let promoters = ["p-1", "p-2"]
+        .into_iter()
+        .map(|id| enlist(&server, &h, id))
+        .collect();
     let touched = checkout.post(
         "/v1/touches",
         &json!({"touch_id": "t-1", "buyer": "b-1", "promoter": "p-1", "at_ms": D0}),
@@ -86,13 +91,15 @@ fn story(h_plan: Option<Value>) -> Story {
     assert_eq!(touched.status, 201, "{}", touched.text);
     Story {
         server,
+        shop,
         checkout,
         c_key: c.key.clone().unwrap(),
         h,
+        promoters,
     }
 }
 
-fn cart(at_ms: i64) -> Value {
+pub(crate) fn cart(at_ms: i64) -> Value {
     let mut cart = demo_cart();
     cart["buyer"]["id"] = json!("b-1");
     cart["coupon_codes"] = json!([]);

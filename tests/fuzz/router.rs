@@ -130,6 +130,12 @@ const ROUTES: &[&str] = &[
     "/v1/plaza/pools/{}/{}",
     "/v1/plaza/pools/{}/{}/members",
     "/v1/memberships",
+    "/v1/plaza/report",
+    "/v1/plaza/orders",
+    "/v1/plaza/orders/{}/{}",
+    "/v1/grants",
+    "/v1/grants/{}",
+    "/v1/clients",
     "/healthz",
     "/readyz",
     "/metrics",
@@ -160,6 +166,7 @@ const SEGMENTS: &[&str] = &[
     "t-1",
     "b-42",
     "pool-1",
+    "studio",
 ];
 
 const QUERIES: &[&str] = &[
@@ -192,7 +199,7 @@ const METHODS: &[Method] = &[
 /// Bodies a real client sends, for mutation: the demo cart, plan, an order, refunds (by
 /// units, amount, shipping, all), a tenant, a key, an activation, an order event, order
 /// settings, a settlement run, an invitation and its acceptance, a touch, attribution
-/// settings, an offer, a pool, a membership.
+/// settings, an offer, a pool, a membership, a grant.
 fn templates() -> Vec<serde_json::Value> {
     let cart: serde_json::Value = serde_json::from_str(plaza::examples::DEMO_CART).expect("cart");
     let plan: serde_json::Value = serde_json::from_str(plaza::examples::DEMO_PLAN).expect("plan");
@@ -216,6 +223,7 @@ fn templates() -> Vec<serde_json::Value> {
         serde_json::json!({"spus": ["teapot-yixing"], "categories": ["tea"], "service_rate_ppm": 100_000, "agencies": ["other"]}),
         serde_json::json!({"name": "Pool", "items": [{"merchant": "shop", "offer": "o-1"}], "helper_rate_ppm": 300_000, "plan": "sim"}),
         serde_json::json!({"plan": "sim"}),
+        serde_json::json!({"role": "author"}),
     ]
 }
 
@@ -309,6 +317,9 @@ fn request(u: &mut Unstructured<'_>, tokens: &[String]) -> Result<Option<Request
     }
     if u.ratio(1, 8)? {
         builder = builder.header(header::IF_MATCH, u.arbitrary::<String>()?);
+    }
+    if u.ratio(1, 8)? {
+        builder = builder.header("plaza-tenant", *u.choose(SEGMENTS)?);
     }
     let body = match u.int_in_range(0..=5)? {
         0 => Vec::new(),

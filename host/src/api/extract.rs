@@ -1,6 +1,6 @@
-//! Extractors that answer in the API's error format: the caller (from the bearer key, rate
-//! limited per tenant), path parameters, a list's page, the `Idempotency-Key` header, and
-//! strict JSON bodies.
+//! Extractors that answer in the API's error format: the caller (from the bearer key and,
+//! for a service provider, the `Plaza-Tenant` it acts for; rate limited per tenant), path
+//! parameters, a list's page, the `Idempotency-Key` header, and strict JSON bodies.
 
 use super::strict::Strict;
 use super::{ApiError, AppState};
@@ -34,7 +34,17 @@ impl FromRequestParts<AppState> for Caller {
             .get(header::AUTHORIZATION)
             .and_then(bearer)
             .ok_or(Error::Unauthenticated)?;
-        let principal = app.plaza.authenticate(key)?;
+        // An empty `Plaza-Tenant` names no client: the key acts for its own tenant.
+        let client = match parts.headers.get(crate::domain::grants::ACT_FOR_HEADER) {
+            Some(value) if !value.is_empty() => {
+                Some(value.to_str().map_err(|_| Error::Invalid {
+                    field: "Plaza-Tenant".into(),
+                    message: "must be a tenant id".into(),
+                })?)
+            }
+            _ => None,
+        };
+        let principal = app.plaza.authenticate_for(key, client)?;
         // Beneficiaries are limited too, each on its own (ids never contain '/', so their
         // limiter names cannot meet a tenant's).
         let limited = match &principal {

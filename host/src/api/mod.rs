@@ -6,6 +6,7 @@
 
 mod error;
 mod extract;
+mod grants;
 pub mod limit;
 mod links;
 mod market;
@@ -171,6 +172,12 @@ pub fn app(state: AppState, max_body_bytes: usize) -> Router {
         .route("/v1/plaza/report", get(plaza::report))
         .route("/v1/plaza/orders", get(plaza::orders))
         .route("/v1/plaza/orders/{merchant}/{order}", get(plaza::order))
+        .route("/v1/grants", get(grants::list))
+        .route(
+            "/v1/grants/{provider}",
+            put(grants::grant).delete(grants::revoke),
+        )
+        .route("/v1/clients", get(grants::clients))
         .route("/healthz", get(ops::health))
         .route("/readyz", get(ops::ready))
         .route("/metrics", get(ops::metrics))

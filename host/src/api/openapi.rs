@@ -6,14 +6,16 @@
 
 use super::samples::Samples;
 use super::{
-    ErrorBody, market, ops, orders, plans, plaza, plugins, settings, settlements, tenants,
+    ErrorBody, grants, market, ops, orders, plans, plaza, plugins, settings, settlements, tenants,
 };
 use crate::domain::MAX_IDEMPOTENCY_KEY;
 use crate::shape;
 use utoipa::OpenApi;
 use utoipa::openapi::path::{Operation, Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{KnownFormat, Object, ObjectBuilder, SchemaFormat, Type};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
 use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder};
 
 #[derive(OpenApi)]
@@ -35,6 +37,7 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder};
         plaza::save_offer, plaza::list_offers, plaza::plaza_offers, plaza::save_pool, plaza::pool_members,
         plaza::plaza_pools, plaza::plaza_pool, plaza::join, plaza::leave, plaza::memberships, plaza::report,
         plaza::orders, plaza::order,
+        grants::grant, grants::revoke, grants::list, grants::clients,
         ops::health, ops::ready, ops::metrics,
     ),
     components(schemas(ErrorBody)),
@@ -63,6 +66,16 @@ impl utoipa::Modify for BearerAuth {
             components.add_security_scheme(
                 "bearer",
                 SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            );
+            components.add_security_scheme(
+                "plaza_tenant",
+                SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                    "Plaza-Tenant",
+                    "With a service provider's key: the client (merchant or agency) it acts \
+                     for, in the role the client granted (`/v1/grants`); a client that \
+                     granted the key's tenant nothing is `404 not_found`. Absent or empty: \
+                     the key's own tenant.",
+                ))),
             );
         }
     }
@@ -176,6 +189,16 @@ fn complete(path: &str, op: &mut Operation) {
     }
     let has_query = params.iter().any(|p| p.parameter_in == ParameterIn::Query);
     let roles = roles(op);
+    // A provider's key acts for a client in the role the client granted.
+    let granted: Vec<&String> = roles
+        .iter()
+        .filter(|r| *r == "author" || *r == "checkout")
+        .collect();
+    let providers_act = !granted.is_empty();
+    if providers_act {
+        let provider = SecurityRequirement::new("bearer", granted).add("plaza_tenant", [""; 0]);
+        op.security.get_or_insert_with(Vec::new).push(provider);
+    }
     let needs = format!(
         "`forbidden`: this needs the role {}; or `quota_exceeded`",
         roles.join(" or ")
@@ -196,6 +219,12 @@ fn complete(path: &str, op: &mut Operation) {
     }
     if !names.is_empty() {
         add("404", "`not_found`: no such resource the caller may see");
+    }
+    if providers_act {
+        add(
+            "404",
+            "`not_found`: `Plaza-Tenant` names no client that granted the caller's tenant",
+        );
     }
     if !names.is_empty() || has_query {
         add(

@@ -69,6 +69,7 @@ pub(super) fn promoter(command: PromoterCommand) -> anyhow::Result<Value> {
         PromoterCommand::Accept { server, id, token } => Client {
             server,
             key: String::new(),
+            act_for: None,
         }
         .post_json(
             &format!("{}/accept", at(&id)),

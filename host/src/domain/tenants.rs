@@ -1,4 +1,4 @@
-//! Tenants (merchants and agencies), their API keys and roles, and authenticating a key.
+//! Tenants (merchants, agencies and service providers), their API keys and roles, and authenticating a key.
 //!
 //! Keys are 32 random bytes shown once at creation; the store keeps only their sha256
 //! (a key has full entropy, so a plain hash is enough and a lookup is one `get`).
@@ -19,6 +19,9 @@ pub enum TenantKind {
     Merchant,
     /// 机构: carries others' products, composes plans for helpers and promoters.
     Agency,
+    /// 服务商: authors plugins and plans, or runs the checkout, for the merchants and
+    /// agencies that grant it access (`/v1/grants`).
+    Provider,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -97,11 +97,15 @@ pub enum Table {
     /// agency \0 created_ms ([`time_part`]) \0 merchant \0 order \0 role → the order
     /// filed under an agency of its layers, for the agency's plaza report.
     PlazaOrders,
+    /// client \0 provider → `Grant`: the providers a tenant granted access.
+    Grants,
+    /// provider \0 client → `Grant`: a provider's clients, for listing.
+    ProviderClients,
 }
 
 impl Table {
     /// Every table, in a fixed order.
-    pub const ALL: [Table; 32] = [
+    pub const ALL: [Table; 34] = [
         Table::Tenants,
         Table::Keys,
         Table::Plugins,
@@ -134,6 +138,8 @@ impl Table {
         Table::Memberships,
         Table::PoolMembers,
         Table::PlazaOrders,
+        Table::Grants,
+        Table::ProviderClients,
     ];
 
     /// The table's name in the database.
@@ -171,6 +177,8 @@ impl Table {
             Table::Memberships => "memberships",
             Table::PoolMembers => "pool_members",
             Table::PlazaOrders => "plaza_orders",
+            Table::Grants => "grants",
+            Table::ProviderClients => "provider_clients",
         }
     }
 }

@@ -180,6 +180,7 @@ impl Plaza {
             let (kind, wanted) = match kind {
                 TenantKind::Merchant => ("not_a_merchant", "a merchant"),
                 TenantKind::Agency => ("not_an_agency", "an agency"),
+                TenantKind::Provider => ("not_a_provider", "a service provider"),
             };
             return Err(Error::conflict(
                 kind,
