@@ -165,9 +165,49 @@ pub fn assert_reconciles(q: &Quote) {
         step_discounts, q.total.discount,
         "explanation discounts reconcile with the totals"
     );
-    let commissions: plaza::Money = q.commissions.iter().map(|c| c.amount).sum();
-    let step_commissions: plaza::Money = q.explanation.iter().map(|s| s.commission).sum();
+    // Every commission line is a step's, the merchant's or a layer's, or one of the host's
+    // own shares of a layered quote (an offer's service rate, a pool's helper rate).
+    let host_share = |step: &str| step.starts_with("offer:") || step.starts_with("pool:");
+    let commissions: plaza::Money = q
+        .commissions
+        .iter()
+        .filter(|c| !host_share(&c.step))
+        .map(|c| c.amount)
+        .sum();
+    let step_commissions: plaza::Money = q
+        .explanation
+        .iter()
+        .chain(q.layers.iter().flat_map(|l| &l.explanation))
+        .map(|s| s.commission)
+        .sum();
     assert_eq!(commissions, step_commissions);
+    // What flowed in and out of each layer is what its tenant's lines say.
+    for layer in &q.layers {
+        let holds = |role: &String| layer.roles.contains(role);
+        let received: plaza::Money = q
+            .commissions
+            .iter()
+            .filter(|c| c.beneficiary == layer.tenant && holds(&c.payee))
+            .map(|c| c.amount)
+            .sum();
+        let paid: plaza::Money = q
+            .commissions
+            .iter()
+            .filter(|c| holds(&c.payer))
+            .map(|c| c.amount)
+            .sum();
+        assert_eq!(
+            (layer.received, layer.paid_out),
+            (received, paid),
+            "{}",
+            layer.tenant
+        );
+        assert!(
+            paid <= received,
+            "{} paid out more than it received",
+            layer.tenant
+        );
+    }
     for c in &q.commissions {
         let line = q
             .lines

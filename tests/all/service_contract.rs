@@ -21,6 +21,7 @@ fn request(method: &str, path: &str) -> (String, Option<Value>) {
         .replace("{offer}", "o-1")
         .replace("{carrier}", "c")
         .replace("{pool}", "pool-1")
+        .replace("{provider}", "studio")
         .replace(
             "{version}",
             if path.starts_with("/v1/plans") {
@@ -55,6 +56,7 @@ fn request(method: &str, path: &str) -> (String, Option<Value>) {
             "items": [{"merchant": "teahouse", "offer": "o-1"}],
             "helper_rate_ppm": 1000
         })),
+        (_, "/v1/grants/{provider}") => Some(json!({"role": "author"})),
         (_, "/v1/orders/{order}/refunds") => {
             Some(json!({"refund_id": "r-1", "lines": [{"line": "l1", "quantity": 1}]}))
         }

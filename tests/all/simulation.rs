@@ -27,6 +27,10 @@ fn seeds_with_faults_keep_every_acknowledged_change() {
         assert!(summary.faults.flush_fails > 0, "seed {seed}: {summary:?}");
         assert!(summary.commits > 0 && summary.refunds > 0 && summary.cancels > 0);
         assert!(
+            summary.layered > 0,
+            "seed {seed} never paid through the plaza's layers: {summary:?}"
+        );
+        assert!(
             summary.events > 0 && summary.timers_fired > 0,
             "seed {seed} never moved an order through its lifecycle: {summary:?}"
         );

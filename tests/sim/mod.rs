@@ -1,12 +1,15 @@
 //! Deterministic simulation of the money domain.
 //!
-//! One seed drives many buyers' quotes, commits, cancels and refunds against the real
-//! [`plaza::domain::Plaza`] (real plugins in the real sandbox, the real executor, budgets and ledger) on
+//! One seed drives many buyers' quotes, commits, cancels and refunds (of carts the host
+//! attributes from stored touches, some paying through other tenants' layers) against the
+//! real [`plaza::domain::Plaza`] (real plugins in the real sandbox, the real executor,
+//! budgets and ledger) on
 //! a [`SimBackend`] that fails writes, flushes and reads and kills the process between
 //! them, restarting it over what was flushed. After every step the invariants are checked
 //! against the store and the reference [`model`]:
 //! - every stored order is sound (amounts within bounds, its ledger sums to what it
-//!   holds, reservations add up);
+//!   holds, reservations add up, and on every line each layer still holds what it passed
+//!   on);
 //! - every budget counter equals what the stored orders reserve and never passes its
 //!   limit;
 //! - every acknowledged commit, refund and cancel is in the store, exactly as the model
@@ -17,6 +20,7 @@
 //! and step, and `plaza-sim --seed N` replays it.
 
 pub mod backend;
+mod market;
 pub mod model;
 mod ops;
 mod world;
@@ -31,6 +35,8 @@ pub struct Summary {
     pub steps: u64,
     pub quotes: u64,
     pub commits: u64,
+    /// Acknowledged orders that paid through the plaza's layers.
+    pub layered: u64,
     pub refused_commits: u64,
     pub refunds: u64,
     pub cancels: u64,

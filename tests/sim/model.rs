@@ -9,6 +9,7 @@ use plaza::domain::order_settings::{DEFAULT_AFTER_SALE_MS, DEFAULT_PAYMENT_TIMEO
 use plaza::domain::{
     CommissionState, EventRequest, EventType, Order, OrderState, OrderStatus, RefundRequest,
 };
+use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Line {
@@ -428,6 +429,21 @@ pub fn check_order(order: &Order, entries: &[(String, i64, u32)]) -> Result<()> 
         commission == due,
         "ledger commission {commission}, due {due}"
     );
+    // Across every layer, through any refunds: on each line, whoever passes money on still
+    // holds at least what it passed on (a waterfall pays only out of what came in).
+    let mut holds: BTreeMap<(&str, &str), i64> = BTreeMap::new();
+    for c in &order.commissions {
+        *holds.entry((&c.line, &c.payee)).or_default() += c.left().0;
+        if c.payer_has_balance() {
+            *holds.entry((&c.line, &c.payer)).or_default() -= c.left().0;
+        }
+    }
+    if let Some(((line, who), held)) = holds.iter().find(|(_, held)| **held < 0) {
+        bail!(
+            "{who} passed on {} more than it holds on line {line}",
+            -held
+        );
+    }
     for r in &order.reservations {
         let shares: i64 = r.line_shares.iter().map(|s| s.0).sum();
         ensure!(

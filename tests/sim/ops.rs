@@ -183,6 +183,9 @@ impl World {
                     order.created_ms
                 );
                 self.summary.commits += 1;
+                if order.quote.get("layers").is_some() {
+                    self.summary.layered += 1;
+                }
                 self.trace(("committed", &id, order.quote.to_string()));
                 self.model.insert(id, ModelOrder::of(&order));
             }

@@ -176,10 +176,6 @@ impl World {
                     kind: TenantKind::Merchant,
                 };
                 plaza.create_tenant(&Principal::Operator, new).await?;
-                // The simulated carts name their parties: take them as sent.
-                let trusting = serde_json::from_value(serde_json::json!({"source": "checkout"}))
-                    .expect("attribution settings");
-                plaza.set_attribution_settings(&who, trusting).await?;
                 for (_, bytes) in plaza::examples::EXAMPLE_PLUGINS {
                     plaza
                         .upload_plugin(&who, bytes.to_vec(), Visibility::Private)
@@ -188,6 +184,10 @@ impl World {
                 let plan = serde_json::from_value(plan()).expect("the plan parses");
                 let (head, _) = plaza.save_plan(&who, plan, None, None).await?;
                 plaza.activate(&who, PLAN, Some(head.latest)).await?;
+                // The carts' claims are hints: the host attributes them from touches, and
+                // carried goods pay through the plaza's layers.
+                use plaza::clock::Clock as _;
+                super::market::set_up(&plaza, TENANT, &who, clock.now_ms()).await?;
                 Ok::<_, plaza::domain::Error>(())
             })
             .map_err(|e| anyhow::anyhow!("setting up: {e}"))?;

@@ -141,9 +141,9 @@ impl Plaza {
                 tx.remove(Table::Grants, &at)?;
                 tx.remove(Table::ProviderClients, &client_key(provider, client))
             })
-            .or_else(|e| match e {
-                TxError::Abort if missing => Err(Error::not_found("grant", provider)),
-                e => Err(Error::from_tx(e)),
+            .map_err(|e| match e {
+                TxError::Abort if missing => Error::not_found("grant", provider),
+                e => Error::from_tx(e),
             })?;
         self.flush().await
     }
