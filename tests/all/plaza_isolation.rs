@@ -10,6 +10,20 @@ use crate::plaza_layers::{D0, DAY, cart, story, waterfall_plan};
 use plaza_tests::server::*;
 use serde_json::{Value, json};
 
+/// Who reads a promoter's balance and statements: the promoter's own key, and every
+/// tenant key, each seeing only its own part (nothing, when it paid the promoter nothing).
+const EARNINGS_READERS: &[&str] = &[
+    "p-1",
+    "teahouse",
+    "checkout",
+    "studio-for-teahouse",
+    "studio",
+    "c",
+    "h",
+    "x",
+    "rival",
+];
+
 /// Whether `answer` refuses without saying anything of the object.
 fn refused(answer: &Answer) -> bool {
     match answer.status {
@@ -119,33 +133,13 @@ fn every_other_tenant_and_party_is_refused_on_the_plazas_routes() {
             "GET",
             "/v1/beneficiaries/p-1/balance",
             None,
-            &[
-                "p-1",
-                "teahouse",
-                "checkout",
-                "studio-for-teahouse",
-                "studio",
-                "c",
-                "h",
-                "x",
-                "rival",
-            ],
+            EARNINGS_READERS,
         ),
         (
             "GET",
             "/v1/beneficiaries/p-1/statements",
             None,
-            &[
-                "p-1",
-                "teahouse",
-                "checkout",
-                "studio-for-teahouse",
-                "studio",
-                "c",
-                "h",
-                "x",
-                "rival",
-            ],
+            EARNINGS_READERS,
         ),
     ];
     let mut tried = 0;
