@@ -167,7 +167,8 @@ pub fn assert_reconciles(q: &Quote) {
     );
     // Every commission line is a step's, the merchant's or a layer's, or one of the host's
     // own shares of a layered quote (an offer's service rate, a pool's helper rate).
-    let host_share = |step: &str| step.starts_with("offer:") || step.starts_with("pool:");
+    use plaza::domain::market::{OFFER_STEP, POOL_STEP};
+    let host_share = |step: &str| step.starts_with(OFFER_STEP) || step.starts_with(POOL_STEP);
     let commissions: plaza::Money = q
         .commissions
         .iter()

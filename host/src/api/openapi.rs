@@ -196,7 +196,8 @@ fn complete(path: &str, op: &mut Operation) {
         .collect();
     let providers_act = !granted.is_empty();
     if providers_act {
-        let provider = SecurityRequirement::new("bearer", granted).add("plaza_tenant", [""; 0]);
+        let provider =
+            SecurityRequirement::new("bearer", granted).add("plaza_tenant", Vec::<String>::new());
         op.security.get_or_insert_with(Vec::new).push(provider);
     }
     let needs = format!(

@@ -9,7 +9,7 @@
 //! plugins, plans and orders, under the client's limits.
 
 use super::page::{self, Page, Position};
-use super::tenants::{Principal, Role, Tenant, TenantKind};
+use super::tenants::{ANY_ROLE, Principal, Role, Tenant, TenantKind};
 use super::{Error, Plaza, check_id};
 use crate::store::{Table, TxError, TxExt, key, prefix};
 use serde::{Deserialize, Serialize};
@@ -53,13 +53,8 @@ impl Plaza {
         let Some(client) = client else {
             return Ok(principal);
         };
-        let (own, role) = match &principal {
-            Principal::Member { tenant, role } => (tenant.as_str(), *role),
-            _ => {
-                principal.tenant(&[], "act for a tenant")?;
-                return Ok(principal);
-            }
-        };
+        // The operator and beneficiaries act for no tenant.
+        let own = principal.tenant(ANY_ROLE, "act for a tenant")?;
         if own == client {
             return Ok(principal);
         }
@@ -67,12 +62,11 @@ impl Plaza {
             .store
             .get(Table::Grants, &grant_key(client, own))?
             .ok_or_else(|| Error::not_found("grant", client))?;
-        if role != Role::Admin && role != grant.role {
-            return Err(Error::Forbidden {
-                role: role.as_str(),
-                action: "act for a client in another role",
-            });
-        }
+        // A provider's admin key acts in the granted role; any other key only in that role.
+        principal.tenant(
+            &[Role::Admin, grant.role],
+            "act for a client in another role",
+        )?;
         Ok(Principal::Member {
             tenant: grant.client,
             role: grant.role,

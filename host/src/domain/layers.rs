@@ -60,7 +60,7 @@ impl Plaza {
             for i in (0..cart.lines.len()).filter(|i| lines[*i]) {
                 let received = host.waterfall.received_by(i, Role::CarryingAgency);
                 let due = received.rate_floor(Ppm(carry.pool.helper_rate_ppm));
-                let step = format!("pool:{}/{}", carrier, carry.pool.id);
+                let step = format!("{}{}/{}", super::market::POOL_STEP, carrier, carry.pool.id);
                 let to = (Role::HelperAgency, helper.as_str());
                 host.pay(i, Role::CarryingAgency, to, due, step, "帮卖机构分成");
             }

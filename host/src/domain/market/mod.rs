@@ -17,6 +17,8 @@ use serde::de::DeserializeOwned;
 /// The step name of the service-rate share an offer pays (`offer:<id>`): a line with one
 /// is carried.
 pub const OFFER_STEP: &str = "offer:";
+/// The step name of a pool's helper rate in a quote's commission (`pool:<carrier>/<pool>`).
+pub const POOL_STEP: &str = "pool:";
 
 /// The lines of `order` its plaza pool carried.
 pub fn carried_lines(order: &crate::domain::Order) -> Vec<&str> {
