@@ -14,6 +14,7 @@ mod money_paths;
 mod order_lifecycle;
 mod plaza_isolation;
 mod plaza_layers;
+mod plaza_ledgers;
 mod plaza_pools;
 mod properties;
 mod providers;

@@ -25,6 +25,8 @@ pub(crate) fn waterfall_plan(id: &str, config: Value) -> Value {
 
 pub(crate) struct Story {
     pub server: Server,
+    /// The host's clock (its timers tick every few ms: moving it completes orders).
+    pub clock: ManualClock,
     /// The merchant's admin.
     pub shop: Api,
     pub checkout: Api,
@@ -35,7 +37,8 @@ pub(crate) struct Story {
 }
 
 pub(crate) fn story(h_plan: Option<Value>) -> Story {
-    let server = Server::start_with_clock(|_| {}, ManualClock::at(NOW));
+    let clock = ManualClock::at(NOW);
+    let server = Server::start_with_clock(|c| c.timer_tick_ms = 5, clock.clone());
     let operator = server.operator();
     let shop = operator.create_tenant("teahouse", "merchant");
     // The merchant's own plan gives nothing on this cart: its lines keep their prices.
@@ -91,6 +94,7 @@ pub(crate) fn story(h_plan: Option<Value>) -> Story {
     assert_eq!(touched.status, 201, "{}", touched.text);
     Story {
         server,
+        clock,
         shop,
         checkout,
         c_key: c.key.clone().unwrap(),
@@ -109,7 +113,7 @@ pub(crate) fn cart(at_ms: i64) -> Value {
 }
 
 /// The commission of `quote` as (step, line, payer, beneficiary, amount), in order.
-fn shares(commissions: &Value) -> Vec<(String, String, String, String, i64)> {
+pub(crate) fn shares(commissions: &Value) -> Vec<(String, String, String, String, i64)> {
     commissions
         .as_array()
         .unwrap()
@@ -126,7 +130,7 @@ fn shares(commissions: &Value) -> Vec<(String, String, String, String, i64)> {
         .collect()
 }
 
-fn share(
+pub(crate) fn share(
     step: &str,
     line: &str,
     payer: &str,
@@ -147,35 +151,19 @@ fn every_layer_pays_its_hand_computed_share_and_a_refund_reverses_each_pro_rata(
     let q = &day20.body;
     assert_eq!(q["attribution"]["resolved"]["promoter"], "p-1");
     assert_eq!(q["attribution"]["pool"], "c/autumn");
-    // Teapot (l2) 29,900: the merchant pays c 10 % = 2,990; c pays h 30 % of that = 897
-    // and its own plan 10 % = 299; h received 1,196 and pays p-1 half = 598.
-    // Cups (l3) 17,970: 1,797 to c; 539 (30 %, floored) and 179 (10 %) to h; h pays
-    // half of its 718 = 359. The tea (l1) is not in the pool: no layer touches it.
+    // The merchant's checkout sees the merchant's books: the teapot (l2, 29,900) and the
+    // cups (l3, 17,970) each pay c the offer's 10 %. The tea (l1) is not in the pool. What
+    // c and h pass on is theirs, read below through their own views.
     assert_eq!(
         shares(&q["commissions"]),
         [
             share("offer:teaware", "l2", "merchant", "c", 2_990),
             share("offer:teaware", "l3", "merchant", "c", 1_797),
-            share("pool:c/autumn", "l2", "carrying_agency", "h", 897),
-            share("pool:c/autumn", "l3", "carrying_agency", "h", 539),
-            share("pass-on", "l2", "carrying_agency", "h", 299),
-            share("pass-on", "l3", "carrying_agency", "h", 179),
-            share("pass-on", "l2", "helper_agency", "p-1", 598),
-            share("pass-on", "l3", "helper_agency", "p-1", 359),
         ],
         "{q}"
     );
-    let layers = q["layers"].as_array().unwrap();
-    assert_eq!(layers.len(), 2, "{q}");
-    assert_eq!(
-        (&layers[0]["tenant"], &layers[0]["outcome"]["type"]),
-        (&json!("c"), &json!("applied"))
-    );
-    assert_eq!(layers[0]["received"], 2_990 + 1_797);
-    assert_eq!(layers[0]["paid_out"], 897 + 539 + 299 + 179);
-    assert_eq!(layers[1]["tenant"], "h");
-    assert_eq!(layers[1]["received"], 897 + 539 + 299 + 179);
-    assert_eq!(layers[1]["paid_out"], 598 + 359);
+    assert!(q.get("layers").is_none(), "{q}");
+    assert!(!day20.text.contains("pass-on") && !day20.text.contains("pool:"));
 
     // Committed: the order's shares are the quote's, and each party nets its part.
     let placed = s.checkout.post(
@@ -200,16 +188,8 @@ fn every_layer_pays_its_hand_computed_share_and_a_refund_reverses_each_pro_rata(
             })
             .collect()
     };
-    let mut before = net("o-1");
-    before.sort();
-    assert_eq!(
-        before,
-        [
-            ("carrying_agency".into(), "c".into(), 4_787 - 1_914),
-            ("helper_agency".into(), "h".into(), 1_914 - 957),
-            ("promoter".into(), "p-1".into(), 957),
-        ]
-    );
+    // The merchant's books: c keeps what the merchant paid it.
+    assert_eq!(net("o-1"), [("carrying_agency".into(), "c".into(), 4_787)]);
     // Each agency's plaza report: its pool, the carried lines' GMV, what it received and
     // paid on.
     let figures = |api: &Api| {
@@ -244,9 +224,15 @@ fn every_layer_pays_its_hand_computed_share_and_a_refund_reverses_each_pro_rata(
         assert_eq!(one.body, listed.body["items"][0]);
         one.body
     };
+    // Each layer's hand computation, as the agency sees it. Teapot: c received 2,990 and
+    // pays h 30 % = 897 (the pool) and its own plan's 10 % = 299; h received 1,196 and pays
+    // p-1 half = 598. Cups: 1,797 to c; 539 (30 %, floored) and 179 to h; h pays half of
+    // its 718 = 359.
     let by_h = seen(&s.h);
     assert_eq!(by_h["layer"]["tenant"], "h", "h's own layer, not c's");
     assert_eq!(by_h["layer"]["explanation"][0]["step"], "pass-on");
+    assert_eq!(by_h["layer"]["received"], 897 + 539 + 299 + 179);
+    assert_eq!(by_h["layer"]["paid_out"], 598 + 359);
     let lines: Vec<&str> = by_h["lines"]
         .as_array()
         .unwrap()
@@ -265,7 +251,29 @@ fn every_layer_pays_its_hand_computed_share_and_a_refund_reverses_each_pro_rata(
     assert_eq!(amounts(&by_h), [897, 539, 299, 179, 598, 359]);
     let by_c = seen(&c);
     assert_eq!(by_c["layer"]["tenant"], "c");
+    assert_eq!(by_c["layer"]["received"], 2_990 + 1_797);
+    assert_eq!(by_c["layer"]["paid_out"], 897 + 539 + 299 + 179);
     assert_eq!(amounts(&by_c), [2_990, 1_797, 897, 539, 299, 179]);
+    // What c passes on is on c's books; h's plan's shares on h's.
+    let ledgers = |view: &Value| -> Vec<Value> {
+        view["shares"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["ledger"].clone())
+            .collect()
+    };
+    assert_eq!(
+        ledgers(&by_h),
+        [
+            json!("c"),
+            json!("c"),
+            json!("c"),
+            json!("c"),
+            json!("h"),
+            json!("h")
+        ]
+    );
     // The same from the command line.
     let h_key = s.h.key.clone().unwrap();
     let base = s.server.base.clone();
@@ -290,16 +298,7 @@ fn every_layer_pays_its_hand_computed_share_and_a_refund_reverses_each_pro_rata(
         &json!({"refund_id": "r-1", "lines": [{"line": "l2"}]}),
     );
     assert_eq!(refunded.status, 200, "{}", refunded.text);
-    let mut after = net("o-1");
-    after.sort();
-    assert_eq!(
-        after,
-        [
-            ("carrying_agency".into(), "c".into(), 1_797 - 718),
-            ("helper_agency".into(), "h".into(), 718 - 359),
-            ("promoter".into(), "p-1".into(), 359),
-        ]
-    );
+    assert_eq!(net("o-1"), [("carrying_agency".into(), "c".into(), 1_797)]);
     assert_eq!(figures(&c), (1, 17_970, 1_797, 718, 1_079));
     assert_eq!(figures(&s.h), (1, 17_970, 718, 359, 359));
 
@@ -323,10 +322,17 @@ fn every_layer_pays_its_hand_computed_share_and_a_refund_reverses_each_pro_rata(
     assert_eq!(last.status, 200);
     let by_last = s.checkout.post("/v1/plans/p/quote", &cart(D0 + 20 * DAY));
     assert_eq!(by_last.body["attribution"]["resolved"]["promoter"], "p-2");
-    let p2_paid: i64 = shares(&by_last.body["commissions"])
+    let placed = s.checkout.post(
+        "/v1/orders",
+        &commit_request("o-2", "p", &cart(D0 + 20 * DAY)),
+    );
+    assert_eq!(placed.status, 201, "{}", placed.text);
+    let p2_paid: i64 = s.h.get("/v1/plaza/orders/teahouse/o-2").body["shares"]
+        .as_array()
+        .unwrap()
         .iter()
-        .filter(|s| s.3 == "p-2")
-        .map(|s| s.4)
+        .filter(|c| c["payee"] == "p-2")
+        .map(|c| c["amount"].as_i64().unwrap())
         .sum();
     assert_eq!(p2_paid, 598 + 359);
 }
@@ -334,16 +340,25 @@ fn every_layer_pays_its_hand_computed_share_and_a_refund_reverses_each_pro_rata(
 #[test]
 fn a_layer_without_an_active_plan_pays_nothing_further_and_says_why() {
     let s = story(None);
-    let quoted = s.checkout.post("/v1/plans/p/quote", &cart(D0 + DAY));
-    assert_eq!(quoted.status, 200, "{}", quoted.text);
-    let layers = quoted.body["layers"].as_array().unwrap();
-    assert_eq!(layers[1]["tenant"], "h");
-    assert_eq!(layers[1]["outcome"]["type"], "plan_not_active");
-    assert_eq!(layers[1]["paid_out"], 0);
+    let h_layer = |order: &str| {
+        let placed = s
+            .checkout
+            .post("/v1/orders", &commit_request(order, "p", &cart(D0 + DAY)));
+        assert_eq!(placed.status, 201, "{}", placed.text);
+        let seen = s.h.get(&format!("/v1/plaza/orders/teahouse/{order}"));
+        assert_eq!(seen.status, 200, "{}", seen.text);
+        seen.body
+    };
+    let idle = h_layer("o-1");
+    assert_eq!(idle["layer"]["tenant"], "h");
+    assert_eq!(idle["layer"]["outcome"]["type"], "plan_not_active");
+    assert_eq!(idle["layer"]["paid_out"], 0);
     assert!(
-        shares(&quoted.body["commissions"])
+        idle["shares"]
+            .as_array()
+            .unwrap()
             .iter()
-            .all(|s| s.3 != "p-1"),
+            .all(|c| c["payee"] != "p-1"),
         "nobody below h is paid"
     );
     // A helper plan that tries to spend the carrier's money is refused in its layer.
@@ -351,8 +366,10 @@ fn a_layer_without_an_active_plan_pays_nothing_further_and_says_why() {
         "h-plan",
         json!({"from": "carrying_agency", "helper_agency": 500_000}),
     ));
-    let grabbing = s.checkout.post("/v1/plans/p/quote", &cart(D0 + DAY));
-    let h_layer = &grabbing.body["layers"][1];
-    assert_eq!(h_layer["explanation"][0]["outcome"], "failed", "{h_layer}");
-    assert_eq!(h_layer["paid_out"], 0);
+    let grabbing = h_layer("o-2");
+    assert_eq!(
+        grabbing["layer"]["explanation"][0]["outcome"], "failed",
+        "{grabbing}"
+    );
+    assert_eq!(grabbing["layer"]["paid_out"], 0);
 }

@@ -29,6 +29,8 @@ pub struct Commission {
     /// Taken back after.
     pub clawed: i64,
     pub state: CommissionState,
+    /// The plaza layer whose books it is on (`None`: the merchant's).
+    pub ledger: Option<String>,
 }
 
 impl Commission {
@@ -120,6 +122,7 @@ impl ModelOrder {
                     amount: c.amount.0,
                     reversed: c.reversed.0,
                     clawed: c.clawed_back.0,
+                    ledger: c.ledger.clone(),
                     state: c.state,
                 })
                 .collect(),
@@ -209,12 +212,16 @@ impl ModelOrder {
         false
     }
 
-    /// What a settlement run does to the order: every settleable share with something
-    /// left is paid. The number of shares it paid.
-    pub fn settle(&mut self) -> u64 {
+    /// What a settlement run on the books of `ledger` (`None`: the merchant's) does to the
+    /// order: every settleable share on those books with something left is paid. The
+    /// number of shares it paid.
+    pub fn settle(&mut self, ledger: Option<&str>) -> u64 {
         let mut paid = 0;
         for c in &mut self.commissions {
-            if c.state == CommissionState::Settleable && c.left() != 0 {
+            if c.state == CommissionState::Settleable
+                && c.left() != 0
+                && c.ledger.as_deref() == ledger
+            {
                 c.state = CommissionState::Settled;
                 paid += 1;
             }
@@ -434,7 +441,8 @@ pub fn check_order(order: &Order, entries: &[(String, i64, u32)]) -> Result<()> 
     let mut holds: BTreeMap<(&str, &str), i64> = BTreeMap::new();
     for c in &order.commissions {
         *holds.entry((&c.line, &c.payee)).or_default() += c.left().0;
-        if c.payer_has_balance() {
+        // A layer's payer is on its own books, yet it pays out of what it received here.
+        if c.payer_party != plaza::domain::commission::MERCHANT {
             *holds.entry((&c.line, &c.payer)).or_default() -= c.left().0;
         }
     }

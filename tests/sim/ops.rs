@@ -48,9 +48,9 @@ impl World {
             // The last run of the timers failed: which fired is in doubt until one runs
             // through.
             self.fire_timers()?;
-        } else if let Some(req) = self.settling.clone() {
+        } else if let Some((ledger, req)) = self.settling.clone() {
             // So with a settlement run: which shares it paid is in doubt until it answers.
-            self.send_settle(req)?;
+            self.send_settle(ledger, req)?;
         } else if !self.pending.is_empty() && roll < 300 {
             let index = self.rng.usize(0..self.pending.len());
             let id = self.pending.keys().nth(index).cloned().expect("in range");
@@ -491,24 +491,45 @@ impl World {
         Ok(())
     }
 
-    /// A settlement run up to now, by the merchant's admin.
+    /// A settlement run up to now, on the books of the merchant or of one of the plaza's
+    /// agencies whose layers pay (`c`, `h`), by its admin.
     fn settle(&mut self) -> Result<()> {
         self.next_id += 1;
         let req = plaza::domain::SettlementRequest {
             settlement_id: format!("s-{}", self.next_id),
             until_ms: self.clock_ms(),
         };
-        self.send_settle(req)
+        let ledger = match self.rng.u8(0..3) {
+            0 => None,
+            1 => Some("c".to_owned()),
+            _ => Some("h".to_owned()),
+        };
+        self.send_settle(ledger, req)
     }
 
-    pub(super) fn send_settle(&mut self, req: plaza::domain::SettlementRequest) -> Result<()> {
-        let (plaza, who, sent) = (self.plaza.clone(), self.who.clone(), req.clone());
+    pub(super) fn send_settle(
+        &mut self,
+        ledger: Option<String>,
+        req: plaza::domain::SettlementRequest,
+    ) -> Result<()> {
+        let who = match &ledger {
+            None => self.who.clone(),
+            Some(agency) => plaza::domain::Principal::Member {
+                tenant: agency.clone(),
+                role: plaza::domain::Role::Admin,
+            },
+        };
+        let (plaza, sent) = (self.plaza.clone(), req.clone());
         let answer = self
             .runtime
             .block_on(async { plaza.settle(&who, sent).await });
         match answer {
             Ok((run, _)) => {
-                let paid: u64 = self.model.values_mut().map(ModelOrder::settle).sum();
+                let paid: u64 = self
+                    .model
+                    .values_mut()
+                    .map(|o| o.settle(ledger.as_deref()))
+                    .sum();
                 self.settling = None;
                 self.summary.settled += run.shares;
                 self.trace(("settle", &req.settlement_id, run.shares));
@@ -520,7 +541,7 @@ impl World {
                 );
             }
             Err(e) if in_doubt(&e) => {
-                self.settling = Some(req);
+                self.settling = Some((ledger, req));
                 self.trace("settlement in doubt");
             }
             Err(e) => bail!("settlement: unexpected {e}"),

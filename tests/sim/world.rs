@@ -122,7 +122,8 @@ pub struct World {
     pub(super) firing: bool,
     /// A settlement run whose answer was a storage error: it may or may not have paid;
     /// sent again before anything else.
-    pub(super) settling: Option<plaza::domain::SettlementRequest>,
+    /// With the books it runs on (`None`: the merchant's; else a plaza agency's).
+    pub(super) settling: Option<(Option<String>, plaza::domain::SettlementRequest)>,
     /// The store's orders as last read (kept current through the backend's dirty keys).
     stored: BTreeMap<String, Order>,
     /// What the stored orders reserve, by counter key.
@@ -319,9 +320,9 @@ impl World {
                         changed = expected.clone();
                         changed.fire_due(now);
                     }
-                    if self.settling.is_some() {
+                    if let Some((ledger, _)) = &self.settling {
                         changed = expected.clone();
-                        changed.settle();
+                        changed.settle(ledger.as_deref());
                     }
                     let landed = landed || self.firing || self.settling.is_some();
                     let stored = ModelOrder::of(stored);
@@ -422,8 +423,8 @@ impl World {
             self.fire_timers()?;
             self.check()?;
         }
-        if let Some(req) = self.settling.clone() {
-            self.send_settle(req)?;
+        if let Some((ledger, req)) = self.settling.clone() {
+            self.send_settle(ledger, req)?;
             self.check()?;
         }
         let all: BTreeSet<String> = self.stored.keys().cloned().collect();

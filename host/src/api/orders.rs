@@ -5,7 +5,7 @@ use super::extract::{Paging, query};
 use super::{ApiError, AppState, Body, Caller, ErrorBody, PathParams};
 use crate::domain::{
     CommitRequest, EventRequest, LedgerEntry, Order, OrderEvent, OrderQuery, OrderSummary, Page,
-    PageQuery, PartyNet, RefundRequest,
+    PageQuery, PartyNet, RefundRequest, merchant_view,
 };
 use axum::Json;
 use axum::extract::State;
@@ -24,7 +24,8 @@ pub async fn commit(
 ) -> Result<(StatusCode, HeaderMap, Json<Order>), ApiError> {
     let (order, created) = app.plaza.commit(&who, req).await?;
     let location = super::location(&["v1", "orders", &order.id]);
-    Ok((super::created_or_ok(created), location, Json(order)))
+    let seen = merchant_view::order(order);
+    Ok((super::created_or_ok(created), location, Json(seen)))
 }
 
 #[utoipa::path(get, path = "/v1/orders", operation_id = "list_orders", tag = "orders", security(("bearer" = ["admin", "checkout"])), params(OrderQuery),
@@ -46,7 +47,7 @@ pub async fn get(
     Caller(who): Caller,
     PathParams(order): PathParams<String>,
 ) -> Result<Json<Order>, ApiError> {
-    Ok(Json(app.plaza.order(&who, &order)?))
+    Ok(Json(merchant_view::order(app.plaza.order(&who, &order)?)))
 }
 
 #[utoipa::path(get, path = "/v1/orders/{order}/ledger", operation_id = "list_order_ledger", tag = "orders", security(("bearer" = ["admin", "checkout"])), params(PageQuery),
@@ -77,7 +78,8 @@ pub async fn cancel(
     Caller(who): Caller,
     PathParams(order): PathParams<String>,
 ) -> Result<Json<Order>, ApiError> {
-    Ok(Json(app.plaza.cancel(&who, &order).await?))
+    let cancelled = app.plaza.cancel(&who, &order).await?;
+    Ok(Json(merchant_view::order(cancelled)))
 }
 
 #[utoipa::path(post, path = "/v1/orders/{order}/refunds", operation_id = "refund_order", tag = "orders", security(("bearer" = ["admin", "checkout"])), request_body = RefundRequest,
@@ -88,7 +90,8 @@ pub async fn refund(
     PathParams(order): PathParams<String>,
     Body(req): Body<RefundRequest>,
 ) -> Result<Json<Order>, ApiError> {
-    Ok(Json(app.plaza.refund(&who, &order, req).await?))
+    let refunded = app.plaza.refund(&who, &order, req).await?;
+    Ok(Json(merchant_view::order(refunded)))
 }
 
 #[utoipa::path(post, path = "/v1/orders/{order}/events", operation_id = "report_order_event", tag = "orders", security(("bearer" = ["admin", "checkout"])), request_body = EventRequest,

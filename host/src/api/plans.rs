@@ -194,9 +194,8 @@ pub async fn quote(
     Body(cart): Body<Cart>,
 ) -> Result<Json<Quote>, ApiError> {
     let params: QuoteParams = query(&uri)?;
-    Ok(Json(
-        app.plaza.quote(&who, &plan, params.version, cart).await?,
-    ))
+    let quote = app.plaza.quote(&who, &plan, params.version, cart).await?;
+    Ok(Json(crate::domain::merchant_view::quote(quote)))
 }
 
 #[cfg(test)]

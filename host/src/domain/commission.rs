@@ -15,6 +15,13 @@
 //! each beneficiary (pending or settleable, with money left: its balance) and the
 //! settleable shares of each merchant by the time they became settleable (what a
 //! settlement run gathers).
+//!
+//! Each share is on one tenant's books: its **ledger**. The merchant's by default; a share
+//! a plaza layer pays (the pool's helper rate, a carrying or helper agency's own plan) is
+//! on that layer tenant's books: the layer's tenant pays it out of what the merchant paid
+//! it, in its own settlement runs, and the merchant neither pays nor sees it. Such shares
+//! have indexes of their own (`LayerOpenShares`, `LayerSettleable`) that name the
+//! merchant whose order they are on.
 #![warn(
     clippy::cast_possible_truncation,
     clippy::cast_possible_wrap,
@@ -89,6 +96,10 @@ pub struct OrderCommission {
     /// What that run paid (its amount less reversals at the time).
     #[serde(default)]
     pub settled: Money,
+    /// The tenant whose books the share is on, when not the order's merchant: the plaza
+    /// layer that pays it (it is also the payer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger: Option<String>,
 }
 
 fn merchant() -> String {
@@ -101,9 +112,15 @@ impl OrderCommission {
         self.amount - self.reversed - self.clawed_back
     }
 
-    /// Whether the payer is a beneficiary with a balance (not the merchant itself).
+    /// Whether the payer is a beneficiary with a balance on the ledger (not the ledger's
+    /// own tenant: the merchant, or the layer that pays it).
     pub fn payer_has_balance(&self) -> bool {
-        self.payer_party != MERCHANT
+        self.payer_party != MERCHANT && self.ledger.is_none()
+    }
+
+    /// The tenant whose books the share is on, for an order of `merchant`.
+    pub fn ledger_of<'a>(&'a self, merchant: &'a str) -> &'a str {
+        self.ledger.as_deref().unwrap_or(merchant)
     }
 
     /// Still owed and not yet paid: on its beneficiaries' balances.
@@ -121,6 +138,8 @@ pub(super) fn from_quote(tenant: &str, commissions: &[CommissionLine]) -> Vec<Or
     for c in commissions {
         let payer = if c.payer == MERCHANT {
             tenant.to_owned()
+        } else if let Some(layer) = &c.ledger {
+            layer.clone()
         } else {
             shares
                 .iter()
@@ -141,6 +160,7 @@ pub(super) fn from_quote(tenant: &str, commissions: &[CommissionLine]) -> Vec<Or
             settleable_ms: None,
             settlement: None,
             settled: Money::ZERO,
+            ledger: c.ledger.clone(),
         });
     }
     shares
@@ -213,14 +233,60 @@ pub(super) fn settleable_key(tenant: &str, at_ms: i64, order: &str, index: u32) 
     ])
 }
 
+/// The open-share entry of `beneficiary` for share `index` of `merchant`'s `order`, paid
+/// out of `ledger` (a layer's).
+pub(super) fn layer_open_key(
+    beneficiary: &str,
+    ledger: &str,
+    merchant: &str,
+    order: &str,
+    index: u32,
+) -> Vec<u8> {
+    key(&[
+        beneficiary.as_bytes(),
+        ledger.as_bytes(),
+        merchant.as_bytes(),
+        order.as_bytes(),
+        &index.to_be_bytes(),
+    ])
+}
+
+/// The settleable entry, in layer `ledger`, of share `index` of `merchant`'s `order`.
+pub(super) fn layer_settleable_key(
+    ledger: &str,
+    at_ms: i64,
+    merchant: &str,
+    order: &str,
+    index: u32,
+) -> Vec<u8> {
+    key(&[
+        ledger.as_bytes(),
+        &time_part(at_ms),
+        merchant.as_bytes(),
+        order.as_bytes(),
+        &index.to_be_bytes(),
+    ])
+}
+
 /// The tables an order write touches besides the order itself.
-pub(super) const SHARE_TABLES: [Table; 5] = [
+pub(super) const SHARE_TABLES: [Table; 7] = [
     Table::Commissions,
     Table::OpenShares,
     Table::Settleable,
     Table::Balances,
     Table::Carried,
+    Table::LayerOpenShares,
+    Table::LayerSettleable,
 ];
+
+/// Put `k` in `table` when `on`, else take it out.
+fn set_index(tx: &mut dyn Tx, table: Table, k: &[u8], on: bool) -> Result<(), TxError> {
+    if on {
+        tx.put(table, k, &[])
+    } else {
+        tx.remove(table, k)
+    }
+}
 
 /// Write `share` (number `index` of `order`) and bring its index entries in line with its
 /// state.
@@ -232,25 +298,27 @@ pub(super) fn put_share(
     share: &OrderCommission,
 ) -> Result<(), TxError> {
     tx.put_json(Table::Commissions, &share_key(tenant, order, index), share)?;
+    let due = share.state == CommissionState::Settleable && share.left().0 != 0;
+    if let Some(layer) = &share.ledger {
+        let k = layer_open_key(&share.payee, layer, tenant, order, index);
+        set_index(tx, Table::LayerOpenShares, &k, share.open())?;
+        if let Some(at) = share.settleable_ms {
+            let k = layer_settleable_key(layer, at, tenant, order, index);
+            set_index(tx, Table::LayerSettleable, &k, due)?;
+        }
+        return Ok(());
+    }
     let sides = [(Side::Received, &share.payee), (Side::PaidOn, &share.payer)];
     for (side, who) in sides {
         if side == Side::PaidOn && !share.payer_has_balance() {
             continue;
         }
         let k = open_key(who, tenant, order, index, side);
-        if share.open() {
-            tx.put(Table::OpenShares, &k, &[])?;
-        } else {
-            tx.remove(Table::OpenShares, &k)?;
-        }
+        set_index(tx, Table::OpenShares, &k, share.open())?;
     }
     if let Some(at) = share.settleable_ms {
         let k = settleable_key(tenant, at, order, index);
-        if share.state == CommissionState::Settleable && share.left().0 != 0 {
-            tx.put(Table::Settleable, &k, &[])?;
-        } else {
-            tx.remove(Table::Settleable, &k)?;
-        }
+        set_index(tx, Table::Settleable, &k, due)?;
     }
     Ok(())
 }
@@ -280,9 +348,10 @@ pub(super) fn put_order(
         put_share(tx, tenant, &order.id, index, share)?;
         let clawed = share.clawed_back - earlier.map_or(Money::ZERO, |e| e.clawed_back);
         if clawed.0 != 0 {
-            super::settlement::carry(tx, tenant, &share.payee, -clawed)?;
+            let ledger = share.ledger_of(tenant);
+            super::settlement::carry(tx, ledger, &share.payee, -clawed)?;
             if share.payer_has_balance() {
-                super::settlement::carry(tx, tenant, &share.payer, clawed)?;
+                super::settlement::carry(tx, ledger, &share.payer, clawed)?;
             }
         }
     }
@@ -369,6 +438,7 @@ mod tests {
             beneficiary: who.into(),
             amount: Money(fen),
             label: String::new(),
+            ledger: None,
         }
     }
 

@@ -53,7 +53,7 @@ impl Plaza {
                 .rate_floor(Ppm(offer.terms.service_rate_ppm));
             let step = format!("{}{}", super::market::OFFER_STEP, offer.id);
             let to = (Role::CarryingAgency, carrier.as_str());
-            host.pay(i, Role::Merchant, to, due, step, "机构服务费");
+            host.pay(i, (Role::Merchant, None), to, due, step, "机构服务费");
         }
         // The pool's helper rate: carrier → helper.
         if let Some(helper) = &carry.helper {
@@ -62,7 +62,8 @@ impl Plaza {
                 let due = received.rate_floor(Ppm(carry.pool.helper_rate_ppm));
                 let step = format!("{}{}/{}", super::market::POOL_STEP, carrier, carry.pool.id);
                 let to = (Role::HelperAgency, helper.as_str());
-                host.pay(i, Role::CarryingAgency, to, due, step, "帮卖机构分成");
+                let from = (Role::CarryingAgency, Some(carrier.as_str()));
+                host.pay(i, from, to, due, step, "帮卖机构分成");
             }
         }
         let roles = |tenant: &str| -> Vec<Role> {
@@ -109,7 +110,13 @@ impl Plaza {
                     match commission_layer(&self.sandbox, &prepared, cart, &gate, quote, &layer) {
                         Ok(run) => {
                             quote.fuel += run.fuel;
-                            quote.commissions.extend(run.commissions);
+                            // What the layer's plan pays is on its own tenant's books.
+                            quote
+                                .commissions
+                                .extend(run.commissions.into_iter().map(|c| CommissionLine {
+                                    ledger: Some(tenant.clone()),
+                                    ..c
+                                }));
                             report.explanation = run.explanation;
                         }
                         Err(e) => {
@@ -146,12 +153,13 @@ struct HostShares<'a> {
 }
 
 impl HostShares<'_> {
-    /// Pay `due` from `payer` to `(payee, who)` on line `i`, capped so that everything the
-    /// payer pays on the line stays within 90 % of what it received there.
+    /// Pay `due` from `payer` (on the books of `ledger`, when not the merchant's) to
+    /// `(payee, who)` on line `i`, capped so that everything the payer pays on the line
+    /// stays within 90 % of what it received there.
     fn pay(
         &mut self,
         i: usize,
-        payer: Role,
+        (payer, ledger): (Role, Option<&str>),
         (payee, who): (Role, &str),
         due: Money,
         step: String,
@@ -173,6 +181,7 @@ impl HostShares<'_> {
                 beneficiary: who.to_owned(),
                 amount,
                 label: label.to_owned(),
+                ledger: ledger.map(str::to_owned),
             });
         }
     }

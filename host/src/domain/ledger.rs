@@ -61,6 +61,10 @@ pub struct LedgerEntry {
     /// The plan step a commission comes from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step: Option<String>,
+    /// The plaza layer whose books a commission is on, when not the merchant's. The
+    /// merchant's view of the ledger leaves such entries out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger: Option<String>,
     pub amount: Money,
     /// The order or refund id that caused it.
     pub reference: String,
@@ -83,6 +87,7 @@ pub(super) struct ShareParties {
     payer_party: String,
     payer: String,
     step: String,
+    ledger: Option<String>,
 }
 
 impl Movement {
@@ -107,6 +112,7 @@ impl Movement {
                 payer_party: c.payer_party.clone(),
                 payer: c.payer.clone(),
                 step: c.step.clone(),
+                ledger: c.ledger.clone(),
             }),
             amount,
         }
@@ -129,15 +135,16 @@ pub(super) fn number(
         .filter(|m| m.amount.0 != 0)
         .map(|m| {
             order.ledger_entries += 1;
-            let (party, payee_party, payer_party, payer, step) = match m.share {
+            let (party, payee_party, payer_party, payer, step, ledger) = match m.share {
                 Some(s) => (
                     Some(s.payee),
                     Some(s.payee_party),
                     Some(s.payer_party),
                     Some(s.payer),
                     Some(s.step),
+                    s.ledger,
                 ),
-                None => (None, None, None, None, None),
+                None => (None, None, None, None, None, None),
             };
             LedgerEntry {
                 seq: order.ledger_entries,
@@ -148,6 +155,7 @@ pub(super) fn number(
                 payer_party,
                 payer,
                 step,
+                ledger,
                 amount: m.amount,
                 reference: reference.to_owned(),
                 at_ms,
@@ -170,7 +178,8 @@ pub(super) fn append(
 }
 
 impl Plaza {
-    /// An order's ledger entries, in the order they were written.
+    /// An order's ledger entries, in the order they were written: the merchant's books
+    /// (a plaza layer's entries are its own).
     pub fn order_ledger(
         &self,
         who: &Principal,
@@ -185,6 +194,8 @@ impl Plaza {
             return Err(Error::not_found("order", order));
         }
         let range = prefix(&[tenant.as_bytes(), order.as_bytes()]);
-        Ok(page::scan(&self.store, Table::Ledger, &range, at)?)
+        let mut page: Page<LedgerEntry> = page::scan(&self.store, Table::Ledger, &range, at)?;
+        page.items.retain(|e| e.ledger.is_none());
+        Ok(page)
     }
 }

@@ -24,6 +24,7 @@ mod layers;
 mod ledger;
 pub mod lifecycle;
 pub mod market;
+pub mod merchant_view;
 mod order;
 mod order_list;
 pub mod order_settings;

@@ -125,6 +125,8 @@ pub struct RefundLine {
     pub line: String,
     pub quantity: u32,
     pub amount: Money,
+    /// Commission on the merchant's books taken back (a plaza layer's own shares are
+    /// reversed on its books).
     pub commission_reversed: Money,
 }
 

@@ -60,7 +60,7 @@ pub struct OrderSummary {
     /// What the buyer paid: lines and shipping.
     pub paid: Money,
     pub refunded: Money,
-    /// Commission still due (granted minus reversed).
+    /// Commission on the merchant's books still due (granted minus reversed).
     pub commission: Money,
 }
 
@@ -75,7 +75,12 @@ impl From<&Order> for OrderSummary {
             promoter: o.cart.attribution.promoter.clone(),
             paid: o.lines.iter().map(|l| l.payable).sum::<Money>() + o.shipping,
             refunded: o.lines.iter().map(|l| l.refunded).sum::<Money>() + o.shipping_refunded,
-            commission: o.commissions.iter().map(|c| c.amount - c.reversed).sum(),
+            commission: o
+                .commissions
+                .iter()
+                .filter(|c| c.ledger.is_none())
+                .map(|c| c.amount - c.reversed)
+                .sum(),
         }
     }
 }

@@ -4,7 +4,9 @@
 //!
 //! The merchant receives what the buyer paid (lines and shipping, less refunds) and pays
 //! on the shares it pays itself; every other party receives its shares and pays on the
-//! shares it passes down a waterfall. The nets add up to what the buyer paid.
+//! shares it passes down a waterfall. The nets add up to what the buyer paid. These are
+//! the merchant's books: a carrying agency nets what the merchant paid it, and what it
+//! passes on through its layer is on its own books.
 #![warn(
     clippy::cast_possible_truncation,
     clippy::cast_possible_wrap,
@@ -46,7 +48,8 @@ pub fn of_order(tenant: &str, order: &Order) -> Vec<PartyNet> {
         .sum::<i128>()
         + i128::from((order.shipping - order.shipping_refunded).0);
     sums.insert((MERCHANT.to_owned(), tenant.to_owned()), (paid, 0));
-    for c in &order.commissions {
+    // The merchant's books: what a plaza layer passes on is the layer's.
+    for c in order.commissions.iter().filter(|c| c.ledger.is_none()) {
         let left = i128::from(c.left().0);
         sums.entry((c.payee_party.clone(), c.payee.clone()))
             .or_default()

@@ -24,7 +24,7 @@ use crate::store::{Table, Tx, TxError};
 pub(super) type Change = (Vec<LedgerEntry>, Vec<Bump>);
 
 /// The tables a change to an order writes.
-pub(super) const CHANGE_TABLES: [Table; 9] = [
+pub(super) const CHANGE_TABLES: [Table; 11] = [
     Table::Orders,
     Table::Counters,
     Table::Ledger,
@@ -34,6 +34,8 @@ pub(super) const CHANGE_TABLES: [Table; 9] = [
     commission::SHARE_TABLES[2],
     commission::SHARE_TABLES[3],
     commission::SHARE_TABLES[4],
+    commission::SHARE_TABLES[5],
+    commission::SHARE_TABLES[6],
 ];
 
 /// Write a change to an order inside `tx`: its counter changes (or their refusal), the

@@ -148,7 +148,9 @@ pub(super) fn refund(
         for c in order.commissions.iter_mut().filter(|c| c.line == want.line) {
             let back = part.of(c.left());
             take_back(c, back, &mut movements);
-            reversed += back;
+            if c.ledger.is_none() {
+                reversed += back;
+            }
         }
         for r in order
             .reservations

@@ -151,7 +151,8 @@ impl Plaza {
                 let order = commission::read_order(&self.store, tenant, &id)?
                     .ok_or_else(|| Error::Internal(format!("order {id} is indexed but missing")))?;
                 report.orders += 1;
-                for c in &order.commissions {
+                // The merchant's books: a plaza layer's own shares are the layer's.
+                for c in order.commissions.iter().filter(|c| c.ledger.is_none()) {
                     let w = &mut shares
                         .entry((c.payee_party.clone(), c.payee.clone()))
                         .or_default()

@@ -127,6 +127,10 @@ pub struct CommissionLine {
     pub beneficiary: String,
     pub amount: Money,
     pub label: String,
+    /// The tenant whose ledger pays it, when not the merchant's: a plaza layer's tenant
+    /// (the carrier for its pool's helper rate and its own plan, the helper for its plan).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ledger: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]

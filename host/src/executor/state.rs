@@ -77,6 +77,7 @@ pub(super) fn apply(ps: &PreparedStep, delta: Delta, st: &mut State, line_ids: &
             beneficiary: c.beneficiary,
             amount: c.amount,
             label: c.label,
+            ledger: None,
         });
     }
     for g in delta.gifts {

@@ -101,11 +101,18 @@ pub enum Table {
     Grants,
     /// provider \0 client → `Grant`: a provider's clients, for listing.
     ProviderClients,
+    /// beneficiary \0 ledger \0 merchant \0 order \0 share → nothing: the open shares a
+    /// beneficiary is paid out of another tenant's ledger (a plaza layer's) on a merchant's
+    /// order.
+    LayerOpenShares,
+    /// ledger \0 settleable_ms ([`time_part`]) \0 merchant \0 order \0 share → nothing:
+    /// what a layer tenant's settlement run gathers from merchants' orders.
+    LayerSettleable,
 }
 
 impl Table {
     /// Every table, in a fixed order.
-    pub const ALL: [Table; 34] = [
+    pub const ALL: [Table; 36] = [
         Table::Tenants,
         Table::Keys,
         Table::Plugins,
@@ -140,6 +147,8 @@ impl Table {
         Table::PlazaOrders,
         Table::Grants,
         Table::ProviderClients,
+        Table::LayerOpenShares,
+        Table::LayerSettleable,
     ];
 
     /// The table's name in the database.
@@ -179,6 +188,8 @@ impl Table {
             Table::PlazaOrders => "plaza_orders",
             Table::Grants => "grants",
             Table::ProviderClients => "provider_clients",
+            Table::LayerOpenShares => "layer_open_shares",
+            Table::LayerSettleable => "layer_settleable",
         }
     }
 }

@@ -1,4 +1,5 @@
-//! A beneficiary's balance with each merchant it earns from: what is pending, what is
+//! A beneficiary's balance with each tenant whose books pay it (the merchants it earns
+//! from, and the plaza agencies whose layers pay it): what is pending, what is
 //! settleable, what it carries (clawbacks of paid shares, or a negative statement, not
 //! yet netted), and what it was paid out.
 //!
@@ -127,6 +128,8 @@ impl Sums {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
 pub struct MerchantBalance {
+    /// The tenant whose books pay it: a merchant, or a plaza agency for the shares its
+    /// layers pass on.
     pub merchant: String,
     pub figures: BalanceFigures,
 }
@@ -179,16 +182,25 @@ impl Plaza {
         let range = prefix(&parts);
         let mut by_merchant: BTreeMap<String, BalanceFigures> = BTreeMap::new();
         let whose = prefix(&[beneficiary.as_bytes()]);
+        let mut open: Vec<(String, Vec<u8>, Side)> = Vec::new();
         for k in self
             .store
             .scan_keys(Table::OpenShares, &range, None, usize::MAX)?
         {
             let (tenant, order, index, side) = open_subject(&whose, &k)?;
-            let share: Option<OrderCommission> = self
-                .store
-                .get(Table::Commissions, &share_key(&tenant, &order, index))?;
+            open.push((tenant.clone(), share_key(&tenant, &order, index), side));
+        }
+        for k in self
+            .store
+            .scan_keys(Table::LayerOpenShares, &range, None, usize::MAX)?
+        {
+            let (ledger, merchant, order, index) = layer_open_subject(&whose, &k)?;
+            open.push((ledger, share_key(&merchant, &order, index), Side::Received));
+        }
+        for (ledger, at, side) in open {
+            let share: Option<OrderCommission> = self.store.get(Table::Commissions, &at)?;
             let Some(share) = share else { continue };
-            let f = by_merchant.entry(tenant).or_default();
+            let f = by_merchant.entry(ledger).or_default();
             let amount = side.signed(share.left());
             let slot = match share.state {
                 CommissionState::Pending => &mut f.pending,
@@ -250,4 +262,29 @@ fn open_subject(whose: &[u8], k: &[u8]) -> Result<(String, String, u32, Side), S
         .map_err(|_| corrupt())?;
     let side = Side::of_tag(&rest[split + 6..]).ok_or_else(corrupt)?;
     Ok((tenant, order, u32::from_be_bytes(index), side))
+}
+
+/// The ledger, merchant, order and share index a layer's open-share key names
+/// (beneficiary \0 ledger \0 merchant \0 order \0 index (4)).
+fn layer_open_subject(whose: &[u8], k: &[u8]) -> Result<(String, String, String, u32), StoreError> {
+    let corrupt = || StoreError::Corrupt {
+        key: crate::store::show_key(k),
+        message: "not a layer's open-share entry".into(),
+    };
+    let text = |b: &[u8]| String::from_utf8(b.to_vec()).map_err(|_| corrupt());
+    let rest = k.get(whose.len()..).ok_or_else(corrupt)?;
+    let split = rest.len().checked_sub(5).ok_or_else(corrupt)?;
+    let (names, index) = (&rest[..split], &rest[split + 1..]);
+    let mut parts = names.splitn(3, |b| *b == 0);
+    let (Some(ledger), Some(merchant), Some(order)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return Err(corrupt());
+    };
+    let index: [u8; 4] = index.try_into().map_err(|_| corrupt())?;
+    Ok((
+        text(ledger)?,
+        text(merchant)?,
+        text(order)?,
+        u32::from_be_bytes(index),
+    ))
 }

@@ -76,7 +76,8 @@ pub struct Settlement {
     pub shares: u64,
     /// Statements it wrote, one per beneficiary.
     pub statements: u64,
-    /// What the merchant itself pays in the shares of this run.
+    /// What the tenant itself pays in the shares of this run (not what beneficiaries pass
+    /// on out of what they received).
     pub commission: Money,
     /// Carried balances brought into its statements.
     pub brought_forward: Money,
@@ -131,9 +132,11 @@ impl Plaza {
                 Ok(run) => run,
                 Err(stop) => return Ok(Err(stop)),
             };
-            while run::chunk(&me.store, &tenant, &run)? {
-                // Between chunks, readers waiting on the store's lock go first.
-                std::thread::yield_now();
+            for due in run::Due::ALL {
+                while run::chunk(&me.store, &tenant, &run, due)? {
+                    // Between chunks, readers waiting on the store's lock go first.
+                    std::thread::yield_now();
+                }
             }
             run::close(&me.store, &tenant, &run).map(Ok)
         })

@@ -102,53 +102,101 @@ pub(super) fn begin(
     Ok(outcome.expect("the transaction decided"))
 }
 
-/// The order and share a settleable index key names (tenant \0 time (8) \0 order \0 share
-/// (4)), and the key's part that names the order.
-fn subject<'k>(range: &[u8], k: &'k [u8]) -> Result<(&'k [u8], String, u32), StoreError> {
-    let corrupt = || StoreError::Corrupt {
-        key: crate::store::show_key(k),
-        message: "not a settleable share entry".into(),
-    };
-    let rest = k.get(range.len() + 9..).ok_or_else(corrupt)?;
-    let split = rest.len().checked_sub(5).ok_or_else(corrupt)?;
-    let order = String::from_utf8(rest[..split].to_vec()).map_err(|_| corrupt())?;
-    let index: [u8; 4] = rest[split + 1..].try_into().map_err(|_| corrupt())?;
-    Ok((&k[..k.len() - 4], order, u32::from_be_bytes(index)))
+/// Which index of due shares a chunk reads.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Due {
+    /// The shares of the tenant's own orders that its own books pay.
+    Own,
+    /// The shares of merchants' orders that the tenant pays as a plaza layer.
+    Layered,
 }
 
-/// Pay the next due shares of `run`; false when none is left.
-pub(super) fn chunk(store: &Store, tenant: &str, run: &Settlement) -> Result<bool, Error> {
+impl Due {
+    /// Both, in the order a run pays them.
+    pub(super) const ALL: [Due; 2] = [Due::Own, Due::Layered];
+
+    fn table(self) -> Table {
+        match self {
+            Due::Own => Table::Settleable,
+            Due::Layered => Table::LayerSettleable,
+        }
+    }
+
+    /// The merchant, order and share a due key names, and the key's part that names the
+    /// order. Own: tenant \0 time (8) \0 order \0 share (4); layered: ledger \0 time (8)
+    /// \0 merchant \0 order \0 share (4).
+    fn subject<'k>(
+        self,
+        tenant: &str,
+        range: &[u8],
+        k: &'k [u8],
+    ) -> Result<(&'k [u8], String, String, u32), StoreError> {
+        let corrupt = || StoreError::Corrupt {
+            key: crate::store::show_key(k),
+            message: "not a settleable share entry".into(),
+        };
+        let text = |b: &[u8]| String::from_utf8(b.to_vec()).map_err(|_| corrupt());
+        let rest = k.get(range.len() + 9..).ok_or_else(corrupt)?;
+        let split = rest.len().checked_sub(5).ok_or_else(corrupt)?;
+        let (merchant, order) = match self {
+            Due::Own => (tenant.to_owned(), text(&rest[..split])?),
+            Due::Layered => {
+                let end = rest[..split]
+                    .iter()
+                    .position(|b| *b == 0)
+                    .ok_or_else(corrupt)?;
+                (text(&rest[..end])?, text(&rest[end + 1..split])?)
+            }
+        };
+        let index: [u8; 4] = rest[split + 1..].try_into().map_err(|_| corrupt())?;
+        Ok((
+            &k[..k.len() - 4],
+            merchant,
+            order,
+            u32::from_be_bytes(index),
+        ))
+    }
+}
+
+/// Pay the next due shares of `run` from the `due` index; false when none is left.
+pub(super) fn chunk(
+    store: &Store,
+    tenant: &str,
+    run: &Settlement,
+    due: Due,
+) -> Result<bool, Error> {
     let range = prefix(&[tenant.as_bytes()]);
     let mut end = range.clone();
     end.extend_from_slice(&time_part(run.until_ms));
     end.push(0xff);
+    let whole = |k: &[u8]| due.subject(tenant, &range, k).map(|s| s.0.to_vec());
     // Up to CHUNK keys, then on to the end of the last one's order.
     let mut keys: Vec<Vec<u8>> = Vec::new();
     let mut after: Option<Vec<u8>> = None;
     loop {
-        let batch = store.scan_keys(Table::Settleable, &range, after.as_deref(), CHUNK)?;
+        let batch = store.scan_keys(due.table(), &range, after.as_deref(), CHUNK)?;
         let full = batch.len() == CHUNK;
         for k in batch {
             if k >= end {
-                return pay(store, tenant, run, &range, keys);
+                return pay(store, tenant, run, (due, &range), keys);
             }
             if keys.len() >= CHUNK {
                 let last = keys.last().expect("full");
-                if subject(&range, last)?.0 != subject(&range, &k)?.0 {
-                    return pay(store, tenant, run, &range, keys);
+                if whole(last)? != whole(&k)? {
+                    return pay(store, tenant, run, (due, &range), keys);
                 }
             }
             after = Some(k.clone());
             keys.push(k);
         }
         if !full {
-            return pay(store, tenant, run, &range, keys);
+            return pay(store, tenant, run, (due, &range), keys);
         }
     }
 }
 
 /// The tables a chunk writes.
-const CHUNK_TABLES: [Table; 8] = [
+const CHUNK_TABLES: [Table; 10] = [
     Table::Settlements,
     Table::Statements,
     Table::StatementLines,
@@ -157,13 +205,15 @@ const CHUNK_TABLES: [Table; 8] = [
     Table::Settleable,
     Table::Balances,
     Table::Carried,
+    Table::LayerOpenShares,
+    Table::LayerSettleable,
 ];
 
 fn pay(
     store: &Store,
     tenant: &str,
     run: &Settlement,
-    range: &[u8],
+    (due, range): (Due, &[u8]),
     keys: Vec<Vec<u8>>,
 ) -> Result<bool, Error> {
     if keys.is_empty() {
@@ -178,14 +228,14 @@ fn pay(
             let mut drafts: BTreeMap<String, Statement> = BTreeMap::new();
             let mut commission = i128::from(current.commission.0);
             for k in &keys {
-                if tx.get(Table::Settleable, k)?.is_none() {
+                if tx.get(due.table(), k)?.is_none() {
                     continue;
                 }
-                let (_, order, index) = subject(range, k)?;
-                let at = commission::share_key(tenant, &order, index);
+                let (_, merchant, order, index) = due.subject(tenant, range, k)?;
+                let at = commission::share_key(&merchant, &order, index);
                 let Some(mut share) = tx.get_json::<OrderCommission>(Table::Commissions, &at)?
                 else {
-                    tx.remove(Table::Settleable, k)?;
+                    tx.remove(due.table(), k)?;
                     continue;
                 };
                 if share.state != CommissionState::Settleable {
@@ -194,33 +244,29 @@ fn pay(
                 share.state = CommissionState::Settled;
                 share.settlement = Some(run.id.clone());
                 share.settled = share.left();
-                commission::put_share(tx, tenant, &order, index, &share)?;
+                commission::put_share(tx, &merchant, &order, index, &share)?;
+                let line = |side| StatementLine::of((&merchant, &order), index, &share, side);
                 current.shares += 1;
                 if !share.payer_has_balance() {
                     commission += i128::from(share.settled.0);
                 }
+                let settled = share.settled;
                 add_line(
                     tx,
-                    tenant,
-                    run,
+                    (tenant, run),
                     &mut drafts,
                     &share.payee,
-                    &order,
-                    index,
-                    &share,
-                    Side::Received,
+                    line(Side::Received),
+                    settled,
                 )?;
                 if share.payer_has_balance() {
                     add_line(
                         tx,
-                        tenant,
-                        run,
+                        (tenant, run),
                         &mut drafts,
                         &share.payer,
-                        &order,
-                        index,
-                        &share,
-                        Side::PaidOn,
+                        line(Side::PaidOn),
+                        settled,
                     )?;
                 }
             }
@@ -242,19 +288,17 @@ fn pay(
     Ok(true)
 }
 
-/// Add a share to `beneficiary`'s draft statement (read on first use in this chunk).
-#[allow(clippy::too_many_arguments)]
+/// Add a share's `line` (it settled `settled`) to `beneficiary`'s draft statement (read on
+/// first use in this chunk).
 fn add_line(
     tx: &mut dyn Tx,
-    tenant: &str,
-    run: &Settlement,
+    (tenant, run): (&str, &Settlement),
     drafts: &mut BTreeMap<String, Statement>,
     beneficiary: &str,
-    order: &str,
-    index: u32,
-    share: &OrderCommission,
-    side: Side,
+    line: StatementLine,
+    settled: Money,
 ) -> Result<(), TxError> {
+    let side = line.side;
     if !drafts.contains_key(beneficiary) {
         let k = statement_key(tenant, &run.id, beneficiary);
         let draft = tx
@@ -263,9 +307,8 @@ fn add_line(
         drafts.insert(beneficiary.to_owned(), draft);
     }
     let draft = drafts.get_mut(beneficiary).expect("inserted above");
-    let line = StatementLine::of(order, index, share, side);
     let add = |total: Money| {
-        total.checked_add(share.settled).ok_or_else(|| {
+        total.checked_add(settled).ok_or_else(|| {
             TxError::Store(StoreError::Backend(
                 "a statement left the range of money".into(),
             ))

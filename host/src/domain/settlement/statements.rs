@@ -20,6 +20,9 @@ use utoipa::ToSchema;
 /// One share on a statement.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct StatementLine {
+    /// The merchant whose order it is on, when not the ledger's own (a layer's share).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merchant: Option<String>,
     pub order: String,
     pub line: String,
     pub step: String,
@@ -36,12 +39,18 @@ pub struct StatementLine {
 }
 
 impl StatementLine {
-    pub(super) fn of(order: &str, index: u32, share: &OrderCommission, side: Side) -> Self {
+    pub(super) fn of(
+        (merchant, order): (&str, &str),
+        index: u32,
+        share: &OrderCommission,
+        side: Side,
+    ) -> Self {
         let (party, counterparty) = match side {
             Side::Received => (&share.payee_party, &share.payer),
             Side::PaidOn => (&share.payer_party, &share.payee),
         };
         StatementLine {
+            merchant: share.ledger.as_ref().map(|_| merchant.to_owned()),
             order: order.to_owned(),
             line: share.line.clone(),
             step: share.step.clone(),
@@ -58,7 +67,8 @@ impl StatementLine {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Statement {
     pub settlement: String,
-    /// The merchant that pays it.
+    /// The tenant whose books pay it: a merchant, or a plaza agency for the shares its
+    /// layers pass on.
     pub merchant: String,
     pub beneficiary: String,
     pub created_ms: i64,
