@@ -182,3 +182,50 @@ fn each_layer_settles_its_own_shares_and_the_merchant_sees_only_its_books() {
         [("p-1".into(), [0, 0, -598, 0, -598])]
     );
 }
+
+#[test]
+fn a_layers_budget_is_reserved_at_commit_and_given_back_with_the_order() {
+    let mut h_plan = waterfall_plan(
+        "h-plan",
+        json!({"from": "helper_agency", "promoter": 500_000}),
+    );
+    h_plan["steps"][0]["budget"] = json!({"max_orders": 1});
+    let s = story(Some(h_plan));
+    let commit = |order: &str| -> Value {
+        let placed = s
+            .checkout
+            .post("/v1/orders", &commit_request(order, "p", &cart(D0 + DAY)));
+        assert_eq!(placed.status, 201, "{}", placed.text);
+        assert!(!placed.text.contains("h-plan"), "{}", placed.text);
+        let seen = s.h.get(&format!("/v1/plaza/orders/teahouse/{order}"));
+        assert_eq!(seen.status, 200, "{}", seen.text);
+        seen.body
+    };
+    let to_p1 = |view: &Value| -> i64 {
+        view["shares"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["payee"] == "p-1")
+            .map(|c| c["amount"].as_i64().unwrap())
+            .sum()
+    };
+    let used = || s.h.get("/v1/plans/h-plan/budgets").body[0]["orders"].clone();
+    // The first order takes h's one order of budget: committed, it is h's.
+    assert_eq!(to_p1(&commit("o-1")), 598 + 359);
+    assert_eq!(used(), 1);
+    // The next finds none left: h's layer pays p-1 nothing, and says why.
+    let second = commit("o-2");
+    assert_eq!(to_p1(&second), 0);
+    let step = &second["layer"]["explanation"][0];
+    assert_eq!(step["reason"]["type"], "budget_exhausted", "{step}");
+    assert_eq!(used(), 1);
+    // Cancelling the first gives h's budget back; the next order pays p-1 again.
+    assert_eq!(
+        s.checkout.post("/v1/orders/o-1/cancel", &json!({})).status,
+        200
+    );
+    assert_eq!(used(), 0);
+    assert_eq!(to_p1(&commit("o-3")), 598 + 359);
+    assert_eq!(used(), 1);
+}

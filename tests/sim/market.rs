@@ -3,7 +3,8 @@
 //! - the merchant opens its teaware to carrying agency `c` at a 10 % service rate;
 //! - `c` publishes a pool of it to helper agency `h` at a 30 % helper rate, and its own
 //!   plan passes `h` another 10 % of what `c` received;
-//! - `h` joins with its own plan, paying its promoter half of what `h` received;
+//! - `h` joins with its own plan, paying its promoter half of what `h` received, out of a
+//!   budget that runs out (its reservations are made and given back with the orders');
 //! - promoters `p-2` and `p-3` belong to `h` (their buyers' teaware pays through every
 //!   layer), `p-4` to agency `pa`, which carries nothing (its buyers pay the merchant's
 //!   plan alone);
@@ -24,6 +25,9 @@ fn admin(tenant: &str) -> Principal {
 fn parse<T: serde::de::DeserializeOwned>(request: Value) -> T {
     serde_json::from_value(request).expect("a valid request")
 }
+
+/// The money budget of `h`'s step: its layer runs out now and then, and refunds give back.
+pub(super) const H_BUDGET: i64 = 30_000;
 
 /// A plan of one agency-waterfall step passing on parts of what `from` received.
 fn waterfall(id: &str, config: Value) -> Value {
@@ -69,6 +73,8 @@ pub(super) async fn set_up(
             ),
         ),
     ];
+    let mut plans = plans;
+    plans[1].1["steps"][0]["budget"] = json!({"max_amount": H_BUDGET});
     for (agency, plan) in plans {
         let id = plan["id"].as_str().expect("an id").to_owned();
         let agency = admin(agency);

@@ -59,6 +59,8 @@ fn counter_limits() -> BTreeMap<(String, String), i64> {
         ("max_orders_per_coupon", "coupon"),
     ];
     let mut limits = BTreeMap::new();
+    // Agency h's layer plan (no step of the merchant's plan shares its step's id).
+    limits.insert(("pass-on".into(), "amount".into()), super::market::H_BUDGET);
     for step in plan()["steps"].as_array().expect("steps") {
         for (field, limit) in fields {
             if let Some(most) = step["budget"][field].as_i64() {
@@ -445,10 +447,17 @@ impl World {
 /// Each counter change `order` still holds: (counter key, amount).
 fn reservations(order: &Order, mut add: impl FnMut(Vec<u8>, i64)) {
     for r in &order.reservations {
+        // A layer's budget is on its own tenant's plan.
+        let (tenant, plan) = r
+            .layer
+            .as_ref()
+            .map_or((TENANT, order.plan.id.as_str()), |l| {
+                (l.tenant.as_str(), l.plan.as_str())
+            });
         let counter = |limit: &str, subject: Option<&str>| {
             let mut parts: Vec<&[u8]> = vec![
-                TENANT.as_bytes(),
-                order.plan.id.as_bytes(),
+                tenant.as_bytes(),
+                plan.as_bytes(),
                 r.step.as_bytes(),
                 limit.as_bytes(),
             ];

@@ -16,7 +16,7 @@
 )]
 
 use super::Plaza;
-use super::order::{CommitRequest, Reservation};
+use super::order::{CommitRequest, LayerBudget, Reservation};
 use crate::Money;
 use crate::executor::{
     self, BudgetLimit, Cart, Gate, Outcome, PreparedStep, Proposal, Quote, Reason,
@@ -119,16 +119,70 @@ pub(super) fn apply_bumps(tx: &mut dyn Tx, bumps: &[Bump]) -> Result<Result<(), 
     Ok(Ok(()))
 }
 
-/// The reservations of every applied step with a budget, and the counter changes.
+/// A plaza layer's plan as it ran in a quote: its budgets are reserved at commit.
+pub(super) struct LayerPlan {
+    pub tenant: String,
+    pub plan: String,
+    pub prepared: std::sync::Arc<executor::PreparedPlan>,
+}
+
+/// The reservations of every applied step with a budget, the merchant's (`tenant`'s plan)
+/// and each layer's, and the counter changes.
 pub(super) fn reserve(
     tenant: &str,
     req: &CommitRequest,
     plan: &executor::PreparedPlan,
     quote: &Quote,
+    layers: &[LayerPlan],
 ) -> (Vec<Reservation>, Vec<Bump>) {
-    let mut reservations = Vec::new();
-    let mut bumps = Vec::new();
-    for report in &quote.explanation {
+    let mut out = (Vec::new(), Vec::new());
+    let merchant = Books {
+        counters: Box::new(|step| Counters::new(tenant, &req.plan, step)),
+        layer: None,
+    };
+    reserve_plan(&mut out, &merchant, req, plan, &quote.explanation, quote);
+    for l in layers {
+        let Some(report) = quote.layers.iter().find(|r| r.tenant == l.tenant) else {
+            continue;
+        };
+        let books = Books {
+            counters: Box::new(|step| Counters::new(&l.tenant, &l.plan, step)),
+            layer: Some(LayerBudget {
+                tenant: l.tenant.clone(),
+                plan: l.plan.clone(),
+            }),
+        };
+        reserve_plan(
+            &mut out,
+            &books,
+            req,
+            &l.prepared,
+            &report.explanation,
+            quote,
+        );
+    }
+    out
+}
+
+/// Whose budgets a plan's reservations are on.
+struct Books<'a> {
+    counters: Box<dyn Fn(&str) -> Counters + 'a>,
+    /// A layer's plan (its commission lines are on its tenant's ledger).
+    layer: Option<LayerBudget>,
+}
+
+/// Reserve what the applied steps of `plan` (as `explanation` reports them) spent in
+/// `quote`.
+fn reserve_plan(
+    (reservations, bumps): &mut (Vec<Reservation>, Vec<Bump>),
+    books: &Books,
+    req: &CommitRequest,
+    plan: &executor::PreparedPlan,
+    explanation: &[executor::StepReport],
+    quote: &Quote,
+) {
+    let ledger = books.layer.as_ref().map(|l| l.tenant.as_str());
+    for report in explanation {
         if report.outcome != Outcome::Applied {
             continue;
         }
@@ -138,7 +192,7 @@ pub(super) fn reserve(
         let Some(budget) = &step.step.budget else {
             continue;
         };
-        let c = Counters::new(tenant, &req.plan, &report.step);
+        let c = (books.counters)(&report.step);
         let amount = report.discount + report.commission;
         let line_shares: Vec<Money> = quote
             .lines
@@ -154,6 +208,7 @@ pub(super) fn reserve(
                     .commissions
                     .iter()
                     .filter(|k| k.step == report.step && k.line == l.id)
+                    .filter(|k| k.ledger.as_deref() == ledger)
                     .map(|k| k.amount)
                     .sum();
                 discount + commission
@@ -218,14 +273,14 @@ pub(super) fn reserve(
             counts,
             counts_released: false,
             release: budget.release,
+            layer: books.layer.clone(),
         });
     }
-    (reservations, bumps)
 }
 
 /// Give back everything a reservation still holds.
 pub(super) fn release_all(tenant: &str, plan: &str, r: &mut Reservation, bumps: &mut Vec<Bump>) {
-    let c = Counters::new(tenant, plan, &r.step);
+    let c = r.counters(tenant, plan);
     let left = r.amount - r.released;
     if left.0 != 0 {
         bumps.push(release(c.key(AMOUNT, None), left, &r.step));

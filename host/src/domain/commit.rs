@@ -47,24 +47,27 @@ impl Plaza {
         let attributed = super::attribution::attribute(self, &tenant, req.cart)?;
         req.cart = attributed.cart;
         let carry = attributed.carry;
-        let (mut quote, req) = {
+        let (mut quote, req, layers) = {
             let me = self.clone();
             let owner = tenant.clone();
             let prepared = prepared.clone();
             self.on_pool(&tenant, move || {
                 let gate = ServiceGate::new(&me, &owner, &req.plan, &req.cart.buyer.id);
                 let mut quote = executor::quote_with(&me.sandbox, &prepared, &req.cart, &gate)?;
-                if let Some(carry) = &carry {
-                    me.run_layers(&req.cart, carry, &mut quote)?;
-                }
-                Ok::<_, Error>((quote, req))
+                let layers = match &carry {
+                    Some(carry) => me.run_layers(&req.cart, carry, &mut quote)?,
+                    None => Vec::new(),
+                };
+                Ok::<_, Error>((quote, req, layers))
             })
             .await??
         };
         quote.attribution = Some(attributed.report.clone());
         // A step held back because its counters cannot be read refuses the commit: the
-        // order would otherwise be priced as if that promotion did not exist.
-        if let Some(held) = quote.explanation.iter().find(|r| {
+        // order would otherwise be priced as if that promotion did not exist (or a layer
+        // paid as if that commission did not).
+        let layer_steps = quote.layers.iter().flat_map(|l| &l.explanation);
+        if let Some(held) = quote.explanation.iter().chain(layer_steps).find(|r| {
             matches!(
                 r.outcome,
                 executor::Outcome::NotApplied {
@@ -86,7 +89,7 @@ impl Plaza {
         }
         let now = self.now_ms();
         let payment_timeout = super::order_settings::of(&self.store, &tenant)?.payment_timeout_ms;
-        let (reservations, bumps) = reserve(&tenant, &req, &prepared, &quote);
+        let (reservations, bumps) = reserve(&tenant, &req, &prepared, &quote, &layers);
         let mut order = Order {
             id: req.order_id.clone(),
             plan: quote.plan.clone(),

@@ -14,7 +14,7 @@
 //! nothing further and says why. Rates are capped like any commission: at most 90 % of
 //! what the payer received on the line, all its payments together.
 
-use super::budget::ServiceGate;
+use super::budget::{LayerPlan, ServiceGate};
 use super::market::Carry;
 use super::{Error, Plaza};
 use crate::Money;
@@ -26,13 +26,14 @@ use plaza_plugin_sdk::Ppm;
 
 impl Plaza {
     /// Add the layers below the merchant to `quote` (on the evaluation pool: plugin code
-    /// runs here).
+    /// runs here). The plans that ran, whose budgets a commit reserves.
     pub(super) fn run_layers(
         &self,
         cart: &Cart,
         carry: &Carry,
         quote: &mut Quote,
-    ) -> Result<(), Error> {
+    ) -> Result<Vec<LayerPlan>, Error> {
+        let mut ran = Vec::new();
         let carrier = carry.carrier().to_owned();
         let lines: Vec<bool> = (0..cart.lines.len())
             .map(|i| carry.offer_for(cart, i).is_some())
@@ -109,6 +110,11 @@ impl Plaza {
                     };
                     match commission_layer(&self.sandbox, &prepared, cart, &gate, quote, &layer) {
                         Ok(run) => {
+                            ran.push(LayerPlan {
+                                tenant: tenant.clone(),
+                                plan,
+                                prepared: prepared.clone(),
+                            });
                             quote.fuel += run.fuel;
                             // What the layer's plan pays is on its own tenant's books.
                             quote
@@ -140,7 +146,7 @@ impl Plaza {
                 }
             }
         }
-        Ok(())
+        Ok(ran)
     }
 }
 

@@ -18,9 +18,11 @@ pub fn quote(mut quote: Quote) -> Quote {
     quote
 }
 
-/// `order` as its merchant sees it: its shares, and its quote as [`quote`] shows it.
+/// `order` as its merchant sees it: its shares, its plan's reservations, and its quote as
+/// [`quote`] shows it.
 pub fn order(mut order: Order) -> Order {
     order.commissions.retain(|c| c.ledger.is_none());
+    order.reservations.retain(|r| r.layer.is_none());
     if let Value::Object(q) = &mut order.quote {
         q.remove("layers");
         if let Some(Value::Array(commissions)) = q.get_mut("commissions") {

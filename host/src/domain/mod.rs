@@ -57,7 +57,7 @@ pub use market::orders::AgencyOrder;
 pub use market::pools::{JoinPool, Membership, NewPool, PoolItem, PoolQuery, ProductPool};
 pub use market::report::{PlazaReport, PoolFigures};
 pub use order::{
-    CommitRequest, Order, OrderCommission, OrderLine, OrderStatus, Refund, RefundLine,
+    CommitRequest, LayerBudget, Order, OrderCommission, OrderLine, OrderStatus, Refund, RefundLine,
     RefundLineRequest, RefundRequest, Reservation,
 };
 pub use order_list::{OrderQuery, OrderSummary};

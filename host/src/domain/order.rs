@@ -108,6 +108,26 @@ pub struct Reservation {
     pub counts: Vec<(String, Option<String>)>,
     pub counts_released: bool,
     pub release: Release,
+    /// The plaza layer whose plan's budget it is on, when not the order's merchant's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layer: Option<LayerBudget>,
+}
+
+/// A plaza layer's plan, whose step budgets an order reserves.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LayerBudget {
+    pub tenant: String,
+    pub plan: String,
+}
+
+impl Reservation {
+    /// The counters it holds, on an order of `merchant`'s `plan`.
+    pub fn counters(&self, merchant: &str, plan: &str) -> super::budget::Counters {
+        match &self.layer {
+            Some(l) => super::budget::Counters::new(&l.tenant, &l.plan, &self.step),
+            None => super::budget::Counters::new(merchant, plan, &self.step),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -15,7 +15,7 @@
 )]
 
 use super::Error;
-use super::budget::{AMOUNT, Counters, release, release_all};
+use super::budget::{AMOUNT, release, release_all};
 use super::ledger::{self, LedgerKind, Movement};
 use super::order::{
     Order, OrderStatus, Refund, RefundLine, RefundLineRequest, RefundRequest, portion,
@@ -161,7 +161,7 @@ pub(super) fn refund(
             if back.0 != 0 {
                 r.line_shares[index] -= back;
                 r.released += back;
-                let c = Counters::new(tenant, &order.plan.id, &r.step);
+                let c = r.counters(tenant, &order.plan.id);
                 bumps.push(release(c.key(AMOUNT, None), back, &r.step));
             }
         }
