@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+mod affiliations;
 mod grants;
 mod market;
 mod plaza;
@@ -104,6 +105,10 @@ enum Command {
     Attribution(market::AttributionArgs),
     /// Grant a service provider access in one role (author or checkout), or revoke it.
     Grant(grants::GrantArgs),
+    /// Invite a promoter agency to sell the agency's goods on the plaza, or end it.
+    Affiliate(affiliations::AffiliateArgs),
+    /// Accept an agency's invitation to sell its goods, or end the affiliation.
+    Affiliation(affiliations::AffiliationArgs),
     /// Pay out every settleable commission share up to a time (a settlement run; running
     /// the same id again answers the same run and pays nothing twice).
     Settle {
@@ -266,6 +271,10 @@ enum Listing {
     Grants,
     /// The tenants that granted the calling provider access.
     Clients,
+    /// The promoter agencies an agency invited to sell its goods.
+    Affiliates,
+    /// The agencies whose goods an agency's promoters sell.
+    Affiliations,
 }
 
 impl Listing {
@@ -294,6 +303,8 @@ impl Listing {
             Listing::PlazaOrders => "/v1/plaza/orders".into(),
             Listing::Grants => "/v1/grants".into(),
             Listing::Clients => "/v1/clients".into(),
+            Listing::Affiliates => "/v1/plaza/affiliates".into(),
+            Listing::Affiliations => "/v1/plaza/affiliations".into(),
         }
     }
 }
@@ -380,6 +391,8 @@ pub fn main() -> anyhow::Result<()> {
         Command::Pool(command) => print(plaza::pool(command)?),
         Command::Attribution(args) => print(market::attribution(args)?),
         Command::Grant(args) => print(grants::grant(args)?),
+        Command::Affiliate(args) => print(affiliations::affiliate(args)?),
+        Command::Affiliation(args) => print(affiliations::affiliation(args)?),
         Command::Settle {
             server,
             settlement_id,

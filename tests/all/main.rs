@@ -12,6 +12,7 @@ mod hostile_wire;
 mod legacy;
 mod money_paths;
 mod order_lifecycle;
+mod plaza_affiliations;
 mod plaza_isolation;
 mod plaza_layers;
 mod plaza_ledgers;

@@ -21,6 +21,7 @@ const EARNINGS_READERS: &[&str] = &[
     "c",
     "h",
     "x",
+    "pa",
     "rival",
 ];
 
@@ -63,6 +64,10 @@ fn every_other_tenant_and_party_is_refused_on_the_plazas_routes() {
             .status,
         200
     );
+    // Promoter agency pa sells h's goods.
+    let pa = operator.create_tenant("pa", "agency");
+    assert_eq!(s.h.put("/v1/plaza/affiliates/pa", &json!({})).status, 201);
+    assert_eq!(pa.put("/v1/plaza/affiliations/h", &json!({})).status, 200);
     let parties: Vec<(&str, Api)> = vec![
         ("teahouse", s.shop.clone()),
         ("checkout", s.checkout.clone()),
@@ -71,6 +76,7 @@ fn every_other_tenant_and_party_is_refused_on_the_plazas_routes() {
         ("c", c.clone()),
         ("h", s.h.clone()),
         ("x", operator.create_tenant("x", "agency")),
+        ("pa", pa.clone()),
         ("rival", operator.create_tenant("rival", "merchant")),
         ("p-1", s.promoters[0].clone()),
         ("p-2", s.promoters[1].clone()),
@@ -91,6 +97,8 @@ fn every_other_tenant_and_party_is_refused_on_the_plazas_routes() {
         ("c", "/v1/plaza/orders/teahouse/o-1"),
         ("h", "/v1/plaza/orders/teahouse/o-1"),
         ("p-1", "/v1/beneficiaries/p-1/balance"),
+        ("h", "/v1/plaza/affiliates"),
+        ("pa", "/v1/plaza/affiliations"),
     ];
     let snapshot = || -> Vec<String> {
         reads
@@ -129,6 +137,9 @@ fn every_other_tenant_and_party_is_refused_on_the_plazas_routes() {
             &["teahouse", "checkout"],
         ),
         ("DELETE", "/v1/grants/studio", None, &["teahouse"]),
+        ("DELETE", "/v1/plaza/affiliates/pa", None, &["h"]),
+        ("PUT", "/v1/plaza/affiliations/h", Some(json!({})), &["pa"]),
+        ("DELETE", "/v1/plaza/affiliations/h", None, &["pa"]),
         (
             "GET",
             "/v1/beneficiaries/p-1/balance",
@@ -168,6 +179,9 @@ fn every_other_tenant_and_party_is_refused_on_the_plazas_routes() {
         ("rival", "/v1/grants"),
         ("x", "/v1/clients"),
         ("h", "/v1/plaza/offers"),
+        ("x", "/v1/plaza/affiliates"),
+        ("x", "/v1/plaza/affiliations"),
+        ("c", "/v1/plaza/affiliates"),
     ];
     for (who, path) in none_of_theirs {
         let answer = by(who).get(path);

@@ -22,6 +22,8 @@ fn request(method: &str, path: &str) -> (String, Option<Value>) {
         .replace("{carrier}", "c")
         .replace("{pool}", "pool-1")
         .replace("{provider}", "studio")
+        .replace("{agency}", "ag-x")
+        .replace("{upstream}", "ag-y")
         .replace(
             "{version}",
             if path.starts_with("/v1/plans") {

@@ -5,9 +5,9 @@
 //!   plan passes `h` another 10 % of what `c` received;
 //! - `h` joins with its own plan, paying its promoter half of what `h` received, out of a
 //!   budget that runs out (its reservations are made and given back with the orders');
-//! - promoters `p-2` and `p-3` belong to `h` (their buyers' teaware pays through every
-//!   layer), `p-4` to agency `pa`, which carries nothing (its buyers pay the merchant's
-//!   plan alone);
+//! - promoter `p-2` belongs to `h`, `p-3` to promoter agency `pb`, affiliated with `h`
+//!   (their buyers' teaware pays through every layer), `p-4` to agency `pa`, which carries
+//!   nothing (its buyers pay the merchant's plan alone);
 //! - buyer `b-i` opened promoter `p-(i mod 5)`'s link when the run starts (`b-0`, `b-1`,
 //!   `b-5`, `b-6`, `b-10` and `b-11` none), so the carts' own claims are only hints.
 
@@ -45,7 +45,7 @@ pub(super) async fn set_up(
     who: &Principal,
     now_ms: i64,
 ) -> Result<(), Error> {
-    for id in ["c", "h", "pa"] {
+    for id in ["c", "h", "pa", "pb"] {
         let new = NewTenant {
             id: id.into(),
             name: format!("Agency {id}"),
@@ -97,7 +97,10 @@ pub(super) async fn set_up(
     plaza
         .join_pool(&admin("h"), "c", "autumn", parse(json!({"plan": "h-plan"})))
         .await?;
-    for (promoter, agency) in [("p-2", "h"), ("p-3", "h"), ("p-4", "pa")] {
+    // Promoter agency pb sells h's goods.
+    plaza.invite_affiliate(&admin("h"), "pb").await?;
+    plaza.accept_affiliation(&admin("pb"), "h").await?;
+    for (promoter, agency) in [("p-2", "h"), ("p-3", "pb"), ("p-4", "pa")] {
         let invite = json!({"id": promoter, "kind": "promoter", "name": promoter});
         let invitation = plaza.invite_promoter(&admin(agency), parse(invite)).await?;
         let accept = json!({"invite_token": invitation.invite_token});

@@ -4,6 +4,7 @@
 //!
 //! [`app`] builds the router, so tests can drive it directly; `server` serves it.
 
+mod affiliations;
 mod error;
 mod extract;
 mod grants;
@@ -172,6 +173,16 @@ pub fn app(state: AppState, max_body_bytes: usize) -> Router {
         .route("/v1/plaza/report", get(plaza::report))
         .route("/v1/plaza/orders", get(plaza::orders))
         .route("/v1/plaza/orders/{merchant}/{order}", get(plaza::order))
+        .route("/v1/plaza/affiliates", get(affiliations::affiliates))
+        .route(
+            "/v1/plaza/affiliates/{agency}",
+            put(affiliations::invite).delete(affiliations::end_affiliate),
+        )
+        .route("/v1/plaza/affiliations", get(affiliations::affiliations))
+        .route(
+            "/v1/plaza/affiliations/{upstream}",
+            put(affiliations::accept).delete(affiliations::end_affiliation),
+        )
         .route("/v1/grants", get(grants::list))
         .route(
             "/v1/grants/{provider}",

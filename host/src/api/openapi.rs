@@ -6,7 +6,8 @@
 
 use super::samples::Samples;
 use super::{
-    ErrorBody, grants, market, ops, orders, plans, plaza, plugins, settings, settlements, tenants,
+    ErrorBody, affiliations, grants, market, ops, orders, plans, plaza, plugins, settings,
+    settlements, tenants,
 };
 use crate::domain::MAX_IDEMPOTENCY_KEY;
 use crate::shape;
@@ -37,6 +38,8 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder};
         plaza::save_offer, plaza::list_offers, plaza::plaza_offers, plaza::save_pool, plaza::pool_members,
         plaza::plaza_pools, plaza::plaza_pool, plaza::join, plaza::leave, plaza::memberships, plaza::report,
         plaza::orders, plaza::order,
+        affiliations::invite, affiliations::end_affiliate, affiliations::affiliates,
+        affiliations::accept, affiliations::end_affiliation, affiliations::affiliations,
         grants::grant, grants::revoke, grants::list, grants::clients,
         ops::health, ops::ready, ops::metrics,
     ),

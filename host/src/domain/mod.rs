@@ -52,6 +52,7 @@ pub use grants::{Grant, NewGrant};
 pub use idempotency::{IdempotencyKey, MAX_IDEMPOTENCY_KEY};
 pub use ledger::{LedgerEntry, LedgerKind};
 pub use lifecycle::{EventRequest, EventType, OrderEvent, OrderState};
+pub use market::affiliations::{Affiliation, AffiliationState};
 pub use market::offers::{NewOffer, Offer, OfferTerms};
 pub use market::orders::AgencyOrder;
 pub use market::pools::{JoinPool, Membership, NewPool, PoolItem, PoolQuery, ProductPool};

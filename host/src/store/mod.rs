@@ -108,11 +108,16 @@ pub enum Table {
     /// ledger \0 settleable_ms ([`time_part`]) \0 merchant \0 order \0 share → nothing:
     /// what a layer tenant's settlement run gathers from merchants' orders.
     LayerSettleable,
+    /// upstream \0 agency → `Affiliation`: the promoter agencies an agency invited.
+    Affiliates,
+    /// agency \0 upstream → `Affiliation`: the agencies whose goods a promoter agency's
+    /// promoters sell.
+    Affiliations,
 }
 
 impl Table {
     /// Every table, in a fixed order.
-    pub const ALL: [Table; 36] = [
+    pub const ALL: [Table; 38] = [
         Table::Tenants,
         Table::Keys,
         Table::Plugins,
@@ -149,6 +154,8 @@ impl Table {
         Table::ProviderClients,
         Table::LayerOpenShares,
         Table::LayerSettleable,
+        Table::Affiliates,
+        Table::Affiliations,
     ];
 
     /// The table's name in the database.
@@ -190,6 +197,8 @@ impl Table {
             Table::ProviderClients => "provider_clients",
             Table::LayerOpenShares => "layer_open_shares",
             Table::LayerSettleable => "layer_settleable",
+            Table::Affiliates => "affiliates",
+            Table::Affiliations => "affiliations",
         }
     }
 }

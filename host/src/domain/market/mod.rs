@@ -2,6 +2,7 @@
 //! pools of them and helper agencies join ([`pools`]), and the carrying chain of a cart
 //! is found from those memberships ([`Carry`]).
 
+pub mod affiliations;
 pub mod offers;
 pub mod orders;
 pub mod pools;
@@ -91,16 +92,32 @@ impl Carry {
 }
 
 impl Plaza {
-    /// The carrying chain for `agency`'s promoter on `merchant`'s `cart`: the agency's own pool when it
-    /// carries the goods itself, else a pool it joined (its carrier then carries, and it
-    /// helps). The first by key that covers a line of the cart with an offer still opened
-    /// to the carrier at the cart's time; deterministic.
+    /// The carrying chain for `agency`'s promoter on `merchant`'s `cart`: the agency's own
+    /// pool when it carries the goods itself, else a pool it joined (its carrier then
+    /// carries, and it helps), else the same for an agency it is affiliated with. The
+    /// first by key that covers a line of the cart with an offer still opened to the
+    /// carrier at the cart's time; deterministic.
     pub(crate) fn carry(
         &self,
         merchant: &str,
         agency: &str,
         cart: &Cart,
     ) -> Result<Option<Carry>, Error> {
+        if let Some(carry) = self.carry_own(merchant, agency, cart)? {
+            return Ok(Some(carry));
+        }
+        // Else the goods of an agency it is affiliated with (one hop: that agency's own
+        // pools and memberships, never its affiliations).
+        for upstream in self.upstreams(agency)? {
+            if let Some(carry) = self.carry_own(merchant, &upstream, cart)? {
+                return Ok(Some(carry));
+            }
+        }
+        Ok(None)
+    }
+
+    /// [`Plaza::carry`] through `agency`'s own pools and memberships alone.
+    fn carry_own(&self, merchant: &str, agency: &str, cart: &Cart) -> Result<Option<Carry>, Error> {
         let own: Vec<ProductPool> = self
             .store
             .scan(Table::Pools, &prefix(&[agency.as_bytes()]))?;
