@@ -3,7 +3,9 @@
 //! publishes a pool to helper `h`; `h` joins; promoter agency `pa` invites promoter `p-3`;
 //! `h` invites `pa` to sell its goods and `pa` accepts; a buyer opens `p-3`'s link. Until
 //! `pa` accepts (and after it ends the affiliation) no layer carries the sale; while it is
-//! active, `h`'s plan pays `pa` and `p-3` out of what `h` received, to the fen.
+//! active, an order 20 days later pays every layer, `h`'s plan paying `pa` and `p-3` out of
+//! what `h` received, to the fen; a refund reverses every layer's share on the line; 31
+//! days later nobody is credited; a second touch wins only under last touch.
 
 use super::plaza_layers::{D0, DAY, cart, story, waterfall_plan};
 use plaza_tests::server::*;
@@ -106,6 +108,19 @@ fn a_promoter_agency_sells_an_affiliated_agencys_goods_only_while_both_agree() {
         balance.text
     );
     assert_eq!(balance.body["total"]["pending"], 239 + 143);
+    // The teapot comes back: every layer's share on it is reversed, the cups' stay.
+    let refunded = s.checkout.post(
+        "/v1/orders/o-3/refunds",
+        &json!({"refund_id": "r-1", "lines": [{"line": "l2"}]}),
+    );
+    assert_eq!(refunded.status, 200, "{}", refunded.text);
+    let after = s.h.get("/v1/plaza/orders/teahouse/o-3").body;
+    for c in after["shares"].as_array().unwrap() {
+        let left = c["amount"].as_i64().unwrap() - c["reversed"].as_i64().unwrap();
+        assert_eq!(left == 0, c["line"] == "l2", "{c}");
+    }
+    let balance = pa_own.get("/v1/beneficiaries/pa/balance");
+    assert_eq!(balance.body["total"]["pending"], 143, "{}", balance.text);
 
     // Each side lists it, and from the command line too.
     let listed = s.h.get("/v1/plaza/affiliates");
@@ -141,6 +156,28 @@ fn a_promoter_agency_sells_an_affiliated_agencys_goods_only_while_both_agree() {
     assert_eq!(again["state"], "invited");
     crate::plaza_cli(&["affiliation", "h", "--server", &base, "--key", &pa_key]);
     assert_eq!(quote()["pool"], "c/autumn");
+
+    // 31 days after the touch nobody is credited, and nothing is carried.
+    let mut late = buyer_cart();
+    late["now_ms"] = json!(D0 + 31 * DAY);
+    let q = s.checkout.post("/v1/plans/p/quote", &late);
+    assert_eq!(q.body["attribution"]["resolved"]["promoter"], Value::Null);
+    assert_eq!(q.body["attribution"]["uncredited"], "no_touch_in_window");
+    assert!(q.body["attribution"].get("pool").is_none(), "{}", q.text);
+    // A second touch, by h's own p-1 on day 5, wins only under last touch.
+    let second = s.checkout.post(
+        "/v1/touches",
+        &json!({"touch_id": "t-4", "buyer": "b-3", "promoter": "p-1", "at_ms": D0 + 5 * DAY}),
+    );
+    assert_eq!(second.status, 201, "{}", second.text);
+    assert_eq!(quote()["resolved"]["promoter"], "p-3");
+    let last = s
+        .shop
+        .put("/v1/settings/attribution", &json!({"model": "last_touch"}));
+    assert_eq!(last.status, 200, "{}", last.text);
+    let by_last = quote();
+    assert_eq!(by_last["resolved"]["promoter"], "p-1");
+    assert_eq!(by_last["resolved"]["promoter_agency"], "h");
 }
 
 #[test]
