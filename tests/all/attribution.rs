@@ -500,3 +500,53 @@ fn the_command_line_invites_accepts_records_touches_and_sets_attribution() {
         "t-9"
     );
 }
+
+#[test]
+fn a_live_room_visit_credits_its_livestreamer_and_the_carts_claim_is_only_a_hint() {
+    let m = market();
+    let invited = m.agency.post(
+        "/v1/promoters",
+        &json!({"id": "live-1", "kind": "livestreamer", "name": "Live room 1"}),
+    );
+    assert_eq!(invited.status, 201, "{}", invited.text);
+    let accepted = Api::anonymous(&m.server.base).post(
+        "/v1/promoters/live-1/accept",
+        &json!({"invite_token": invited.body["invite_token"]}),
+    );
+    assert_eq!(accepted.status, 201, "{}", accepted.text);
+    let visit = m.checkout.post(
+        "/v1/touches",
+        &json!({"touch_id": "t-live", "buyer": "b-7", "promoter": "live-1", "channel": "live_room", "at_ms": D0}),
+    );
+    assert_eq!(visit.status, 201, "{}", visit.text);
+    // The visit credits live-1 as the livestreamer, whatever the cart claims.
+    let mut claimed_other = cart("b-7", D0 + DAY);
+    claimed_other["attribution"] = json!({"livestreamer": "live-2"});
+    let q = quote(&m.checkout, &claimed_other);
+    let resolved = &q["attribution"]["resolved"];
+    assert_eq!(resolved["livestreamer"], "live-1", "{q}");
+    assert_eq!(
+        (&resolved["promoter"], &resolved["promoter_agency"]),
+        (&Value::Null, &json!("pa"))
+    );
+    assert_eq!(claim(&q, "livestreamer"), "overridden");
+    let mut claimed_same = cart("b-7", D0 + DAY);
+    claimed_same["attribution"] = json!({"livestreamer": "live-1"});
+    assert_eq!(
+        claim(&quote(&m.checkout, &claimed_same), "livestreamer"),
+        "confirmed"
+    );
+    // A buyer who never visited: the cart's livestreamer is its word alone.
+    let mut unvisited = cart("b-8", D0 + DAY);
+    unvisited["attribution"] = json!({"livestreamer": "live-1"});
+    let q = quote(&m.checkout, &unvisited);
+    assert_eq!(claim(&q, "livestreamer"), "unverified");
+    assert_eq!(q["attribution"]["resolved"]["livestreamer"], "live-1");
+    // Past its window the visit credits nobody.
+    let q = quote(&m.checkout, &cart("b-7", D0 + 31 * DAY));
+    assert_eq!(
+        q["attribution"]["resolved"]["livestreamer"],
+        Value::Null,
+        "{q}"
+    );
+}

@@ -21,6 +21,9 @@ pub enum PartyKind {
     Promoter,
     /// 达人: a creator carrying goods to an audience.
     Creator,
+    /// 主播: sells in a live room; a buyer's visit there is a touch of theirs (channel
+    /// `live_room`), and a cart inside its window credits them as the livestreamer.
+    Livestreamer,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -7,11 +7,11 @@
 //!   passed over (and the next touch in order decides).
 //! - First touch takes the earliest counting touch, last touch the latest; ties in time
 //!   go by touch id, so the answer never depends on the order touches arrived in.
-//! - The winner fills `promoter` (or `creator`, by its kind), its agency fills
-//!   `promoter_agency`, its link `share_link`. The carrying and helper agencies come from
+//! - The winner fills `promoter` (or `creator` or `livestreamer`, by its kind), its agency
+//!   fills `promoter_agency`, its link `share_link`. The carrying and helper agencies come from
 //!   the plaza: the promoter agency's own pool covering the cart (it carries), else a
-//!   pool it joined (that pool's carrier carries, it helps). A claimed livestreamer is
-//!   kept as sent (unverified).
+//!   pool it joined (that pool's carrier carries, it helps). A livestreamer the touches
+//!   did not credit is kept as the cart claims it (unverified).
 
 use super::touches::Touch;
 use super::{AttributionSettings, LockScope, TouchModel};
@@ -100,6 +100,7 @@ pub(super) fn from_touches(
             match p.kind {
                 PartyKind::Promoter => resolved.promoter = Some(p.id.clone()),
                 PartyKind::Creator => resolved.creator = Some(p.id.clone()),
+                PartyKind::Livestreamer => resolved.livestreamer = Some(p.id.clone()),
             }
             if p.agency != cart.buyer.id {
                 resolved.promoter_agency = Some(p.agency.clone());
@@ -117,8 +118,10 @@ pub(super) fn from_touches(
         None => (None, None, Some(Uncredited::NoTouchInWindow)),
     };
     let mut claimed = claims(&cart.attribution, &resolved, ClaimOutcome::Confirmed);
+    // A livestreamer the touches did not decide is the cart's word alone.
+    let live = matches!(&winner, Some((_, p)) if p.kind == PartyKind::Livestreamer);
     for c in &mut claimed {
-        if c.field == "livestreamer" && c.outcome == ClaimOutcome::Confirmed {
+        if c.field == "livestreamer" && c.outcome == ClaimOutcome::Confirmed && !live {
             c.outcome = ClaimOutcome::Unverified;
         }
     }
