@@ -136,25 +136,29 @@ pub(super) fn reserve(
     layers: &[LayerPlan],
 ) -> (Vec<Reservation>, Vec<Bump>) {
     let mut out = (Vec::new(), Vec::new());
-    let merchant = Books {
-        counters: Box::new(|step| Counters::new(tenant, &req.plan, step)),
-        layer: None,
+    let merchant = LayerBudget {
+        tenant: tenant.to_owned(),
+        plan: req.plan.clone(),
     };
-    reserve_plan(&mut out, &merchant, req, plan, &quote.explanation, quote);
+    reserve_plan(
+        &mut out,
+        (&merchant, false),
+        req,
+        plan,
+        &quote.explanation,
+        quote,
+    );
     for l in layers {
         let Some(report) = quote.layers.iter().find(|r| r.tenant == l.tenant) else {
             continue;
         };
-        let books = Books {
-            counters: Box::new(|step| Counters::new(&l.tenant, &l.plan, step)),
-            layer: Some(LayerBudget {
-                tenant: l.tenant.clone(),
-                plan: l.plan.clone(),
-            }),
+        let books = LayerBudget {
+            tenant: l.tenant.clone(),
+            plan: l.plan.clone(),
         };
         reserve_plan(
             &mut out,
-            &books,
+            (&books, true),
             req,
             &l.prepared,
             &report.explanation,
@@ -164,24 +168,18 @@ pub(super) fn reserve(
     out
 }
 
-/// Whose budgets a plan's reservations are on.
-struct Books<'a> {
-    counters: Box<dyn Fn(&str) -> Counters + 'a>,
-    /// A layer's plan (its commission lines are on its tenant's ledger).
-    layer: Option<LayerBudget>,
-}
-
-/// Reserve what the applied steps of `plan` (as `explanation` reports them) spent in
-/// `quote`.
+/// Reserve what the applied steps of `plan` (the plan `books` names, a plaza layer's when
+/// `layer`; as `explanation` reports them) spent in `quote`.
 fn reserve_plan(
     (reservations, bumps): &mut (Vec<Reservation>, Vec<Bump>),
-    books: &Books,
+    (books, layer): (&LayerBudget, bool),
     req: &CommitRequest,
     plan: &executor::PreparedPlan,
     explanation: &[executor::StepReport],
     quote: &Quote,
 ) {
-    let ledger = books.layer.as_ref().map(|l| l.tenant.as_str());
+    // A layer's commission lines are on its tenant's ledger.
+    let ledger = layer.then_some(books.tenant.as_str());
     for report in explanation {
         if report.outcome != Outcome::Applied {
             continue;
@@ -192,7 +190,7 @@ fn reserve_plan(
         let Some(budget) = &step.step.budget else {
             continue;
         };
-        let c = (books.counters)(&report.step);
+        let c = Counters::new(&books.tenant, &books.plan, &report.step);
         let amount = report.discount + report.commission;
         let line_shares: Vec<Money> = quote
             .lines
@@ -273,7 +271,7 @@ fn reserve_plan(
             counts,
             counts_released: false,
             release: budget.release,
-            layer: books.layer.clone(),
+            layer: layer.then(|| books.clone()),
         });
     }
 }
