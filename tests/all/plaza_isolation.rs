@@ -207,6 +207,14 @@ fn every_other_tenant_and_party_is_refused_on_the_plazas_routes() {
     for path in ["/v1/plans/p", "/v1/plans/c-plan", "/v1/plans/p/versions/1"] {
         assert_eq!(h.get(path).status, 404, "{path}");
     }
+    // Nor, in the pool, the carrier's own plan or whom else it was published to.
+    let pool = h.get("/v1/plaza/pools/c/autumn").body;
+    assert!(pool.get("plan").is_none(), "{pool}");
+    assert_eq!(pool["agencies"], json!(["h"]), "{pool}");
+    let found = h.get("/v1/plaza/pools").body;
+    assert_eq!(found["items"], json!([pool]));
+    let by_c = by("c").get("/v1/plaza/pools/c/autumn").body;
+    assert_eq!(by_c["plan"], "c-plan", "the carrier sees all of its pool");
     let h_view = h.get("/v1/plaza/orders/teahouse/o-1").body;
     for share in h_view["shares"].as_array().unwrap() {
         assert!(

@@ -67,6 +67,19 @@ impl ProductPool {
             || self.agencies.is_empty()
             || self.agencies.iter().any(|a| a == agency)
     }
+
+    /// The pool as `agency` sees it: the carrier all of it; any other agency neither the
+    /// carrier's own plan nor which other agencies it was published to (only that it was
+    /// to this one).
+    pub fn seen_by(mut self, agency: &str) -> ProductPool {
+        if self.carrier != agency {
+            self.plan = None;
+            if !self.agencies.is_empty() {
+                self.agencies = vec![agency.to_owned()];
+            }
+        }
+        self
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -235,6 +248,7 @@ impl Plaza {
         let agency = who.tenant(AGENCY_ADMIN, "read pools")?;
         self.pool(carrier, id)?
             .filter(|p| p.visible_to(agency))
+            .map(|p| p.seen_by(agency))
             .ok_or_else(|| Error::not_found("pool", format!("{carrier}/{id}")))
     }
 
@@ -250,7 +264,7 @@ impl Plaza {
             });
         }
         let text = q.text.as_deref().map(str::to_lowercase);
-        filtered_page(&self.store, Table::Pools, &[], &at, |p: &ProductPool| {
+        let mut page = filtered_page(&self.store, Table::Pools, &[], &at, |p: &ProductPool| {
             p.visible_to(agency)
                 && q.category.as_ref().is_none_or(|c| p.categories.contains(c))
                 && q.merchant.as_ref().is_none_or(|m| p.merchants.contains(m))
@@ -258,7 +272,9 @@ impl Plaza {
                 && text
                     .as_ref()
                     .is_none_or(|t| p.name.to_lowercase().contains(t.as_str()))
-        })
+        })?;
+        page.items = page.items.into_iter().map(|p| p.seen_by(agency)).collect();
+        Ok(page)
     }
 
     /// The offers on the plaza the calling agency may carry (opened to every agency or to
