@@ -519,6 +519,27 @@ pub fn pages(api: &Api, path: &str, query: &str) -> Vec<Value> {
     }
 }
 
+/// The statements of settlement run `run` as `api` reads them (every page), in the run's
+/// order: beneficiary → [received, paid_on, brought_forward, net, payout, carried_forward].
+pub fn statement_figures(api: &Api, run: &str) -> Vec<(String, [i64; 6])> {
+    pages(api, &format!("/v1/settlements/{run}/statements"), "")
+        .iter()
+        .flat_map(|p| p["items"].as_array().unwrap().clone())
+        .map(|s| {
+            let n = |f: &str| s[f].as_i64().unwrap();
+            let figures = [
+                n("received"),
+                n("paid_on"),
+                n("brought_forward"),
+                n("net"),
+                n("payout"),
+                n("carried_forward"),
+            ];
+            (s["beneficiary"].as_str().unwrap().to_owned(), figures)
+        })
+        .collect()
+}
+
 /// A commit request for the demo cart.
 pub fn commit_request(order_id: &str, plan: &str, cart: &Value) -> Value {
     json!({ "order_id": order_id, "plan": plan, "cart": cart })

@@ -11,25 +11,6 @@ use plaza::domain::order_settings::DEFAULT_AFTER_SALE_MS;
 use plaza_tests::server::*;
 use serde_json::{Value, json};
 
-/// Beneficiary → (received, paid_on, brought_forward, payout, carried_forward) of `run`.
-fn statements(api: &Api, run: &str) -> Vec<(String, [i64; 5])> {
-    pages(api, &format!("/v1/settlements/{run}/statements"), "")
-        .iter()
-        .flat_map(|p| p["items"].as_array().unwrap().clone())
-        .map(|s| {
-            let n = |f: &str| s[f].as_i64().unwrap();
-            let figures = [
-                n("received"),
-                n("paid_on"),
-                n("brought_forward"),
-                n("payout"),
-                n("carried_forward"),
-            ];
-            (s["beneficiary"].as_str().unwrap().to_owned(), figures)
-        })
-        .collect()
-}
-
 fn settle(api: &Api, id: &str, until_ms: i64) -> Value {
     let run = api.post(
         "/v1/settlements",
@@ -119,8 +100,8 @@ fn each_layer_settles_its_own_shares_and_the_merchant_sees_only_its_books() {
         (&json!(4_787), &json!(4_787))
     );
     assert_eq!(
-        statements(&s.shop, "m-1"),
-        [("c".into(), [4_787, 0, 0, 4_787, 0])]
+        statement_figures(&s.shop, "m-1"),
+        [("c".into(), [4_787, 0, 0, 4_787, 4_787, 0])]
     );
     let c1 = settle(&c, "c-1", now);
     assert_eq!(
@@ -128,13 +109,13 @@ fn each_layer_settles_its_own_shares_and_the_merchant_sees_only_its_books() {
         (&json!(1_914), &json!(1_914))
     );
     assert_eq!(
-        statements(&c, "c-1"),
-        [("h".into(), [1_914, 0, 0, 1_914, 0])]
+        statement_figures(&c, "c-1"),
+        [("h".into(), [1_914, 0, 0, 1_914, 1_914, 0])]
     );
     let h1 = settle(&s.h, "h-1", now);
     assert_eq!(
-        statements(&s.h, "h-1"),
-        [("p-1".into(), [957, 0, 0, 957, 0])]
+        statement_figures(&s.h, "h-1"),
+        [("p-1".into(), [957, 0, 0, 957, 957, 0])]
     );
     // A run pays nothing twice: the merchant's next run finds no layer's share.
     assert_eq!(settle(&s.shop, "m-0", now)["shares"], 0);
@@ -174,12 +155,12 @@ fn each_layer_settles_its_own_shares_and_the_merchant_sees_only_its_books() {
     assert_eq!(carried(p1, "p-1", "h"), -598);
     // Each next run brings it forward and carries what is still owed.
     assert_eq!(
-        statements(&s.shop, settle(&s.shop, "m-2", now)["id"].as_str().unwrap()),
-        [("c".into(), [0, 0, -2_990, 0, -2_990])]
+        statement_figures(&s.shop, settle(&s.shop, "m-2", now)["id"].as_str().unwrap()),
+        [("c".into(), [0, 0, -2_990, -2_990, 0, -2_990])]
     );
     assert_eq!(
-        statements(&s.h, settle(&s.h, "h-2", now)["id"].as_str().unwrap()),
-        [("p-1".into(), [0, 0, -598, 0, -598])]
+        statement_figures(&s.h, settle(&s.h, "h-2", now)["id"].as_str().unwrap()),
+        [("p-1".into(), [0, 0, -598, -598, 0, -598])]
     );
 }
 

@@ -110,28 +110,6 @@ fn party(name: &str, id: &str, received: i64, paid_on: i64) -> (String, String, 
     )
 }
 
-/// Beneficiary → (received, paid_on, brought_forward, net, payout, carried_forward).
-fn statements(shop: &Api, run: &str) -> Vec<(String, [i64; 6])> {
-    pages(shop, &format!("/v1/settlements/{run}/statements"), "")
-        .iter()
-        .flat_map(|p| p["items"].as_array().unwrap().clone())
-        .map(|s| {
-            let n = |f: &str| s[f].as_i64().unwrap();
-            (
-                s["beneficiary"].as_str().unwrap().to_owned(),
-                [
-                    n("received"),
-                    n("paid_on"),
-                    n("brought_forward"),
-                    n("net"),
-                    n("payout"),
-                    n("carried_forward"),
-                ],
-            )
-        })
-        .collect()
-}
-
 fn settle(shop: &Api, id: &str, until_ms: i64) -> Answer {
     shop.post(
         "/v1/settlements",
@@ -225,7 +203,7 @@ fn a_waterfall_order_settles_each_party_its_hand_computed_net_and_claws_back_a_l
     );
     assert_eq!(run.body["payout"], 4_000, "paid out: 20.00 + 4.00 + 16.00");
     assert_eq!(
-        statements(&shop, "s-1"),
+        statement_figures(&shop, "s-1"),
         [
             ("ag-1".to_owned(), [4_000, 2_000, 0, 2_000, 2_000, 0]),
             ("ag-2".to_owned(), [2_000, 1_600, 0, 400, 400, 0]),
@@ -327,7 +305,7 @@ fn a_waterfall_order_settles_each_party_its_hand_computed_net_and_claws_back_a_l
     assert_eq!(next.body["carried_forward"], -2_000);
     assert_eq!(next.body["payout"], 0);
     assert_eq!(
-        statements(&shop, "s-2"),
+        statement_figures(&shop, "s-2"),
         [
             ("ag-1".to_owned(), [0, 0, -1_000, -1_000, 0, -1_000]),
             ("ag-2".to_owned(), [0, 0, -200, -200, 0, -200]),
@@ -343,7 +321,7 @@ fn a_waterfall_order_settles_each_party_its_hand_computed_net_and_claws_back_a_l
     let third = settle(&shop, "s-3", clock.now_ms());
     assert_eq!(third.status, 201, "{}", third.text);
     assert_eq!(
-        statements(&shop, "s-3"),
+        statement_figures(&shop, "s-3"),
         [
             ("ag-1".to_owned(), [4_000, 2_000, -1_000, 1_000, 1_000, 0]),
             ("ag-2".to_owned(), [2_000, 1_600, -200, 200, 200, 0]),

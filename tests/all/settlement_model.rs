@@ -526,25 +526,6 @@ fn verify(shop: &Api, m: &Model) -> Result<(), TestCaseError> {
     )
 }
 
-fn statements(shop: &Api, run: &str) -> BTreeMap<String, [i64; 6]> {
-    pages(shop, &format!("/v1/settlements/{run}/statements"), "")
-        .iter()
-        .flat_map(|p| p["items"].as_array().unwrap().clone())
-        .map(|s| {
-            let n = |f: &str| s[f].as_i64().unwrap();
-            let figures = [
-                n("received"),
-                n("paid_on"),
-                n("brought_forward"),
-                n("net"),
-                n("payout"),
-                n("carried_forward"),
-            ];
-            (s["beneficiary"].as_str().unwrap().to_owned(), figures)
-        })
-        .collect()
-}
-
 fn run_case(
     server: &Server,
     clock: &ManualClock,
@@ -641,7 +622,8 @@ fn run_case(
                 })?;
                 m.settle(id.clone(), now);
                 let (_, _, want) = m.runs.last().unwrap();
-                let got = statements(&shop, &id);
+                let got: BTreeMap<String, [i64; 6]> =
+                    statement_figures(&shop, &id).into_iter().collect();
                 check(&got == want, || {
                     format!("{}: statements {got:?}, model {want:?}", at())
                 })?;
