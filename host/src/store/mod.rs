@@ -3,7 +3,9 @@
 //!
 //! - [`Backend`] is what a database provides: point reads, ordered prefix scans, and
 //!   transactions over named [`Table`]s that either commit whole or not at all. sled
-//!   ([`sled::SledBackend`], the embedded default) is its one implementation today.
+//!   ([`sled::SledBackend`], the embedded default) is its one implementation today; it
+//!   serves the quote path's point reads from a mirror kept in step with its commits
+//!   (`mirror.rs`), off sled's process-wide transaction lock.
 //! - [`Store`] is what the domain uses: the backend plus typed helpers (JSON records,
 //!   counters, pages) and `flush`, which makes everything acknowledged so far durable,
 //!   with concurrent flushes grouped into one fsync.
@@ -15,6 +17,7 @@
 //! never read as zero.
 
 mod group;
+mod mirror;
 mod sled;
 
 pub use self::sled::SledBackend;

@@ -1,10 +1,13 @@
 //! The embedded default backend: one sled database, one tree per [`Table`].
 
+use super::mirror::{self, Mirror, Write};
 use super::{Backend, Entries, StoreError, Table, Tx, TxBody, TxError};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 use std::cell::RefCell;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 /// sled's page cache.
 const CACHE_BYTES: u64 = 256 * 1024 * 1024;
@@ -14,6 +17,10 @@ pub struct SledBackend {
     db: sled::Db,
     /// Indexed by the table's position in [`Table::ALL`].
     trees: Vec<sled::Tree>,
+    /// The quote path's point reads, off sled's transaction lock.
+    mirror: Mirror,
+    /// Plain reads (and scans) in flight: a transaction lets them through first.
+    readers: AtomicUsize,
 }
 
 fn backend(e: sled::Error) -> StoreError {
@@ -27,7 +34,33 @@ impl SledBackend {
             .iter()
             .map(|t| db.open_tree(t.name()).map_err(backend))
             .collect::<Result<_, _>>()?;
-        Ok(SledBackend { db, trees })
+        Ok(SledBackend {
+            db,
+            trees,
+            mirror: Mirror::new(mirror::CAPACITY),
+            readers: AtomicUsize::new(0),
+        })
+    }
+
+    /// Count a plain read in flight for as long as the guard lives.
+    fn reading(&self) -> Reading<'_> {
+        self.readers.fetch_add(1, Ordering::AcqRel);
+        Reading(&self.readers)
+    }
+
+    /// Before a transaction takes sled's lock: let the plain reads in flight finish, for
+    /// at most [`READERS_FIRST`]. sled's lock lets a thread that commits transaction
+    /// after transaction take it again before the readers it woke run, so without this a
+    /// burst of transactions (expiring orders, a settlement run) held quotes back for
+    /// many of them; with it, a read waits for at most the transaction in progress.
+    fn let_readers_through(&self) {
+        if self.readers.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        let since = Instant::now();
+        while self.readers.load(Ordering::Acquire) > 0 && since.elapsed() < READERS_FIRST {
+            std::thread::yield_now();
+        }
     }
 
     fn tree(&self, table: Table) -> &sled::Tree {
@@ -45,7 +78,7 @@ impl SledBackend {
 /// stopped) can find it still held. Another live process holding it is still refused,
 /// after [`LOCK_WAIT`].
 fn open_db(dir: &Path) -> sled::Result<sled::Db> {
-    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    let deadline = Instant::now() + LOCK_WAIT;
     loop {
         match sled::Config::new()
             .path(dir)
@@ -53,18 +86,29 @@ fn open_db(dir: &Path) -> sled::Result<sled::Db> {
             .open()
         {
             Err(sled::Error::Io(e))
-                if e.kind() == std::io::ErrorKind::WouldBlock
-                    && std::time::Instant::now() < deadline =>
+                if e.kind() == std::io::ErrorKind::WouldBlock && Instant::now() < deadline =>
             {
-                std::thread::sleep(std::time::Duration::from_millis(10));
+                std::thread::sleep(Duration::from_millis(10));
             }
             other => return other,
         }
     }
 }
 
+/// How long a transaction lets plain reads in flight go first.
+const READERS_FIRST: Duration = Duration::from_millis(1);
+
+/// A plain read in flight.
+struct Reading<'a>(&'a AtomicUsize);
+
+impl Drop for Reading<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 /// How long [`open_db`] waits for a lock released by this process's closing handles.
-const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+const LOCK_WAIT: Duration = Duration::from_secs(2);
 
 /// The trees of one transaction, by table.
 struct SledTx<'a> {
@@ -73,6 +117,8 @@ struct SledTx<'a> {
     /// A sled error seen inside the body, returned as a storage error (sled's own
     /// conflict handling needs it as its error type).
     failed: Option<ConflictableTransactionError<()>>,
+    /// Writes to mirrored tables, for the mirror once sled committed them.
+    mirrored: Vec<Write>,
 }
 
 impl SledTx<'_> {
@@ -109,22 +155,33 @@ impl Tx for SledTx<'_> {
 
     fn put(&mut self, table: Table, key: &[u8], value: &[u8]) -> Result<(), TxError> {
         let result = self.tree(table)?.insert(key, value);
-        self.check(result).map(|_| ())
+        self.check(result)?;
+        if Mirror::mirrors(table) {
+            self.mirrored
+                .push((table, key.to_vec(), Some(value.to_vec())));
+        }
+        Ok(())
     }
 
     fn remove(&mut self, table: Table, key: &[u8]) -> Result<(), TxError> {
         let result = self.tree(table)?.remove(key);
-        self.check(result).map(|_| ())
+        self.check(result)?;
+        if Mirror::mirrors(table) {
+            self.mirrored.push((table, key.to_vec(), None));
+        }
+        Ok(())
     }
 }
 
 impl Backend for SledBackend {
     fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self
-            .tree(table)
-            .get(key)
-            .map_err(backend)?
-            .map(|v| v.to_vec()))
+        if let Some(value) = self.mirror.get(table, key) {
+            return Ok(value);
+        }
+        let _reading = self.reading();
+        let value = self.tree(table).get(key).map_err(backend)?;
+        self.mirror.fill(table, key, value.as_deref());
+        Ok(value.map(|v| v.to_vec()))
     }
 
     fn scan(
@@ -134,6 +191,7 @@ impl Backend for SledBackend {
         after: Option<&[u8]>,
         limit: usize,
     ) -> Result<Entries, StoreError> {
+        let _reading = self.reading();
         let tree = self.tree(table);
         let iter = match after {
             Some(after) if after >= prefix => {
@@ -159,14 +217,18 @@ impl Backend for SledBackend {
     }
 
     fn transact(&self, tables: &[Table], body: &mut TxBody<'_>) -> Result<(), TxError> {
+        self.let_readers_through();
         let trees: Vec<&sled::Tree> = tables.iter().map(|t| self.tree(*t)).collect();
         let body = RefCell::new(body);
+        // The last attempt's stamp and mirrored writes.
+        let committing: RefCell<Option<(u64, Vec<Write>)>> = RefCell::new(None);
         let outcome: Result<(), TransactionError<TxErrorBox>> =
             trees.as_slice().transaction(|view| {
                 let mut tx = SledTx {
                     tables,
                     trees: view,
                     failed: None,
+                    mirrored: Vec::new(),
                 };
                 let result = (body.borrow_mut())(&mut tx);
                 if let Some(failed) = tx.failed.take() {
@@ -183,10 +245,19 @@ impl Backend for SledBackend {
                         }
                     });
                 }
-                result.map_err(|e| ConflictableTransactionError::Abort(TxErrorBox(e)))
+                result.map_err(|e| ConflictableTransactionError::Abort(TxErrorBox(e)))?;
+                // Still under sled's transaction lock: stamps follow commit order.
+                *committing.borrow_mut() =
+                    (!tx.mirrored.is_empty()).then(|| (self.mirror.stamp(), tx.mirrored));
+                Ok(())
             });
         match outcome {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                if let Some((stamp, writes)) = committing.into_inner() {
+                    self.mirror.apply(stamp, writes);
+                }
+                Ok(())
+            }
             Err(TransactionError::Abort(TxErrorBox(e))) => Err(e),
             Err(TransactionError::Storage(e)) => Err(TxError::Store(backend(e))),
         }
@@ -202,3 +273,57 @@ impl Backend for SledBackend {
 
 /// Carries a [`TxError`] through sled's transaction (which wants its error by value).
 struct TxErrorBox(TxError);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Store, TxExt};
+    use std::sync::Arc;
+
+    /// Read past the mirror.
+    fn in_sled(b: &SledBackend, key: &[u8]) -> Option<Vec<u8>> {
+        b.tree(Table::Counters)
+            .get(key)
+            .unwrap()
+            .map(|v| v.to_vec())
+    }
+
+    #[test]
+    fn mirrored_reads_follow_concurrent_commits_and_ignore_aborted_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = Arc::new(SledBackend::open(dir.path()).unwrap());
+        let store = Store::with_backend(backend.clone());
+        assert_eq!(store.counter(b"c").unwrap(), 0, "absent, and now mirrored");
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    for i in 0..250 {
+                        store
+                            .transact(&[Table::Counters], |tx| {
+                                let now = tx.counter(b"c")?;
+                                tx.set_counter(b"c", now + 1)?;
+                                if i % 10 == 0 {
+                                    return Err(TxError::Abort);
+                                }
+                                Ok(())
+                            })
+                            .ok();
+                    }
+                });
+            }
+            s.spawn(|| {
+                let mut last = 0;
+                for _ in 0..2_000 {
+                    let now = store.counter(b"c").unwrap();
+                    assert!(now >= last, "a reader never goes back: {now} after {last}");
+                    last = now;
+                }
+            });
+        });
+        assert_eq!(store.counter(b"c").unwrap(), 900);
+        assert_eq!(in_sled(&backend, b"c"), Some(900i64.to_be_bytes().to_vec()));
+        store.remove(Table::Counters, b"c").unwrap();
+        assert_eq!(store.counter(b"c").unwrap(), 0);
+        assert_eq!(in_sled(&backend, b"c"), None);
+    }
+}
