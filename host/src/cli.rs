@@ -12,6 +12,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 mod affiliations;
+mod coupons;
 mod grants;
 mod market;
 mod plaza;
@@ -109,6 +110,9 @@ enum Command {
     Affiliate(affiliations::AffiliateArgs),
     /// Accept an agency's invitation to sell its goods, or end the affiliation.
     Affiliation(affiliations::AffiliationArgs),
+    /// Claimed coupons: templates, claims, offline codes, a buyer's wallet.
+    #[command(subcommand)]
+    Coupon(coupons::CouponCommand),
     /// Pay out every settleable commission share up to a time (a settlement run; running
     /// the same id again answers the same run and pays nothing twice).
     Settle {
@@ -275,6 +279,8 @@ enum Listing {
     Affiliates,
     /// The agencies whose goods an agency's promoters sell.
     Affiliations,
+    /// The tenant's coupon templates.
+    Coupons,
 }
 
 impl Listing {
@@ -305,6 +311,7 @@ impl Listing {
             Listing::Clients => "/v1/clients".into(),
             Listing::Affiliates => "/v1/plaza/affiliates".into(),
             Listing::Affiliations => "/v1/plaza/affiliations".into(),
+            Listing::Coupons => "/v1/coupons".into(),
         }
     }
 }
@@ -393,6 +400,7 @@ pub fn main() -> anyhow::Result<()> {
         Command::Grant(args) => print(grants::grant(args)?),
         Command::Affiliate(args) => print(affiliations::affiliate(args)?),
         Command::Affiliation(args) => print(affiliations::affiliation(args)?),
+        Command::Coupon(command) => print(coupons::coupon(command)?),
         Command::Settle {
             server,
             settlement_id,

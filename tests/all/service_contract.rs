@@ -24,6 +24,9 @@ fn request(method: &str, path: &str) -> (String, Option<Value>) {
         .replace("{provider}", "studio")
         .replace("{agency}", "ag-x")
         .replace("{upstream}", "ag-y")
+        .replace("{template}", "tea30")
+        .replace("{code}", "0000000000000000")
+        .replace("{claim}", "c-1")
         .replace(
             "{version}",
             if path.starts_with("/v1/plans") {
@@ -59,6 +62,19 @@ fn request(method: &str, path: &str) -> (String, Option<Value>) {
             "helper_rate_ppm": 1000
         })),
         (_, "/v1/grants/{provider}") => Some(json!({"role": "author"})),
+        (_, "/v1/coupons") => Some(json!({
+            "id": "tea30",
+            "name": "30 off",
+            "plan": "teahouse-autumn",
+            "step": "tea-coupon",
+            "code": "TEA30",
+            "stock": 10,
+            "validity": {"days_from_claim": {"days": 7}}
+        })),
+        (_, "/v1/coupons/{template}/claims" | "/v1/coupon-codes/{code}/claims") => {
+            Some(json!({"claim_id": "c-1", "buyer": {"id": "b-42"}}))
+        }
+        (_, "/v1/coupons/{template}/codes") => Some(json!({"batch_id": "b-1", "count": 1})),
         (_, "/v1/orders/{order}/refunds") => {
             Some(json!({"refund_id": "r-1", "lines": [{"line": "l1", "quantity": 1}]}))
         }

@@ -123,6 +123,13 @@ const ROUTES: &[&str] = &[
     "/v1/buyers/{}/touches",
     "/v1/offers",
     "/v1/offers/{}",
+    "/v1/coupons",
+    "/v1/coupons/{}",
+    "/v1/coupons/{}/claims",
+    "/v1/coupons/{}/codes",
+    "/v1/coupon-codes/{}/claims",
+    "/v1/coupon-claims/{}",
+    "/v1/buyers/{}/coupons",
     "/v1/plaza/affiliates",
     "/v1/plaza/affiliates/{}",
     "/v1/plaza/affiliations",
@@ -203,7 +210,8 @@ const METHODS: &[Method] = &[
 /// Bodies a real client sends, for mutation: the demo cart, plan, an order, refunds (by
 /// units, amount, shipping, all), a tenant, a key, an activation, an order event, order
 /// settings, a settlement run, an invitation and its acceptance, a touch, attribution
-/// settings, an offer, a pool, a membership, a grant.
+/// settings, an offer, a pool, a membership, a grant, a coupon template, a claim, a
+/// batch of codes.
 fn templates() -> Vec<serde_json::Value> {
     let cart: serde_json::Value = serde_json::from_str(plaza::examples::DEMO_CART).expect("cart");
     let plan: serde_json::Value = serde_json::from_str(plaza::examples::DEMO_PLAN).expect("plan");
@@ -228,6 +236,9 @@ fn templates() -> Vec<serde_json::Value> {
         serde_json::json!({"name": "Pool", "items": [{"merchant": "shop", "offer": "o-1"}], "helper_rate_ppm": 300_000, "plan": "sim"}),
         serde_json::json!({"plan": "sim"}),
         serde_json::json!({"role": "author"}),
+        serde_json::json!({"id": "c-1", "name": "Coupon", "plan": "sim", "step": "tea-coupon", "code": "TEA30", "stock": 3, "per_buyer": 2, "validity": {"days_from_claim": {"days": 7}}, "bindings": {"channel": "live_room", "new_customers_only": true}, "on_refund": "keep"}),
+        serde_json::json!({"claim_id": "cl-1", "buyer": {"id": "b-42", "member_tier": "gold", "new_customer": true}, "channel": "live_room"}),
+        serde_json::json!({"batch_id": "batch-1", "count": 2}),
     ]
 }
 

@@ -5,6 +5,7 @@
 //! [`app`] builds the router, so tests can drive it directly; `server` serves it.
 
 mod affiliations;
+mod coupons;
 mod error;
 mod extract;
 mod grants;
@@ -183,6 +184,16 @@ pub fn app(state: AppState, max_body_bytes: usize) -> Router {
             "/v1/plaza/affiliations/{upstream}",
             put(affiliations::accept).delete(affiliations::end_affiliation),
         )
+        .route("/v1/coupons", get(coupons::list).post(coupons::create))
+        .route(
+            "/v1/coupons/{template}",
+            get(coupons::get).delete(coupons::end),
+        )
+        .route("/v1/coupons/{template}/claims", post(coupons::claim))
+        .route("/v1/coupons/{template}/codes", post(coupons::codes))
+        .route("/v1/coupon-codes/{code}/claims", post(coupons::claim_code))
+        .route("/v1/coupon-claims/{claim}", get(coupons::get_claim))
+        .route("/v1/buyers/{buyer}/coupons", get(coupons::wallet))
         .route("/v1/grants", get(grants::list))
         .route(
             "/v1/grants/{provider}",

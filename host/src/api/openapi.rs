@@ -6,7 +6,7 @@
 
 use super::samples::Samples;
 use super::{
-    ErrorBody, affiliations, grants, market, ops, orders, plans, plaza, plugins, settings,
+    ErrorBody, affiliations, coupons, grants, market, ops, orders, plans, plaza, plugins, settings,
     settlements, tenants,
 };
 use crate::domain::MAX_IDEMPOTENCY_KEY;
@@ -40,6 +40,8 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder};
         plaza::orders, plaza::order,
         affiliations::invite, affiliations::end_affiliate, affiliations::affiliates,
         affiliations::accept, affiliations::end_affiliation, affiliations::affiliations,
+        coupons::create, coupons::list, coupons::get, coupons::end, coupons::claim, coupons::codes,
+        coupons::claim_code, coupons::get_claim, coupons::wallet,
         grants::grant, grants::revoke, grants::list, grants::clients,
         ops::health, ops::ready, ops::metrics,
     ),

@@ -21,6 +21,8 @@ const PATH_EXAMPLES: &[(&str, &str)] = &[
     ("offer", "teaware"),
     ("pool", "autumn"),
     ("carrier", "demo-agency"),
+    ("template", "tea30"),
+    ("claim", "demo-claim-1"),
 ];
 
 /// The demo's value for path parameter `name` of `path`.
@@ -76,6 +78,22 @@ fn body_example(operation: &str) -> Option<Value> {
             "scope": "store",
             "order_extends_lock": false,
         }),
+        "create_coupon" => json!({
+            "id": "tea30-live",
+            "name": "30 off tea, live room only",
+            "plan": "teahouse-autumn",
+            "step": "tea-coupon",
+            "code": "TEA30",
+            "stock": 100,
+            "validity": {"days_from_claim": {"days": 7}},
+            "bindings": {"channel": "live_room"},
+        }),
+        "claim_coupon" | "claim_coupon_code" => json!({
+            "claim_id": "claim-2",
+            "buyer": {"id": "b-42", "member_tier": "gold"},
+            "channel": "live_room",
+        }),
+        "issue_coupon_codes" => json!({"batch_id": "batch-1", "count": 10}),
         _ => return None,
     })
 }

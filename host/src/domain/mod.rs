@@ -17,6 +17,7 @@ mod budget;
 pub mod commission;
 mod commit;
 mod compile;
+pub mod coupons;
 mod error;
 pub mod grants;
 mod idempotency;
@@ -47,6 +48,10 @@ pub use attribution::{AttributionSettings, LockScope, NewTouch, Touch, TouchMode
 pub use beneficiary::{BeneficiaryKey, IssuedBeneficiaryKey, NewBeneficiaryKey};
 pub use breaker::{Admission, Breaker, BreakerConfig};
 pub use commission::{CommissionState, Side};
+pub use coupons::{
+    Bindings, Claim, ClaimState, ClaimUse, CodeBatch, NewClaim, NewCodeBatch, NewTemplate,
+    OnRefund, Template, Validity, WalletEntry,
+};
 pub use error::Error;
 pub use grants::{Grant, NewGrant};
 pub use idempotency::{IdempotencyKey, MAX_IDEMPOTENCY_KEY};

@@ -173,7 +173,7 @@ impl Plaza {
             .ok_or_else(|| Error::not_found("plan version", format!("{plan}@{version}")))
     }
 
-    fn head(&self, tenant: &str, plan: &str) -> Result<PlanHead, Error> {
+    pub(super) fn head(&self, tenant: &str, plan: &str) -> Result<PlanHead, Error> {
         self.store
             .get(Table::PlanHeads, &head_key(tenant, plan))?
             .ok_or_else(|| Error::not_found("plan", plan))

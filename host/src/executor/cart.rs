@@ -143,6 +143,22 @@ pub enum Channel {
     OfflineQr,
 }
 
+impl Channel {
+    /// The channel's name on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::LiveRoom => "live_room",
+            Channel::ShortVideo => "short_video",
+            Channel::OfficialAccount => "official_account",
+            Channel::MiniProgram => "mini_program",
+            Channel::Search => "search",
+            Channel::Community => "community",
+            Channel::PrivateChat => "private_chat",
+            Channel::OfflineQr => "offline_qr",
+        }
+    }
+}
+
 /// What is wrong with a cart.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]

@@ -116,11 +116,23 @@ pub enum Table {
     /// agency \0 upstream → `Affiliation`: the agencies whose goods a promoter agency's
     /// promoters sell.
     Affiliations,
+    /// Coupon templates: owner \0 template.
+    CouponTemplates,
+    /// Claims held per buyer of a template: owner \0 template \0 buyer.
+    CouponHolders,
+    /// Coupon claims: owner \0 claim.
+    CouponClaims,
+    /// A buyer's wallet: owner \0 buyer \0 claim.
+    CouponWallets,
+    /// Offline codes: owner \0 code.
+    CouponCodes,
+    /// Batches of codes: owner \0 template \0 batch.
+    CouponBatches,
 }
 
 impl Table {
     /// Every table, in a fixed order.
-    pub const ALL: [Table; 38] = [
+    pub const ALL: [Table; 44] = [
         Table::Tenants,
         Table::Keys,
         Table::Plugins,
@@ -159,6 +171,12 @@ impl Table {
         Table::LayerSettleable,
         Table::Affiliates,
         Table::Affiliations,
+        Table::CouponTemplates,
+        Table::CouponHolders,
+        Table::CouponClaims,
+        Table::CouponWallets,
+        Table::CouponCodes,
+        Table::CouponBatches,
     ];
 
     /// The table's name in the database.
@@ -202,6 +220,12 @@ impl Table {
             Table::LayerSettleable => "layer_settleable",
             Table::Affiliates => "affiliates",
             Table::Affiliations => "affiliations",
+            Table::CouponTemplates => "coupon_templates",
+            Table::CouponHolders => "coupon_holders",
+            Table::CouponClaims => "coupon_claims",
+            Table::CouponWallets => "coupon_wallets",
+            Table::CouponCodes => "coupon_codes",
+            Table::CouponBatches => "coupon_batches",
         }
     }
 }

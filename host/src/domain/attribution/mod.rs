@@ -5,7 +5,7 @@
 //! cart claimed. The rules are in `resolve.rs`.
 
 mod resolve;
-mod touches;
+pub(crate) mod touches;
 
 pub use touches::{NewTouch, Touch};
 
@@ -16,7 +16,7 @@ use crate::store::{Store, StoreError, Table, TxError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+pub(crate) const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 /// Lock windows a merchant may choose, in days.
 pub const LOCK_DAYS: (u32, u32) = (1, 365);
 
@@ -74,7 +74,7 @@ impl AttributionSettings {
 }
 
 /// `tenant`'s attribution settings (the defaults until it saves its own).
-pub(super) fn settings_of(store: &Store, tenant: &str) -> Result<AttributionSettings, StoreError> {
+pub(crate) fn settings_of(store: &Store, tenant: &str) -> Result<AttributionSettings, StoreError> {
     Ok(store
         .get::<Tenant>(Table::Tenants, tenant.as_bytes())?
         .map(|t| t.attribution)
@@ -100,7 +100,8 @@ pub(super) fn attribute(plaza: &Plaza, tenant: &str, mut cart: Cart) -> Result<A
     let (report, winner, carry) = match settings.source {
         AttributionSource::Checkout => (resolve::trusted(&cart), None, None),
         AttributionSource::Touches => {
-            let found = touches::in_window(&plaza.store, tenant, &cart, &settings)?;
+            let found =
+                touches::in_window(&plaza.store, tenant, &cart.buyer.id, cart.now_ms, &settings)?;
             let (report, carry) = resolve::from_touches(
                 &cart,
                 &settings,

@@ -5,7 +5,6 @@ use super::{AttributionSettings, TouchModel};
 use crate::domain::commit::CHECKOUT as CHECKOUT_ROLES;
 use crate::domain::promoters::BindingState;
 use crate::domain::{Error, Plaza, Principal, check_id};
-use crate::executor::Cart;
 use crate::executor::cart::Channel;
 use crate::store::{Store, StoreError, Table, TxError, TxExt, key, time_part};
 use serde::{Deserialize, Serialize};
@@ -108,16 +107,17 @@ pub(crate) fn put(
     tx.put_json(Table::BuyerTouches, &buyer_key(tenant, touch), touch)
 }
 
-/// The buyer's touches at or before the cart's time and inside the lock window, oldest
-/// first (at most [`MAX_SCANNED`]: the earliest for first touch, the latest for last).
-pub(super) fn in_window(
+/// `buyer`'s touches at or before `now_ms` and inside the lock window, oldest first (at
+/// most [`MAX_SCANNED`]: the earliest for first touch, the latest for last).
+pub(crate) fn in_window(
     store: &Store,
     tenant: &str,
-    cart: &Cart,
+    buyer: &str,
+    now_ms: i64,
     settings: &AttributionSettings,
 ) -> Result<Vec<Touch>, StoreError> {
-    let from = cart.now_ms.saturating_sub(settings.lock_ms());
-    let range = buyer_prefix(tenant, &cart.buyer.id);
+    let from = now_ms.saturating_sub(settings.lock_ms());
+    let range = buyer_prefix(tenant, buyer);
     let mut after = range.clone();
     after.extend_from_slice(&time_part(from.saturating_sub(1)));
     after.push(0xff);
@@ -127,7 +127,7 @@ pub(super) fn in_window(
         let page = store.scan_entries::<Touch>(Table::BuyerTouches, &range, Some(&at), 256)?;
         let full = page.len() == 256;
         for (k, t) in page {
-            if t.at_ms > cart.now_ms {
+            if t.at_ms > now_ms {
                 return Ok(found.into());
             }
             found.push_back(t);

@@ -1,0 +1,381 @@
+//! Claims: `POST /v1/coupons/{template}/claims` and the buyer's wallet.
+
+use super::templates::{Template, conflict};
+use super::{claim_key, holder_key, template_key, wallet_key};
+use crate::domain::attribution::{settings_of, touches};
+use crate::domain::page::{Page, Position};
+use crate::domain::tenants::TenantKind;
+use crate::domain::{Error, Plaza, Principal, Role, check_id};
+use crate::executor::cart::Channel;
+use crate::store::{Table, TxError, TxExt, prefix};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Who claims for a buyer: the owner's checkout (or admin).
+pub(super) const CLAIMERS: &[Role] = &[Role::Admin, Role::Checkout];
+
+/// The buyer a claim is for, as the checkout knows them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimBuyer {
+    #[schema(schema_with = crate::shape::text_schema)]
+    pub id: String,
+    #[serde(default)]
+    #[schema(min_length = 1, max_length = 128)]
+    pub member_tier: Option<String>,
+    #[serde(default)]
+    pub new_customer: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewClaim {
+    /// The checkout's id for this claim: claiming again is answered with the first.
+    #[schema(schema_with = crate::shape::id_schema)]
+    pub claim_id: String,
+    pub buyer: ClaimBuyer,
+    /// Where the buyer is claiming it.
+    #[serde(default)]
+    pub channel: Option<Channel>,
+}
+
+/// The order a claim was used in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ClaimUse {
+    pub order: String,
+    pub at_ms: i64,
+}
+
+/// A coupon in a buyer's wallet.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Claim {
+    pub id: String,
+    /// The template's owner.
+    pub owner: String,
+    pub template: String,
+    pub buyer: String,
+    /// The coupon code a cart presents for it (the template's).
+    pub code: String,
+    /// The offline code it was claimed with, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offline_code: Option<String>,
+    pub claimed_ms: i64,
+    pub valid_from_ms: i64,
+    /// Valid before this instant.
+    pub valid_until_ms: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub used: Option<ClaimUse>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ClaimState {
+    Available,
+    NotYetValid,
+    Used,
+    Expired,
+}
+
+impl Claim {
+    pub fn state_at(&self, now_ms: i64) -> ClaimState {
+        if self.used.is_some() {
+            ClaimState::Used
+        } else if now_ms >= self.valid_until_ms {
+            ClaimState::Expired
+        } else if now_ms < self.valid_from_ms {
+            ClaimState::NotYetValid
+        } else {
+            ClaimState::Available
+        }
+    }
+}
+
+/// A claim as the wallet shows it: with its state now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct WalletEntry {
+    #[serde(flatten)]
+    pub claim: Claim,
+    pub state: ClaimState,
+}
+
+/// Where a claim's unit comes from.
+pub(super) enum Source<'a> {
+    /// The template's stock.
+    Stock,
+    /// An offline code, whose unit was taken from stock when its batch was issued.
+    Code(&'a str),
+}
+
+/// Why a claim transaction gave up.
+enum Refusal {
+    IdTaken,
+    Missing,
+    Closed(Error),
+    OutOfStock,
+    Limit,
+    CodeUsed,
+}
+
+const TABLES: [Table; 5] = [
+    Table::CouponTemplates,
+    Table::CouponHolders,
+    Table::CouponClaims,
+    Table::CouponWallets,
+    Table::CouponCodes,
+];
+
+fn invalid(field: &str, message: &str) -> Error {
+    Error::Invalid {
+        field: field.to_owned(),
+        message: message.to_owned(),
+    }
+}
+
+fn check_claim(new: &NewClaim) -> Result<(), Error> {
+    check_id("claim_id", &new.claim_id)?;
+    if !crate::shape::is_text(&new.buyer.id) {
+        return Err(invalid("buyer.id", "must be 1-128 characters"));
+    }
+    if (new.buyer.member_tier.as_deref()).is_some_and(|t| !crate::shape::is_text(t)) {
+        return Err(invalid("buyer.member_tier", "must be 1-128 characters"));
+    }
+    Ok(())
+}
+
+impl Plaza {
+    /// Why `new` may not claim `t` now, if it may not. Touch bindings are decided by the
+    /// buyer's stored touches inside the owner's lock window.
+    fn ineligible(&self, t: &Template, new: &NewClaim, now: i64) -> Result<Option<String>, Error> {
+        let b = &t.bindings;
+        if let Some(channel) = b.channel
+            && new.channel != Some(channel)
+        {
+            return Ok(Some(format!("only in the {} channel", channel.as_str())));
+        }
+        if let Some(tier) = &b.member_tier
+            && new.buyer.member_tier.as_ref() != Some(tier)
+        {
+            return Ok(Some(format!("only for {tier} members")));
+        }
+        if b.new_customers_only && !new.buyer.new_customer {
+            return Ok(Some("only for new customers".into()));
+        }
+        if b.livestreamer.is_none() && b.promoter.is_none() && b.share_link.is_none() {
+            return Ok(None);
+        }
+        let settings = settings_of(&self.store, &t.owner)?;
+        let found = touches::in_window(&self.store, &t.owner, &new.buyer.id, now, &settings)?;
+        if let Some(live) = &b.livestreamer
+            && !found.iter().any(|x| x.promoter == *live)
+        {
+            return Ok(Some(format!("only in {live}'s live room")));
+        }
+        if let Some(p) = &b.promoter
+            && !found.iter().any(|x| x.promoter == *p)
+        {
+            return Ok(Some(format!("only through {p}'s link")));
+        }
+        if let Some(link) = &b.share_link
+            && !found.iter().any(|x| x.share_link.as_ref() == Some(link))
+        {
+            return Ok(Some("only through its share link".into()));
+        }
+        Ok(None)
+    }
+
+    /// Claim one of template `template` for `new.buyer` (the owner's checkout or admin).
+    /// Stock, the buyer's limit and the bindings are checked, and the claim stored, in
+    /// one transaction. Claiming again under the same id answers the first (`false`).
+    pub async fn claim_coupon(
+        &self,
+        who: &Principal,
+        template: &str,
+        new: NewClaim,
+    ) -> Result<(Claim, bool), Error> {
+        let owner = who.tenant(CLAIMERS, "claim coupons")?.to_owned();
+        check_id("template", template)?;
+        self.claim_from(&owner, template, new, Source::Stock).await
+    }
+
+    pub(super) async fn claim_from(
+        &self,
+        owner: &str,
+        template: &str,
+        new: NewClaim,
+        source: Source<'_>,
+    ) -> Result<(Claim, bool), Error> {
+        check_claim(&new)?;
+        let now = self.now_ms();
+        let t = self.template_of(owner, template)?;
+        if let Some(claim) = self.existing_claim(owner, template, &new)? {
+            return Ok((claim, false));
+        }
+        t.open_at(now)?;
+        if let Some(why) = self.ineligible(&t, &new, now)? {
+            return Err(conflict("not_eligible", &why));
+        }
+        let (valid_from_ms, valid_until_ms) = t.valid_for_claim_at(now);
+        let offline_code = match source {
+            Source::Stock => None,
+            Source::Code(code) => Some(code.to_owned()),
+        };
+        let fresh = Claim {
+            id: new.claim_id.clone(),
+            owner: owner.to_owned(),
+            template: template.to_owned(),
+            buyer: new.buyer.id.clone(),
+            code: t.code.clone(),
+            offline_code,
+            claimed_ms: now,
+            valid_from_ms,
+            valid_until_ms,
+            used: None,
+        };
+        let (tkey, hkey) = (
+            template_key(owner, template),
+            holder_key(owner, template, &new.buyer.id),
+        );
+        let ckey = claim_key(owner, &new.claim_id);
+        let mut refusal = None;
+        let mut again = None;
+        let outcome = self.store.transact(&TABLES, |tx| {
+            refusal = None;
+            again = None;
+            if let Some(c) = tx.get_json::<Claim>(Table::CouponClaims, &ckey)? {
+                if c.template == fresh.template && c.buyer == fresh.buyer {
+                    again = Some(c);
+                    return Ok(());
+                }
+                refusal = Some(Refusal::IdTaken);
+                return Err(TxError::Abort);
+            }
+            let Some(mut t) = tx.get_json::<Template>(Table::CouponTemplates, &tkey)? else {
+                refusal = Some(Refusal::Missing);
+                return Err(TxError::Abort);
+            };
+            if let Err(e) = t.open_at(now) {
+                refusal = Some(Refusal::Closed(e));
+                return Err(TxError::Abort);
+            }
+            match source {
+                Source::Stock if t.left() == 0 => {
+                    refusal = Some(Refusal::OutOfStock);
+                    return Err(TxError::Abort);
+                }
+                Source::Stock => t.issued += 1,
+                Source::Code(code) => {
+                    if !super::codes::take(tx, owner, code, template, &fresh.id)? {
+                        refusal = Some(Refusal::CodeUsed);
+                        return Err(TxError::Abort);
+                    }
+                }
+            }
+            let held: u32 = tx.get_json(Table::CouponHolders, &hkey)?.unwrap_or(0);
+            if held >= t.per_buyer {
+                refusal = Some(Refusal::Limit);
+                return Err(TxError::Abort);
+            }
+            t.claimed += 1;
+            tx.put_json(Table::CouponHolders, &hkey, &(held + 1))?;
+            tx.put_json(Table::CouponTemplates, &tkey, &t)?;
+            tx.put_json(Table::CouponClaims, &ckey, &fresh)?;
+            let wkey = wallet_key(owner, &fresh.buyer, &fresh.id);
+            tx.put_json(Table::CouponWallets, &wkey, &fresh.id)
+        });
+        match (outcome, refusal) {
+            (Ok(()), _) => {}
+            (Err(TxError::Abort), Some(r)) => return Err(refused(r, template)),
+            (Err(e), _) => return Err(Error::from_tx(e)),
+        }
+        if let Some(c) = again {
+            return Ok((c, false));
+        }
+        self.flush().await?;
+        Ok((fresh, true))
+    }
+
+    /// A stored claim under `new`'s id, when it is the same claim; a different one under
+    /// it is refused.
+    fn existing_claim(
+        &self,
+        owner: &str,
+        template: &str,
+        new: &NewClaim,
+    ) -> Result<Option<Claim>, Error> {
+        match self
+            .store
+            .get::<Claim>(Table::CouponClaims, &claim_key(owner, &new.claim_id))?
+        {
+            Some(c) if c.template == template && c.buyer == new.buyer.id => Ok(Some(c)),
+            Some(_) => Err(refused(Refusal::IdTaken, template)),
+            None => Ok(None),
+        }
+    }
+
+    /// One claim (the owner's keys).
+    pub fn coupon_claim(&self, who: &Principal, claim: &str) -> Result<WalletEntry, Error> {
+        let owner = who.tenant(CLAIMERS, "read coupon claims")?;
+        let claim: Claim = self
+            .store
+            .get(Table::CouponClaims, &claim_key(owner, claim))?
+            .ok_or_else(|| Error::not_found("coupon claim", claim))?;
+        let state = claim.state_at(self.now_ms());
+        Ok(WalletEntry { claim, state })
+    }
+
+    /// The buyer's claims of the caller's coupons, by claim id, each with its state now.
+    pub fn wallet(
+        &self,
+        who: &Principal,
+        buyer: &str,
+        at: &Position,
+    ) -> Result<Page<WalletEntry>, Error> {
+        let owner = who.tenant(CLAIMERS, "read wallets")?;
+        let p = prefix(&[owner.as_bytes(), buyer.as_bytes()]);
+        let ids: Page<String> =
+            crate::domain::page::scan(&self.store, Table::CouponWallets, &p, at)?;
+        let now = self.now_ms();
+        let mut items = Vec::with_capacity(ids.items.len());
+        for id in &ids.items {
+            let claim: Claim = self
+                .store
+                .get(Table::CouponClaims, &claim_key(owner, id))?
+                .ok_or_else(|| Error::Internal(format!("wallet entry {id} has no claim")))?;
+            let state = claim.state_at(now);
+            items.push(WalletEntry { claim, state });
+        }
+        Ok(Page {
+            items,
+            next: ids.next,
+        })
+    }
+
+    /// Whether `owner` may own coupons: a merchant or an agency.
+    pub(super) fn coupon_owner(&self, owner: &str) -> Result<(), Error> {
+        let tenant: crate::domain::Tenant = self
+            .store
+            .get(Table::Tenants, owner.as_bytes())?
+            .ok_or_else(|| Error::not_found("tenant", owner))?;
+        if tenant.kind == TenantKind::Provider {
+            return Err(conflict(
+                "not_a_merchant",
+                "coupons belong to merchants and agencies",
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn refused(r: Refusal, template: &str) -> Error {
+    match r {
+        Refusal::IdTaken => conflict("claim_id_taken", "another claim has this claim_id"),
+        Refusal::Missing => Error::not_found("coupon template", template),
+        Refusal::Closed(e) => e,
+        Refusal::OutOfStock => conflict("out_of_stock", "every unit of this coupon is taken"),
+        Refusal::Limit => conflict(
+            "claim_limit_reached",
+            "the buyer holds as many of this coupon as one buyer may",
+        ),
+        Refusal::CodeUsed => conflict("code_used", "this code was claimed already"),
+    }
+}
