@@ -5,6 +5,7 @@
 mod anti_pyramid;
 mod attribution;
 mod composed;
+mod coupon_redemption;
 mod coupons;
 mod examples;
 mod fuzz_corpus;

@@ -9,7 +9,10 @@
 //!   (their buyers' teaware pays through every layer), `p-4` to agency `pa`, which carries
 //!   nothing (its buyers pay the merchant's plan alone);
 //! - buyer `b-i` opened promoter `p-(i mod 5)`'s link when the run starts (`b-0`, `b-1`,
-//!   `b-5`, `b-6`, `b-10` and `b-11` none), so the carts' own claims are only hints.
+//!   `b-5`, `b-6`, `b-10` and `b-11` none), so the carts' own claims are only hints;
+//! - the merchant's `tea-coupon` step gives claimed coupons only (template `tea30`, code
+//!   TEA30, given back on cancel and full refund), and each buyer holds
+//!   [`CLAIMS_PER_BUYER`] claims of it, `cl-b-i-k`.
 
 use plaza::domain::{Error, NewTenant, Plaza, Principal, Role, TenantKind, Visibility};
 use serde_json::{Value, json};
@@ -24,6 +27,14 @@ fn admin(tenant: &str) -> Principal {
 
 fn parse<T: serde::de::DeserializeOwned>(request: Value) -> T {
     serde_json::from_value(request).expect("a valid request")
+}
+
+/// Claims of `tea30` each buyer holds.
+pub(super) const CLAIMS_PER_BUYER: u8 = 3;
+
+/// The id of buyer `buyer`'s claim `k`.
+pub(super) fn claim_id(buyer: u8, k: u8) -> String {
+    format!("cl-b-{buyer}-{k}")
 }
 
 /// The money budget of `h`'s step: its layer runs out now and then, and refunds give back.
@@ -118,6 +129,19 @@ pub(super) async fn set_up(
             "at_ms": now_ms,
         });
         plaza.record_touch(who, parse(touch)).await?;
+    }
+    let template = json!({
+        "id": "tea30", "name": "30 off", "plan": super::world::PLAN, "step": "tea-coupon",
+        "code": "TEA30", "stock": 1000, "per_buyer": CLAIMS_PER_BUYER,
+        "validity": {"days_from_claim": {"days": 365}},
+    });
+    plaza.create_template(who, parse(template)).await?;
+    for buyer in 0..12 {
+        for k in 0..CLAIMS_PER_BUYER {
+            let claim =
+                json!({"claim_id": claim_id(buyer, k), "buyer": {"id": format!("b-{buyer}")}});
+            plaza.claim_coupon(who, "tea30", parse(claim)).await?;
+        }
     }
     Ok(())
 }

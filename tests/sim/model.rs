@@ -74,6 +74,9 @@ pub struct ModelOrder {
     pub shipping_refunded: i64,
     pub commissions: Vec<Commission>,
     pub reservations: Vec<Reservation>,
+    /// The claimed coupons it redeemed: (claim, given back on cancel and full refund,
+    /// given back).
+    pub claims: Vec<(String, bool, bool)>,
     pub refunds: Vec<String>,
 }
 
@@ -138,6 +141,11 @@ impl ModelOrder {
                     on_refund: r.release.on_refund,
                 })
                 .collect(),
+            claims: order
+                .claims
+                .iter()
+                .map(|c| (c.claim.clone(), c.returns, c.returned))
+                .collect(),
             refunds: order.refunds.iter().map(|r| r.id.clone()).collect(),
         }
     }
@@ -181,6 +189,7 @@ impl ModelOrder {
                 release_all(r);
             }
         }
+        give_back(&mut self.claims);
         self.status = OrderStatus::Cancelled;
         self.enter(state);
     }
@@ -348,6 +357,7 @@ impl ModelOrder {
             for r in next.reservations.iter_mut().filter(|r| r.on_refund) {
                 release_all(r);
             }
+            give_back(&mut next.claims);
             next.status = OrderStatus::Refunded;
         } else {
             next.status = OrderStatus::PartiallyRefunded;
@@ -371,6 +381,13 @@ impl ModelOrder {
             bail!("expected {self:#?}\nstored {stored:#?}");
         }
         Ok(())
+    }
+}
+
+/// Claims whose template gives them back are the buyer's again.
+fn give_back(claims: &mut [(String, bool, bool)]) {
+    for (_, returns, returned) in claims.iter_mut() {
+        *returned |= *returns;
     }
 }
 

@@ -106,16 +106,23 @@ impl World {
                     "categories": [category], "quantity": quantity, "unit_price": price})
             })
             .collect();
-        let buyer = format!("b-{}", self.rng.u8(0..12));
+        let b = self.rng.u8(0..12);
+        let buyer = format!("b-{b}");
         let tier = self.rng.bool().then_some("gold");
         let attribution = match self.rng.u8(0..5) {
             0 | 1 => json!({}),
             n => json!({"promoter": format!("p-{n}")}),
         };
-        let coupons: Vec<&str> = if self.rng.bool() {
-            vec!["TEA30"]
-        } else {
-            vec![]
+        // A typed code (which the bound step refuses), one of the buyer's claims (some
+        // used by earlier orders), another buyer's claim, or nothing.
+        let (coupons, claims): (Vec<&str>, Vec<String>) = match self.rng.u8(0..8) {
+            0 => (vec!["TEA30"], vec![]),
+            1..=3 => {
+                let k = self.rng.u8(0..super::market::CLAIMS_PER_BUYER);
+                (vec![], vec![super::market::claim_id(b, k)])
+            }
+            4 => (vec![], vec![super::market::claim_id((b + 1) % 12, 0)]),
+            _ => (vec![], vec![]),
         };
         let shipping = [0, 800, 1200, 2000][self.rng.usize(0..4)];
         serde_json::from_value(json!({
@@ -123,6 +130,7 @@ impl World {
             "buyer": {"id": buyer, "member_tier": tier},
             "attribution": attribution,
             "coupon_codes": coupons,
+            "claims": claims,
             "shipping_fee": shipping,
             "now_ms": self.clock_ms(),
         }))
@@ -196,6 +204,13 @@ impl World {
             Err(Error::BudgetExhausted { step, .. } | Error::BudgetUnreadable { step }) => {
                 self.summary.refused_commits += 1;
                 self.trace(("commit refused", &id, step));
+            }
+            Err(Error::Conflict {
+                kind: kind @ ("claim_used" | "claim_not_redeemable"),
+                ..
+            }) => {
+                self.summary.refused_commits += 1;
+                self.trace(("commit refused", &id, kind));
             }
             Err(e) => bail!("commit {id}: unexpected {e}"),
         }

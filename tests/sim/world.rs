@@ -353,6 +353,16 @@ impl World {
                 .split(|b| *b == 0)
                 .map(|p| String::from_utf8_lossy(p).into_owned())
                 .collect();
+            if let [_, empty, kind, _] = parts.as_slice()
+                && empty.is_empty()
+                && kind == "claim"
+            {
+                ensure!(
+                    value <= 1,
+                    "claim {} used {value} times",
+                    plaza::store::show_key(&k)
+                );
+            }
             if let [_, _, step, limit, ..] = parts.as_slice()
                 && let Some(&max) = self.limits.get(&(step.clone(), limit.clone()))
             {
@@ -470,5 +480,13 @@ fn reservations(order: &Order, mut add: impl FnMut(Vec<u8>, i64)) {
                 add(counter(limit, subject.as_deref()), 1);
             }
         }
+    }
+    // A claimed coupon's use, while the order holds it (the key Plaza documents: the
+    // merchant, an empty part, `claim`, the claim id).
+    for c in order.claims.iter().filter(|c| !c.returned) {
+        add(
+            key(&[TENANT.as_bytes(), b"", b"claim", c.claim.as_bytes()]),
+            1,
+        );
     }
 }

@@ -16,7 +16,7 @@ use axum::http::{HeaderMap, StatusCode, Uri};
         (status = 201, body = Order, description = "Committed; budgets reserved"),
         (status = 200, body = Order, description = "A replay: the order as first committed"),
         (status = 404, body = ErrorBody, description = "not_found: the plan has no active version"),
-        (status = 409, body = ErrorBody, description = "budget_exhausted, price_changed or order_id_reused")))]
+        (status = 409, body = ErrorBody, description = "budget_exhausted, price_changed, order_id_reused, claim_used (a presented claim another order holds) or claim_not_redeemable (a presented claim expired, not yet valid, another buyer's, outside its live room, of another plan, or unknown)")))]
 pub async fn commit(
     State(app): State<AppState>,
     Caller(who): Caller,

@@ -21,8 +21,6 @@ const PATH_EXAMPLES: &[(&str, &str)] = &[
     ("offer", "teaware"),
     ("pool", "autumn"),
     ("carrier", "demo-agency"),
-    ("template", "tea30"),
-    ("claim", "demo-claim-1"),
 ];
 
 /// The demo's value for path parameter `name` of `path`.

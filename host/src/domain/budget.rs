@@ -16,6 +16,7 @@
 )]
 
 use super::Plaza;
+use super::coupons::redeem::Presented;
 use super::order::{CommitRequest, LayerBudget, Reservation};
 use crate::Money;
 use crate::executor::{
@@ -316,6 +317,8 @@ pub struct ServiceGate<'a> {
     tenant: &'a str,
     plan: &'a str,
     buyer: &'a str,
+    /// The claimed coupons the cart presented, for the steps that give them.
+    claims: Option<&'a Presented>,
 }
 
 impl<'a> ServiceGate<'a> {
@@ -325,7 +328,14 @@ impl<'a> ServiceGate<'a> {
             tenant,
             plan,
             buyer,
+            claims: None,
         }
+    }
+
+    /// Steps that give claimed coupons redeem only what `claims` makes usable.
+    pub(crate) fn with_claims(mut self, claims: &'a Presented) -> Self {
+        self.claims = Some(claims);
+        self
     }
 
     fn read(&self, c: &Counters, limit: &str, subject: Option<&str>) -> Result<i64, StoreError> {
@@ -383,6 +393,12 @@ impl Gate for ServiceGate<'_> {
     }
 
     fn admit(&self, step: &PreparedStep, _cart: &Cart, proposal: &Proposal) -> Option<Reason> {
+        if let Some(reason) = self
+            .claims
+            .and_then(|c| c.check(&step.step.id, &proposal.coupons))
+        {
+            return Some(reason);
+        }
         match self.exhausted(step, proposal) {
             Ok(None) => None,
             Ok(Some(limit)) => {

@@ -46,19 +46,25 @@ impl Plaza {
         let mut req = req;
         let attributed = super::attribution::attribute(self, &tenant, req.cart)?;
         req.cart = attributed.cart;
+        let presented = self.present(&tenant, &req.plan, &mut req.cart)?;
+        if let Some(refused) = presented.refusal() {
+            return Err(refused);
+        }
         let carry = attributed.carry;
-        let (mut quote, req, layers) = {
+        let (mut quote, req, layers, held) = {
             let me = self.clone();
             let owner = tenant.clone();
             let prepared = prepared.clone();
             self.on_pool(&tenant, move || {
-                let gate = ServiceGate::new(&me, &owner, &req.plan, &req.cart.buyer.id);
+                let gate = ServiceGate::new(&me, &owner, &req.plan, &req.cart.buyer.id)
+                    .with_claims(&presented);
                 let mut quote = executor::quote_with(&me.sandbox, &prepared, &req.cart, &gate)?;
+                let held = presented.redeem(&mut quote);
                 let layers = match &carry {
                     Some(carry) => me.run_layers(&req.cart, carry, &mut quote)?,
                     None => Vec::new(),
                 };
-                Ok::<_, Error>((quote, req, layers))
+                Ok::<_, Error>((quote, req, layers, held))
             })
             .await??
         };
@@ -89,7 +95,11 @@ impl Plaza {
         }
         let now = self.now_ms();
         let payment_timeout = super::order_settings::of(&self.store, &tenant)?.payment_timeout_ms;
-        let (reservations, bumps) = reserve(&tenant, &req, &prepared, &quote, &layers);
+        let (reservations, mut bumps) = reserve(&tenant, &req, &prepared, &quote, &layers);
+        bumps.extend(
+            held.iter()
+                .map(|h| super::coupons::redeem::take(&tenant, h)),
+        );
         let mut order = Order {
             id: req.order_id.clone(),
             plan: quote.plan.clone(),
@@ -115,6 +125,7 @@ impl Plaza {
             commissions: commission::from_quote(&tenant, &quote.commissions),
             commission_shares: 0,
             reservations,
+            claims: held,
             refunds: Vec::new(),
             quote: serde_json::to_value(&quote).map_err(|e| Error::Internal(e.to_string()))?,
             cart: req.cart,
@@ -205,6 +216,13 @@ impl Plaza {
     /// The error for refused counter changes (and its metric).
     pub(super) fn refused(&self, refusal: Refusal) -> Error {
         match refusal {
+            Refusal::Exhausted {
+                step,
+                limit: executor::BudgetLimit::Claim,
+            } => Error::conflict(
+                "claim_used",
+                format!("claim {step:?} was used by another order; quote again"),
+            ),
             Refusal::Exhausted { step, limit } => {
                 self.metrics.budget_rejection(limit.as_str());
                 Error::BudgetExhausted { step, limit }

@@ -49,8 +49,8 @@ pub use beneficiary::{BeneficiaryKey, IssuedBeneficiaryKey, NewBeneficiaryKey};
 pub use breaker::{Admission, Breaker, BreakerConfig};
 pub use commission::{CommissionState, Side};
 pub use coupons::{
-    Bindings, Claim, ClaimState, ClaimUse, CodeBatch, NewClaim, NewCodeBatch, NewTemplate,
-    OnRefund, Template, Validity, WalletEntry,
+    Bindings, Claim, ClaimState, CodeBatch, NewClaim, NewCodeBatch, NewTemplate, OnRefund,
+    Template, Validity, WalletEntry,
 };
 pub use error::Error;
 pub use grants::{Grant, NewGrant};
@@ -164,6 +164,8 @@ pub struct Plaza {
     timers: timers::Timers,
     /// Held through a settlement run: one at a time (a run is several transactions).
     settling: tokio::sync::Mutex<()>,
+    /// The plan steps coupon templates name (they redeem claimed coupons only).
+    coupon_steps: RwLock<coupons::redeem::BoundSteps>,
 }
 
 impl std::fmt::Debug for Plaza {
@@ -194,6 +196,7 @@ impl Plaza {
         clock: SharedClock,
     ) -> Result<(Arc<Plaza>, Startup), Error> {
         let started = std::time::Instant::now();
+        let store_for_coupons = store.clone();
         let plaza = Plaza {
             compiling: Arc::new(tokio::sync::Semaphore::new(
                 settings.compile_concurrency.max(1),
@@ -210,6 +213,7 @@ impl Plaza {
             active: RwLock::default(),
             admin: tokio::sync::Mutex::default(),
             settling: tokio::sync::Mutex::default(),
+            coupon_steps: RwLock::new(coupons::redeem::load(&store_for_coupons)?),
             timers: {
                 let mut timers = timers::Timers::default();
                 lifecycle::register(&mut timers);
@@ -295,11 +299,11 @@ impl Plaza {
 
 /// A lock that a panicking writer poisoned still holds consistent data here: every
 /// writer replaces whole entries.
-fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+pub(crate) fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
     lock.read().unwrap_or_else(|e| e.into_inner())
 }
 
-fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+pub(crate) fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     lock.write().unwrap_or_else(|e| e.into_inner())
 }
 

@@ -70,6 +70,9 @@ pub struct Order {
     #[serde(default)]
     pub commission_shares: u32,
     pub reservations: Vec<Reservation>,
+    /// The claimed coupons it redeemed (each marked used while the order holds it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub claims: Vec<super::coupons::HeldClaim>,
     pub refunds: Vec<Refund>,
     /// The pricing as committed, with its explanation.
     #[schema(value_type = Object)]

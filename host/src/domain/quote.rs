@@ -40,7 +40,8 @@ impl Plaza {
             Some(v) => Source::Stored(Box::new(self.load_version(&tenant, plan, v)?)),
         };
         let attributed = super::attribution::attribute(self, &tenant, cart)?;
-        let (cart, report, carry) = (attributed.cart, attributed.report, attributed.carry);
+        let (mut cart, report, carry) = (attributed.cart, attributed.report, attributed.carry);
+        let presented = self.present(&tenant, plan, &mut cart)?;
         let me = self.clone();
         let (owner, plan) = (tenant.clone(), plan.to_owned());
         let mut quote = self
@@ -49,8 +50,10 @@ impl Plaza {
                     Source::Active(prepared) => prepared,
                     Source::Stored(stored) => me.prepare_for(&owner, &stored)?.plan,
                 };
-                let gate = ServiceGate::new(&me, &owner, &plan, &cart.buyer.id);
+                let gate =
+                    ServiceGate::new(&me, &owner, &plan, &cart.buyer.id).with_claims(&presented);
                 let mut quote = executor::quote_with(&me.sandbox, &prepared, &cart, &gate)?;
+                presented.redeem(&mut quote);
                 if let Some(carry) = &carry {
                     me.run_layers(&cart, carry, &mut quote)?;
                 }

@@ -204,6 +204,7 @@ pub(super) fn cancel_all(tenant: &str, order: &mut Order, state: OrderState, now
             release_all(tenant, &order.plan.id, r, &mut bumps);
         }
     }
+    super::coupons::redeem::give_back(tenant, &mut order.claims, &mut bumps);
     order.status = OrderStatus::Cancelled;
     lifecycle::enter(order, state);
     let reference = order.id.clone();

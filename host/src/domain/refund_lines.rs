@@ -207,6 +207,7 @@ pub(super) fn refund(
         {
             release_all(tenant, &plan, r, &mut bumps);
         }
+        super::coupons::redeem::give_back(tenant, &mut order.claims, &mut bumps);
         order.status = OrderStatus::Refunded;
     } else {
         order.status = OrderStatus::PartiallyRefunded;

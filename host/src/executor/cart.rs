@@ -45,6 +45,11 @@ pub struct Cart {
     #[serde(default)]
     #[schema(schema_with = crate::shape::texts_schema)]
     pub coupon_codes: Vec<String>,
+    /// Claimed coupons the buyer presents (claim ids, at most [`MAX_CLAIMS`]): the host
+    /// checks each and shows the steps its coupon's code. Rules never see the ids.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(schema_with = claims_schema)]
+    pub claims: Vec<String>,
     #[serde(default)]
     pub gift: bool,
     /// The shipping fee before any promotion.
@@ -53,6 +58,16 @@ pub struct Cart {
     pub shipping_fee: Money,
     /// The request's time, milliseconds since the Unix epoch: rules see this, never a clock.
     pub now_ms: i64,
+}
+
+/// Claims one cart may present.
+pub const MAX_CLAIMS: usize = 20;
+
+fn claims_schema() -> utoipa::openapi::schema::Array {
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .items(crate::shape::id_schema())
+        .max_items(Some(MAX_CLAIMS))
+        .build()
 }
 
 fn default_channel() -> Channel {
@@ -235,6 +250,14 @@ impl Cart {
         }
         for (i, code) in self.coupon_codes.iter().enumerate() {
             check_text(|| format!("coupon_codes[{i}]"), code)?;
+        }
+        if self.claims.len() > MAX_CLAIMS {
+            return Err(invalid("claims", format!("at most {MAX_CLAIMS}")));
+        }
+        for (i, claim) in self.claims.iter().enumerate() {
+            if !crate::shape::is_id(claim) {
+                return Err(invalid(format!("claims[{i}]"), "not a claim id"));
+            }
         }
         Ok(())
     }

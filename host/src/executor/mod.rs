@@ -16,5 +16,5 @@ pub use attribution::{AttributionReport, AttributionSource, Claim, ClaimOutcome,
 pub use cart::{Attribution, Cart, CartError};
 pub use dispose::{MAX_COMMISSION, MAX_UPLINE_LEVEL};
 pub use plan::{Budget, Plan, PlanError, PreparedPlan, PreparedStep, Release, prepare};
-pub use quote::{BudgetLimit, Outcome, Quote, Reason, StepReport};
+pub use quote::{BudgetLimit, ClaimProblem, ClaimReport, Outcome, Quote, Reason, StepReport};
 pub use run::{Gate, NoGate, Proposal, QuoteError, quote, quote_with};

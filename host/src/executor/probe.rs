@@ -46,6 +46,7 @@ fn probe_cart() -> Cart {
             share_link: party("share-link"),
         },
         coupon_codes: Vec::new(),
+        claims: Vec::new(),
         gift: false,
         shipping_fee: Money::ZERO,
         now_ms: 0,

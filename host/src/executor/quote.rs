@@ -32,6 +32,44 @@ pub struct Quote {
     /// each with what flowed in and out of it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub layers: Vec<LayerReport>,
+    /// The claimed coupons the cart presented, in its order: redeemed (by which step),
+    /// or why not. Set by the host.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub claims: Vec<ClaimReport>,
+}
+
+/// What became of one presented claim.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ClaimReport {
+    pub claim: String,
+    /// The coupon code it presents (absent for an unknown claim).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The step that redeemed it; an order commits it as used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redeemed_by: Option<String>,
+    /// Why it cannot be redeemed (absent for a usable claim no step redeemed, e.g. a
+    /// threshold not met: the step's explanation says why).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<ClaimProblem>,
+}
+
+/// Why a presented claim cannot be redeemed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ClaimProblem {
+    /// No claim of the merchant's has this id.
+    Unknown,
+    /// Another buyer holds it.
+    OtherBuyer,
+    NotYetValid,
+    Expired,
+    /// Another order used it.
+    Used,
+    /// A 主播券 outside its livestreamer's live room (by the cart's resolved attribution).
+    NotInLiveRoom,
+    /// Its coupon is given by a step of another plan.
+    OtherPlan,
 }
 
 /// One tenant's layer of a quote.
@@ -220,6 +258,15 @@ pub enum Reason {
     /// The step's budget counters cannot be read: the step is held back rather than
     /// treating its budget as unused.
     BudgetUnreadable,
+    /// The step gives claimed coupons only, and no usable claim presents this code.
+    ClaimRequired {
+        code: String,
+    },
+    /// The claim presenting this code cannot be redeemed.
+    ClaimRefused {
+        claim: String,
+        problem: ClaimProblem,
+    },
 }
 
 /// Which of a step's budget limits ran out.
@@ -230,6 +277,8 @@ pub enum BudgetLimit {
     Amount,
     PerBuyer,
     PerCoupon,
+    /// A claimed coupon's single use.
+    Claim,
 }
 
 impl BudgetLimit {
@@ -239,6 +288,7 @@ impl BudgetLimit {
             BudgetLimit::Amount => "amount",
             BudgetLimit::PerBuyer => "per_buyer",
             BudgetLimit::PerCoupon => "per_coupon",
+            BudgetLimit::Claim => "claim",
         }
     }
 }

@@ -140,5 +140,6 @@ pub(super) fn finish(plan: &PreparedPlan, cart: &Cart, st: State) -> Quote {
         fuel: st.fuel,
         attribution: None,
         layers: Vec::new(),
+        claims: Vec::new(),
     }
 }

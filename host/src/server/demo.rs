@@ -2,10 +2,9 @@
 //! plan active, ready to quote `host/demo/cart.json`. Runs through the same domain calls a
 //! real tenant's would; a second start finds it in place and changes nothing.
 
-use crate::domain::coupons::ClaimBuyer;
 use crate::domain::{
-    AcceptInvite, Error, NewClaim, NewKey, NewPromoter, NewTemplate, NewTenant, NewTouch,
-    PartyKind, Plaza, Principal, Role, TenantKind, Validity, Visibility,
+    AcceptInvite, Error, NewKey, NewPromoter, NewTenant, NewTouch, PartyKind, Plaza, Principal,
+    Role, TenantKind, Visibility,
 };
 use crate::examples;
 use anyhow::Context as _;
@@ -79,7 +78,6 @@ pub async fn bootstrap_demo(plaza: &Arc<Plaza>, data_dir: &Path) -> anyhow::Resu
         .await
         .map_err(|e| anyhow::anyhow!("activating the demo plan: {e}"))?;
     demo_attribution(plaza, data_dir).await?;
-    demo_coupon(plaza).await?;
     std::fs::write(&key_file, &key).with_context(|| format!("writing {}", key_file.display()))?;
     tracing::info!(key_file = %key_file.display(), plan = DEMO_PLAN_ID, "demo tenant ready");
     Ok(key)
@@ -152,44 +150,5 @@ async fn demo_attribution(plaza: &Arc<Plaza>, data_dir: &Path) -> anyhow::Result
         )
         .await
         .map_err(|e| anyhow::anyhow!("recording the demo touch: {e}"))?;
-    Ok(())
-}
-
-/// A claimed coupon: template `tea30` gives the demo plan's `tea-coupon` step (code TEA30)
-/// a stock of 1,000, and the demo buyer holds one claim of it.
-async fn demo_coupon(plaza: &Arc<Plaza>) -> anyhow::Result<()> {
-    let admin = Principal::Member {
-        tenant: DEMO_TENANT.into(),
-        role: Role::Admin,
-    };
-    let template = NewTemplate {
-        id: "tea30".into(),
-        name: "30 off autumn tea".into(),
-        plan: DEMO_PLAN_ID.into(),
-        step: "tea-coupon".into(),
-        code: "TEA30".into(),
-        stock: 1000,
-        per_buyer: 100,
-        validity: Validity::DaysFromClaim { days: 30 },
-        bindings: Default::default(),
-        on_refund: Default::default(),
-    };
-    plaza
-        .create_template(&admin, template)
-        .await
-        .map_err(|e| anyhow::anyhow!("defining the demo coupon: {e}"))?;
-    let claim = NewClaim {
-        claim_id: "demo-claim-1".into(),
-        buyer: ClaimBuyer {
-            id: examples::demo_cart().buyer.id,
-            member_tier: None,
-            new_customer: false,
-        },
-        channel: None,
-    };
-    plaza
-        .claim_coupon(&admin, "tea30", claim)
-        .await
-        .map_err(|e| anyhow::anyhow!("claiming the demo coupon: {e}"))?;
     Ok(())
 }

@@ -39,13 +39,6 @@ pub struct NewClaim {
     pub channel: Option<Channel>,
 }
 
-/// The order a claim was used in.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct ClaimUse {
-    pub order: String,
-    pub at_ms: i64,
-}
-
 /// A coupon in a buyer's wallet.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Claim {
@@ -63,8 +56,6 @@ pub struct Claim {
     pub valid_from_ms: i64,
     /// Valid before this instant.
     pub valid_until_ms: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub used: Option<ClaimUse>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -77,8 +68,9 @@ pub enum ClaimState {
 }
 
 impl Claim {
-    pub fn state_at(&self, now_ms: i64) -> ClaimState {
-        if self.used.is_some() {
+    /// Its state at `now_ms`, `used` when an order holds it.
+    pub fn state_at(&self, now_ms: i64, used: bool) -> ClaimState {
+        if used {
             ClaimState::Used
         } else if now_ms >= self.valid_until_ms {
             ClaimState::Expired
@@ -229,7 +221,6 @@ impl Plaza {
             claimed_ms: now,
             valid_from_ms,
             valid_until_ms,
-            used: None,
         };
         let (tkey, hkey) = (
             template_key(owner, template),
@@ -319,8 +310,7 @@ impl Plaza {
             .store
             .get(Table::CouponClaims, &claim_key(owner, claim))?
             .ok_or_else(|| Error::not_found("coupon claim", claim))?;
-        let state = claim.state_at(self.now_ms());
-        Ok(WalletEntry { claim, state })
+        self.entry(owner, claim, self.now_ms())
     }
 
     /// The buyer's claims of the caller's coupons, by claim id, each with its state now.
@@ -341,13 +331,21 @@ impl Plaza {
                 .store
                 .get(Table::CouponClaims, &claim_key(owner, id))?
                 .ok_or_else(|| Error::Internal(format!("wallet entry {id} has no claim")))?;
-            let state = claim.state_at(now);
-            items.push(WalletEntry { claim, state });
+            items.push(self.entry(owner, claim, now)?);
         }
         Ok(Page {
             items,
             next: ids.next,
         })
+    }
+
+    fn entry(&self, owner: &str, claim: Claim, now: i64) -> Result<WalletEntry, Error> {
+        let used = self
+            .store
+            .counter(&super::redeem::use_key(owner, &claim.id))?
+            > 0;
+        let state = claim.state_at(now, used);
+        Ok(WalletEntry { claim, state })
     }
 
     /// Whether `owner` may own coupons: a merchant or an agency.

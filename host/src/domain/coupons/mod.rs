@@ -15,10 +15,12 @@
 
 mod claims;
 mod codes;
+pub(crate) mod redeem;
 mod templates;
 
-pub use claims::{Claim, ClaimBuyer, ClaimState, ClaimUse, NewClaim, WalletEntry};
+pub use claims::{Claim, ClaimBuyer, ClaimState, NewClaim, WalletEntry};
 pub use codes::{CodeBatch, NewCodeBatch};
+pub use redeem::HeldClaim;
 pub use templates::{Bindings, NewTemplate, OnRefund, Template, Validity};
 
 use crate::store::key;

@@ -315,6 +315,7 @@ impl Plaza {
             )),
             None => {
                 self.flush().await?;
+                super::redeem::bind(&mut crate::domain::write(&self.coupon_steps), &fresh);
                 Ok((fresh, true))
             }
         }
