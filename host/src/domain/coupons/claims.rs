@@ -41,6 +41,7 @@ pub struct NewClaim {
 
 /// A coupon in a buyer's wallet.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = CouponClaim)]
 pub struct Claim {
     pub id: String,
     /// The template's owner.
@@ -321,6 +322,7 @@ impl Plaza {
         at: &Position,
     ) -> Result<Page<WalletEntry>, Error> {
         let owner = who.tenant(CLAIMERS, "read wallets")?;
+        check_id("buyer", buyer)?;
         let p = prefix(&[owner.as_bytes(), buyer.as_bytes()]);
         let ids: Page<String> =
             crate::domain::page::scan(&self.store, Table::CouponWallets, &p, at)?;
