@@ -444,9 +444,15 @@ pub fn shop_resolving_touches(server: &Server) -> Api {
 
 /// `agency` invites promoter `id`, who accepts with the token: the promoter's own key.
 pub fn enlist(server: &Server, agency: &Api, id: &str) -> Api {
+    enlist_as(server, agency, id, "promoter")
+}
+
+/// `agency` invites party `id` of `kind` (promoter, creator, livestreamer), who accepts
+/// with the token: the party's own key.
+pub fn enlist_as(server: &Server, agency: &Api, id: &str, kind: &str) -> Api {
     let invited = agency.post(
         "/v1/promoters",
-        &json!({"id": id, "kind": "promoter", "name": format!("promoter {id}")}),
+        &json!({"id": id, "kind": kind, "name": format!("{kind} {id}")}),
     );
     assert_eq!(invited.status, 201, "{}", invited.text);
     assert_eq!(invited.body["state"], "invited");
@@ -543,4 +549,21 @@ pub fn statement_figures(api: &Api, run: &str) -> Vec<(String, [i64; 6])> {
 /// A commit request for the demo cart.
 pub fn commit_request(order_id: &str, plan: &str, cart: &Value) -> Value {
     json!({ "order_id": order_id, "plan": plan, "cart": cart })
+}
+
+/// Run `task(0..threads * each)` on `threads` threads at once, `each` per thread (thread
+/// `t` runs `t * each ..`): the answers in task order.
+pub fn race<T: Send>(threads: usize, each: usize, task: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    std::thread::scope(|s| {
+        let running: Vec<_> = (0..threads)
+            .map(|t| {
+                let task = &task;
+                s.spawn(move || (0..each).map(|i| task(t * each + i)).collect::<Vec<T>>())
+            })
+            .collect();
+        running
+            .into_iter()
+            .flat_map(|r| r.join().expect("a racing thread panicked"))
+            .collect()
+    })
 }

@@ -131,25 +131,9 @@ fn a_bound_step_gives_its_coupon_to_a_usable_claim_only_and_says_why_not() {
 fn of_sixty_four_orders_presenting_one_claim_one_commits_and_a_cancel_gives_it_back() {
     let (_server, _shop, checkout) = shop("return");
     claim(&checkout, "c-1", "b-42");
-    let answers: Vec<Answer> = std::thread::scope(|s| {
-        let threads: Vec<_> = (0..8)
-            .map(|t| {
-                let checkout = checkout.clone();
-                s.spawn(move || {
-                    (0..8)
-                        .map(|i| {
-                            let id = format!("o-{t}-{i}");
-                            let req = commit_request(&id, "teahouse-autumn", &cart(&["c-1"], NOW));
-                            checkout.post("/v1/orders", &req)
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        threads
-            .into_iter()
-            .flat_map(|t| t.join().unwrap())
-            .collect()
+    let answers = race(8, 8, |n| {
+        let req = commit_request(&format!("o-{n}"), "teahouse-autumn", &cart(&["c-1"], NOW));
+        checkout.post("/v1/orders", &req)
     });
     let placed: Vec<&Answer> = answers.iter().filter(|a| a.status == 201).collect();
     assert_eq!(placed.len(), 1, "one order holds the claim");

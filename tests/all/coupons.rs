@@ -57,28 +57,10 @@ fn five_hundred_racing_claims_hand_out_exactly_the_stock_and_no_buyer_exceeds_th
     let defined = define(&shop, &template("flash", 100, json!({"per_buyer": 2})));
     assert_eq!(defined.status, 201, "{}", defined.text);
     // 500 claims: 125 buyers trying 4 times each, 10 threads.
-    let answers: Vec<(String, Answer)> = std::thread::scope(|s| {
-        let threads: Vec<_> = (0..10)
-            .map(|t| {
-                let checkout = checkout.clone();
-                s.spawn(move || {
-                    (0..50)
-                        .map(|i| {
-                            let n = t * 50 + i;
-                            let b = format!("b-{}", n % 125);
-                            (
-                                b.clone(),
-                                claim(&checkout, "flash", &format!("c-{n}"), buyer(&b)),
-                            )
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        threads
-            .into_iter()
-            .flat_map(|t| t.join().unwrap())
-            .collect()
+    let answers = race(10, 50, |n| {
+        let b = format!("b-{}", n % 125);
+        let answer = claim(&checkout, "flash", &format!("c-{n}"), buyer(&b));
+        (b, answer)
     });
     let mut per_buyer: HashMap<String, u32> = HashMap::new();
     let mut refused: HashMap<String, u32> = HashMap::new();
@@ -364,7 +346,7 @@ fn every_other_tenant_and_party_is_refused_on_the_coupon_routes() {
     let promoter = enlist(&server, &agency, "p-1");
     let beneficiary = operator.issue_beneficiary_key("p-2");
     let claim_body = json!({"claim_id": "c-9", "buyer": {"id": "b-9"}});
-    let cases: [(&str, String, Option<Value>); 7] = [
+    let cases: [(&str, String, Option<Value>); 8] = [
         ("GET", "/v1/coupons/mine".into(), None),
         ("DELETE", "/v1/coupons/mine".into(), None),
         (
@@ -381,6 +363,11 @@ fn every_other_tenant_and_party_is_refused_on_the_coupon_routes() {
             "POST",
             format!("/v1/coupon-codes/{code}/claims"),
             Some(claim_body.clone()),
+        ),
+        (
+            "POST",
+            "/v1/coupons/mine/stock-moves".into(),
+            Some(json!({"move_id": "m-1", "from": "a", "to": "b", "units": 1})),
         ),
         ("GET", "/v1/coupon-claims/c-1".into(), None),
         ("GET", "/v1/buyers/b-1/coupons".into(), None),

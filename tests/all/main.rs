@@ -12,6 +12,7 @@ mod fuzz_corpus;
 mod hostile;
 mod hostile_wire;
 mod legacy;
+mod live_room_coupons;
 mod money_paths;
 mod order_lifecycle;
 mod plaza_affiliations;

@@ -75,6 +75,9 @@ fn request(method: &str, path: &str) -> (String, Option<Value>) {
             Some(json!({"claim_id": "c-1", "buyer": {"id": "b-42"}}))
         }
         (_, "/v1/coupons/{template}/codes") => Some(json!({"batch_id": "b-1", "count": 1})),
+        (_, "/v1/coupons/{template}/stock-moves") => {
+            Some(json!({"move_id": "m-1", "from": "l-1", "to": "l-2", "units": 1}))
+        }
         (_, "/v1/orders/{order}/refunds") => {
             Some(json!({"refund_id": "r-1", "lines": [{"line": "l1", "quantity": 1}]}))
         }

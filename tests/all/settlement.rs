@@ -457,12 +457,7 @@ fn the_same_settlement_sent_eight_times_at_once_pays_once_and_answers_identicall
     let clock = ManualClock::at(T0);
     let (_server, shop) = settleable_order(&clock);
     let now = clock.now_ms();
-    let answers: Vec<Answer> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..8)
-            .map(|_| s.spawn(|| settle(&shop, "s-1", now)))
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    });
+    let answers = race(8, 1, |_| settle(&shop, "s-1", now));
     let created = answers.iter().filter(|a| a.status == 201).count();
     assert_eq!(created, 1, "exactly one run created");
     assert!(answers.iter().all(|a| a.body == answers[0].body));

@@ -127,6 +127,7 @@ const ROUTES: &[&str] = &[
     "/v1/coupons/{}",
     "/v1/coupons/{}/claims",
     "/v1/coupons/{}/codes",
+    "/v1/coupons/{}/stock-moves",
     "/v1/coupon-codes/{}/claims",
     "/v1/coupon-claims/{}",
     "/v1/buyers/{}/coupons",
@@ -211,7 +212,7 @@ const METHODS: &[Method] = &[
 /// units, amount, shipping, all), a tenant, a key, an activation, an order event, order
 /// settings, a settlement run, an invitation and its acceptance, a touch, attribution
 /// settings, an offer, a pool, a membership, a grant, a coupon template, a claim, a
-/// batch of codes.
+/// batch of codes, a 主播券 split over live rooms and a move of its stock.
 fn templates() -> Vec<serde_json::Value> {
     let cart: serde_json::Value = serde_json::from_str(plaza::examples::DEMO_CART).expect("cart");
     let plan: serde_json::Value = serde_json::from_str(plaza::examples::DEMO_PLAN).expect("plan");
@@ -239,6 +240,8 @@ fn templates() -> Vec<serde_json::Value> {
         serde_json::json!({"id": "c-1", "name": "Coupon", "plan": "sim", "step": "tea-coupon", "code": "TEA30", "stock": 3, "per_buyer": 2, "validity": {"days_from_claim": {"days": 7}}, "bindings": {"channel": "live_room", "new_customers_only": true}, "on_refund": "keep"}),
         serde_json::json!({"claim_id": "cl-1", "buyer": {"id": "b-42", "member_tier": "gold", "new_customer": true}, "channel": "live_room"}),
         serde_json::json!({"batch_id": "batch-1", "count": 2}),
+        serde_json::json!({"id": "live", "name": "Live", "plan": "sim", "step": "tea-coupon", "code": "TEA30", "stock": 10, "validity": {"between": {"from_ms": 0, "until_ms": 1}}, "live_rooms": [{"livestreamer": "l-1", "stock": 6}, {"livestreamer": "l-2", "stock": 4}]}),
+        serde_json::json!({"move_id": "m-1", "from": "l-1", "to": "l-2", "units": 3}),
     ]
 }
 

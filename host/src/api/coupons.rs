@@ -5,7 +5,8 @@
 use super::extract::Paging;
 use super::{ApiError, AppState, Body, Caller, ErrorBody, PathParams};
 use crate::domain::{
-    Claim, CodeBatch, NewClaim, NewCodeBatch, NewTemplate, Page, PageQuery, Template, WalletEntry,
+    Claim, CodeBatch, NewClaim, NewCodeBatch, NewStockMove, NewTemplate, Page, PageQuery,
+    StockMove, Template, WalletEntry,
 };
 use axum::Json;
 use axum::extract::State;
@@ -63,7 +64,7 @@ pub async fn end(
     responses((status = 201, body = Claim, description = "Claimed: in the buyer's wallet"),
         (status = 200, body = Claim, description = "The same claim again: the first"),
         (status = 404, body = ErrorBody, description = "No such template"),
-        (status = 409, body = ErrorBody, description = "`out_of_stock`, `claim_limit_reached`, `not_eligible` (a binding does not hold: the message says which), `template_ended`, `template_expired` or `claim_id_taken`")))]
+        (status = 409, body = ErrorBody, description = "`out_of_stock`, `room_out_of_stock` (the buyer's live room has none left), `claim_limit_reached`, `not_eligible` (a binding does not hold, or the buyer is in none of its live rooms: the message says which), `template_ended`, `template_expired` or `claim_id_taken`")))]
 pub async fn claim(
     State(app): State<AppState>,
     Caller(who): Caller,
@@ -79,7 +80,7 @@ pub async fn claim(
     responses((status = 201, body = CodeBatch, description = "Issued: each code took one unit of stock and can be claimed once"),
         (status = 200, body = CodeBatch, description = "The same batch again: its codes"),
         (status = 404, body = ErrorBody, description = "No such template"),
-        (status = 409, body = ErrorBody, description = "`out_of_stock` (fewer units left than codes asked for), `template_ended`, `template_expired` or `batch_id_taken`")))]
+        (status = 409, body = ErrorBody, description = "`out_of_stock` (fewer units left than codes asked for), `template_ended`, `template_expired`, `batch_id_taken` or `live_room_coupon` (a coupon split over live rooms has no codes)")))]
 pub async fn codes(
     State(app): State<AppState>,
     Caller(who): Caller,
@@ -127,4 +128,20 @@ pub async fn wallet(
     Paging(at): Paging,
 ) -> Result<Json<Page<WalletEntry>>, ApiError> {
     Ok(Json(app.plaza.wallet(&who, &buyer, &at)?))
+}
+
+#[utoipa::path(post, path = "/v1/coupons/{template}/stock-moves", operation_id = "move_coupon_stock", tag = "coupons", security(("bearer" = ["admin"])), request_body = NewStockMove,
+    responses((status = 201, body = StockMove, description = "Moved: the template's rooms after the move"),
+        (status = 200, body = StockMove, description = "The same move again: the first"),
+        (status = 404, body = ErrorBody, description = "No such template, no such room to move from, or no such party to move to"),
+        (status = 409, body = ErrorBody, description = "`no_live_rooms` (the coupon is not split over live rooms), `not_enough_stock` (fewer unclaimed units in the room) or `move_id_taken`"),
+        (status = 422, body = ErrorBody, description = "A bad field (`to` the same room, more than 50 rooms) or `not_a_livestreamer`")))]
+pub async fn move_stock(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+    PathParams(template): PathParams<String>,
+    Body(new): Body<NewStockMove>,
+) -> Result<(StatusCode, Json<StockMove>), ApiError> {
+    let (moved, created) = app.plaza.move_stock(&who, &template, new).await?;
+    Ok((super::created_or_ok(created), Json(moved)))
 }

@@ -191,6 +191,10 @@ pub fn app(state: AppState, max_body_bytes: usize) -> Router {
         )
         .route("/v1/coupons/{template}/claims", post(coupons::claim))
         .route("/v1/coupons/{template}/codes", post(coupons::codes))
+        .route(
+            "/v1/coupons/{template}/stock-moves",
+            post(coupons::move_stock),
+        )
         .route("/v1/coupon-codes/{code}/claims", post(coupons::claim_code))
         .route("/v1/coupon-claims/{claim}", get(coupons::get_claim))
         .route("/v1/buyers/{buyer}/coupons", get(coupons::wallet))

@@ -41,7 +41,7 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder};
         affiliations::invite, affiliations::end_affiliate, affiliations::affiliates,
         affiliations::accept, affiliations::end_affiliation, affiliations::affiliations,
         coupons::create, coupons::list, coupons::get, coupons::end, coupons::claim, coupons::codes,
-        coupons::claim_code, coupons::get_claim, coupons::wallet,
+        coupons::claim_code, coupons::get_claim, coupons::wallet, coupons::move_stock,
         grants::grant, grants::revoke, grants::list, grants::clients,
         ops::health, ops::ready, ops::metrics,
     ),
@@ -258,8 +258,34 @@ fn complete(path: &str, op: &mut Operation) {
     );
 }
 
+/// An externally tagged enum's variant (an object whose one property, required, is the
+/// variant's name) admits no other property: serde refuses a second key.
+fn close_variants(schema: &mut utoipa::openapi::Schema) {
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::{AdditionalProperties, Schema};
+    let Schema::OneOf(one_of) = schema else {
+        return;
+    };
+    for item in &mut one_of.items {
+        if let RefOr::T(Schema::Object(variant)) = item
+            && variant.properties.len() == 1
+            && variant.required.len() == 1
+            && variant.properties.contains_key(&variant.required[0])
+        {
+            variant.additional_properties = Some(Box::new(AdditionalProperties::FreeForm(false)));
+        }
+    }
+}
+
 impl utoipa::Modify for Conventions {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        if let Some(components) = openapi.components.as_mut() {
+            for schema in components.schemas.values_mut() {
+                if let utoipa::openapi::RefOr::T(schema) = schema {
+                    close_variants(schema);
+                }
+            }
+        }
         for (path, item) in openapi.paths.paths.iter_mut() {
             for op in [
                 &mut item.get,
@@ -382,6 +408,23 @@ mod tests {
         );
         let key = parameter(&doc, "/v1/plans", "post", "Idempotency-Key");
         assert_eq!(key["schema"]["maxLength"], MAX_IDEMPOTENCY_KEY);
+    }
+
+    #[test]
+    fn an_enum_variant_admits_only_its_own_key() {
+        let doc = document();
+        let validity = &doc["components"]["schemas"]["Validity"]["oneOf"];
+        let variants = validity.as_array().unwrap();
+        assert_eq!(variants.len(), 2);
+        for v in variants {
+            assert_eq!(v["additionalProperties"], false, "{v}");
+        }
+        // A body with both keys is refused, as the schema now says.
+        let both = serde_json::json!({
+            "between": {"from_ms": 0, "until_ms": 1},
+            "days_from_claim": {"days": 1}
+        });
+        assert!(serde_json::from_value::<crate::domain::coupons::Validity>(both).is_err());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `plaza coupon`: a merchant's or agency's claimed coupons from the command line —
 //! define a template, claim one for a buyer (from stock or with an offline code), issue a
-//! batch of codes, end claiming, and read a template, a claim or a buyer's wallet.
+//! batch of codes, move a 主播券's stock between live rooms, end claiming, and read a
+//! template, a claim or a buyer's wallet.
 
 use super::ServerArgs;
 use crate::client::escape;
@@ -59,6 +60,22 @@ pub(super) enum CouponCommand {
         batch_id: String,
         #[arg(long)]
         count: u32,
+    },
+    /// Move unclaimed stock of a 主播券 from one live room to another.
+    Move {
+        #[command(flatten)]
+        server: ServerArgs,
+        template: String,
+        #[arg(long)]
+        move_id: String,
+        /// The livestreamer whose room gives the units.
+        #[arg(long)]
+        from: String,
+        /// The livestreamer whose room takes them (a new room if it has none).
+        #[arg(long)]
+        to: String,
+        #[arg(long)]
+        units: u32,
     },
     /// Show one claim and its state now.
     ShowClaim {
@@ -124,6 +141,18 @@ pub(super) fn coupon(command: CouponCommand) -> anyhow::Result<Value> {
         } => {
             let path = format!("/v1/coupons/{}/codes", escape(&template));
             let body = json!({"batch_id": batch_id, "count": count});
+            server.client().post_json(&path, &body)
+        }
+        CouponCommand::Move {
+            server,
+            template,
+            move_id,
+            from,
+            to,
+            units,
+        } => {
+            let path = format!("/v1/coupons/{}/stock-moves", escape(&template));
+            let body = json!({"move_id": move_id, "from": from, "to": to, "units": units});
             server.client().post_json(&path, &body)
         }
         CouponCommand::ShowClaim { server, claim } => server

@@ -46,7 +46,8 @@ impl Plaza {
         let mut req = req;
         let attributed = super::attribution::attribute(self, &tenant, req.cart)?;
         req.cart = attributed.cart;
-        let presented = self.present(&tenant, &req.plan, &mut req.cart)?;
+        let live_room = attributed.live_room.as_deref();
+        let presented = self.present(&tenant, &req.plan, &mut req.cart, live_room)?;
         if let Some(refused) = presented.refusal() {
             return Err(refused);
         }

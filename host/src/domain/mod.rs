@@ -49,8 +49,8 @@ pub use beneficiary::{BeneficiaryKey, IssuedBeneficiaryKey, NewBeneficiaryKey};
 pub use breaker::{Admission, Breaker, BreakerConfig};
 pub use commission::{CommissionState, Side};
 pub use coupons::{
-    Bindings, Claim, ClaimState, CodeBatch, NewClaim, NewCodeBatch, NewTemplate, OnRefund,
-    Template, Validity, WalletEntry,
+    Bindings, Claim, ClaimState, CodeBatch, LiveRoom, NewClaim, NewCodeBatch, NewLiveRoom,
+    NewStockMove, NewTemplate, OnRefund, StockMove, Template, Validity, WalletEntry,
 };
 pub use error::Error;
 pub use grants::{Grant, NewGrant};

@@ -40,8 +40,9 @@ impl Plaza {
             Some(v) => Source::Stored(Box::new(self.load_version(&tenant, plan, v)?)),
         };
         let attributed = super::attribution::attribute(self, &tenant, cart)?;
+        let live_room = attributed.live_room;
         let (mut cart, report, carry) = (attributed.cart, attributed.report, attributed.carry);
-        let presented = self.present(&tenant, plan, &mut cart)?;
+        let presented = self.present(&tenant, plan, &mut cart, live_room.as_deref())?;
         let me = self.clone();
         let (owner, plan) = (tenant.clone(), plan.to_owned());
         let mut quote = self

@@ -128,11 +128,13 @@ pub enum Table {
     CouponCodes,
     /// Batches of codes: owner \0 template \0 batch.
     CouponBatches,
+    /// Stock moved between a 主播券's live rooms: owner \0 template \0 move.
+    CouponMoves,
 }
 
 impl Table {
     /// Every table, in a fixed order.
-    pub const ALL: [Table; 44] = [
+    pub const ALL: [Table; 45] = [
         Table::Tenants,
         Table::Keys,
         Table::Plugins,
@@ -177,6 +179,7 @@ impl Table {
         Table::CouponWallets,
         Table::CouponCodes,
         Table::CouponBatches,
+        Table::CouponMoves,
     ];
 
     /// The table's name in the database.
@@ -226,6 +229,7 @@ impl Table {
             Table::CouponWallets => "coupon_wallets",
             Table::CouponCodes => "coupon_codes",
             Table::CouponBatches => "coupon_batches",
+            Table::CouponMoves => "coupon_moves",
         }
     }
 }

@@ -4,7 +4,7 @@
 //! cart's time, under the merchant's settings, and reports what became of each party the
 //! cart claimed. The rules are in `resolve.rs`.
 
-mod resolve;
+pub(crate) mod resolve;
 pub(crate) mod touches;
 
 pub use touches::{NewTouch, Touch};
@@ -88,6 +88,10 @@ pub(super) struct Attributed {
     pub report: AttributionReport,
     /// The plaza pool carrying the goods, when the promoter's agency carries or helps.
     pub carry: Option<crate::domain::market::Carry>,
+    /// The livestreamer whose live room the buyer is in, as the merchant's attribution
+    /// source decides it: a winning touch of a livestreamer, or the checkout's word when
+    /// the merchant trusts it. A livestreamer the cart names without a touch is not one.
+    pub live_room: Option<String>,
     /// The touch an order of this cart writes to renew the buyer's lock, when the
     /// merchant's settings say orders extend it.
     pub extension: Option<Touch>,
@@ -117,6 +121,14 @@ pub(super) fn attribute(plaza: &Plaza, tenant: &str, mut cart: Cart) -> Result<A
         }
     };
     cart.attribution = report.resolved.clone();
+    let live_room = match settings.source {
+        AttributionSource::Checkout => report.resolved.livestreamer.clone(),
+        AttributionSource::Touches => winner
+            .as_ref()
+            .map(|w| &w.promoter)
+            .filter(|p| report.resolved.livestreamer.as_ref() == Some(*p))
+            .cloned(),
+    };
     let extension = winner
         .filter(|_| settings.order_extends_lock)
         .map(|won| Touch {
@@ -129,8 +141,34 @@ pub(super) fn attribute(plaza: &Plaza, tenant: &str, mut cart: Cart) -> Result<A
         cart,
         report,
         carry,
+        live_room,
         extension,
     })
+}
+
+/// The livestreamer whose live room `buyer` is in at `now_ms` for `tenant`: the party the
+/// buyer's stored touches credit by the merchant's model (every touch counting, as for a
+/// cart of the whole store), when it is a livestreamer. Decided by touches whatever the
+/// merchant's attribution source.
+pub(crate) fn live_room(
+    plaza: &Plaza,
+    tenant: &str,
+    buyer: &str,
+    now_ms: i64,
+) -> Result<Option<String>, Error> {
+    let settings = settings_of(&plaza.store, tenant)?;
+    let found = touches::in_window(&plaza.store, tenant, buyer, now_ms, &settings)?;
+    let (won, _) = resolve::winner(
+        &settings,
+        &found,
+        buyer,
+        now_ms,
+        |_| true,
+        |id| plaza.promoter_record(id),
+    )?;
+    Ok(won
+        .filter(|(_, p)| p.kind == crate::domain::promoters::PartyKind::Livestreamer)
+        .map(|(_, p)| p.id))
 }
 
 /// The touch id an order's lock renewal is stored under (checkouts may not use it).

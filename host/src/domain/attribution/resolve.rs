@@ -47,6 +47,37 @@ pub(super) fn trusted(cart: &Cart) -> AttributionReport {
     }
 }
 
+/// The touch that credits `buyer` at `now_ms` among `touches` (theirs, oldest first) that
+/// are inside the window and `count`, by the merchant's model, and its active party; and
+/// whether a touch by the buyer itself was passed over.
+pub(crate) fn winner<'t>(
+    settings: &AttributionSettings,
+    touches: &'t [Touch],
+    buyer: &str,
+    now_ms: i64,
+    count: impl Fn(&Touch) -> bool,
+    promoter: impl Fn(&str) -> Result<Option<Promoter>, Error>,
+) -> Result<(Option<(&'t Touch, Promoter)>, bool), Error> {
+    let from = now_ms.saturating_sub(settings.lock_ms());
+    let ordered: Box<dyn Iterator<Item = &Touch>> = match settings.model {
+        TouchModel::FirstTouch => Box::new(touches.iter()),
+        TouchModel::LastTouch => Box::new(touches.iter().rev()),
+    };
+    let mut own = false;
+    for t in ordered.filter(|t| (from..=now_ms).contains(&t.at_ms) && count(t)) {
+        if t.promoter == buyer {
+            own = true;
+            continue;
+        }
+        if let Some(p) = promoter(&t.promoter)?
+            && p.state == BindingState::Active
+        {
+            return Ok((Some((t, p)), own));
+        }
+    }
+    Ok((None, own))
+}
+
 /// The chain from `touches` (the buyer's, oldest first, inside the window).
 pub(super) fn from_touches(
     cart: &Cart,
@@ -60,32 +91,18 @@ pub(super) fn from_touches(
         .iter()
         .map(|l| l.spu.as_deref().unwrap_or(&l.sku))
         .collect();
-    let from = cart.now_ms.saturating_sub(settings.lock_ms());
-    let counts = |t: &&Touch| {
-        (from..=cart.now_ms).contains(&t.at_ms)
-            && match (settings.scope, &t.product) {
-                (LockScope::Store, _) | (LockScope::Product, None) => true,
-                (LockScope::Product, Some(p)) => products.contains(p.as_str()),
-            }
+    let counts = |t: &Touch| match (settings.scope, &t.product) {
+        (LockScope::Store, _) | (LockScope::Product, None) => true,
+        (LockScope::Product, Some(p)) => products.contains(p.as_str()),
     };
-    let ordered: Box<dyn Iterator<Item = &Touch>> = match settings.model {
-        TouchModel::FirstTouch => Box::new(touches.iter()),
-        TouchModel::LastTouch => Box::new(touches.iter().rev()),
-    };
-    let mut own = false;
-    let mut winner = None;
-    for t in ordered.filter(counts) {
-        if t.promoter == cart.buyer.id {
-            own = true;
-            continue;
-        }
-        if let Some(p) = promoter(&t.promoter)?
-            && p.state == BindingState::Active
-        {
-            winner = Some((t, p));
-            break;
-        }
-    }
+    let (winner, own) = winner(
+        settings,
+        touches,
+        &cart.buyer.id,
+        cart.now_ms,
+        counts,
+        &promoter,
+    )?;
     let mut resolved = Attribution {
         livestreamer: cart
             .attribution

@@ -53,6 +53,9 @@ pub struct Claim {
     /// The offline code it was claimed with, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offline_code: Option<String>,
+    /// 主播券: the livestreamer whose live room it was claimed in (and is redeemed in).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live_room: Option<String>,
     pub claimed_ms: i64,
     pub valid_from_ms: i64,
     /// Valid before this instant.
@@ -103,7 +106,7 @@ pub(super) enum Source<'a> {
 enum Refusal {
     IdTaken,
     Missing,
-    Closed(Error),
+    Other(Error),
     OutOfStock,
     Limit,
     CodeUsed,
@@ -200,13 +203,26 @@ impl Plaza {
         check_claim(&new)?;
         let now = self.now_ms();
         let t = self.template_of(owner, template)?;
-        if let Some(claim) = self.existing_claim(owner, template, &new)? {
+        let ckey = claim_key(owner, &new.claim_id);
+        let stored = self.store.get::<Claim>(Table::CouponClaims, &ckey)?;
+        if let Some(claim) =
+            same_claim(stored, template, &new.buyer.id).map_err(|r| refused(r, template))?
+        {
             return Ok((claim, false));
         }
         t.open_at(now)?;
         if let Some(why) = self.ineligible(&t, &new, now)? {
             return Err(conflict("not_eligible", &why));
         }
+        let live_room = match t.live_rooms.is_empty() {
+            true => None,
+            false => Some(self.live_room_of(&t, &new.buyer.id, now)?.ok_or_else(|| {
+                conflict(
+                    "not_eligible",
+                    "only in the live room of one of its livestreamers",
+                )
+            })?),
+        };
         let (valid_from_ms, valid_until_ms) = t.valid_for_claim_at(now);
         let offline_code = match source {
             Source::Stock => None,
@@ -219,6 +235,7 @@ impl Plaza {
             buyer: new.buyer.id.clone(),
             code: t.code.clone(),
             offline_code,
+            live_room,
             claimed_ms: now,
             valid_from_ms,
             valid_until_ms,
@@ -227,26 +244,33 @@ impl Plaza {
             template_key(owner, template),
             holder_key(owner, template, &new.buyer.id),
         );
-        let ckey = claim_key(owner, &new.claim_id);
         let mut refusal = None;
         let mut again = None;
         let outcome = self.store.transact(&TABLES, |tx| {
             refusal = None;
             again = None;
-            if let Some(c) = tx.get_json::<Claim>(Table::CouponClaims, &ckey)? {
-                if c.template == fresh.template && c.buyer == fresh.buyer {
+            let stored = tx.get_json::<Claim>(Table::CouponClaims, &ckey)?;
+            match same_claim(stored, template, &fresh.buyer) {
+                Ok(Some(c)) => {
                     again = Some(c);
                     return Ok(());
                 }
-                refusal = Some(Refusal::IdTaken);
-                return Err(TxError::Abort);
+                Ok(None) => {}
+                Err(r) => {
+                    refusal = Some(r);
+                    return Err(TxError::Abort);
+                }
             }
             let Some(mut t) = tx.get_json::<Template>(Table::CouponTemplates, &tkey)? else {
                 refusal = Some(Refusal::Missing);
                 return Err(TxError::Abort);
             };
-            if let Err(e) = t.open_at(now) {
-                refusal = Some(Refusal::Closed(e));
+            let room = fresh.live_room.as_deref();
+            if let Err(e) = t
+                .open_at(now)
+                .and_then(|()| room.map_or(Ok(()), |r| t.take_room(r)))
+            {
+                refusal = Some(Refusal::Other(e));
                 return Err(TxError::Abort);
             }
             match source {
@@ -284,24 +308,6 @@ impl Plaza {
         }
         self.flush().await?;
         Ok((fresh, true))
-    }
-
-    /// A stored claim under `new`'s id, when it is the same claim; a different one under
-    /// it is refused.
-    fn existing_claim(
-        &self,
-        owner: &str,
-        template: &str,
-        new: &NewClaim,
-    ) -> Result<Option<Claim>, Error> {
-        match self
-            .store
-            .get::<Claim>(Table::CouponClaims, &claim_key(owner, &new.claim_id))?
-        {
-            Some(c) if c.template == template && c.buyer == new.buyer.id => Ok(Some(c)),
-            Some(_) => Err(refused(Refusal::IdTaken, template)),
-            None => Ok(None),
-        }
     }
 
     /// One claim (the owner's keys).
@@ -366,11 +372,25 @@ impl Plaza {
     }
 }
 
+/// `stored` (the claim under a new claim's id), when it is the same claim (same template
+/// and buyer): claiming again answers it. A different claim under the id is refused.
+fn same_claim(
+    stored: Option<Claim>,
+    template: &str,
+    buyer: &str,
+) -> Result<Option<Claim>, Refusal> {
+    match stored {
+        Some(c) if c.template == template && c.buyer == buyer => Ok(Some(c)),
+        Some(_) => Err(Refusal::IdTaken),
+        None => Ok(None),
+    }
+}
+
 fn refused(r: Refusal, template: &str) -> Error {
     match r {
         Refusal::IdTaken => conflict("claim_id_taken", "another claim has this claim_id"),
         Refusal::Missing => Error::not_found("coupon template", template),
-        Refusal::Closed(e) => e,
+        Refusal::Other(e) => e,
         Refusal::OutOfStock => conflict("out_of_stock", "every unit of this coupon is taken"),
         Refusal::Limit => conflict(
             "claim_limit_reached",

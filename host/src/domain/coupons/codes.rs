@@ -137,7 +137,12 @@ impl Plaza {
             });
         }
         let now = self.now_ms();
-        self.template_of(&owner, template)?;
+        if !self.template_of(&owner, template)?.live_rooms.is_empty() {
+            return Err(conflict(
+                "live_room_coupon",
+                "a coupon split over live rooms is claimed in a live room, not by code",
+            ));
+        }
         let bkey = batch_key(&owner, template, &new.batch_id);
         if let Some(b) = self.store.get::<CodeBatch>(Table::CouponBatches, &bkey)? {
             return same_batch(b, &new);

@@ -16,11 +16,13 @@
 mod claims;
 mod codes;
 pub(crate) mod redeem;
+mod rooms;
 mod templates;
 
 pub use claims::{Claim, ClaimBuyer, ClaimState, NewClaim, WalletEntry};
 pub use codes::{CodeBatch, NewCodeBatch};
 pub use redeem::HeldClaim;
+pub use rooms::{LiveRoom, NewLiveRoom, NewStockMove, StockMove};
 pub use templates::{Bindings, NewTemplate, OnRefund, Template, Validity};
 
 use crate::store::key;

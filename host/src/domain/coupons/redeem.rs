@@ -16,6 +16,7 @@ use crate::executor::{BudgetLimit, Cart, ClaimProblem, ClaimReport, Quote, Reaso
 use crate::store::{Store, StoreError, Table, key};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use utoipa::ToSchema;
 
 /// The counter that marks claim `claim` of `owner` used (0 or 1). Its second part is
@@ -24,8 +25,11 @@ pub(crate) fn use_key(owner: &str, claim: &str) -> Vec<u8> {
     key(&[owner.as_bytes(), b"", b"claim", claim.as_bytes()])
 }
 
-/// Steps that give claimed coupons: tenant \0 plan → step → the codes of its templates.
-pub(crate) type BoundSteps = HashMap<String, BTreeMap<String, Vec<String>>>;
+/// A plan's steps that give claimed coupons → the codes of their templates.
+pub(crate) type PlanBindings = Arc<BTreeMap<String, Vec<String>>>;
+
+/// Steps that give claimed coupons, by tenant \0 plan. A quote shares its plan's entry.
+pub(crate) type BoundSteps = HashMap<String, PlanBindings>;
 
 fn plan_key(tenant: &str, plan: &str) -> String {
     format!("{tenant}\0{plan}")
@@ -33,11 +37,8 @@ fn plan_key(tenant: &str, plan: &str) -> String {
 
 /// Record that `t` binds its step (after the store accepted it).
 pub(crate) fn bind(steps: &mut BoundSteps, t: &Template) {
-    let codes = steps
-        .entry(plan_key(&t.owner, &t.plan))
-        .or_default()
-        .entry(t.step.clone())
-        .or_default();
+    let plan = steps.entry(plan_key(&t.owner, &t.plan)).or_default();
+    let codes = Arc::make_mut(plan).entry(t.step.clone()).or_default();
     if !codes.contains(&t.code) {
         codes.push(t.code.clone());
     }
@@ -104,7 +105,7 @@ pub(in crate::domain) fn give_back(owner: &str, held: &mut [HeldClaim], bumps: &
 #[derive(Debug, Default)]
 pub(crate) struct Presented {
     /// This plan's bound steps → the codes they give.
-    bound: BTreeMap<String, Vec<String>>,
+    bound: PlanBindings,
     /// Usable claims by code, by claim id.
     usable: BTreeMap<String, Vec<(String, Template)>>,
     /// What the cart presented, in its order.
@@ -217,17 +218,19 @@ impl Presented {
 
 impl Plaza {
     /// Check the claims `cart` presents for `tenant`'s `plan`, and show the steps the
-    /// code of each.
+    /// code of each. `live_room` is the livestreamer whose room the buyer is in, as the
+    /// cart's attribution was resolved (never the cart's unconfirmed word).
     pub(crate) fn present(
         &self,
         tenant: &str,
         plan: &str,
         cart: &mut Cart,
+        live_room: Option<&str>,
     ) -> Result<Presented, Error> {
         let mut p = Presented {
             bound: crate::domain::read(&self.coupon_steps)
                 .get(&plan_key(tenant, plan))
-                .cloned()
+                .map(Arc::clone)
                 .unwrap_or_default(),
             ..Presented::default()
         };
@@ -266,7 +269,7 @@ impl Plaza {
                 }
             };
             report.code = Some(claim.code.clone());
-            report.problem = self.problem(tenant, plan, cart, &claim, &t, now)?;
+            report.problem = self.problem(tenant, plan, cart, live_room, &claim, &t, now)?;
             // Shown also for a claim that cannot be redeemed, so that the step's explanation
             // says why it did not apply.
             if !cart.coupon_codes.contains(&claim.code) {
@@ -284,11 +287,13 @@ impl Plaza {
         Ok(p)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn problem(
         &self,
         tenant: &str,
         plan: &str,
         cart: &Cart,
+        live_room: Option<&str>,
         claim: &Claim,
         t: &Template,
         now: i64,
@@ -303,11 +308,9 @@ impl Plaza {
             ClaimProblem::Expired
         } else if self.store.counter(&use_key(tenant, &claim.id))? > 0 {
             ClaimProblem::Used
-        } else if t
-            .bindings
-            .livestreamer
-            .as_ref()
-            .is_some_and(|l| cart.attribution.livestreamer.as_ref() != Some(l))
+        } else if (claim.live_room.as_ref())
+            .or(t.bindings.livestreamer.as_ref())
+            .is_some_and(|l| live_room != Some(l.as_str()))
         {
             ClaimProblem::NotInLiveRoom
         } else {

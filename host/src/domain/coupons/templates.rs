@@ -1,8 +1,8 @@
 //! Coupon templates: `/v1/coupons`.
 
+use super::rooms::{LiveRoom, NewLiveRoom};
 use super::template_key;
 use crate::domain::page::{self, Page, Position};
-use crate::domain::promoters::PartyKind;
 use crate::domain::tenants::{ANY_ROLE, TenantKind};
 use crate::domain::{Error, Plaza, Principal, Role, check_id};
 use crate::executor::cart::Channel;
@@ -98,6 +98,12 @@ pub struct NewTemplate {
     pub validity: Validity,
     #[serde(default)]
     pub bindings: Bindings,
+    /// 主播券: the stock split over livestreamers' live rooms. A buyer claims it only in
+    /// one of these rooms (by their stored touches), taking a unit of that room's stock
+    /// and of `stock`, and redeems it only in that room. Not with `bindings.livestreamer`.
+    #[serde(default)]
+    #[schema(max_items = 50)]
+    pub live_rooms: Vec<NewLiveRoom>,
     #[serde(default)]
     pub on_refund: OnRefund,
 }
@@ -116,6 +122,9 @@ pub struct Template {
     pub per_buyer: u32,
     pub validity: Validity,
     pub bindings: Bindings,
+    /// 主播券: each live room's stock and claims.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub live_rooms: Vec<LiveRoom>,
     pub on_refund: OnRefund,
     /// Units of stock taken: claims made from stock, and codes issued.
     pub issued: u32,
@@ -161,6 +170,13 @@ impl Template {
     }
 
     fn of(owner: &str, new: NewTemplate, now_ms: i64) -> Template {
+        let live_rooms = (new.live_rooms.iter())
+            .map(|r| LiveRoom {
+                livestreamer: r.livestreamer.clone(),
+                stock: r.stock,
+                issued: 0,
+            })
+            .collect();
         Template {
             owner: owner.to_owned(),
             id: new.id,
@@ -172,6 +188,7 @@ impl Template {
             per_buyer: new.per_buyer,
             validity: new.validity,
             bindings: new.bindings,
+            live_rooms,
             on_refund: new.on_refund,
             issued: 0,
             claimed: 0,
@@ -180,12 +197,16 @@ impl Template {
         }
     }
 
-    /// Whether `new` asks for this template (its counts and times aside).
+    /// Whether `new` asks for this template (its counts and times aside; a template whose
+    /// stock was moved between rooms is no longer the one defined).
     fn same_as(&self, new: &NewTemplate) -> bool {
         let mut again = Template::of(&self.owner, new.clone(), self.created_ms);
         again.issued = self.issued;
         again.claimed = self.claimed;
         again.ended_ms = self.ended_ms;
+        for (room, stored) in again.live_rooms.iter_mut().zip(&self.live_rooms) {
+            room.issued = stored.issued;
+        }
         *self == again
     }
 }
@@ -242,28 +263,25 @@ impl Plaza {
                 return Err(invalid(field, "must be 1-128 characters"));
             }
         }
-        for (field, party, kind) in [
-            (
-                "bindings.livestreamer",
-                &b.livestreamer,
-                Some(PartyKind::Livestreamer),
-            ),
-            ("bindings.promoter", &b.promoter, None),
-        ] {
-            let Some(id) = party else { continue };
-            check_id(field, id)?;
-            let record = self
-                .promoter_record(id)?
-                .ok_or_else(|| Error::not_found("party", id))?;
-            if kind.is_some_and(|k| record.kind != k) {
-                return Err(Error::Unprocessable {
-                    kind: "not_a_livestreamer",
-                    field: field.to_owned(),
-                    message: format!("{id} is not a registered livestreamer"),
-                });
-            }
+        if let Some(id) = &b.livestreamer {
+            self.check_livestreamer("bindings.livestreamer", id)?;
         }
-        let touches = b.livestreamer.is_some() || b.promoter.is_some() || b.share_link.is_some();
+        if let Some(id) = &b.promoter {
+            check_id("bindings.promoter", id)?;
+            self.promoter_record(id)?
+                .ok_or_else(|| Error::not_found("party", id))?;
+        }
+        self.check_rooms(&new.live_rooms)?;
+        if !new.live_rooms.is_empty() && b.livestreamer.is_some() {
+            return Err(invalid(
+                "live_rooms",
+                "a coupon is bound to one livestreamer or split over live rooms, not both",
+            ));
+        }
+        let touches = b.livestreamer.is_some()
+            || b.promoter.is_some()
+            || b.share_link.is_some()
+            || !new.live_rooms.is_empty();
         if touches
             && self
                 .tenant_of_kind(owner, TenantKind::Merchant, "bind coupons to touches")
