@@ -39,6 +39,7 @@ mod settlement_durability;
 mod settlement_model;
 mod simulation;
 mod snapshot;
+mod usable_coupons;
 
 /// Run the `plaza` command line with `args` and parse what it prints as JSON; it must
 /// succeed.

@@ -41,7 +41,7 @@ fn request(method: &str, path: &str) -> (String, Option<Value>) {
         (_, "/v1/tenants/{tenant}/keys") => Some(json!({"role": "checkout"})),
         (_, "/v1/plans") => Some(demo_plan()),
         (_, "/v1/plans/{plan}/activate") => Some(json!({"version": 1})),
-        (_, "/v1/plans/{plan}/quote") => Some(demo_cart()),
+        (_, "/v1/plans/{plan}/quote" | "/v1/plans/{plan}/usable-coupons") => Some(demo_cart()),
         (_, "/v1/orders") => Some(commit_request("order-2", "teahouse-autumn", &demo_cart())),
         (_, "/v1/settings/orders") => {
             Some(json!({"payment_timeout_ms": 900_000, "after_sale_ms": 604_800_000}))

@@ -128,6 +128,7 @@ const ROUTES: &[&str] = &[
     "/v1/coupons/{}/claims",
     "/v1/coupons/{}/codes",
     "/v1/coupons/{}/stock-moves",
+    "/v1/plans/{}/usable-coupons",
     "/v1/coupon-codes/{}/claims",
     "/v1/coupon-claims/{}",
     "/v1/buyers/{}/coupons",

@@ -4,10 +4,12 @@
 
 use super::extract::Paging;
 use super::{ApiError, AppState, Body, Caller, ErrorBody, PathParams};
+use crate::domain::UsableCoupons;
 use crate::domain::{
     Claim, CodeBatch, NewClaim, NewCodeBatch, NewStockMove, NewTemplate, Page, PageQuery,
     StockMove, Template, WalletEntry,
 };
+use crate::executor::Cart;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -144,4 +146,17 @@ pub async fn move_stock(
 ) -> Result<(StatusCode, Json<StockMove>), ApiError> {
     let (moved, created) = app.plaza.move_stock(&who, &template, new).await?;
     Ok((super::created_or_ok(created), Json(moved)))
+}
+
+#[utoipa::path(post, path = "/v1/plans/{plan}/usable-coupons", operation_id = "usable_coupons", tag = "coupons", security(("bearer" = ["admin", "checkout"])), request_body = Cart,
+    responses((status = 200, body = UsableCoupons, description = "The buyer's claims usable on the cart (with what each saves alone) and unusable (with why), and the best combination"),
+        (status = 404, body = ErrorBody, description = "No such plan, or none active"),
+        (status = 422, body = ErrorBody, description = "A bad cart, or a cart that presents claims (the host reads the wallet)")))]
+pub async fn usable(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+    PathParams(plan): PathParams<String>,
+    Body(cart): Body<Cart>,
+) -> Result<Json<UsableCoupons>, ApiError> {
+    Ok(Json(app.plaza.usable_coupons(&who, &plan, cart).await?))
 }

@@ -108,6 +108,7 @@ pub fn app(state: AppState, max_body_bytes: usize) -> Router {
         .route("/v1/plans/{plan}/diff", get(plans::diff))
         .route("/v1/plans/{plan}/budgets", get(plans::budgets))
         .route("/v1/plans/{plan}/quote", post(plans::quote))
+        .route("/v1/plans/{plan}/usable-coupons", post(coupons::usable))
         .route("/v1/orders", post(orders::commit).get(orders::list))
         .route("/v1/orders/{order}", get(orders::get))
         .route("/v1/orders/{order}/ledger", get(orders::ledger))

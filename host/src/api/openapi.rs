@@ -41,7 +41,7 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder};
         affiliations::invite, affiliations::end_affiliate, affiliations::affiliates,
         affiliations::accept, affiliations::end_affiliation, affiliations::affiliations,
         coupons::create, coupons::list, coupons::get, coupons::end, coupons::claim, coupons::codes,
-        coupons::claim_code, coupons::get_claim, coupons::wallet, coupons::move_stock,
+        coupons::claim_code, coupons::get_claim, coupons::wallet, coupons::move_stock, coupons::usable,
         grants::grant, grants::revoke, grants::list, grants::clients,
         ops::health, ops::ready, ops::metrics,
     ),

@@ -1,7 +1,7 @@
 //! `plaza coupon`: a merchant's or agency's claimed coupons from the command line —
 //! define a template, claim one for a buyer (from stock or with an offline code), issue a
-//! batch of codes, move a 主播券's stock between live rooms, end claiming, and read a
-//! template, a claim or a buyer's wallet.
+//! batch of codes, move a 主播券's stock between live rooms, end claiming, read a
+//! template, a claim or a buyer's wallet, and ask which claims a cart can use.
 
 use super::ServerArgs;
 use crate::client::escape;
@@ -77,6 +77,14 @@ pub(super) enum CouponCommand {
         #[arg(long)]
         units: u32,
     },
+    /// The buyer's claims usable on a cart (a JSON file), with why not, and the best
+    /// combination.
+    Usable {
+        #[command(flatten)]
+        server: ServerArgs,
+        plan: String,
+        cart: PathBuf,
+    },
     /// Show one claim and its state now.
     ShowClaim {
         #[command(flatten)]
@@ -94,11 +102,11 @@ pub(super) enum CouponCommand {
 pub(super) fn coupon(command: CouponCommand) -> anyhow::Result<Value> {
     match command {
         CouponCommand::Create { server, file } => {
-            let text = std::fs::read_to_string(&file)
-                .map_err(|e| anyhow::anyhow!("reading {}: {e}", file.display()))?;
-            let body: Value = serde_json::from_str(&text)
-                .map_err(|e| anyhow::anyhow!("{} is not JSON: {e}", file.display()))?;
-            server.client().post_json("/v1/coupons", &body)
+            server.client().post_json("/v1/coupons", &json_file(&file)?)
+        }
+        CouponCommand::Usable { server, plan, cart } => {
+            let path = format!("/v1/plans/{}/usable-coupons", escape(&plan));
+            server.client().post_json(&path, &json_file(&cart)?)
         }
         CouponCommand::Show { server, template } => server
             .client()
@@ -163,4 +171,10 @@ pub(super) fn coupon(command: CouponCommand) -> anyhow::Result<Value> {
             server.client().every_item(&path, None)
         }
     }
+}
+
+fn json_file(file: &std::path::Path) -> anyhow::Result<Value> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| anyhow::anyhow!("reading {}: {e}", file.display()))?;
+    serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{} is not JSON: {e}", file.display()))
 }

@@ -44,6 +44,8 @@ impl Plaza {
         }
         let prepared = self.active_plan(&tenant, &req.plan)?;
         let mut req = req;
+        self.apply_best_claims(who, &req.plan, &mut req.cart)
+            .await?;
         let attributed = super::attribution::attribute(self, &tenant, req.cart)?;
         req.cart = attributed.cart;
         let live_room = attributed.live_room.as_deref();

@@ -50,7 +50,7 @@ pub use breaker::{Admission, Breaker, BreakerConfig};
 pub use commission::{CommissionState, Side};
 pub use coupons::{
     Bindings, Claim, ClaimState, CodeBatch, LiveRoom, NewClaim, NewCodeBatch, NewLiveRoom,
-    NewStockMove, NewTemplate, OnRefund, StockMove, Template, Validity, WalletEntry,
+    NewStockMove, NewTemplate, OnRefund, StockMove, Template, UsableCoupons, Validity, WalletEntry,
 };
 pub use error::Error;
 pub use grants::{Grant, NewGrant};

@@ -39,6 +39,8 @@ impl Plaza {
             None => Source::Active(self.active_plan(&tenant, plan)?),
             Some(v) => Source::Stored(Box::new(self.load_version(&tenant, plan, v)?)),
         };
+        let mut cart = cart;
+        self.apply_best_claims(who, plan, &mut cart).await?;
         let attributed = super::attribution::attribute(self, &tenant, cart)?;
         let live_room = attributed.live_room;
         let (mut cart, report, carry) = (attributed.cart, attributed.report, attributed.carry);

@@ -50,6 +50,10 @@ pub struct Cart {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schema(schema_with = claims_schema)]
     pub claims: Vec<String>,
+    /// Ask the host to present the best combination of the buyer's claims (instead of
+    /// `claims`): a quote and an order choose the same way `usable-coupons` does.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub best_claims: bool,
     #[serde(default)]
     pub gift: bool,
     /// The shipping fee before any promotion.

@@ -21,6 +21,7 @@ pub const PROBE_BUYER: &str = "probe-buyer";
 fn probe_cart() -> Cart {
     let party = |role: &str| Some(format!("probe-{role}"));
     Cart {
+        best_claims: false,
         lines: vec![CartLine {
             id: "probe-line".into(),
             sku: "probe-sku".into(),

@@ -18,12 +18,14 @@ mod codes;
 pub(crate) mod redeem;
 mod rooms;
 mod templates;
+mod usable;
 
 pub use claims::{Claim, ClaimBuyer, ClaimState, NewClaim, WalletEntry};
 pub use codes::{CodeBatch, NewCodeBatch};
 pub use redeem::HeldClaim;
 pub use rooms::{LiveRoom, NewLiveRoom, NewStockMove, StockMove};
 pub use templates::{Bindings, NewTemplate, OnRefund, Template, Validity};
+pub use usable::{BestClaims, UnusableClaim, UsableClaim, UsableCoupons};
 
 use crate::store::key;
 

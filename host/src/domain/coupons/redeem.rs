@@ -287,8 +287,9 @@ impl Plaza {
         Ok(p)
     }
 
+    /// Why `claim` cannot be redeemed on `cart` through `plan`, if it cannot.
     #[allow(clippy::too_many_arguments)]
-    fn problem(
+    pub(super) fn problem(
         &self,
         tenant: &str,
         plan: &str,
