@@ -6,7 +6,8 @@
 //! (the rule's note, e.g. "spend 23.50 more", and the step's reason). It then chooses the
 //! best combination deterministically: one claim per coupon code (the one that expires
 //! first), all usable codes presented together so that the plan's stacking and exclusive
-//! groups decide, then codes dropped one at a time while that lowers what the buyer pays.
+//! groups decide, the claims the plan set aside dropped, then claims dropped one at a time
+//! while that does not raise what the buyer pays.
 //! A quote or an order whose cart sets `best_claims` presents that combination.
 
 use super::claims::{CLAIMERS, Claim};
@@ -210,37 +211,8 @@ impl Plaza {
                         }
                     }
                 }
-                let mut best: Vec<String> = picked.iter().map(|u| u.claim.clone()).collect();
-                let mut best_q = if best.is_empty() {
-                    base.clone()
-                } else {
-                    run(best.clone())?
-                };
-                // Drop a claim while that lowers what the buyer pays (or keeps it, with one
-                // claim fewer); ties go to the first claim in the list.
-                'search: loop {
-                    for i in 0..best.len() {
-                        let mut fewer = best.clone();
-                        fewer.remove(i);
-                        let q = if fewer.is_empty() {
-                            base.clone()
-                        } else {
-                            run(fewer.clone())?
-                        };
-                        if payable(&q) <= payable(&best_q) {
-                            (best, best_q) = (fewer, q);
-                            continue 'search;
-                        }
-                    }
-                    break;
-                }
-                // Only the claims the chosen quote redeems.
-                best.retain(|c| {
-                    best_q
-                        .claims
-                        .iter()
-                        .any(|r| r.claim == *c && r.redeemed_by.is_some())
-                });
+                let picked = picked.iter().map(|u| u.claim.clone()).collect();
+                let (best, best_q) = search(&run, &base, picked)?;
                 let saves = saved(&best_q)?;
                 Ok::<_, Error>((
                     usable,
@@ -348,4 +320,44 @@ fn step_said(q: &Quote, step: &str) -> (Option<Reason>, Vec<String>) {
         .map(|n| n.text.clone())
         .collect();
     (reason, notes)
+}
+
+/// The best of `picked` (claims, the most saving first): all of them, less those the plan
+/// set aside (an exclusive group's other members), then less one claim at a time while
+/// that does not raise what the buyer pays (ties go to fewer claims, then to dropping the
+/// earliest in the list). Returns the claims the chosen quote redeems, and that quote.
+fn search(
+    run: &dyn Fn(Vec<String>) -> Result<Quote, Error>,
+    base: &Quote,
+    picked: Vec<String>,
+) -> Result<(Vec<String>, Quote), Error> {
+    let quote = |claims: &[String]| match claims.is_empty() {
+        true => Ok(base.clone()),
+        false => run(claims.to_vec()),
+    };
+    let redeemed =
+        |q: &Quote, c: &String| (q.claims.iter()).any(|r| r.claim == *c && r.redeemed_by.is_some());
+    let mut best_q = quote(&picked)?;
+    let mut best: Vec<String> = picked
+        .iter()
+        .filter(|c| redeemed(&best_q, c))
+        .cloned()
+        .collect();
+    if best.len() < picked.len() {
+        best_q = quote(&best)?;
+    }
+    'search: loop {
+        for i in 0..best.len() {
+            let mut fewer = best.clone();
+            fewer.remove(i);
+            let q = quote(&fewer)?;
+            if q.total.payable <= best_q.total.payable {
+                (best, best_q) = (fewer, q);
+                continue 'search;
+            }
+        }
+        break;
+    }
+    best.retain(|c| redeemed(&best_q, c));
+    Ok((best, best_q))
 }
