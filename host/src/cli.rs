@@ -14,6 +14,7 @@ use std::path::PathBuf;
 mod affiliations;
 mod coupons;
 mod grants;
+mod help;
 mod market;
 mod plaza;
 
@@ -113,6 +114,9 @@ enum Command {
     /// Claimed coupons: templates, claims, offline codes, a buyer's wallet.
     #[command(subcommand)]
     Coupon(coupons::CouponCommand),
+    /// Invite-to-help (助力) campaigns: start one, initiations, helps, progress.
+    #[command(subcommand)]
+    HelpCampaign(help::HelpCommand),
     /// Pay out every settleable commission share up to a time (a settlement run; running
     /// the same id again answers the same run and pays nothing twice).
     Settle {
@@ -281,6 +285,8 @@ enum Listing {
     Affiliations,
     /// The tenant's coupon templates.
     Coupons,
+    /// The tenant's invite-to-help campaigns.
+    HelpCampaigns,
 }
 
 impl Listing {
@@ -312,6 +318,7 @@ impl Listing {
             Listing::Affiliates => "/v1/plaza/affiliates".into(),
             Listing::Affiliations => "/v1/plaza/affiliations".into(),
             Listing::Coupons => "/v1/coupons".into(),
+            Listing::HelpCampaigns => "/v1/help-campaigns".into(),
         }
     }
 }
@@ -401,6 +408,7 @@ pub fn main() -> anyhow::Result<()> {
         Command::Affiliate(args) => print(affiliations::affiliate(args)?),
         Command::Affiliation(args) => print(affiliations::affiliation(args)?),
         Command::Coupon(command) => print(coupons::coupon(command)?),
+        Command::HelpCampaign(command) => print(help::help_campaign(command)?),
         Command::Settle {
             server,
             settlement_id,

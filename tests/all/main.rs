@@ -9,6 +9,7 @@ mod coupon_redemption;
 mod coupons;
 mod examples;
 mod fuzz_corpus;
+mod help_campaigns;
 mod hostile;
 mod hostile_wire;
 mod legacy;

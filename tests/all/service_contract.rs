@@ -27,6 +27,7 @@ fn request(method: &str, path: &str) -> (String, Option<Value>) {
         .replace("{template}", "tea30")
         .replace("{code}", "0000000000000000")
         .replace("{claim}", "c-1")
+        .replace("{campaign}", "five")
         .replace(
             "{version}",
             if path.starts_with("/v1/plans") {
@@ -75,6 +76,14 @@ fn request(method: &str, path: &str) -> (String, Option<Value>) {
             Some(json!({"claim_id": "c-1", "buyer": {"id": "b-42"}}))
         }
         (_, "/v1/coupons/{template}/codes") => Some(json!({"batch_id": "b-1", "count": 1})),
+        (_, "/v1/help-campaigns") => Some(json!({
+            "id": "five", "name": "Five friends", "template": "tea30", "helpers_required": 5,
+            "from_ms": 0, "until_ms": 1
+        })),
+        (_, "/v1/help-campaigns/{campaign}/initiations") => Some(json!({"buyer": {"id": "b-42"}})),
+        (_, "/v1/help-campaigns/{campaign}/initiations/{buyer}/helps") => {
+            Some(json!({"helper": {"id": "h-1"}}))
+        }
         (_, "/v1/coupons/{template}/stock-moves") => {
             Some(json!({"move_id": "m-1", "from": "l-1", "to": "l-2", "units": 1}))
         }

@@ -129,6 +129,11 @@ const ROUTES: &[&str] = &[
     "/v1/coupons/{}/codes",
     "/v1/coupons/{}/stock-moves",
     "/v1/plans/{}/usable-coupons",
+    "/v1/help-campaigns",
+    "/v1/help-campaigns/{}",
+    "/v1/help-campaigns/{}/initiations",
+    "/v1/help-campaigns/{}/initiations/{}",
+    "/v1/help-campaigns/{}/initiations/{}/helps",
     "/v1/coupon-codes/{}/claims",
     "/v1/coupon-claims/{}",
     "/v1/buyers/{}/coupons",
@@ -213,7 +218,8 @@ const METHODS: &[Method] = &[
 /// units, amount, shipping, all), a tenant, a key, an activation, an order event, order
 /// settings, a settlement run, an invitation and its acceptance, a touch, attribution
 /// settings, an offer, a pool, a membership, a grant, a coupon template, a claim, a
-/// batch of codes, a 主播券 split over live rooms and a move of its stock.
+/// batch of codes, a 主播券 split over live rooms and a move of its stock, a help
+/// campaign, an initiation and a help.
 fn templates() -> Vec<serde_json::Value> {
     let cart: serde_json::Value = serde_json::from_str(plaza::examples::DEMO_CART).expect("cart");
     let plan: serde_json::Value = serde_json::from_str(plaza::examples::DEMO_PLAN).expect("plan");
@@ -243,6 +249,9 @@ fn templates() -> Vec<serde_json::Value> {
         serde_json::json!({"batch_id": "batch-1", "count": 2}),
         serde_json::json!({"id": "live", "name": "Live", "plan": "sim", "step": "tea-coupon", "code": "TEA30", "stock": 10, "validity": {"between": {"from_ms": 0, "until_ms": 1}}, "live_rooms": [{"livestreamer": "l-1", "stock": 6}, {"livestreamer": "l-2", "stock": 4}]}),
         serde_json::json!({"move_id": "m-1", "from": "l-1", "to": "l-2", "units": 3}),
+        serde_json::json!({"id": "five", "name": "Five friends", "template": "c-1", "helpers_required": 5, "from_ms": 0, "until_ms": 1_900_000_000_000i64, "hours_to_complete": 24, "new_helpers_only": true}),
+        serde_json::json!({"buyer": {"id": "b-42", "new_customer": true}}),
+        serde_json::json!({"helper": {"id": "b-43", "new_customer": true}}),
     ]
 }
 

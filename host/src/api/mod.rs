@@ -9,6 +9,7 @@ mod coupons;
 mod error;
 mod extract;
 mod grants;
+mod help;
 pub mod limit;
 mod links;
 mod market;
@@ -198,6 +199,20 @@ pub fn app(state: AppState, max_body_bytes: usize) -> Router {
         )
         .route("/v1/coupon-codes/{code}/claims", post(coupons::claim_code))
         .route("/v1/coupon-claims/{claim}", get(coupons::get_claim))
+        .route("/v1/help-campaigns", get(help::list).post(help::create))
+        .route("/v1/help-campaigns/{campaign}", get(help::get))
+        .route(
+            "/v1/help-campaigns/{campaign}/initiations",
+            post(help::initiate),
+        )
+        .route(
+            "/v1/help-campaigns/{campaign}/initiations/{buyer}",
+            get(help::progress),
+        )
+        .route(
+            "/v1/help-campaigns/{campaign}/initiations/{buyer}/helps",
+            post(help::help),
+        )
         .route("/v1/buyers/{buyer}/coupons", get(coupons::wallet))
         .route("/v1/grants", get(grants::list))
         .route(

@@ -6,8 +6,8 @@
 
 use super::samples::Samples;
 use super::{
-    ErrorBody, affiliations, coupons, grants, market, ops, orders, plans, plaza, plugins, settings,
-    settlements, tenants,
+    ErrorBody, affiliations, coupons, grants, help, market, ops, orders, plans, plaza, plugins,
+    settings, settlements, tenants,
 };
 use crate::domain::MAX_IDEMPOTENCY_KEY;
 use crate::shape;
@@ -41,7 +41,8 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder};
         affiliations::invite, affiliations::end_affiliate, affiliations::affiliates,
         affiliations::accept, affiliations::end_affiliation, affiliations::affiliations,
         coupons::create, coupons::list, coupons::get, coupons::end, coupons::claim, coupons::codes,
-        coupons::claim_code, coupons::get_claim, coupons::wallet, coupons::move_stock, coupons::usable,
+        coupons::claim_code, coupons::get_claim, coupons::wallet, coupons::move_stock, coupons::usable, help::create, help::list, help::get,
+        help::initiate, help::progress, help::help,
         grants::grant, grants::revoke, grants::list, grants::clients,
         ops::health, ops::ready, ops::metrics,
     ),

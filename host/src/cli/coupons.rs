@@ -173,7 +173,7 @@ pub(super) fn coupon(command: CouponCommand) -> anyhow::Result<Value> {
     }
 }
 
-fn json_file(file: &std::path::Path) -> anyhow::Result<Value> {
+pub(super) fn json_file(file: &std::path::Path) -> anyhow::Result<Value> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| anyhow::anyhow!("reading {}: {e}", file.display()))?;
     serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{} is not JSON: {e}", file.display()))

@@ -49,8 +49,9 @@ pub use beneficiary::{BeneficiaryKey, IssuedBeneficiaryKey, NewBeneficiaryKey};
 pub use breaker::{Admission, Breaker, BreakerConfig};
 pub use commission::{CommissionState, Side};
 pub use coupons::{
-    Bindings, Claim, ClaimState, CodeBatch, LiveRoom, NewClaim, NewCodeBatch, NewLiveRoom,
-    NewStockMove, NewTemplate, OnRefund, StockMove, Template, UsableCoupons, Validity, WalletEntry,
+    Bindings, Campaign, Claim, ClaimState, CodeBatch, Initiation, InitiationState, LiveRoom,
+    NewCampaign, NewClaim, NewCodeBatch, NewHelp, NewInitiation, NewLiveRoom, NewStockMove,
+    NewTemplate, OnRefund, Progress, StockMove, Template, UsableCoupons, Validity, WalletEntry,
 };
 pub use error::Error;
 pub use grants::{Grant, NewGrant};

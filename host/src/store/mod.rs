@@ -130,11 +130,17 @@ pub enum Table {
     CouponBatches,
     /// Stock moved between a 主播券's live rooms: owner \0 template \0 move.
     CouponMoves,
+    /// Help campaigns (助力): owner \0 campaign.
+    HelpCampaigns,
+    /// Their initiations: owner \0 campaign \0 initiator.
+    HelpInitiations,
+    /// Who helped whom: owner \0 campaign \0 helper → the initiator.
+    HelpHelpers,
 }
 
 impl Table {
     /// Every table, in a fixed order.
-    pub const ALL: [Table; 45] = [
+    pub const ALL: [Table; 48] = [
         Table::Tenants,
         Table::Keys,
         Table::Plugins,
@@ -180,6 +186,9 @@ impl Table {
         Table::CouponCodes,
         Table::CouponBatches,
         Table::CouponMoves,
+        Table::HelpCampaigns,
+        Table::HelpInitiations,
+        Table::HelpHelpers,
     ];
 
     /// The table's name in the database.
@@ -230,6 +239,9 @@ impl Table {
             Table::CouponCodes => "coupon_codes",
             Table::CouponBatches => "coupon_batches",
             Table::CouponMoves => "coupon_moves",
+            Table::HelpCampaigns => "help_campaigns",
+            Table::HelpInitiations => "help_initiations",
+            Table::HelpHelpers => "help_helpers",
         }
     }
 }

@@ -7,7 +7,7 @@ use crate::domain::page::{Page, Position};
 use crate::domain::tenants::TenantKind;
 use crate::domain::{Error, Plaza, Principal, Role, check_id};
 use crate::executor::cart::Channel;
-use crate::store::{Table, TxError, TxExt, prefix};
+use crate::store::{Table, Tx, TxError, TxExt, prefix};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -103,7 +103,7 @@ pub(super) enum Source<'a> {
 }
 
 /// Why a claim transaction gave up.
-enum Refusal {
+pub(super) enum Refusal {
     IdTaken,
     Missing,
     Other(Error),
@@ -112,7 +112,7 @@ enum Refusal {
     CodeUsed,
 }
 
-const TABLES: [Table; 5] = [
+pub(super) const TABLES: [Table; 5] = [
     Table::CouponTemplates,
     Table::CouponHolders,
     Table::CouponClaims,
@@ -125,6 +125,17 @@ fn invalid(field: &str, message: &str) -> Error {
         field: field.to_owned(),
         message: message.to_owned(),
     }
+}
+
+/// A checkout's claim id may not be one the host gives rewards.
+pub(super) fn check_checkout_claim_id(id: &str) -> Result<(), Error> {
+    if id.starts_with(super::help::REWARD_PREFIX) {
+        return Err(invalid(
+            "claim_id",
+            "claim ids starting with help: are the host's (help campaign rewards)",
+        ));
+    }
+    Ok(())
 }
 
 fn check_claim(new: &NewClaim) -> Result<(), Error> {
@@ -190,6 +201,7 @@ impl Plaza {
     ) -> Result<(Claim, bool), Error> {
         let owner = who.tenant(CLAIMERS, "claim coupons")?.to_owned();
         check_id("template", template)?;
+        check_checkout_claim_id(&new.claim_id)?;
         self.claim_from(&owner, template, new, Source::Stock).await
     }
 
@@ -200,18 +212,60 @@ impl Plaza {
         new: NewClaim,
         source: Source<'_>,
     ) -> Result<(Claim, bool), Error> {
-        check_claim(&new)?;
         let now = self.now_ms();
+        let fresh = match self.prepare_claim(owner, template, &new, &source, now)? {
+            Prepared::Again(claim) => return Ok((claim, false)),
+            Prepared::Fresh(claim) => claim,
+        };
+        let mut refusal = None;
+        let mut again = None;
+        let outcome = self.store.transact(&TABLES, |tx| {
+            refusal = None;
+            again = None;
+            match store_claim(tx, &fresh, &source, now)? {
+                Ok(stored) => {
+                    again = stored;
+                    Ok(())
+                }
+                Err(r) => {
+                    refusal = Some(r);
+                    Err(TxError::Abort)
+                }
+            }
+        });
+        match (outcome, refusal) {
+            (Ok(()), _) => {}
+            (Err(TxError::Abort), Some(r)) => return Err(refused(r, template)),
+            (Err(e), _) => return Err(Error::from_tx(e)),
+        }
+        if let Some(c) = again {
+            return Ok((c, false));
+        }
+        self.flush().await?;
+        Ok((fresh, true))
+    }
+
+    /// The claim `new` would store at `now` (checked against the template, its bindings
+    /// and its live rooms), or the same claim stored already.
+    pub(super) fn prepare_claim(
+        &self,
+        owner: &str,
+        template: &str,
+        new: &NewClaim,
+        source: &Source<'_>,
+        now: i64,
+    ) -> Result<Prepared, Error> {
+        check_claim(new)?;
         let t = self.template_of(owner, template)?;
-        let ckey = claim_key(owner, &new.claim_id);
-        let stored = self.store.get::<Claim>(Table::CouponClaims, &ckey)?;
+        let stored =
+            (self.store).get::<Claim>(Table::CouponClaims, &claim_key(owner, &new.claim_id))?;
         if let Some(claim) =
             same_claim(stored, template, &new.buyer.id).map_err(|r| refused(r, template))?
         {
-            return Ok((claim, false));
+            return Ok(Prepared::Again(claim));
         }
         t.open_at(now)?;
-        if let Some(why) = self.ineligible(&t, &new, now)? {
+        if let Some(why) = self.ineligible(&t, new, now)? {
             return Err(conflict("not_eligible", &why));
         }
         let live_room = match t.live_rooms.is_empty() {
@@ -226,9 +280,9 @@ impl Plaza {
         let (valid_from_ms, valid_until_ms) = t.valid_for_claim_at(now);
         let offline_code = match source {
             Source::Stock => None,
-            Source::Code(code) => Some(code.to_owned()),
+            Source::Code(code) => Some((*code).to_owned()),
         };
-        let fresh = Claim {
+        Ok(Prepared::Fresh(Claim {
             id: new.claim_id.clone(),
             owner: owner.to_owned(),
             template: template.to_owned(),
@@ -239,75 +293,7 @@ impl Plaza {
             claimed_ms: now,
             valid_from_ms,
             valid_until_ms,
-        };
-        let (tkey, hkey) = (
-            template_key(owner, template),
-            holder_key(owner, template, &new.buyer.id),
-        );
-        let mut refusal = None;
-        let mut again = None;
-        let outcome = self.store.transact(&TABLES, |tx| {
-            refusal = None;
-            again = None;
-            let stored = tx.get_json::<Claim>(Table::CouponClaims, &ckey)?;
-            match same_claim(stored, template, &fresh.buyer) {
-                Ok(Some(c)) => {
-                    again = Some(c);
-                    return Ok(());
-                }
-                Ok(None) => {}
-                Err(r) => {
-                    refusal = Some(r);
-                    return Err(TxError::Abort);
-                }
-            }
-            let Some(mut t) = tx.get_json::<Template>(Table::CouponTemplates, &tkey)? else {
-                refusal = Some(Refusal::Missing);
-                return Err(TxError::Abort);
-            };
-            let room = fresh.live_room.as_deref();
-            if let Err(e) = t
-                .open_at(now)
-                .and_then(|()| room.map_or(Ok(()), |r| t.take_room(r)))
-            {
-                refusal = Some(Refusal::Other(e));
-                return Err(TxError::Abort);
-            }
-            match source {
-                Source::Stock if t.left() == 0 => {
-                    refusal = Some(Refusal::OutOfStock);
-                    return Err(TxError::Abort);
-                }
-                Source::Stock => t.issued += 1,
-                Source::Code(code) => {
-                    if !super::codes::take(tx, owner, code, template, &fresh.id)? {
-                        refusal = Some(Refusal::CodeUsed);
-                        return Err(TxError::Abort);
-                    }
-                }
-            }
-            let held: u32 = tx.get_json(Table::CouponHolders, &hkey)?.unwrap_or(0);
-            if held >= t.per_buyer {
-                refusal = Some(Refusal::Limit);
-                return Err(TxError::Abort);
-            }
-            t.claimed += 1;
-            tx.put_json(Table::CouponHolders, &hkey, &(held + 1))?;
-            tx.put_json(Table::CouponTemplates, &tkey, &t)?;
-            tx.put_json(Table::CouponClaims, &ckey, &fresh)?;
-            let wkey = wallet_key(owner, &fresh.buyer, &fresh.id);
-            tx.put_json(Table::CouponWallets, &wkey, &fresh.id)
-        });
-        match (outcome, refusal) {
-            (Ok(()), _) => {}
-            (Err(TxError::Abort), Some(r)) => return Err(refused(r, template)),
-            (Err(e), _) => return Err(Error::from_tx(e)),
-        }
-        if let Some(c) = again {
-            return Ok((c, false));
-        }
-        self.flush().await?;
-        Ok((fresh, true))
+        }))
     }
 
     /// One claim (the owner's keys).
@@ -386,7 +372,64 @@ fn same_claim(
     }
 }
 
-fn refused(r: Refusal, template: &str) -> Error {
+/// A claim to store, or the same claim stored already.
+pub(super) enum Prepared {
+    Fresh(Claim),
+    Again(Claim),
+}
+
+/// Inside a transaction over [`TABLES`]: take a unit for `fresh` from `source` (and its
+/// live room's stock), count it against the buyer's limit and store it. `Ok(Some(c))`
+/// when the same claim was stored already (nothing written).
+pub(super) fn store_claim(
+    tx: &mut dyn Tx,
+    fresh: &Claim,
+    source: &Source<'_>,
+    now: i64,
+) -> Result<Result<Option<Claim>, Refusal>, TxError> {
+    let (owner, template) = (fresh.owner.as_str(), fresh.template.as_str());
+    let ckey = claim_key(owner, &fresh.id);
+    let stored = tx.get_json::<Claim>(Table::CouponClaims, &ckey)?;
+    match same_claim(stored, template, &fresh.buyer) {
+        Ok(Some(c)) => return Ok(Ok(Some(c))),
+        Ok(None) => {}
+        Err(r) => return Ok(Err(r)),
+    }
+    let tkey = template_key(owner, template);
+    let Some(mut t) = tx.get_json::<Template>(Table::CouponTemplates, &tkey)? else {
+        return Ok(Err(Refusal::Missing));
+    };
+    let room = fresh.live_room.as_deref();
+    if let Err(e) = t
+        .open_at(now)
+        .and_then(|()| room.map_or(Ok(()), |r| t.take_room(r)))
+    {
+        return Ok(Err(Refusal::Other(e)));
+    }
+    match source {
+        Source::Stock if t.left() == 0 => return Ok(Err(Refusal::OutOfStock)),
+        Source::Stock => t.issued += 1,
+        Source::Code(code) => {
+            if !super::codes::take(tx, owner, code, template, &fresh.id)? {
+                return Ok(Err(Refusal::CodeUsed));
+            }
+        }
+    }
+    let hkey = holder_key(owner, template, &fresh.buyer);
+    let held: u32 = tx.get_json(Table::CouponHolders, &hkey)?.unwrap_or(0);
+    if held >= t.per_buyer {
+        return Ok(Err(Refusal::Limit));
+    }
+    t.claimed += 1;
+    tx.put_json(Table::CouponHolders, &hkey, &(held + 1))?;
+    tx.put_json(Table::CouponTemplates, &tkey, &t)?;
+    tx.put_json(Table::CouponClaims, &ckey, fresh)?;
+    let wkey = wallet_key(owner, &fresh.buyer, &fresh.id);
+    tx.put_json(Table::CouponWallets, &wkey, &fresh.id)?;
+    Ok(Ok(None))
+}
+
+pub(super) fn refused(r: Refusal, template: &str) -> Error {
     match r {
         Refusal::IdTaken => conflict("claim_id_taken", "another claim has this claim_id"),
         Refusal::Missing => Error::not_found("coupon template", template),

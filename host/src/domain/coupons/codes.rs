@@ -223,6 +223,7 @@ impl Plaza {
         new: NewClaim,
     ) -> Result<(Claim, bool), Error> {
         let owner = who.tenant(CLAIMERS, "claim coupon codes")?.to_owned();
+        super::claims::check_checkout_claim_id(&new.claim_id)?;
         let code = normalize(typed).ok_or_else(|| Error::Unprocessable {
             kind: "bad_code",
             field: "code".into(),

@@ -15,6 +15,7 @@
 
 mod claims;
 mod codes;
+mod help;
 pub(crate) mod redeem;
 mod rooms;
 mod templates;
@@ -22,6 +23,9 @@ mod usable;
 
 pub use claims::{Claim, ClaimBuyer, ClaimState, NewClaim, WalletEntry};
 pub use codes::{CodeBatch, NewCodeBatch};
+pub use help::{
+    Campaign, Initiation, InitiationState, NewCampaign, NewHelp, NewInitiation, Progress,
+};
 pub use redeem::HeldClaim;
 pub use rooms::{LiveRoom, NewLiveRoom, NewStockMove, StockMove};
 pub use templates::{Bindings, NewTemplate, OnRefund, Template, Validity};
