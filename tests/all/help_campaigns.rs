@@ -238,11 +238,25 @@ fn every_other_tenant_and_party_is_refused_and_the_cli_runs_a_campaign() {
     );
     assert_eq!(started["needed"], 2);
     cli(
-        &["help-campaign", "record-help", "two", "b-5", "--helper", "h-1"],
+        &[
+            "help-campaign",
+            "record-help",
+            "two",
+            "b-5",
+            "--helper",
+            "h-1",
+        ],
         &till,
     );
     let done = cli(
-        &["help-campaign", "record-help", "two", "b-5", "--helper", "h-2"],
+        &[
+            "help-campaign",
+            "record-help",
+            "two",
+            "b-5",
+            "--helper",
+            "h-2",
+        ],
         &till,
     );
     assert_eq!(done["state"], "completed", "{done}");

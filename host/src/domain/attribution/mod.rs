@@ -158,7 +158,7 @@ pub(crate) fn live_room(
 ) -> Result<Option<String>, Error> {
     let settings = settings_of(&plaza.store, tenant)?;
     let found = touches::in_window(&plaza.store, tenant, buyer, now_ms, &settings)?;
-    let (won, _) = resolve::winner(
+    let won = resolve::winner(
         &settings,
         &found,
         buyer,
@@ -167,6 +167,7 @@ pub(crate) fn live_room(
         |id| plaza.promoter_record(id),
     )?;
     Ok(won
+        .winner
         .filter(|(_, p)| p.kind == crate::domain::promoters::PartyKind::Livestreamer)
         .map(|(_, p)| p.id))
 }

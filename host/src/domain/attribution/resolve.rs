@@ -47,9 +47,15 @@ pub(super) fn trusted(cart: &Cart) -> AttributionReport {
     }
 }
 
+/// The touch that credits a buyer, with its active party, if any; and whether a touch by
+/// the buyer itself was passed over.
+pub(crate) struct Won<'t> {
+    pub winner: Option<(&'t Touch, Promoter)>,
+    pub own: bool,
+}
+
 /// The touch that credits `buyer` at `now_ms` among `touches` (theirs, oldest first) that
-/// are inside the window and `count`, by the merchant's model, and its active party; and
-/// whether a touch by the buyer itself was passed over.
+/// are inside the window and `count`, by the merchant's model.
 pub(crate) fn winner<'t>(
     settings: &AttributionSettings,
     touches: &'t [Touch],
@@ -57,7 +63,7 @@ pub(crate) fn winner<'t>(
     now_ms: i64,
     count: impl Fn(&Touch) -> bool,
     promoter: impl Fn(&str) -> Result<Option<Promoter>, Error>,
-) -> Result<(Option<(&'t Touch, Promoter)>, bool), Error> {
+) -> Result<Won<'t>, Error> {
     let from = now_ms.saturating_sub(settings.lock_ms());
     let ordered: Box<dyn Iterator<Item = &Touch>> = match settings.model {
         TouchModel::FirstTouch => Box::new(touches.iter()),
@@ -72,10 +78,13 @@ pub(crate) fn winner<'t>(
         if let Some(p) = promoter(&t.promoter)?
             && p.state == BindingState::Active
         {
-            return Ok((Some((t, p)), own));
+            return Ok(Won {
+                winner: Some((t, p)),
+                own,
+            });
         }
     }
-    Ok((None, own))
+    Ok(Won { winner: None, own })
 }
 
 /// The chain from `touches` (the buyer's, oldest first, inside the window).
@@ -95,7 +104,7 @@ pub(super) fn from_touches(
         (LockScope::Store, _) | (LockScope::Product, None) => true,
         (LockScope::Product, Some(p)) => products.contains(p.as_str()),
     };
-    let (winner, own) = winner(
+    let Won { winner, own } = winner(
         settings,
         touches,
         &cart.buyer.id,
