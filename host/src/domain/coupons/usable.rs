@@ -77,7 +77,7 @@ pub struct UsableCoupons {
     /// By claim id.
     pub unusable: Vec<UnusableClaim>,
     pub best: BestClaims,
-    /// Wallet entries not considered (past the first [`MAX_WALLET`]).
+    /// Wallet entries not considered (past the first 100, by claim id).
     pub not_considered: bool,
 }
 
