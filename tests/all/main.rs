@@ -40,6 +40,7 @@ mod settlement_durability;
 mod settlement_model;
 mod simulation;
 mod snapshot;
+mod unit_budgets;
 mod usable_coupons;
 
 /// Run the `plaza` command line with `args` and parse what it prints as JSON; it must

@@ -114,15 +114,21 @@ impl World {
             n => json!({"promoter": format!("p-{n}")}),
         };
         // A typed code (which the bound step refuses), one of the buyer's claims (some
-        // used by earlier orders), another buyer's claim, or nothing.
-        let (coupons, claims): (Vec<&str>, Vec<String>) = match self.rng.u8(0..8) {
-            0 => (vec!["TEA30"], vec![]),
+        // used by earlier orders), another buyer's claim, the best of the buyer's claims
+        // as the host chooses them, or nothing.
+        let (coupons, claims, best): (Vec<&str>, Vec<String>, bool) = match self.rng.u8(0..9) {
+            0 => (vec!["TEA30"], vec![], false),
             1..=3 => {
                 let k = self.rng.u8(0..super::market::CLAIMS_PER_BUYER);
-                (vec![], vec![super::market::claim_id(b, k)])
+                (vec![], vec![super::market::claim_id(b, k)], false)
             }
-            4 => (vec![], vec![super::market::claim_id((b + 1) % 12, 0)]),
-            _ => (vec![], vec![]),
+            4 => (
+                vec![],
+                vec![super::market::claim_id((b + 1) % 12, 0)],
+                false,
+            ),
+            5 => (vec![], vec![], true),
+            _ => (vec![], vec![], false),
         };
         let shipping = [0, 800, 1200, 2000][self.rng.usize(0..4)];
         serde_json::from_value(json!({
@@ -131,6 +137,7 @@ impl World {
             "attribution": attribution,
             "coupon_codes": coupons,
             "claims": claims,
+            "best_claims": best,
             "shipping_fee": shipping,
             "now_ms": self.clock_ms(),
         }))

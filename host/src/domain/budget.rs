@@ -1,8 +1,8 @@
 //! Budgets and usage limits: the counters behind them, reserving and releasing them, and
 //! the gate that consults them (and the circuit breaker) while a quote runs.
 //!
-//! Counters are per plan and step id: `orders` and `amount` in all, `buyer/<id>` and
-//! `coupon/<code>` per subject. A quote only reads them (a step without room is explained
+//! Counters are per plan and step id: `orders`, `amount` and `units` in all, `buyer/<id>`,
+//! `buyer_units/<id>` and `coupon/<code>` per subject. A quote only reads them (a step without room is explained
 //! as `budget_exhausted`); a commit re-checks and changes them in the same transaction
 //! that writes the order, so concurrent commits never overspend.
 //!
@@ -30,6 +30,8 @@ pub const ORDERS: &str = "orders";
 pub const AMOUNT: &str = "amount";
 pub const BUYER: &str = "buyer";
 pub const COUPON: &str = "coupon";
+pub const UNITS: &str = "units";
+pub const BUYER_UNITS: &str = "buyer_units";
 
 /// The counters of one step of one plan.
 #[derive(Debug, Clone)]
@@ -220,6 +222,29 @@ fn reserve_plan(
             step: report.step.clone(),
             limit,
         };
+        // Units: the quantities of the lines the step adjusted (bounded by the cart's).
+        let units: u64 = (quote.lines.iter())
+            .filter(|l| l.adjustments.iter().any(|a| *a.step == *report.step))
+            .map(|l| u64::from(l.quantity))
+            .sum();
+        let unit_delta = i64::try_from(units).unwrap_or(i64::MAX);
+        let mut unit_counts = vec![(UNITS.to_owned(), None)];
+        bumps.push(bump(
+            c.key(UNITS, None),
+            unit_delta,
+            limit(budget.max_units),
+            BudgetLimit::Units,
+        ));
+        if budget.max_units_per_buyer.is_some() {
+            let buyer = &req.cart.buyer.id;
+            unit_counts.push((BUYER_UNITS.to_owned(), Some(buyer.clone())));
+            bumps.push(bump(
+                c.key(BUYER_UNITS, Some(buyer)),
+                unit_delta,
+                limit(budget.max_units_per_buyer),
+                BudgetLimit::UnitsPerBuyer,
+            ));
+        }
         let mut counts = vec![(ORDERS.to_owned(), None)];
         bumps.push(bump(
             c.key(ORDERS, None),
@@ -270,6 +295,8 @@ fn reserve_plan(
             released: Money::ZERO,
             line_shares,
             counts,
+            unit_counts,
+            units,
             counts_released: false,
             release: budget.release,
             layer: layer.then(|| books.clone()),
@@ -294,6 +321,16 @@ pub(super) fn release_all(tenant: &str, plan: &str, r: &mut Reservation, bumps: 
                 max: None,
                 step: r.step.clone(),
                 limit: BudgetLimit::Orders,
+            });
+        }
+        let units = i64::try_from(r.units).unwrap_or(i64::MAX);
+        for (limit, subject) in &r.unit_counts {
+            bumps.push(Bump {
+                key: c.key(limit, subject.as_deref()),
+                delta: -units,
+                max: None,
+                step: r.step.clone(),
+                limit: BudgetLimit::Units,
             });
         }
         r.counts_released = true;
@@ -370,6 +407,19 @@ impl<'a> ServiceGate<'a> {
             )
         {
             return Ok(Some(BudgetLimit::PerBuyer));
+        }
+        let units = i64::try_from(proposal.units).unwrap_or(i64::MAX);
+        if over(self.read(&c, UNITS, None)?, units, limit(budget.max_units)) {
+            return Ok(Some(BudgetLimit::Units));
+        }
+        if budget.max_units_per_buyer.is_some()
+            && over(
+                self.read(&c, BUYER_UNITS, Some(self.buyer))?,
+                units,
+                limit(budget.max_units_per_buyer),
+            )
+        {
+            return Ok(Some(BudgetLimit::UnitsPerBuyer));
         }
         if budget.max_orders_per_coupon.is_some() {
             for code in &proposal.coupons {

@@ -109,6 +109,14 @@ pub struct Reservation {
     /// Count counters reserved (+1 each): `orders`, `buyer/<id>`, `coupon/<code>`.
     #[schema(schema_with = counts_schema)]
     pub counts: Vec<(String, Option<String>)>,
+    /// Unit counters reserved (+`units` each): `units`, `buyer_units/<id>`; released with
+    /// the counts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(schema_with = counts_schema)]
+    pub unit_counts: Vec<(String, Option<String>)>,
+    /// Units of the lines the step adjusted.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub units: u64,
     pub counts_released: bool,
     pub release: Release,
     /// The plaza layer whose plan's budget it is on, when not the order's merchant's.
@@ -193,6 +201,10 @@ fn positive_amount_schema() -> utoipa::openapi::schema::Object {
 }
 
 /// `[kind, key?]` pairs.
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 fn counts_schema() -> utoipa::openapi::schema::Array {
     use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
     let part = ObjectBuilder::new().schema_type(SchemaType::from_iter([Type::String, Type::Null]));

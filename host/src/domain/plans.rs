@@ -466,6 +466,8 @@ fn check_budgets(plan: &Plan) -> Result<(), Error> {
             ("max_orders", b.max_orders),
             ("max_orders_per_buyer", b.max_orders_per_buyer),
             ("max_orders_per_coupon", b.max_orders_per_coupon),
+            ("max_units", b.max_units),
+            ("max_units_per_buyer", b.max_units_per_buyer),
         ] {
             if let Some(v) = v
                 && !(1..=MAX_BUDGET_COUNT).contains(&v)

@@ -6,7 +6,7 @@
     clippy::cast_sign_loss
 )]
 
-use super::budget::{AMOUNT, Counters, ORDERS, ServiceGate};
+use super::budget::{AMOUNT, Counters, ORDERS, ServiceGate, UNITS};
 use super::tenants::ANY_ROLE;
 use super::{Error, Plaza, Principal};
 use crate::Money;
@@ -21,6 +21,8 @@ pub struct StepUsage {
     pub step: String,
     pub orders: i64,
     pub amount: Money,
+    /// Units of the lines its orders adjusted.
+    pub units: i64,
     pub budget: executor::Budget,
 }
 
@@ -81,6 +83,7 @@ impl Plaza {
                 step: s.step.id.clone(),
                 orders: self.store.counter(&c.key(ORDERS, None))?,
                 amount: Money(self.store.counter(&c.key(AMOUNT, None))?),
+                units: self.store.counter(&c.key(UNITS, None))?,
                 budget: budget.clone(),
             });
         }

@@ -161,6 +161,15 @@ pub struct Budget {
     #[serde(default)]
     #[schema(schema_with = count_schema)]
     pub max_orders_per_coupon: Option<u64>,
+    /// Units the step may apply to, in all (a flash sale of 100 units): the quantities of
+    /// the lines it adjusts.
+    #[serde(default)]
+    #[schema(schema_with = count_schema)]
+    pub max_units: Option<u64>,
+    /// Units per buyer (限购 N 件).
+    #[serde(default)]
+    #[schema(schema_with = count_schema)]
+    pub max_units_per_buyer: Option<u64>,
     #[serde(default)]
     pub release: Release,
 }

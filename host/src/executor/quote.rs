@@ -279,6 +279,8 @@ pub enum BudgetLimit {
     PerCoupon,
     /// A claimed coupon's single use.
     Claim,
+    Units,
+    UnitsPerBuyer,
 }
 
 impl BudgetLimit {
@@ -289,6 +291,8 @@ impl BudgetLimit {
             BudgetLimit::PerBuyer => "per_buyer",
             BudgetLimit::PerCoupon => "per_coupon",
             BudgetLimit::Claim => "claim",
+            BudgetLimit::Units => "units",
+            BudgetLimit::UnitsPerBuyer => "units_per_buyer",
         }
     }
 }

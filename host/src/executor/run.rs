@@ -60,6 +60,8 @@ pub struct Proposal<'a> {
     pub amount: Money,
     /// Coupon codes the step would redeem.
     pub coupons: Vec<&'a str>,
+    /// Units of the lines the step would adjust.
+    pub units: u64,
 }
 
 /// Why a quote could not be produced at all.
@@ -276,9 +278,17 @@ impl Exec<'_> {
                     .chain(&delta.shipping_discounts)
                     .filter_map(|a| a.coupon.as_deref())
                     .collect();
+                let mut lines: Vec<usize> = delta.line_discounts.iter().map(|(i, _)| *i).collect();
+                lines.sort_unstable();
+                lines.dedup();
+                let units = (lines.iter())
+                    .filter_map(|i| self.cart.lines.get(*i))
+                    .map(|l| u64::from(l.quantity))
+                    .sum();
                 let proposal = Proposal {
                     amount: delta.discount() + delta.commission(),
                     coupons,
+                    units,
                 };
                 self.gate.admit(ps, self.cart, &proposal)
             }
