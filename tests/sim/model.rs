@@ -483,6 +483,9 @@ pub fn check_order(order: &Order, entries: &[(String, i64, u32)]) -> Result<()> 
         .lines
         .iter()
         .all(|l| l.refunded_quantity == l.quantity);
+    // A refund of every fen (by amount, the units kept) also refunds the order.
+    let money_back = order.lines.iter().all(|l| l.refunded == l.payable)
+        && order.shipping_refunded == order.shipping;
     let state = order.state;
     ensure!(
         order.pay_by_ms.is_some() == (state == OrderState::Placed),
@@ -503,10 +506,14 @@ pub fn check_order(order: &Order, entries: &[(String, i64, u32)]) -> Result<()> 
     }
     match order.status {
         OrderStatus::Placed => ensure!(order.refunds.is_empty(), "placed with refunds"),
-        OrderStatus::Refunded | OrderStatus::Cancelled => {
-            ensure!(all_back && held == 0, "{:?} but {held} held", order.status)
+        OrderStatus::Refunded => ensure!(
+            (all_back || money_back) && held == 0,
+            "refunded but {held} held"
+        ),
+        OrderStatus::Cancelled => ensure!(all_back && held == 0, "cancelled but {held} held"),
+        OrderStatus::PartiallyRefunded => {
+            ensure!(!all_back && !money_back, "partially refunded, all back")
         }
-        OrderStatus::PartiallyRefunded => ensure!(!all_back, "partially refunded, all back"),
     }
     Ok(())
 }

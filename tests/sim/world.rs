@@ -29,11 +29,14 @@ pub fn plan() -> serde_json::Value {
         serde_json::from_str(plaza::examples::DEMO_PLAN).expect("demo plan");
     plan["id"] = PLAN.into();
     let budgets = [
-        ("autumn-manjian", serde_json::json!({"max_amount": 300_000})),
+        (
+            "autumn-manjian",
+            serde_json::json!({"max_amount": 300_000, "max_units": 1_500}),
+        ),
         (
             "tea-coupon",
             serde_json::json!({"max_orders_per_coupon": 60, "max_orders_per_buyer": 4,
-                "release": {"on_cancel": true, "on_refund": false}}),
+                "max_units_per_buyer": 12, "release": {"on_cancel": true, "on_refund": false}}),
         ),
         (
             "promoter-commission",
@@ -57,6 +60,8 @@ fn counter_limits() -> BTreeMap<(String, String), i64> {
         ("max_orders", "orders"),
         ("max_orders_per_buyer", "buyer"),
         ("max_orders_per_coupon", "coupon"),
+        ("max_units", "units"),
+        ("max_units_per_buyer", "buyer_units"),
     ];
     let mut limits = BTreeMap::new();
     // Agency h's layer plan (no step of the merchant's plan shares its step's id).
@@ -478,6 +483,10 @@ fn reservations(order: &Order, mut add: impl FnMut(Vec<u8>, i64)) {
         if !r.counts_released {
             for (limit, subject) in &r.counts {
                 add(counter(limit, subject.as_deref()), 1);
+            }
+            let units = i64::try_from(r.units).expect("units fit i64");
+            for (limit, subject) in &r.unit_counts {
+                add(counter(limit, subject.as_deref()), units);
             }
         }
     }
