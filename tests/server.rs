@@ -567,3 +567,22 @@ pub fn race<T: Send>(threads: usize, each: usize, task: impl Fn(usize) -> T + Sy
             .collect()
     })
 }
+
+/// Keys that must find nothing of merchant `teahouse`'s: another merchant's admin
+/// (`rival`) and checkout, an agency (`pa`), one of its promoters (`p-1`) and a
+/// beneficiary (`p-2`), each with its name.
+pub fn strangers(server: &Server) -> Vec<(&'static str, Api)> {
+    let operator = server.operator();
+    let rival = operator.create_tenant("rival", "merchant");
+    let rival_checkout = operator.issue_key("rival", "checkout");
+    let agency = operator.create_tenant("pa", "agency");
+    let promoter = enlist(server, &agency, "p-1");
+    let beneficiary = operator.issue_beneficiary_key("p-2");
+    vec![
+        ("rival", rival),
+        ("rival checkout", rival_checkout),
+        ("agency", agency),
+        ("promoter", promoter),
+        ("beneficiary", beneficiary),
+    ]
+}

@@ -340,11 +340,7 @@ fn every_other_tenant_and_party_is_refused_on_the_coupon_routes() {
     let code = batch.body["codes"][0].as_str().unwrap().to_owned();
     let before = shop.get("/v1/coupons/mine").text;
 
-    let rival = operator.create_tenant("rival", "merchant");
-    let rival_checkout = operator.issue_key("rival", "checkout");
-    let agency = operator.create_tenant("pa", "agency");
-    let promoter = enlist(&server, &agency, "p-1");
-    let beneficiary = operator.issue_beneficiary_key("p-2");
+    let strangers = strangers(&server);
     let claim_body = json!({"claim_id": "c-9", "buyer": {"id": "b-9"}});
     let cases: [(&str, String, Option<Value>); 8] = [
         ("GET", "/v1/coupons/mine".into(), None),
@@ -372,13 +368,7 @@ fn every_other_tenant_and_party_is_refused_on_the_coupon_routes() {
         ("GET", "/v1/coupon-claims/c-1".into(), None),
         ("GET", "/v1/buyers/b-1/coupons".into(), None),
     ];
-    for (who, api) in [
-        ("rival", &rival),
-        ("rival checkout", &rival_checkout),
-        ("agency", &agency),
-        ("promoter", &promoter),
-        ("beneficiary", &beneficiary),
-    ] {
+    for (who, api) in &strangers {
         for (method, path, body) in &cases {
             let answer = match (*method, body) {
                 ("GET", _) => api.get(path),
@@ -404,7 +394,9 @@ fn every_other_tenant_and_party_is_refused_on_the_coupon_routes() {
         );
     }
     // Another tenant's plan cannot give a coupon its value.
-    let theirs = rival.post("/v1/coupons", &template("copy", 5, json!({})));
+    let theirs = strangers[0]
+        .1
+        .post("/v1/coupons", &template("copy", 5, json!({})));
     assert_eq!(theirs.status, 404, "{}", theirs.text);
     // Roles: an author key neither claims nor defines.
     let author = operator.issue_key("teahouse", "author");

@@ -180,19 +180,9 @@ fn every_other_tenant_and_party_is_refused_and_the_cli_runs_a_campaign() {
     assert_eq!(initiate(&checkout, "b-1").status, 201);
     let before = shop.get("/v1/help-campaigns/five").text;
     let operator = server.operator();
-    let rival = operator.create_tenant("rival", "merchant");
-    let rival_checkout = operator.issue_key("rival", "checkout");
-    let agency = operator.create_tenant("pa", "agency");
-    let promoter = enlist(&server, &agency, "p-1");
-    let beneficiary = operator.issue_beneficiary_key("p-2");
+    let strangers = strangers(&server);
     let author = operator.issue_key("teahouse", "author");
-    for (who, api) in [
-        ("rival", &rival),
-        ("rival checkout", &rival_checkout),
-        ("agency", &agency),
-        ("promoter", &promoter),
-        ("beneficiary", &beneficiary),
-    ] {
+    for (who, api) in &strangers {
         for a in [
             api.get("/v1/help-campaigns/five"),
             api.get("/v1/help-campaigns/five/initiations/b-1"),

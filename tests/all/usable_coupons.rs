@@ -190,18 +190,8 @@ fn a_cart_with_claims_is_refused_and_only_the_owners_checkout_and_admin_read_the
         403,
         "an author's quote does not read wallets"
     );
-    let rival = operator.create_tenant("rival", "merchant");
-    let rival_checkout = operator.issue_key("rival", "checkout");
-    let agency = operator.create_tenant("pa", "agency");
-    let promoter = enlist(&server, &agency, "p-1");
-    let beneficiary = operator.issue_beneficiary_key("p-2");
-    for (who, api) in [
-        ("rival", &rival),
-        ("rival checkout", &rival_checkout),
-        ("agency", &agency),
-        ("promoter", &promoter),
-        ("beneficiary", &beneficiary),
-    ] {
+    let strangers = strangers(&server);
+    for (who, api) in &strangers {
         let a = api.post("/v1/plans/wallet/usable-coupons", &cart(json!({})));
         assert!([403, 404].contains(&a.status), "{who}: {}", a.text);
     }
