@@ -31,6 +31,10 @@ pub struct Commission {
     pub state: CommissionState,
     /// The plaza layer whose books it is on (`None`: the merchant's).
     pub ledger: Option<String>,
+    pub payer: String,
+    pub payee: String,
+    /// Paid by a layer out of what it received (not by the merchant).
+    pub passed_on: bool,
 }
 
 impl Commission {
@@ -127,6 +131,9 @@ impl ModelOrder {
                     clawed: c.clawed_back.0,
                     ledger: c.ledger.clone(),
                     state: c.state,
+                    payer: c.payer.clone(),
+                    payee: c.payee.clone(),
+                    passed_on: c.payer_party != plaza::domain::commission::MERCHANT,
                 })
                 .collect(),
             reservations: order
@@ -329,6 +336,7 @@ impl ModelOrder {
                 let back = portion(c.left(), part, whole);
                 c.take_back(back);
             }
+            keep_what_is_passed_on(&mut next.commissions, id);
             for r in next.reservations.iter_mut().filter(|r| r.on_refund) {
                 let back = portion(r.line_shares[index], part, whole);
                 r.line_shares[index] -= back;
@@ -385,6 +393,42 @@ impl ModelOrder {
 }
 
 /// Claims whose template gives them back are the buyer's again.
+/// Each share rounded down on its own could leave a layer keeping less on `line` than it
+/// passes on: until none does, take the excess back from what it passes on, the share
+/// keeping most first (then the earliest).
+fn keep_what_is_passed_on(cs: &mut [Commission], line: &str) {
+    loop {
+        let mut changed = false;
+        let payers: std::collections::BTreeSet<String> = (cs.iter())
+            .filter(|c| c.line == line && c.passed_on)
+            .map(|c| c.payer.clone())
+            .collect();
+        for payer in payers {
+            let keeps: i64 = (cs.iter())
+                .filter(|c| c.line == line && c.payee == payer)
+                .map(Commission::left)
+                .sum();
+            let passes = |c: &Commission| c.line == line && c.passed_on && c.payer == payer;
+            let passed: i64 = cs.iter().filter(|c| passes(c)).map(Commission::left).sum();
+            let mut excess = passed - keeps;
+            if excess <= 0 {
+                continue;
+            }
+            let mut out: Vec<usize> = (0..cs.len()).filter(|i| passes(&cs[*i])).collect();
+            out.sort_by_key(|i| (std::cmp::Reverse(cs[*i].left()), *i));
+            for i in out {
+                let take = excess.min(cs[i].left());
+                cs[i].take_back(take);
+                excess -= take;
+            }
+            changed = true;
+        }
+        if !changed {
+            return;
+        }
+    }
+}
+
 fn give_back(claims: &mut [(String, bool, bool)]) {
     for (_, returns, returned) in claims.iter_mut() {
         *returned |= *returns;

@@ -16,6 +16,7 @@
 
 use super::Error;
 use super::budget::{AMOUNT, release, release_all};
+use super::commission::OrderCommission;
 use super::ledger::{self, LedgerKind, Movement};
 use super::order::{
     Order, OrderStatus, Refund, RefundLine, RefundLineRequest, RefundRequest, portion,
@@ -152,6 +153,13 @@ pub(super) fn refund(
                 reversed += back;
             }
         }
+        for (i, back) in passed_on_excess(&order.commissions, &want.line) {
+            let c = &mut order.commissions[i];
+            take_back(c, back, &mut movements);
+            if c.ledger.is_none() {
+                reversed += back;
+            }
+        }
         for r in order
             .reservations
             .iter_mut()
@@ -223,4 +231,59 @@ pub(super) fn refund(
     });
     let reference = req.refund_id.clone();
     Ok((ledger::number(order, &reference, movements, now), bumps))
+}
+
+/// What else to take back on `line` after each share was taken back in proportion,
+/// rounded down on its own: a layer that passes money on could then keep 1 fen less than
+/// it passes on. Until no payer on the line (other than the merchant) passes on more than
+/// it keeps, the difference is taken back from what it passes on, the share keeping most
+/// first (then the earliest). By index into `commissions`.
+fn passed_on_excess(commissions: &[OrderCommission], line: &str) -> Vec<(usize, Money)> {
+    let on_line: Vec<usize> = (0..commissions.len())
+        .filter(|i| commissions[*i].line == line)
+        .collect();
+    let passes_on = |c: &OrderCommission| c.payer_party != super::commission::MERCHANT;
+    let mut payers: Vec<&str> = (on_line.iter())
+        .map(|i| &commissions[*i])
+        .filter(|c| passes_on(c))
+        .map(|c| c.payer.as_str())
+        .collect();
+    payers.sort_unstable();
+    payers.dedup();
+    let mut kept: Vec<Money> = commissions.iter().map(OrderCommission::left).collect();
+    let mut extra: Vec<Money> = vec![Money::ZERO; commissions.len()];
+    loop {
+        let mut changed = false;
+        for payer in &payers {
+            let sum = |f: &dyn Fn(&OrderCommission) -> bool| -> Money {
+                on_line
+                    .iter()
+                    .filter(|i| f(&commissions[**i]))
+                    .map(|i| kept[*i])
+                    .sum()
+            };
+            let keeps = sum(&|c| c.payee == *payer);
+            let passed = sum(&|c| c.payer == *payer && passes_on(c));
+            let Some(mut excess) = passed.checked_sub(keeps).filter(|e| e.0 > 0) else {
+                continue;
+            };
+            let mut out: Vec<usize> = (on_line.iter().copied())
+                .filter(|i| commissions[*i].payer == *payer && passes_on(&commissions[*i]))
+                .collect();
+            out.sort_by(|a, b| kept[*b].cmp(&kept[*a]).then(a.cmp(b)));
+            for i in out {
+                let take = excess.min(kept[i]);
+                kept[i] -= take;
+                extra[i] += take;
+                excess -= take;
+            }
+            changed = true;
+        }
+        if !changed {
+            break;
+        }
+    }
+    (extra.into_iter().enumerate())
+        .filter(|(_, m)| m.0 > 0)
+        .collect()
 }
