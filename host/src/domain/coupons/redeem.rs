@@ -254,20 +254,7 @@ impl Plaza {
                 p.reports.push(report);
                 continue;
             };
-            let t = match templates.get(&claim.template) {
-                Some(t) => t.clone(),
-                None => {
-                    let t: Template = self
-                        .store
-                        .get(
-                            Table::CouponTemplates,
-                            &template_key(tenant, &claim.template),
-                        )?
-                        .ok_or_else(|| Error::Internal(format!("claim {id} has no template")))?;
-                    templates.insert(t.id.clone(), t.clone());
-                    t
-                }
-            };
+            let t = self.template_for(&mut templates, &claim)?;
             report.code = Some(claim.code.clone());
             report.problem = self.problem(tenant, plan, cart, live_room, &claim, &t, now)?;
             // Shown also for a claim that cannot be redeemed, so that the step's explanation
@@ -285,6 +272,26 @@ impl Plaza {
             p.reports.push(report);
         }
         Ok(p)
+    }
+
+    /// The template of `claim` (its owner's), read once per template into `cache`.
+    pub(super) fn template_for(
+        &self,
+        cache: &mut HashMap<String, Template>,
+        claim: &Claim,
+    ) -> Result<Template, Error> {
+        if let Some(t) = cache.get(&claim.template) {
+            return Ok(t.clone());
+        }
+        let t: Template = self
+            .store
+            .get(
+                Table::CouponTemplates,
+                &template_key(&claim.owner, &claim.template),
+            )?
+            .ok_or_else(|| Error::Internal(format!("claim {} has no template", claim.id)))?;
+        cache.insert(t.id.clone(), t.clone());
+        Ok(t)
     }
 
     /// Why `claim` cannot be redeemed on `cart` through `plan`, if it cannot.

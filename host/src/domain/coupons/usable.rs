@@ -10,10 +10,10 @@
 //! while that does not raise what the buyer pays.
 //! A quote or an order whose cart sets `best_claims` presents that combination.
 
+use super::claim_key;
 use super::claims::{CLAIMERS, Claim};
 use super::redeem::Presented;
 use super::templates::Template;
-use super::{claim_key, template_key};
 use crate::Money;
 use crate::domain::budget::ServiceGate;
 use crate::domain::{Error, Plaza, Principal};
@@ -264,24 +264,14 @@ impl Plaza {
             self.store
                 .scan_entries(Table::CouponWallets, &p, None, MAX_WALLET + 1)?;
         let more = ids.len() > MAX_WALLET;
-        let mut templates: BTreeMap<String, Template> = BTreeMap::new();
+        let mut templates = std::collections::HashMap::new();
         let mut held = Vec::new();
         for (_, id) in ids.into_iter().take(MAX_WALLET) {
             let claim: Claim = self
                 .store
                 .get(Table::CouponClaims, &claim_key(owner, &id))?
                 .ok_or_else(|| Error::Internal(format!("wallet entry {id} has no claim")))?;
-            if !templates.contains_key(&claim.template) {
-                let t: Template = self
-                    .store
-                    .get(
-                        Table::CouponTemplates,
-                        &template_key(owner, &claim.template),
-                    )?
-                    .ok_or_else(|| Error::Internal(format!("claim {id} has no template")))?;
-                templates.insert(t.id.clone(), t);
-            }
-            let template = templates[&claim.template].clone();
+            let template = self.template_for(&mut templates, &claim)?;
             held.push(Held { claim, template });
         }
         Ok((held, more))
