@@ -17,6 +17,7 @@ mod grants;
 mod help;
 mod market;
 mod plaza;
+mod points;
 
 #[derive(Parser)]
 #[command(
@@ -117,6 +118,9 @@ enum Command {
     /// Invite-to-help (助力) campaigns: start one, initiations, helps, progress.
     #[command(subcommand)]
     HelpCampaign(help::HelpCommand),
+    /// Member points: the program's terms, a buyer's account, grants.
+    #[command(subcommand)]
+    Points(points::PointsCommand),
     /// Pay out every settleable commission share up to a time (a settlement run; running
     /// the same id again answers the same run and pays nothing twice).
     Settle {
@@ -287,6 +291,8 @@ enum Listing {
     Coupons,
     /// The tenant's invite-to-help campaigns.
     HelpCampaigns,
+    /// A buyer's points ledger with the merchant, oldest first.
+    PointsLedger { buyer: String },
 }
 
 impl Listing {
@@ -319,6 +325,9 @@ impl Listing {
             Listing::Affiliations => "/v1/plaza/affiliations".into(),
             Listing::Coupons => "/v1/coupons".into(),
             Listing::HelpCampaigns => "/v1/help-campaigns".into(),
+            Listing::PointsLedger { buyer } => {
+                format!("/v1/buyers/{}/points/ledger", escape(buyer))
+            }
         }
     }
 }
@@ -409,6 +418,7 @@ pub fn main() -> anyhow::Result<()> {
         Command::Affiliation(args) => print(affiliations::affiliation(args)?),
         Command::Coupon(command) => print(coupons::coupon(command)?),
         Command::HelpCampaign(command) => print(help::help_campaign(command)?),
+        Command::Points(command) => print(points::points(command)?),
         Command::Settle {
             server,
             settlement_id,

@@ -180,6 +180,20 @@ pub struct Gift {
     pub label: String,
 }
 
+/// Pay part of the order with the buyer's points (points stage only). The host converts
+/// points to fen at the merchant's exchange rate, in whole exchange units, and clips the
+/// deduction to the buyer's usable balance, to the merchant's largest share of the order
+/// and to what the step's lines still cost; it allocates the value across those lines
+/// exactly to the fen.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PointsDeduction {
+    /// Points to spend (not negative).
+    pub points: i64,
+    /// Shown to the buyer.
+    pub label: String,
+}
+
 /// One proposal of a rule.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -190,6 +204,7 @@ pub enum Effect {
     ShippingAdjustment(ShippingAdjustment),
     Commission(Commission),
     Gift(Gift),
+    PointsDeduction(PointsDeduction),
     /// Text for the explanation; changes nothing.
     Note(String),
 }

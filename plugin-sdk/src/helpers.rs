@@ -160,6 +160,15 @@ impl Effect {
         })
     }
 
+    /// Pay with `points` of the buyer's points (points stage): the host converts them at
+    /// the merchant's rate and clips them to the buyer's balance and the merchant's share.
+    pub fn points(points: i64, label: impl Into<String>) -> Effect {
+        Effect::PointsDeduction(crate::PointsDeduction {
+            points,
+            label: label.into(),
+        })
+    }
+
     /// A note shown with the quote.
     pub fn note(text: impl Into<String>) -> Effect {
         Effect::Note(text.into())

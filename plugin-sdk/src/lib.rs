@@ -5,13 +5,14 @@
 //!
 //! ## Core concepts
 //!
-//! - A **rule** sees one cart ([`Input`]: lines, buyer, channel, attribution, coupon codes,
-//!   the request time), the pipeline state so far (what each line still costs, shipping)
-//!   and its own configuration, and **proposes** [`Effect`]s: discounts, commission
-//!   shares, gifts, notes.
+//! - A **rule** sees one cart ([`Input`]: lines, buyer (with the points they may spend),
+//!   channel, attribution, coupon codes, the request time), the pipeline state so far
+//!   (what each line still costs, shipping) and its own configuration, and **proposes**
+//!   [`Effect`]s: discounts, commission shares, gifts, points to spend, notes.
 //! - The host **disposes**: it clips a discount to what is still payable, allocates
 //!   order discounts across lines exactly to the fen, refuses commission over 90 % of its
-//!   base, and explains every decision. A rule never needs to defend against those
+//!   base, holds a points deduction to the buyer's balance and the merchant's exchange rate
+//!   and share, and explains every decision. A rule never needs to defend against those
 //!   mistakes itself, but the explanation will show them.
 //! - A rule belongs to one [`Stage`]; a plan runs stages in the order item price → store
 //!   promotion → coupon → points → shipping → commission.
@@ -98,7 +99,7 @@ pub use money::{MAX_COMMISSION_RATE, MAX_UNIT_PRICE, Money, Ppm, allocate};
 
 pub use contract::{
     Channel, Commission, Descriptor, Effect, Gift, LineAdjustment, OrderAdjustment, Party,
-    Pipeline, Share, ShippingAdjustment, Stage, StepContext, ThresholdBase,
+    Pipeline, PointsDeduction, Share, ShippingAdjustment, Stage, StepContext, ThresholdBase,
 };
 pub use texts::{Texts, TextsIter};
 pub use view::{Attribution, Buyer, Cart, Input, Line};

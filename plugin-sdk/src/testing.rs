@@ -155,6 +155,7 @@ pub fn cart() -> CartBuilder {
         payable: None,
         shipping: Money::ZERO,
         threshold_base: ThresholdBase::Current,
+        points: 0,
     }
 }
 
@@ -169,6 +170,7 @@ pub struct CartBuilder {
     payable: Option<Vec<Money>>,
     shipping: Money,
     threshold_base: ThresholdBase,
+    points: i64,
 }
 
 impl CartBuilder {
@@ -215,6 +217,11 @@ impl CartBuilder {
     /// The shipping fee.
     pub fn shipping(mut self, fee: Money) -> Self {
         self.shipping = fee;
+        self
+    }
+    /// The buyer's usable points (the host fills this from its points ledger).
+    pub fn points(mut self, points: i64) -> Self {
+        self.points = points;
         self
     }
     /// Judge thresholds on the original amount.
@@ -268,6 +275,7 @@ impl CartBuilder {
             coupon_codes: &self.coupons,
             gift: false,
             now_ms: 0,
+            points: self.points,
         });
         let fields = StepState {
             payable,

@@ -36,6 +36,9 @@ pub struct Buyer<'a> {
     pub new_customer: bool,
     /// Free-form buyer tags.
     pub tags: Texts<'a>,
+    /// Points the buyer may spend with the merchant now (0 when the merchant runs no
+    /// points program). The host fills it from its points ledger, never from the checkout.
+    pub points: i64,
 }
 
 /// Who brought the sale, as the host resolved it.

@@ -21,6 +21,7 @@ mod plaza_isolation;
 mod plaza_layers;
 mod plaza_ledgers;
 mod plaza_pools;
+mod points;
 mod properties;
 mod providers;
 mod refund_kinds;

@@ -87,6 +87,10 @@ fn request(method: &str, path: &str) -> (String, Option<Value>) {
         (_, "/v1/coupons/{template}/stock-moves") => {
             Some(json!({"move_id": "m-1", "from": "l-1", "to": "l-2", "units": 1}))
         }
+        (_, "/v1/settings/points") => {
+            Some(json!({"earn_rate_ppm": 10_000, "max_share_ppm": 300_000}))
+        }
+        (_, "/v1/buyers/{buyer}/points/grants") => Some(json!({"grant_id": "g-1", "points": 100})),
         (_, "/v1/orders/{order}/refunds") => {
             Some(json!({"refund_id": "r-1", "lines": [{"line": "l1", "quantity": 1}]}))
         }

@@ -164,6 +164,8 @@ fn evaluate(plugin: &Plugin) {
         presented: &cart.coupon_codes,
         buyer: &cart.buyer.id,
         payers: None,
+        points: cart.points.as_ref(),
+        points_spent: plaza::executor::points::Spent::default(),
     };
     let _ = dispose(&cx, effects);
 }

@@ -3,17 +3,21 @@
 //! shipping and commission waterfall the steps before it left. After every accepted step:
 //! no line or shipping fee goes negative, every discount is in scope and positive, an order
 //! discount is allocated exactly, the commission stage proposes only commission, and every
-//! payer pays out at most 90 % of what it received on a line, within two upline levels.
+//! payer pays out at most 90 % of what it received on a line, within two upline levels;
+//! points are spent only in the points stage, in whole exchange units, never more than the
+//! buyer's balance nor the merchant's share of the goods.
 
 use arbitrary::{Result, Unstructured};
 use plaza::Money;
 use plaza::executor::cart::{MAX_QUANTITY, MAX_UNIT_PRICE};
 use plaza::executor::dispose::{Context, MAX_GIFT_QUANTITY, Role, Waterfall, dispose};
 use plaza::executor::plan::{STAGES, stage_rank};
+use plaza::executor::points::Spent;
+use plaza::executor::{Exchange, PointsOffer};
 use plaza::executor::{MAX_COMMISSION, MAX_UPLINE_LEVEL};
 use plaza_plugin_sdk::{
-    Commission, Effect, Gift, LineAdjustment, OrderAdjustment, Party, Share, ShippingAdjustment,
-    Stage,
+    Commission, Effect, Gift, LineAdjustment, OrderAdjustment, Party, PointsDeduction, Ppm, Share,
+    ShippingAdjustment, Stage,
 };
 use std::collections::BTreeMap;
 
@@ -35,6 +39,9 @@ struct Pipeline {
     /// line's payable amount).
     received: BTreeMap<(usize, Role), Money>,
     paid: BTreeMap<(usize, Role), Money>,
+    /// Points spent so far, and the goods when the points stage began.
+    points: Spent,
+    goods_at_points: Option<Money>,
 }
 
 fn run(u: &mut Unstructured<'_>) -> Result<()> {
@@ -48,6 +55,20 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
         waterfall: Waterfall::default(),
         received: BTreeMap::new(),
         paid: BTreeMap::new(),
+        points: Spent::default(),
+        goods_at_points: None,
+    };
+    let offer = if u.arbitrary()? {
+        Some(PointsOffer {
+            balance: amount_in(u, plaza::executor::points::MAX_POINTS)?.0,
+            exchange: Exchange {
+                points: u.int_in_range(1..=1_000_000)?,
+                fen: u.int_in_range(1..=1_000_000)?,
+            },
+            max_share: Ppm(u.int_in_range(0..=1_000_000)?),
+        })
+    } else {
+        None
     };
     let ids: Vec<String> = (0..lines).map(|i| format!("l{i}")).collect();
     let line_ids: Vec<&str> = ids.iter().map(String::as_str).collect();
@@ -85,13 +106,19 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
             presented: &presented,
             buyer: BUYER,
             payers: None,
+            points: offer.as_ref(),
+            points_spent: p.points,
         };
+        if stage == Stage::Points && p.goods_at_points.is_none() {
+            p.goods_at_points = Some(p.payable.iter().copied().sum());
+        }
         for e in &effects {
             if let Effect::OrderAdjustment(a) = e {
                 exact_alone(&cx, a);
             }
         }
         if let Ok(delta) = dispose(&cx, effects) {
+            spend(&mut p, stage, offer.as_ref(), &delta);
             apply(&mut p, stage, &visible, delta);
         }
     }
@@ -115,6 +142,42 @@ fn exact_alone(cx: &Context<'_>, a: &OrderAdjustment) {
     let given: Money = delta.line_discounts.iter().map(|(_, a)| a.amount).sum();
     assert_eq!(given, Money(a.discount).min(base), "{a:?} over {lines:?}");
     assert!(delta.line_discounts.iter().all(|(l, _)| lines.contains(l)));
+}
+
+/// The points a step spent: only in the points stage, only what the offer allows.
+fn spend(
+    p: &mut Pipeline,
+    stage: Stage,
+    offer: Option<&PointsOffer>,
+    delta: &plaza::executor::dispose::Delta,
+) {
+    let spent = delta.points;
+    assert!(spent.points >= 0 && spent.value.0 >= 0);
+    if spent.points == 0 {
+        assert_eq!(spent.value, Money::ZERO);
+        return;
+    }
+    assert_eq!(stage, Stage::Points, "points spent outside their stage");
+    let offer = offer.expect("points spent without an offer");
+    let ex = offer.exchange;
+    assert_eq!(
+        spent.points % i64::from(ex.points),
+        0,
+        "a part of an exchange unit"
+    );
+    assert_eq!(
+        i128::from(spent.value.0) * i128::from(ex.points),
+        i128::from(spent.points) * i128::from(ex.fen),
+        "not at the exchange rate"
+    );
+    p.points.points += spent.points;
+    p.points.value += spent.value;
+    assert!(p.points.points <= offer.balance, "more than the balance");
+    let goods = p.goods_at_points.expect("set when the stage began");
+    assert!(
+        p.points.value <= goods.rate_floor(offer.max_share),
+        "more than the merchant's share"
+    );
 }
 
 fn apply(
@@ -234,7 +297,7 @@ fn party(u: &mut Unstructured<'_>) -> Result<Party> {
 
 pub(super) fn effect(u: &mut Unstructured<'_>, visible: usize) -> Result<Effect> {
     let label = String::from(*u.choose(&["满减", "coupon", ""])?);
-    Ok(match u.int_in_range(0..=5)? {
+    Ok(match u.int_in_range(0..=6)? {
         0 => Effect::LineAdjustment(LineAdjustment {
             line: index(u, visible)?,
             discount: proposed(u)?,
@@ -276,6 +339,10 @@ pub(super) fn effect(u: &mut Unstructured<'_>, visible: usize) -> Result<Effect>
             sku: (*u.choose(&["gift-1", ""])?).into(),
             quantity: u.int_in_range(0..=MAX_GIFT_QUANTITY + 1)?,
             value: proposed(u)?,
+            label,
+        }),
+        5 => Effect::PointsDeduction(PointsDeduction {
+            points: proposed(u)?,
             label,
         }),
         _ => Effect::Note(u.arbitrary()?),

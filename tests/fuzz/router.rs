@@ -137,6 +137,10 @@ const ROUTES: &[&str] = &[
     "/v1/coupon-codes/{}/claims",
     "/v1/coupon-claims/{}",
     "/v1/buyers/{}/coupons",
+    "/v1/settings/points",
+    "/v1/buyers/{}/points",
+    "/v1/buyers/{}/points/ledger",
+    "/v1/buyers/{}/points/grants",
     "/v1/plaza/affiliates",
     "/v1/plaza/affiliates/{}",
     "/v1/plaza/affiliations",
@@ -219,7 +223,7 @@ const METHODS: &[Method] = &[
 /// settings, a settlement run, an invitation and its acceptance, a touch, attribution
 /// settings, an offer, a pool, a membership, a grant, a coupon template, a claim, a
 /// batch of codes, a 主播券 split over live rooms and a move of its stock, a help
-/// campaign, an initiation and a help.
+/// campaign, an initiation and a help, points settings and a points grant.
 fn templates() -> Vec<serde_json::Value> {
     let cart: serde_json::Value = serde_json::from_str(plaza::examples::DEMO_CART).expect("cart");
     let plan: serde_json::Value = serde_json::from_str(plaza::examples::DEMO_PLAN).expect("plan");
@@ -252,6 +256,8 @@ fn templates() -> Vec<serde_json::Value> {
         serde_json::json!({"id": "five", "name": "Five friends", "template": "c-1", "helpers_required": 5, "from_ms": 0, "until_ms": 1_900_000_000_000i64, "hours_to_complete": 24, "new_helpers_only": true}),
         serde_json::json!({"buyer": {"id": "b-42", "new_customer": true}}),
         serde_json::json!({"helper": {"id": "b-43", "new_customer": true}}),
+        serde_json::json!({"earn_rate_ppm": 10_000, "exchange": {"points": 100, "fen": 100}, "max_share_ppm": 300_000, "validity_days": 365}),
+        serde_json::json!({"grant_id": "g-1", "points": 500, "expires_ms": 1_900_000_000_000i64, "reason": "welcome"}),
     ]
 }
 

@@ -213,7 +213,7 @@ impl World {
                 self.trace(("commit refused", &id, step));
             }
             Err(Error::Conflict {
-                kind: kind @ ("claim_used" | "claim_not_redeemable"),
+                kind: kind @ ("claim_used" | "claim_not_redeemable" | "points_changed"),
                 ..
             }) => {
                 self.summary.refused_commits += 1;

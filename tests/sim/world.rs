@@ -49,7 +49,33 @@ pub fn plan() -> serde_json::Value {
             step["budget"] = budget.clone();
         }
     }
+    // Members pay part of an order over 50.00 with points.
+    plan["steps"]
+        .as_array_mut()
+        .expect("steps")
+        .push(serde_json::json!({
+            "id": "pay-with-points",
+            "plugin": {"name": "points-deduction", "version": "1.0.0"},
+            "config": {"threshold": 5_000, "max_points": 3_000}
+        }));
     plan
+}
+
+/// The merchant's points program: a point per yuan paid, 10 points pay 7 fen, at most
+/// 20 % of the goods, points valid 20 days.
+pub fn points_terms() -> plaza::domain::PointsSettings {
+    serde_json::from_value(serde_json::json!({
+        "earn_rate_ppm": 10_000,
+        "exchange": {"points": 10, "fen": 7},
+        "max_share_ppm": 200_000,
+        "validity_days": 20,
+    }))
+    .expect("points settings parse")
+}
+
+/// Points granted to buyer `b-{n}` when the run starts.
+fn welcome_points(n: u8) -> i64 {
+    500 + 700 * i64::from(n)
 }
 
 /// The highest each counter may reach, read from [`plan`]'s budgets: (step, counter
@@ -196,6 +222,16 @@ impl World {
                 // carried goods pay through the plaza's layers.
                 use plaza::clock::Clock as _;
                 super::market::set_up(&plaza, TENANT, &who, clock.now_ms()).await?;
+                plaza.set_points_settings(&who, points_terms()).await?;
+                for n in 0..12 {
+                    let grant = plaza::domain::NewPointsGrant {
+                        grant_id: format!("welcome-{n}"),
+                        points: welcome_points(n),
+                        expires_ms: None,
+                        reason: None,
+                    };
+                    plaza.grant_points(&who, &format!("b-{n}"), grant).await?;
+                }
                 Ok::<_, plaza::domain::Error>(())
             })
             .map_err(|e| anyhow::anyhow!("setting up: {e}"))?;
@@ -347,7 +383,76 @@ impl World {
                 (None, None) => {}
             }
         }
-        self.check_counters()
+        self.check_counters()?;
+        self.check_points()
+    }
+
+    /// Every points account equals the sum of its ledger and holds what the stored
+    /// orders hold; no order gives back more than it spent.
+    fn check_points(&self) -> Result<()> {
+        use plaza::domain::points::{Account, Entry};
+        let mut held: BTreeMap<String, i64> = BTreeMap::new();
+        for order in self.stored.values() {
+            let Some(p) = &order.points else { continue };
+            ensure!(
+                (0..=p.used).contains(&p.returned),
+                "order {}: {} points back of {}",
+                order.id,
+                p.returned,
+                p.used
+            );
+            if order.status == plaza::domain::OrderStatus::Cancelled {
+                ensure!(
+                    p.returned == p.used,
+                    "order {} cancelled with points kept",
+                    order.id
+                );
+            }
+            if !p.redeemed {
+                *held.entry(order.cart.buyer.id.clone()).or_default() += p.used - p.returned;
+            }
+        }
+        for (k, v) in self.backend.entries(Table::PointsAccounts) {
+            let account: Account = serde_json::from_slice(&v)?;
+            let buyer = String::from_utf8(k[TENANT.len() + 1..].to_vec())?;
+            let entries: Vec<Entry> = self
+                .backend
+                .scan_all(
+                    Table::PointsLedger,
+                    &prefix(&[TENANT.as_bytes(), buyer.as_bytes()]),
+                )
+                .into_iter()
+                .map(|(_, v)| serde_json::from_slice(&v))
+                .collect::<Result<_, _>>()?;
+            let points: i64 = entries.iter().map(|e| e.points).sum();
+            let held_sum: i64 = entries.iter().map(|e| e.held).sum();
+            let lots: i64 = account.lots.iter().map(|l| l.left).sum();
+            ensure!(
+                account.balance >= 0 && account.held >= 0,
+                "points of {buyer} below zero: {account:?}"
+            );
+            ensure!(
+                (account.balance, account.held) == (points, held_sum) && lots == account.balance,
+                "points of {buyer}: {account:?}, ledger {points}/{held_sum}, lots {lots}"
+            );
+            ensure!(
+                account.entries == entries.len() as u64,
+                "points of {buyer}: {} entries counted, {} stored",
+                account.entries,
+                entries.len()
+            );
+            let orders_hold = held.remove(&buyer).unwrap_or_default();
+            ensure!(
+                account.held == orders_hold,
+                "points of {buyer}: {} held, the stored orders hold {orders_hold}",
+                account.held
+            );
+        }
+        ensure!(
+            held.values().all(|h| *h == 0),
+            "orders hold points no account holds: {held:?}"
+        );
+        Ok(())
     }
 
     fn check_counters(&self) -> Result<()> {

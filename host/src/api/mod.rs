@@ -19,6 +19,7 @@ mod orders;
 mod plans;
 mod plaza;
 mod plugins;
+mod points;
 mod samples;
 mod settings;
 mod settlements;
@@ -143,6 +144,13 @@ pub fn app(state: AppState, max_body_bytes: usize) -> Router {
             "/v1/settings/orders",
             get(settings::get_orders).put(settings::set_orders),
         )
+        .route(
+            "/v1/settings/points",
+            get(points::get_settings).put(points::set_settings),
+        )
+        .route("/v1/buyers/{buyer}/points", get(points::account))
+        .route("/v1/buyers/{buyer}/points/ledger", get(points::ledger))
+        .route("/v1/buyers/{buyer}/points/grants", post(points::grant))
         .route("/v1/promoters", post(market::invite).get(market::list))
         .route(
             "/v1/promoters/{promoter}",

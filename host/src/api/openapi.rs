@@ -7,7 +7,7 @@
 use super::samples::Samples;
 use super::{
     ErrorBody, affiliations, coupons, grants, help, market, ops, orders, plans, plaza, plugins,
-    settings, settlements, tenants,
+    points, settings, settlements, tenants,
 };
 use crate::domain::MAX_IDEMPOTENCY_KEY;
 use crate::shape;
@@ -43,6 +43,7 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder};
         coupons::create, coupons::list, coupons::get, coupons::end, coupons::claim, coupons::codes,
         coupons::claim_code, coupons::get_claim, coupons::wallet, coupons::move_stock, coupons::usable, help::create, help::list, help::get,
         help::initiate, help::progress, help::help,
+        points::get_settings, points::set_settings, points::account, points::ledger, points::grant,
         grants::grant, grants::revoke, grants::list, grants::clients,
         ops::health, ops::ready, ops::metrics,
     ),

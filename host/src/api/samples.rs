@@ -92,6 +92,13 @@ fn body_example(operation: &str) -> Option<Value> {
             "channel": "live_room",
         }),
         "issue_coupon_codes" => json!({"batch_id": "batch-1", "count": 10}),
+        "set_points_settings" => json!({
+            "earn_rate_ppm": 10000,
+            "exchange": {"points": 100, "fen": 100},
+            "max_share_ppm": 300000,
+            "validity_days": 365,
+        }),
+        "grant_points" => json!({"grant_id": "welcome-b-42", "points": 500, "reason": "welcome"}),
         _ => return None,
     })
 }

@@ -14,6 +14,7 @@ use super::ledger::{self, LedgerKind, Movement};
 use super::lifecycle::{self, OrderState};
 use super::order::{CommitRequest, Order, OrderLine, OrderStatus};
 use super::order_list::time_key;
+use super::points::orders::OrderPoints;
 use super::{Error, Plaza, Principal, Role, check_id};
 use crate::Money;
 use crate::executor;
@@ -26,6 +27,8 @@ pub(super) const CHECKOUT: &[Role] = &[Role::Admin, Role::Checkout];
 enum Abort {
     Exists(Box<Order>),
     Refused(Refusal),
+    /// The buyer no longer has the points the quote spent.
+    PointsShort,
 }
 
 impl Plaza {
@@ -48,6 +51,7 @@ impl Plaza {
             .await?;
         let attributed = super::attribution::attribute(self, &tenant, req.cart)?;
         req.cart = attributed.cart;
+        self.offer_points(&tenant, &prepared, &mut req.cart)?;
         let live_room = attributed.live_room.as_deref();
         let presented = self.present(&tenant, &req.plan, &mut req.cart, live_room)?;
         if let Some(refused) = presented.refusal() {
@@ -98,6 +102,7 @@ impl Plaza {
         }
         let now = self.now_ms();
         let payment_timeout = super::order_settings::of(&self.store, &tenant)?.payment_timeout_ms;
+        let points_terms = super::points::settings_of(&self.store, &tenant)?;
         let (reservations, mut bumps) = reserve(&tenant, &req, &prepared, &quote, &layers);
         bumps.extend(
             held.iter()
@@ -129,6 +134,7 @@ impl Plaza {
             commission_shares: 0,
             reservations,
             claims: held,
+            points: OrderPoints::placed(quote.points.as_ref(), &points_terms),
             refunds: Vec::new(),
             quote: serde_json::to_value(&quote).map_err(|e| Error::Internal(e.to_string()))?,
             cart: req.cart,
@@ -162,6 +168,7 @@ impl Plaza {
                 Table::BuyerTouches,
                 Table::PlazaOrders,
             ][..],
+            &super::points::orders::TABLES,
             &commission::SHARE_TABLES,
         ]
         .concat();
@@ -173,6 +180,10 @@ impl Plaza {
             }
             if let Err(refusal) = apply_bumps(tx, &bumps)? {
                 abort = Some(Abort::Refused(refusal));
+                return Err(TxError::Abort);
+            }
+            if !super::points::orders::reserve(tx, &tenant, &mut order, now)? {
+                abort = Some(Abort::PointsShort);
                 return Err(TxError::Abort);
             }
             commission::put_order(tx, &tenant, None, &mut order)?;
@@ -191,6 +202,12 @@ impl Plaza {
             }
             (Err(TxError::Abort), Some(Abort::Refused(refusal))) => {
                 return Err(self.refused(refusal));
+            }
+            (Err(TxError::Abort), Some(Abort::PointsShort)) => {
+                return Err(Error::conflict(
+                    "points_changed",
+                    "the buyer no longer has the points this order spends; quote again",
+                ));
             }
             (Err(e), _) => return Err(Error::from_tx(e)),
         }

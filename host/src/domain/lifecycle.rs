@@ -328,7 +328,14 @@ fn on_order(
     let Some((entries, bumps)) = change(tenant, &mut order) else {
         return Ok(());
     };
-    match write_change(tx, tenant, &before, &mut order, &entries, &bumps)? {
+    match write_change(
+        tx,
+        tenant,
+        &before,
+        &mut order,
+        (&entries, &bumps),
+        timer.due_ms,
+    )? {
         Ok(()) => Ok(()),
         // Releases never run out; a corrupt counter waits for the operator.
         Err(_) => Err(TxError::Abort),

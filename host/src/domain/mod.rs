@@ -32,6 +32,7 @@ pub mod order_settings;
 pub mod page;
 mod parties;
 mod plans;
+pub mod points;
 pub mod pool;
 pub mod promoters;
 mod quota;
@@ -72,6 +73,7 @@ pub use order_settings::OrderSettings;
 pub use page::{Page, PageQuery, Position};
 pub use parties::PartyNet;
 pub use plans::{Activation, PlanDiff, PlanHead, PlanSummary, PlanVersionInfo};
+pub use points::{NewPointsGrant, PointsAccount, PointsGrant, PointsSettings, orders::OrderPoints};
 pub use pool::{Pool, PoolConfig};
 pub use promoters::{
     AcceptInvite, Acceptance, BindingState, Invitation, NewPromoter, PartyKind, Promoter,
@@ -218,6 +220,7 @@ impl Plaza {
             timers: {
                 let mut timers = timers::Timers::default();
                 lifecycle::register(&mut timers);
+                points::orders::register(&mut timers);
                 timers
             },
         };

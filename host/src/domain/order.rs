@@ -73,6 +73,9 @@ pub struct Order {
     /// The claimed coupons it redeemed (each marked used while the order holds it).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub claims: Vec<super::coupons::HeldClaim>,
+    /// The buyer's points it spent and earned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub points: Option<super::points::orders::OrderPoints>,
     pub refunds: Vec<Refund>,
     /// The pricing as committed, with its explanation.
     #[schema(value_type = Object)]

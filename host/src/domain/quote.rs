@@ -45,7 +45,8 @@ impl Plaza {
         self.apply_best_claims(who, plan, &mut cart).await?;
         let attributed = super::attribution::attribute(self, &tenant, cart)?;
         let live_room = attributed.live_room;
-        let (mut cart, report, carry) = (attributed.cart, attributed.report, attributed.carry);
+        let (cart, report, carry) = (attributed.cart, attributed.report, attributed.carry);
+        let mut cart = cart;
         let presented = self.present(&tenant, plan, &mut cart, live_room.as_deref())?;
         let me = self.clone();
         let (owner, plan) = (tenant.clone(), plan.to_owned());
@@ -55,6 +56,8 @@ impl Plaza {
                     Source::Active(prepared) => prepared,
                     Source::Stored(stored) => me.prepare_for(&owner, &stored)?.plan,
                 };
+                let mut cart = cart;
+                me.offer_points(&owner, &prepared, &mut cart)?;
                 let gate =
                     ServiceGate::new(&me, &owner, &plan, &cart.buyer.id).with_claims(&presented);
                 let mut quote = executor::quote_with(&me.sandbox, &prepared, &cart, &gate)?;

@@ -24,7 +24,7 @@ use crate::store::{Table, Tx, TxError};
 pub(super) type Change = (Vec<LedgerEntry>, Vec<Bump>);
 
 /// The tables a change to an order writes.
-pub(super) const CHANGE_TABLES: [Table; 11] = [
+pub(super) const CHANGE_TABLES: [Table; 13] = [
     Table::Orders,
     Table::Counters,
     Table::Ledger,
@@ -36,22 +36,26 @@ pub(super) const CHANGE_TABLES: [Table; 11] = [
     commission::SHARE_TABLES[4],
     commission::SHARE_TABLES[5],
     commission::SHARE_TABLES[6],
+    super::points::orders::TABLES[0],
+    super::points::orders::TABLES[1],
 ];
 
-/// Write a change to an order inside `tx`: its counter changes (or their refusal), the
-/// order and its changed commission shares, its ledger entries, and its timers moved from
-/// what `before` needed to what `order` needs.
+/// Write a change to an order inside `tx` at `now`: its counter changes (or their
+/// refusal), the points its new state moves, the order and its changed commission shares,
+/// its ledger entries, and its timers moved from what `before` needed to what `order`
+/// needs.
 pub(super) fn write_change(
     tx: &mut dyn Tx,
     tenant: &str,
     before: &Order,
     order: &mut Order,
-    entries: &[LedgerEntry],
-    bumps: &[Bump],
+    (entries, bumps): (&[LedgerEntry], &[Bump]),
+    now: i64,
 ) -> Result<Result<(), Refusal>, TxError> {
     if let Err(refusal) = apply_bumps(tx, bumps)? {
         return Ok(Err(refusal));
     }
+    super::points::orders::sync(tx, tenant, order, now)?;
     lifecycle::move_timers(tx, tenant, before, order)?;
     commission::put_order(tx, tenant, Some(before), order)?;
     ledger::append(tx, tenant, &order.id, entries)?;
@@ -157,7 +161,9 @@ impl Plaza {
                     return Err(TxError::Abort);
                 }
             };
-            if let Err(refusal) = write_change(tx, tenant, &before, &mut order, &entries, &bumps)? {
+            if let Err(refusal) =
+                write_change(tx, tenant, &before, &mut order, (&entries, &bumps), now)?
+            {
                 refused = Some(self.refused(refusal));
                 return Err(TxError::Abort);
             }

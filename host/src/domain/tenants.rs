@@ -36,6 +36,9 @@ pub struct Tenant {
     /// Where attribution comes from and how touches lock (`/v1/settings/attribution`).
     #[serde(default)]
     pub attribution: super::attribution::AttributionSettings,
+    /// The member points program (`/v1/settings/points`).
+    #[serde(default)]
+    pub points: super::points::PointsSettings,
 }
 
 #[derive(Clone, Debug, Deserialize, ToSchema)]
@@ -239,6 +242,7 @@ impl Plaza {
             created_ms: self.now_ms(),
             orders: OrderSettings::default(),
             attribution: Default::default(),
+            points: Default::default(),
         };
         if !self
             .store

@@ -62,6 +62,10 @@ pub struct Cart {
     pub shipping_fee: Money,
     /// The request's time, milliseconds since the Unix epoch: rules see this, never a clock.
     pub now_ms: i64,
+    /// The buyer's points and the merchant's terms: set by the host from its points
+    /// ledger, never read from a request.
+    #[serde(skip)]
+    pub points: Option<super::PointsOffer>,
 }
 
 /// Claims one cart may present.
@@ -311,6 +315,7 @@ impl Cart {
             coupon_codes: &self.coupon_codes,
             gift: self.gift,
             now_ms: self.now_ms,
+            points: self.points.map_or(0, |p| p.balance),
         })
     }
 }

@@ -18,6 +18,7 @@
     clippy::cast_sign_loss
 )]
 
+use super::points::{PointsOffer, Spent};
 use super::quote::Adjustment;
 use crate::sandbox::StepError;
 use crate::{Money, Ppm, allocate};
@@ -177,6 +178,8 @@ pub struct Delta {
     pub shipping_discounts: Vec<Adjustment>,
     pub commissions: Vec<AcceptedCommission>,
     pub gifts: Vec<AcceptedGift>,
+    /// Points spent, and the fen they paid (in `line_discounts` too).
+    pub points: Spent,
     pub notes: Vec<String>,
     pub clipped: Vec<String>,
 }
@@ -222,6 +225,10 @@ pub struct Context<'a> {
     pub buyer: &'a str,
     /// In another tenant's layer: the roles whose money it may spend.
     pub payers: Option<&'a [Role]>,
+    /// The buyer's points and the merchant's terms (none in another tenant's layer), and
+    /// what earlier steps spent of them.
+    pub points: Option<&'a PointsOffer>,
+    pub points_spent: Spent,
 }
 
 impl Context<'_> {
@@ -379,6 +386,38 @@ pub fn dispose(cx: &Context<'_>, effects: Vec<Effect>) -> Result<Delta, StepErro
                     value: Money(g.value),
                     label: g.label,
                 });
+            }
+            Effect::PointsDeduction(p) => {
+                if cx.stage != Stage::Points {
+                    violations.push(format!(
+                        "{at}: points may only be deducted in the points stage"
+                    ));
+                    continue;
+                }
+                let Some(wanted) = non_negative(p.points, at, &mut violations) else {
+                    continue;
+                };
+                let weights: Vec<Money> = cx.visible.iter().map(|&l| payable[l]).collect();
+                let goods: Money = payable.iter().copied().sum();
+                let spent = Spent {
+                    points: cx.points_spent.points + delta.points.points,
+                    value: cx.points_spent.value + delta.points.value,
+                };
+                let d = super::points::judge(cx.points, spent, wanted.0, &weights, goods);
+                if let Some(why) = d.clipped {
+                    delta.clipped.push(format!("{at}: {why}"));
+                }
+                delta.points.points += d.points;
+                delta.points.value += d.value;
+                let label: Arc<str> = p.label.into();
+                for (&line, part) in cx.visible.iter().zip(d.parts) {
+                    if part.0 > 0 {
+                        payable[line] -= part;
+                        delta
+                            .line_discounts
+                            .push((line, adjustment(&step, label.clone(), None, part)));
+                    }
+                }
             }
             Effect::Note(text) => delta.notes.push(clip_text(text, MAX_NOTE_BYTES)),
         }

@@ -6,6 +6,7 @@ pub mod cart;
 pub mod dispose;
 pub mod layer;
 pub mod plan;
+pub mod points;
 pub mod probe;
 pub mod quote;
 mod run;
@@ -16,5 +17,6 @@ pub use attribution::{AttributionReport, AttributionSource, Claim, ClaimOutcome,
 pub use cart::{Attribution, Cart, CartError};
 pub use dispose::{MAX_COMMISSION, MAX_UPLINE_LEVEL};
 pub use plan::{Budget, Plan, PlanError, PreparedPlan, PreparedStep, Release, prepare};
+pub use points::{Exchange, PointsOffer, PointsUse};
 pub use quote::{BudgetLimit, ClaimProblem, ClaimReport, Outcome, Quote, Reason, StepReport};
 pub use run::{Gate, NoGate, Proposal, QuoteError, quote, quote_with};

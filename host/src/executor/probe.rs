@@ -51,6 +51,7 @@ fn probe_cart() -> Cart {
         gift: false,
         shipping_fee: Money::ZERO,
         now_ms: 0,
+        points: None,
     }
 }
 

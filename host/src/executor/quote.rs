@@ -36,6 +36,10 @@ pub struct Quote {
     /// or why not. Set by the host.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub claims: Vec<ClaimReport>,
+    /// The buyer's points the plan spent (in the lines' adjustments too): an order
+    /// reserves them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub points: Option<super::PointsUse>,
 }
 
 /// What became of one presented claim.

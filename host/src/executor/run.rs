@@ -260,6 +260,8 @@ impl Exec<'_> {
                 presented: &self.cart.coupon_codes,
                 buyer: &self.cart.buyer.id,
                 payers: self.layer.map(|l| l.payers.as_slice()),
+                points: self.cart.points.as_ref().filter(|_| self.layer.is_none()),
+                points_spent: st.points,
             };
             dispose(&cx, effects)
         });
@@ -447,6 +449,14 @@ impl Exec<'_> {
             report.commission = delta.commission();
             report.clipped = std::mem::take(&mut delta.clipped);
             apply(ps, delta, st, self.line_ids);
+        } else if matches!(
+            report.outcome,
+            Outcome::NotApplied {
+                reason: Reason::NoEffect
+            }
+        ) {
+            // Clipped to nothing: the clip is why.
+            report.clipped = delta.clipped;
         }
         st.reports.push(report);
         Ok(())

@@ -9,6 +9,7 @@
 use super::cart::Cart;
 use super::dispose::{Delta, Waterfall};
 use super::plan::{PreparedPlan, PreparedStep};
+use super::points::{PointsUse, Spent};
 use super::quote::*;
 use crate::Money;
 
@@ -27,6 +28,8 @@ pub(super) struct State {
     pub waterfall: Waterfall,
     pub reports: Vec<StepReport>,
     pub fuel: u64,
+    /// Points the steps spent so far.
+    pub points: Spent,
 }
 
 impl State {
@@ -47,12 +50,15 @@ impl State {
             waterfall,
             reports: Vec::new(),
             fuel: 0,
+            points: Spent::default(),
         }
     }
 }
 
 pub(super) fn apply(ps: &PreparedStep, delta: Delta, st: &mut State, line_ids: &[&str]) {
     let step = &ps.step.id;
+    st.points.points += delta.points.points;
+    st.points.value += delta.points.value;
     for (line, a) in delta.line_discounts {
         st.payable[line] -= a.amount;
         st.discounted[line] = true;
@@ -141,5 +147,13 @@ pub(super) fn finish(plan: &PreparedPlan, cart: &Cart, st: State) -> Quote {
         attribution: None,
         layers: Vec::new(),
         claims: Vec::new(),
+        points: cart
+            .points
+            .filter(|_| st.points.points > 0)
+            .map(|offer| PointsUse {
+                points: st.points.points,
+                value: st.points.value,
+                balance: offer.balance,
+            }),
     }
 }

@@ -462,6 +462,7 @@ fn effect_size(effect: &Effect) -> usize {
         Effect::ShippingAdjustment(a) => a.label.len(),
         Effect::Commission(c) => c.beneficiary.len() + c.label.len(),
         Effect::Gift(g) => g.sku.len() + g.label.len(),
+        Effect::PointsDeduction(p) => p.label.len(),
         Effect::Note(n) => n.len(),
     }
 }

@@ -136,11 +136,17 @@ pub enum Table {
     HelpInitiations,
     /// Who helped whom: owner \0 campaign \0 helper → the initiator.
     HelpHelpers,
+    /// Points accounts: merchant \0 buyer → `Account`.
+    PointsAccounts,
+    /// The points ledger: merchant \0 buyer \0 seq (u64 BE) → `Entry`.
+    PointsLedger,
+    /// Points grants: merchant \0 buyer \0 grant → `Grant`.
+    PointsGrants,
 }
 
 impl Table {
     /// Every table, in a fixed order.
-    pub const ALL: [Table; 48] = [
+    pub const ALL: [Table; 51] = [
         Table::Tenants,
         Table::Keys,
         Table::Plugins,
@@ -189,6 +195,9 @@ impl Table {
         Table::HelpCampaigns,
         Table::HelpInitiations,
         Table::HelpHelpers,
+        Table::PointsAccounts,
+        Table::PointsLedger,
+        Table::PointsGrants,
     ];
 
     /// The table's name in the database.
@@ -242,6 +251,9 @@ impl Table {
             Table::HelpCampaigns => "help_campaigns",
             Table::HelpInitiations => "help_initiations",
             Table::HelpHelpers => "help_helpers",
+            Table::PointsAccounts => "points_accounts",
+            Table::PointsLedger => "points_ledger",
+            Table::PointsGrants => "points_grants",
         }
     }
 }

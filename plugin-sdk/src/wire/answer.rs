@@ -4,7 +4,8 @@
 use super::cart::pair;
 use super::{ABSENT, ANSWER_HEADER, ANSWER_MAGIC, EFFECT_RECORD, WireError};
 use crate::{
-    Commission, Effect, Gift, LineAdjustment, OrderAdjustment, Party, Share, ShippingAdjustment,
+    Commission, Effect, Gift, LineAdjustment, OrderAdjustment, Party, PointsDeduction, Share,
+    ShippingAdjustment,
 };
 
 type Result<T> = core::result::Result<T, WireError>;
@@ -15,6 +16,7 @@ const SHIPPING_ADJUSTMENT: u8 = 2;
 const COMMISSION: u8 = 3;
 const GIFT: u8 = 4;
 const NOTE: u8 = 5;
+const POINTS_DEDUCTION: u8 = 6;
 
 /// A party's two bytes: its index among the named parties (7 for an upline) and the
 /// upline's level.
@@ -85,6 +87,7 @@ fn text_len(effect: &Effect) -> usize {
         Effect::ShippingAdjustment(a) => a.label.len(),
         Effect::Commission(c) => c.label.len() + c.beneficiary.len(),
         Effect::Gift(g) => g.label.len() + g.sku.len(),
+        Effect::PointsDeduction(p) => p.label.len(),
         Effect::Note(n) => n.len(),
     }
 }
@@ -185,6 +188,14 @@ fn encode_effect(w: &mut Writer, effect: &Effect) -> [u8; EFFECT_RECORD] {
             g.value,
             w.span(&g.label),
             w.span(&g.sku),
+            pair(0, 0),
+        ),
+        Effect::PointsDeduction(p) => (
+            POINTS_DEDUCTION,
+            0,
+            p.points,
+            w.span(&p.label),
+            pair(ABSENT, 0),
             pair(0, 0),
         ),
         Effect::Note(n) => (NOTE, 0, 0, w.span(n), pair(ABSENT, 0), pair(0, 0)),
@@ -336,6 +347,10 @@ impl Reader<'_> {
                 sku: self.span(at + 32)?,
                 quantity: number,
                 value: amount,
+                label: label()?,
+            }),
+            POINTS_DEDUCTION => Effect::PointsDeduction(PointsDeduction {
+                points: amount,
                 label: label()?,
             }),
             NOTE => Effect::Note(label()?),

@@ -43,6 +43,7 @@ fn every_kind() -> Vec<Effect> {
             value: 1200,
             label: "赠品".into(),
         }),
+        Effect::points(i64::MAX, "积分抵扣"),
         Effect::Note("no coupon matched ✓".into()),
     ]
 }
@@ -181,6 +182,7 @@ fn effect() -> impl Strategy<Value = Effect> {
                 label,
             })
         }),
+        (any::<i64>(), text()).prop_map(|(points, label)| Effect::points(points, label)),
         text().prop_map(Effect::Note),
     ]
 }

@@ -46,6 +46,8 @@ pub struct CartFields<'a> {
     pub gift: bool,
     /// The request's time.
     pub now_ms: i64,
+    /// The buyer's usable points with the merchant (0 without a points program).
+    pub points: i64,
 }
 
 /// Builds an encoded cart: add the lines, then [`CartEncoder::finish`].
@@ -122,6 +124,7 @@ impl CartEncoder {
         header[8..12].copy_from_slice(&self.span_count.to_le_bytes());
         header[12..16].copy_from_slice(&u32_of(self.text.len()).to_le_bytes());
         header[16..24].copy_from_slice(&cart.now_ms.to_le_bytes());
+        header[120..128].copy_from_slice(&cart.points.to_le_bytes());
         let channel = Channel::ALL
             .iter()
             .position(|c| *c == cart.channel)

@@ -52,7 +52,7 @@
 //! | 24 | `u8` channel (index in [`Channel::ALL`](crate::Channel::ALL)), `u8` gift, `u8` new customer, 5 bytes zero |
 //! | 32 | span buyer id, span member tier (optional), list buyer tags, list coupon codes |
 //! | 64 | 7 optional spans: promoter, promoter agency, creator, livestreamer, carrying agency, helper agency, share link |
-//! | 120 | 8 bytes zero |
+//! | 120 | `i64` the buyer's usable points with the merchant |
 //! | 128 | *n* line records of 64 bytes: spans id, sku, spu, merchant; lists categories, tags; `u32` quantity, `u32` zero, `i64` unit price |
 //! | 128 + 64*n* | span table: *k* spans |
 //! | … + 8*k* | text: *t* bytes of UTF-8 |
@@ -82,12 +82,12 @@
 //! | … | text: *t* bytes of UTF-8 |
 //!
 //! An effect record: `u8` kind (0 line adjustment, 1 order adjustment, 2 shipping
-//! adjustment, 3 commission, 4 gift, 5 note); for a commission `u8` payer, `u8` payer's
+//! adjustment, 3 commission, 4 gift, 5 note, 6 points deduction); for a commission `u8` payer, `u8` payer's
 //! upline level, `u8` payee, `u8` payee's upline level (a party is its index in
 //! Merchant, CarryingAgency, HelperAgency, Creator, PromoterAgency, Promoter,
 //! Livestreamer; 7 is an upline) and `u8` share kind (0 amount, 1 rate); zeros to 8;
 //! at 8 `u32` line (quantity for a gift), zeros to 16; at 16 `i64` amount (discount,
-//! share, gift value); at 24 span label (the text of a note); at 32 span coupon
+//! share, gift value, points); at 24 span label (the text of a note); at 32 span coupon
 //! (optional), beneficiary or gift sku; at 40 list of lines (an order adjustment's).
 //!
 //! The whole buffer is exactly as long as its counts say. The reader checks every count,

@@ -180,6 +180,7 @@ pub fn read<'a>(cart: &'a [u8], step: &'a [u8]) -> Result<Input<'a>> {
                 member_tier: c.opt(40)?,
                 new_customer: h.byte(26)? != 0,
                 tags: c.list(48)?,
+                points: h.i64(120)?,
             },
             channel,
             attribution: Attribution {

@@ -16,6 +16,7 @@ fn sample() -> crate::testing::TestInput {
         .promoter("p-1")
         .channel(Channel::LiveRoom)
         .shipping(Money(800))
+        .points(1_234)
         .threshold_on_original()
         .input()
         .with_config(r#"{"a":1}"#)
@@ -33,7 +34,7 @@ fn what_is_encoded_reads_back() {
     );
     assert_eq!(c.lines[0].categories, vec!["drinks", "hot"]);
     assert_eq!((c.lines[1].quantity, c.lines[1].unit_price), (1, 990));
-    assert_eq!(c.buyer.member_tier, Some("gold"));
+    assert_eq!((c.buyer.member_tier, c.buyer.points), (Some("gold"), 1_234));
     assert_eq!(c.coupon_codes, vec!["SAVE5"]);
     assert_eq!(c.attribution.promoter, Some("p-1"));
     assert_eq!(c.attribution.creator, None);

@@ -37,6 +37,8 @@ impl Fixture {
             presented: &self.presented,
             buyer: "buyer-1",
             payers: None,
+            points: None,
+            points_spent: Default::default(),
         };
         dispose(&cx, effects)
     }
