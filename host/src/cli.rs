@@ -16,6 +16,7 @@ mod coupons;
 mod grants;
 mod help;
 mod market;
+mod plans;
 mod plaza;
 mod points;
 
@@ -54,6 +55,9 @@ enum Command {
         #[arg(long)]
         activate: bool,
     },
+    /// Make a plan version active, now or at a time (`--at-ms`); deactivate a plan
+    /// (no `--version`); or cancel its scheduled activation.
+    Activate(plans::ActivateArgs),
     /// Quote a cart file through a plan's active version on a running server.
     Quote {
         #[command(flatten)]
@@ -92,6 +96,9 @@ enum Command {
         /// A received order completes this long after receipt (ms, 0 to 90 days).
         #[arg(long)]
         after_sale_ms: Option<i64>,
+        /// The merchant's time zone, minutes east of UTC (480: UTC+8), for daily hours.
+        #[arg(long, allow_hyphen_values = true)]
+        utc_offset_minutes: Option<i32>,
     },
     /// An agency's promoters and creators: invite, accept, suspend, reinstate, unbind, show.
     #[command(subcommand)]
@@ -396,16 +403,19 @@ pub fn main() -> anyhow::Result<()> {
             file,
             activate,
         } => print(server.client().apply(&file, activate)?),
+        Command::Activate(args) => print(plans::activate(args)?),
         Command::Quote { server, plan, cart } => print(server.client().quote(&plan, &cart)?),
         Command::Settings {
             server,
             payment_timeout_ms,
             after_sale_ms,
+            utc_offset_minutes,
         } => print(server.client().settings(
             "/v1/settings/orders",
             &[
                 ("payment_timeout_ms", payment_timeout_ms.map(Into::into)),
                 ("after_sale_ms", after_sale_ms.map(Into::into)),
+                ("utc_offset_minutes", utc_offset_minutes.map(Into::into)),
             ],
         )?),
         Command::Promoter(command) => print(market::promoter(command)?),

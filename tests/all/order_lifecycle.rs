@@ -288,10 +288,12 @@ fn a_merchants_own_payment_timeout_and_after_sale_window_apply_to_its_next_order
     let other = server.operator().create_tenant("bakery", "merchant");
     let defaults = json!({
         "payment_timeout_ms": DEFAULT_PAYMENT_TIMEOUT_MS,
-        "after_sale_ms": DEFAULT_AFTER_SALE_MS
+        "after_sale_ms": DEFAULT_AFTER_SALE_MS,
+        "utc_offset_minutes": 480
     });
     assert_eq!(shop.get("/v1/settings/orders").body, defaults);
-    let mine = json!({"payment_timeout_ms": 5 * 60_000, "after_sale_ms": 0});
+    let mine =
+        json!({"payment_timeout_ms": 5 * 60_000, "after_sale_ms": 0, "utc_offset_minutes": 480});
     let saved = shop.put("/v1/settings/orders", &mine);
     assert_eq!((saved.status, &saved.body), (200, &mine), "{}", saved.text);
     // The CLI reads them and changes one, keeping the other.
@@ -305,7 +307,7 @@ fn a_merchants_own_payment_timeout_and_after_sale_window_apply_to_its_next_order
     let longer = cli(&["--payment-timeout-ms", "600000"]);
     assert_eq!(
         longer,
-        json!({"payment_timeout_ms": 600_000, "after_sale_ms": 0})
+        json!({"payment_timeout_ms": 600_000, "after_sale_ms": 0, "utc_offset_minutes": 480})
     );
     assert_eq!(cli(&["--payment-timeout-ms", "300000"]), mine);
     assert_eq!(shop.get("/v1/settings/orders").body, mine);
@@ -324,6 +326,7 @@ fn a_merchants_own_payment_timeout_and_after_sale_window_apply_to_its_next_order
         json!({"payment_timeout_ms": 60_000, "after_sale_ms": -1}),
         json!({"payment_timeout_ms": 60_000, "after_sale_ms": 90 * 86_400_000i64 + 1}),
         json!({"payment_timeout_ms": 60_000, "window": 1}),
+        json!({"payment_timeout_ms": 60_000, "utc_offset_minutes": -721}),
         json!({"payment_timeout_ms": "soon"}),
     ] {
         let answer = shop.put("/v1/settings/orders", &bad);

@@ -106,6 +106,10 @@ pub fn app(state: AppState, max_body_bytes: usize) -> Router {
         .route("/v1/plans/{plan}/versions", get(plans::versions))
         .route("/v1/plans/{plan}/versions/{version}", get(plans::version))
         .route("/v1/plans/{plan}/activate", post(plans::activate))
+        .route(
+            "/v1/plans/{plan}/scheduled-activation",
+            axum::routing::delete(plans::cancel_schedule),
+        )
         .route("/v1/plans/{plan}/rollback", post(plans::rollback))
         .route("/v1/plans/{plan}/diff", get(plans::diff))
         .route("/v1/plans/{plan}/budgets", get(plans::budgets))

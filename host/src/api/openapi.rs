@@ -25,7 +25,7 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder};
     paths(
         tenants::create, tenants::list, tenants::create_key, tenants::list_keys,
         plugins::upload, plugins::list, plugins::describe, plugins::delete,
-        plans::save, plans::list, plans::head, plans::versions, plans::version, plans::activate, plans::rollback,
+        plans::save, plans::list, plans::head, plans::versions, plans::version, plans::activate, plans::cancel_schedule, plans::rollback,
         plans::diff, plans::budgets, plans::quote,
         orders::commit, orders::list, orders::get, orders::ledger, orders::parties, orders::event, orders::cancel, orders::refund,
         settlements::run, settlements::list, settlements::get, settlements::statements,

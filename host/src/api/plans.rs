@@ -14,6 +14,11 @@ use serde::Deserialize;
 pub struct ActivateRequest {
     /// The version to make active; `null` deactivates the plan.
     pub version: Option<u32>,
+    /// Do it at this time (ms since the epoch, after the host's clock) instead of now:
+    /// the plan's `scheduled` shows it until it fires or is cancelled.
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 253_402_300_799_999i64)]
+    pub at_ms: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -134,14 +139,34 @@ pub async fn version(
 }
 
 #[utoipa::path(post, path = "/v1/plans/{plan}/activate", operation_id = "activate_plan", tag = "plans", security(("bearer" = ["admin", "author"])), request_body = ActivateRequest,
-    responses((status = 200, body = PlanHead)))]
+    responses((status = 200, body = PlanHead, description = "Active now, or (with `at_ms`) scheduled: a quote sees the version from then on"),
+        (status = 422, body = ErrorBody, description = "A version that cannot run, or `at_ms` not after the host's clock")))]
 pub async fn activate(
     State(app): State<AppState>,
     Caller(who): Caller,
     PathParams(plan): PathParams<String>,
     Body(req): Body<ActivateRequest>,
 ) -> Result<Json<PlanHead>, ApiError> {
-    Ok(Json(app.plaza.activate(&who, &plan, req.version).await?))
+    Ok(Json(match req.at_ms {
+        Some(at_ms) => {
+            (app.plaza)
+                .schedule_activation(&who, &plan, req.version, at_ms)
+                .await?
+        }
+        None => app.plaza.activate(&who, &plan, req.version).await?,
+    }))
+}
+
+#[utoipa::path(delete, path = "/v1/plans/{plan}/scheduled-activation", operation_id = "cancel_scheduled_activation", tag = "plans", security(("bearer" = ["admin", "author"])),
+    responses((status = 200, body = PlanHead, description = "No activation scheduled any more (also when none was)")))]
+pub async fn cancel_schedule(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+    PathParams(plan): PathParams<String>,
+) -> Result<Json<PlanHead>, ApiError> {
+    Ok(Json(
+        app.plaza.cancel_scheduled_activation(&who, &plan).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/v1/plans/{plan}/rollback", operation_id = "rollback_plan", tag = "plans", security(("bearer" = ["admin", "author"])),

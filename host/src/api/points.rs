@@ -30,7 +30,8 @@ pub async fn set_settings(
 }
 
 #[utoipa::path(get, path = "/v1/buyers/{buyer}/points", operation_id = "buyer_points", tag = "points", security(("bearer" = ["admin", "checkout"])),
-    responses((status = 200, body = PointsAccount, description = "The buyer's points with the caller now (an empty account for a buyer who has none)")))]
+    responses((status = 200, body = PointsAccount, description = "The buyer's points with the caller now (an empty account for a buyer who has none)"),
+        (status = 422, body = ErrorBody, description = "`invalid`: the buyer is not an id")))]
 pub async fn account(
     State(app): State<AppState>,
     Caller(who): Caller,

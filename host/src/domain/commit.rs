@@ -51,7 +51,7 @@ impl Plaza {
             .await?;
         let attributed = super::attribution::attribute(self, &tenant, req.cart)?;
         req.cart = attributed.cart;
-        self.offer_points(&tenant, &prepared, &mut req.cart)?;
+        self.merchant_facts(&tenant, &prepared, &mut req.cart)?;
         let live_room = attributed.live_room.as_deref();
         let presented = self.present(&tenant, &req.plan, &mut req.cart, live_room)?;
         if let Some(refused) = presented.refusal() {

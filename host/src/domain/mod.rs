@@ -14,6 +14,7 @@ pub mod attribution;
 mod beneficiary;
 mod breaker;
 mod budget;
+mod cart_facts;
 pub mod commission;
 mod commit;
 mod compile;
@@ -31,6 +32,7 @@ mod order_list;
 pub mod order_settings;
 pub mod page;
 mod parties;
+mod plan_schedule;
 mod plans;
 pub mod points;
 pub mod pool;
@@ -72,6 +74,7 @@ pub use order_list::{OrderQuery, OrderSummary};
 pub use order_settings::OrderSettings;
 pub use page::{Page, PageQuery, Position};
 pub use parties::PartyNet;
+pub use plan_schedule::ScheduledActivation;
 pub use plans::{Activation, PlanDiff, PlanHead, PlanSummary, PlanVersionInfo};
 pub use points::{NewPointsGrant, PointsAccount, PointsGrant, PointsSettings, orders::OrderPoints};
 pub use pool::{Pool, PoolConfig};
@@ -169,6 +172,8 @@ pub struct Plaza {
     settling: tokio::sync::Mutex<()>,
     /// The plan steps coupon templates name (they redeem claimed coupons only).
     coupon_steps: RwLock<coupons::redeem::BoundSteps>,
+    /// Plans a fired schedule activated, to swap in memory.
+    activated: plan_schedule::Activated,
 }
 
 impl std::fmt::Debug for Plaza {
@@ -200,6 +205,7 @@ impl Plaza {
     ) -> Result<(Arc<Plaza>, Startup), Error> {
         let started = std::time::Instant::now();
         let store_for_coupons = store.clone();
+        let activated = plan_schedule::Activated::default();
         let plaza = Plaza {
             compiling: Arc::new(tokio::sync::Semaphore::new(
                 settings.compile_concurrency.max(1),
@@ -221,8 +227,10 @@ impl Plaza {
                 let mut timers = timers::Timers::default();
                 lifecycle::register(&mut timers);
                 points::orders::register(&mut timers);
+                plan_schedule::register(&mut timers, activated.clone());
                 timers
             },
+            activated,
         };
         let (plugins, compiled) = plaza.load_registry()?;
         let active_plans = plaza.load_active_plans()?;
@@ -268,7 +276,7 @@ impl Plaza {
     /// after the restart. `Ok` means everything due is done and durable (found by
     /// simulation seed 177: a run after a failed one fired nothing, answered without a
     /// flush, and a crash then undid the failed run's expiry).
-    pub async fn fire_due_timers(&self) -> Result<timers::Fired, Error> {
+    pub async fn fire_due_timers(self: &Arc<Self>) -> Result<timers::Fired, Error> {
         let now = self.clock.now_ms();
         let mut total = timers::Fired::default();
         loop {
@@ -286,6 +294,8 @@ impl Plaza {
             // have left its work written but not yet durable, and this answer says
             // everything due is done.
             self.flush().await?;
+            // Durable: the plans a schedule activated take effect in memory.
+            self.swap_activated().await?;
             if !batch.more {
                 return Ok(total);
             }

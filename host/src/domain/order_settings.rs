@@ -1,7 +1,7 @@
-//! A merchant's order settings: how long a placed order waits for payment, and how long
-//! after receipt the buyer may still ask for a refund. They apply to orders from the
-//! moment they are saved: a placed order keeps the deadline it was given, a received
-//! order the window it was given.
+//! A merchant's order settings: how long a placed order waits for payment, how long
+//! after receipt the buyer may still ask for a refund, and the merchant's time zone (its
+//! days: a step's daily hours). They apply from the moment they are saved: a placed order
+//! keeps the deadline it was given, a received order the window it was given.
 
 use super::tenants::{ANY_ROLE, Tenant};
 use super::{Error, Plaza, Principal, Role};
@@ -20,6 +20,8 @@ pub const PAYMENT_TIMEOUT_MS: (i64, i64) = (MINUTE_MS, 7 * DAY_MS);
 pub const DEFAULT_AFTER_SALE_MS: i64 = 7 * DAY_MS;
 /// After-sale windows a merchant may choose: none to 90 days.
 pub const AFTER_SALE_MS: (i64, i64) = (0, 90 * DAY_MS);
+/// UTC offsets a merchant may choose, in minutes: UTC−12:00 to UTC+14:00.
+pub const UTC_OFFSET_MINUTES: (i32, i32) = (-12 * 60, 14 * 60);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, default)]
@@ -30,6 +32,11 @@ pub struct OrderSettings {
     /// A received order completes this long after receipt (its after-sale window).
     #[schema(schema_with = after_sale_schema)]
     pub after_sale_ms: i64,
+    /// The merchant's time zone as minutes east of UTC (480, UTC+8, by default): a step's
+    /// daily hours are its local hours. A fixed offset: a zone with daylight saving time
+    /// sets the offset it wants its days cut at.
+    #[schema(minimum = -720, maximum = 840)]
+    pub utc_offset_minutes: i32,
 }
 
 impl Default for OrderSettings {
@@ -37,6 +44,7 @@ impl Default for OrderSettings {
         OrderSettings {
             payment_timeout_ms: DEFAULT_PAYMENT_TIMEOUT_MS,
             after_sale_ms: DEFAULT_AFTER_SALE_MS,
+            utc_offset_minutes: crate::executor::window::DEFAULT_UTC_OFFSET_MINUTES,
         }
     }
 }
@@ -67,6 +75,13 @@ impl OrderSettings {
                     message: format!("must be {least} to {most}"),
                 });
             }
+        }
+        let (least, most) = UTC_OFFSET_MINUTES;
+        if !(least..=most).contains(&self.utc_offset_minutes) {
+            return Err(Error::Invalid {
+                field: "utc_offset_minutes".into(),
+                message: format!("must be {least} to {most}"),
+            });
         }
         Ok(())
     }

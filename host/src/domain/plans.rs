@@ -32,6 +32,9 @@ pub struct PlanHead {
     pub versions: Vec<PlanVersionInfo>,
     /// Every activation, rollback and deactivation, oldest first.
     pub activations: Vec<Activation>,
+    /// A version to make active at a time (`POST …/activate` with `at_ms`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduled: Option<super::plan_schedule::ScheduledActivation>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -49,7 +52,7 @@ pub struct Activation {
     /// The version made active (none: deactivated).
     pub version: Option<u32>,
     pub at_ms: i64,
-    /// `activate`, `rollback` or `deactivate`.
+    /// `activate`, `rollback`, `deactivate` or `scheduled`.
     pub action: String,
 }
 
@@ -76,16 +79,28 @@ pub(super) struct Active {
     pub plan: Arc<PreparedPlan>,
 }
 
-const AUTHORS: &[Role] = &[Role::Admin, Role::Author];
+pub(super) const AUTHORS: &[Role] = &[Role::Admin, Role::Author];
 /// The idempotency scope of plan saves.
 const SAVE_SCOPE: &str = "plans.save";
 
-fn head_key(tenant: &str, plan: &str) -> Vec<u8> {
+pub(super) fn head_key(tenant: &str, plan: &str) -> Vec<u8> {
     key(&[tenant.as_bytes(), plan.as_bytes()])
 }
 
 fn version_key(tenant: &str, plan: &str, version: u32) -> Vec<u8> {
     key(&[tenant.as_bytes(), plan.as_bytes(), &version.to_be_bytes()])
+}
+
+/// Put `active` (or nothing) in memory as the plan under `key`.
+pub(super) fn swap(
+    map: &std::sync::RwLock<std::collections::HashMap<String, Arc<Active>>>,
+    key: String,
+    active: Option<Active>,
+) {
+    match active {
+        Some(active) => write(map).insert(key, Arc::new(active)),
+        None => write(map).remove(&key),
+    };
 }
 
 pub(super) fn active_key(tenant: &str, plan: &str) -> String {
@@ -155,7 +170,11 @@ impl Plaza {
     }
 
     /// Prepare `plan` for `tenant` on the evaluation pool.
-    async fn prepare_on_pool(self: &Arc<Self>, tenant: &str, plan: Plan) -> Result<Active, Error> {
+    pub(super) async fn prepare_on_pool(
+        self: &Arc<Self>,
+        tenant: &str,
+        plan: Plan,
+    ) -> Result<Active, Error> {
         let me = self.clone();
         let owner = tenant.to_owned();
         self.on_pool(tenant, move || me.prepare_for(&owner, &plan))
@@ -247,6 +266,7 @@ impl Plaza {
             steps: plan.steps.len(),
             bytes,
         });
+        let mut saved = None;
         self.store
             .transact(
                 &[Table::PlanVersions, Table::PlanHeads, Table::Idempotency],
@@ -256,13 +276,23 @@ impl Plaza {
                         &version_key(&tenant, &plan.id, plan.version),
                         &stored,
                     )?;
-                    tx.put_json(Table::PlanHeads, &head_key(&tenant, &plan.id), &head)?;
-                    replay.record(tx, &head)
+                    // A scheduled activation may have fired since the head was read.
+                    let key = head_key(&tenant, &plan.id);
+                    let mut head = head.clone();
+                    if let Some(stored) = tx.get_json::<PlanHead>(Table::PlanHeads, &key)? {
+                        head.active = stored.active;
+                        head.activations = stored.activations;
+                        head.scheduled = stored.scheduled;
+                    }
+                    tx.put_json(Table::PlanHeads, &key, &head)?;
+                    replay.record(tx, &head)?;
+                    saved = Some(head);
+                    Ok(())
                 },
             )
             .map_err(Error::from_tx)?;
         self.flush().await?;
-        Ok((head, true))
+        Ok((saved.expect("a committed save leaves its head"), true))
     }
 
     /// Make `version` the active one (`None`: deactivate). Atomic for quotes.
@@ -322,23 +352,20 @@ impl Plaza {
             None => None,
         };
         let _admin = self.admin.lock().await;
-        let mut head = self.head(tenant, plan)?;
-        head.active = version;
-        head.activations.push(Activation {
-            version,
-            at_ms: self.now_ms(),
-            action: action.to_owned(),
-        });
-        self.store
-            .put(Table::PlanHeads, &head_key(tenant, plan), &head)?;
+        let at_ms = self.now_ms();
+        let head = self.change_head(tenant, plan, |_, head| {
+            head.active = version;
+            head.activations.push(Activation {
+                version,
+                at_ms,
+                action: action.to_owned(),
+            });
+            Ok(())
+        })?;
         self.flush().await?;
         // Swapped under the admin lock, after the store has it, so memory follows the
         // store in the order the store records activations.
-        let key = active_key(tenant, plan);
-        match active {
-            Some(active) => write(&self.active).insert(key, Arc::new(active)),
-            None => write(&self.active).remove(&key),
-        };
+        swap(&self.active, active_key(tenant, plan), active);
         Ok(head)
     }
 

@@ -57,7 +57,7 @@ impl Plaza {
                     Source::Stored(stored) => me.prepare_for(&owner, &stored)?.plan,
                 };
                 let mut cart = cart;
-                me.offer_points(&owner, &prepared, &mut cart)?;
+                me.merchant_facts(&owner, &prepared, &mut cart)?;
                 let gate =
                     ServiceGate::new(&me, &owner, &plan, &cart.buyer.id).with_claims(&presented);
                 let mut quote = executor::quote_with(&me.sandbox, &prepared, &cart, &gate)?;

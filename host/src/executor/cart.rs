@@ -66,6 +66,10 @@ pub struct Cart {
     /// ledger, never read from a request.
     #[serde(skip)]
     pub points: Option<super::PointsOffer>,
+    /// The merchant's time zone, minutes east of UTC, for daily windows: set by the host
+    /// from the merchant's settings (UTC+8 when unset).
+    #[serde(skip)]
+    pub utc_offset_minutes: Option<i32>,
 }
 
 /// Claims one cart may present.

@@ -12,6 +12,7 @@ pub mod quote;
 mod run;
 mod select;
 mod state;
+pub mod window;
 
 pub use attribution::{AttributionReport, AttributionSource, Claim, ClaimOutcome, Uncredited};
 pub use cart::{Attribution, Cart, CartError};

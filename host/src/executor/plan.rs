@@ -1,6 +1,7 @@
 //! Plans: an ordered, versioned composition of steps, and preparing one to run.
 
 use super::cart::{Cart, CartLine, Channel};
+pub use super::window::{Daily, Window};
 use crate::Money;
 use crate::sandbox::{Plugin, Sandbox, StepError};
 use plaza_plugin_sdk::Stage;
@@ -260,22 +261,6 @@ pub enum ThresholdBase {
     Original,
     #[default]
     Current,
-}
-
-/// A half-open time window in milliseconds since the Unix epoch.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Window {
-    #[serde(default)]
-    pub from_ms: Option<i64>,
-    #[serde(default)]
-    pub until_ms: Option<i64>,
-}
-
-impl Window {
-    pub fn contains(&self, t: i64) -> bool {
-        self.from_ms.is_none_or(|f| t >= f) && self.until_ms.is_none_or(|u| t < u)
-    }
 }
 
 /// Which carts and lines a step applies to. Every empty list means "any".

@@ -52,6 +52,7 @@ fn probe_cart() -> Cart {
         shipping_fee: Money::ZERO,
         now_ms: 0,
         points: None,
+        utc_offset_minutes: None,
     }
 }
 

@@ -197,7 +197,12 @@ impl Exec<'_> {
     /// Run one step against the current state, without applying it.
     fn run(&self, ps: &PreparedStep, st: &State, input: &mut Vec<u8>) -> StepRun {
         let step = &ps.step;
-        if step.window.is_some_and(|w| !w.contains(self.cart.now_ms)) {
+        let offset =
+            (self.cart.utc_offset_minutes).unwrap_or(super::window::DEFAULT_UTC_OFFSET_MINUTES);
+        if step
+            .window
+            .is_some_and(|w| !w.contains(self.cart.now_ms, offset))
+        {
             return StepRun::Skipped(Reason::OutsideWindow);
         }
         match step.scope.cart_excluded(self.cart) {

@@ -29,7 +29,7 @@ pub use grants::{NewPointsGrant, PointsAccount, PointsGrant};
 use super::tenants::{ANY_ROLE, Tenant};
 use super::{Error, Plaza, Principal, Role};
 use crate::Ppm;
-use crate::executor::{Exchange, PointsOffer};
+use crate::executor::Exchange;
 use crate::store::{Store, StoreError, Table, key};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -40,21 +40,30 @@ pub const MAX_VALIDITY_DAYS: u32 = 3_650;
 
 /// A merchant's points program. The defaults earn nothing and spend nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields, default)]
+#[serde(deny_unknown_fields)]
 pub struct PointsSettings {
     /// Points earned per fen paid, in parts per million (10,000: one point per yuan);
     /// 0 to 1,000,000.
+    #[serde(default)]
     #[schema(minimum = 0, maximum = 1_000_000)]
     pub earn_rate_ppm: u32,
-    /// What points are worth when spent.
+    /// What points are worth when spent (100 points pay 1 yuan when absent).
+    #[serde(default)]
     pub exchange: Exchange,
     /// The largest share of an order's goods points may pay, in parts per million;
     /// 0 (points cannot be spent) to 1,000,000.
+    #[serde(default)]
     #[schema(minimum = 0, maximum = 1_000_000)]
     pub max_share_ppm: u32,
-    /// Days earned or granted points stay usable; 0: they never expire. At most 3,650.
+    /// Days earned or granted points stay usable (365 when absent); 0: they never
+    /// expire. At most 3,650.
+    #[serde(default = "default_validity_days")]
     #[schema(minimum = 0, maximum = 3_650)]
     pub validity_days: u32,
+}
+
+fn default_validity_days() -> u32 {
+    365
 }
 
 impl Default for PointsSettings {
@@ -63,7 +72,7 @@ impl Default for PointsSettings {
             earn_rate_ppm: 0,
             exchange: Exchange::default(),
             max_share_ppm: 0,
-            validity_days: 365,
+            validity_days: default_validity_days(),
         }
     }
 }
@@ -145,30 +154,5 @@ impl Plaza {
         settings.check()?;
         self.update_tenant(tenant, |t| t.points = settings).await?;
         Ok(settings)
-    }
-
-    /// What the cart's buyer may spend with `tenant` at the cart's time, and on what
-    /// terms: set on the cart when its plan has a points step.
-    pub(super) fn offer_points(
-        &self,
-        tenant: &str,
-        plan: &crate::executor::PreparedPlan,
-        cart: &mut crate::executor::Cart,
-    ) -> Result<(), Error> {
-        let has_points = plan
-            .steps
-            .iter()
-            .any(|s| s.stage == plaza_plugin_sdk::Stage::Points);
-        if !has_points {
-            return Ok(());
-        }
-        let settings = settings_of(&self.store, tenant)?;
-        let account = account_of(&self.store, tenant, &cart.buyer.id)?;
-        cart.points = Some(PointsOffer {
-            balance: account.usable(cart.now_ms),
-            exchange: settings.exchange,
-            max_share: Ppm(settings.max_share_ppm),
-        });
-        Ok(())
     }
 }
