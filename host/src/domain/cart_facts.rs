@@ -11,7 +11,7 @@ use crate::store::Table;
 use plaza_plugin_sdk::Stage;
 
 impl Plaza {
-    pub(super) fn merchant_facts(
+    pub(in crate::domain) fn merchant_facts(
         &self,
         tenant: &str,
         plan: &PreparedPlan,

@@ -141,7 +141,9 @@ impl Plaza {
         let buyer = cart.buyer.id.clone();
         let (held, not_considered) = self.wallet_of(tenant, &buyer)?;
         let attributed = crate::domain::attribution::attribute(self, tenant, cart)?;
-        let (cart, live_room) = (attributed.cart, attributed.live_room);
+        let (mut cart, live_room) = (attributed.cart, attributed.live_room);
+        // Points and daily hours as a quote of this cart would have them.
+        self.merchant_facts(tenant, &prepared, &mut cart)?;
         let now = self.now_ms();
         let mut unusable = Vec::new();
         // Per code, the claims that may be redeemed, the first to expire first.

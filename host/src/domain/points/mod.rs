@@ -28,7 +28,6 @@ pub use grants::{NewPointsGrant, PointsAccount, PointsGrant};
 
 use super::tenants::{ANY_ROLE, Tenant};
 use super::{Error, Plaza, Principal, Role};
-use crate::Ppm;
 use crate::executor::Exchange;
 use crate::store::{Store, StoreError, Table, key};
 use serde::{Deserialize, Serialize};
@@ -111,10 +110,11 @@ impl PointsSettings {
     pub fn expiry(&self, now: i64) -> Option<i64> {
         (self.validity_days > 0).then(|| now.saturating_add(i64::from(self.validity_days) * DAY_MS))
     }
+}
 
-    pub fn earn_rate(&self) -> Ppm {
-        Ppm(self.earn_rate_ppm)
-    }
+/// When points credited at `now` expire, valid `validity_days` (0: never).
+pub fn expiry(validity_days: u32, now: i64) -> Option<i64> {
+    (validity_days > 0).then(|| now.saturating_add(i64::from(validity_days) * DAY_MS))
 }
 
 /// `tenant`'s points settings (the defaults until it saves its own).

@@ -190,11 +190,7 @@ pub fn sync(tx: &mut dyn Tx, tenant: &str, order: &mut Order, now: i64) -> Resul
         let a = opened(&mut account, tx, tenant, &buyer)?;
         let credit = earns.min(MAX_BALANCE - a.balance).max(0);
         if credit > 0 {
-            let validity = PointsSettings {
-                validity_days: p.validity_days,
-                ..PointsSettings::default()
-            };
-            let expires = validity.expiry(now);
+            let expires = super::expiry(p.validity_days, now);
             a.credit(now, EntryKind::Earn, &source, credit, expires, &mut out);
             schedule_expiry(tx, tenant, &buyer, expires)?;
             p.earned = credit;
