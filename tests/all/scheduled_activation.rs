@@ -127,3 +127,31 @@ fn a_version_scheduled_for_a_time_goes_live_then_and_a_cancelled_one_never() {
     );
     assert_eq!(shop.get("/v1/plans/p").body["active"], 2);
 }
+
+#[test]
+fn a_schedule_that_fell_due_while_the_server_was_down_fires_after_the_restart() {
+    let clock = ManualClock::at(T0);
+    let server = Server::start_with_clock(|c| c.timer_tick_ms = 5, clock.clone());
+    let shop = server.operator().create_tenant("teahouse", "merchant");
+    assert_eq!(shop.upload("threshold-discount").status, 201);
+    shop.apply(&plan("p", 1_000));
+    assert_eq!(shop.post("/v1/plans", &plan("p", 2_000)).status, 201);
+    assert_eq!(schedule(&shop, "p", 2, T0 + HOUR).status, 200);
+    let key = shop.key.clone().unwrap();
+    // The time passes while the store is closed.
+    let server = server.restart_after(|_| clock.set(T0 + 2 * HOUR));
+    let shop = Api::new(&server.base, &key);
+    wait_until(|| version_quoted(&shop, "p") == 2);
+    let head = shop.get("/v1/plans/p").body;
+    assert_eq!((&head["active"], head.get("scheduled")), (&json!(2), None));
+    let last = head["activations"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        last,
+        json!({"version": 2, "at_ms": T0 + HOUR, "action": "scheduled"})
+    );
+}
