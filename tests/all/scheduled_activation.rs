@@ -35,6 +35,39 @@ fn schedule(api: &Api, plan: &str, version: u32, at_ms: i64) -> Answer {
     )
 }
 
+/// A server on a manual clock whose timers tick every 5 ms, and a merchant whose plan `p`
+/// has version 1 active (10.00 off) and version 2 saved (20.00 off).
+fn shop_with_two_versions() -> (ManualClock, Server, Api) {
+    let clock = ManualClock::at(T0);
+    let server = Server::start_with_clock(|c| c.timer_tick_ms = 5, clock.clone());
+    let shop = server.operator().create_tenant("teahouse", "merchant");
+    assert_eq!(shop.upload("threshold-discount").status, 201);
+    shop.apply(&plan("p", 1_000));
+    assert_eq!(shop.post("/v1/plans", &plan("p", 2_000)).status, 201);
+    (clock, server, shop)
+}
+
+/// Once quotes of plan `p` see `version`: it is active, no schedule is left, and the last
+/// activation is the schedule's, at `at_ms`.
+fn fired(shop: &Api, version: u32, at_ms: i64) {
+    wait_until(|| version_quoted(shop, "p") == i64::from(version));
+    let head = shop.get("/v1/plans/p").body;
+    assert_eq!(
+        (&head["active"], head.get("scheduled")),
+        (&json!(version), None)
+    );
+    let last = head["activations"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        last,
+        json!({"version": version, "at_ms": at_ms, "action": "scheduled"})
+    );
+}
+
 /// Once `probe` holds: the server's timer tick fires what the moved clock made due.
 fn wait_until(probe: impl Fn() -> bool) {
     let started = std::time::Instant::now();
@@ -49,12 +82,7 @@ fn wait_until(probe: impl Fn() -> bool) {
 
 #[test]
 fn a_version_scheduled_for_a_time_goes_live_then_and_a_cancelled_one_never() {
-    let clock = ManualClock::at(T0);
-    let server = Server::start_with_clock(|c| c.timer_tick_ms = 5, clock.clone());
-    let shop = server.operator().create_tenant("teahouse", "merchant");
-    assert_eq!(shop.upload("threshold-discount").status, 201);
-    shop.apply(&plan("p", 1_000));
-    assert_eq!(shop.post("/v1/plans", &plan("p", 2_000)).status, 201);
+    let (clock, server, shop) = shop_with_two_versions();
 
     // Refused: a time not after the host's clock, a version that does not exist.
     let past = schedule(&shop, "p", 2, T0);
@@ -87,20 +115,7 @@ fn a_version_scheduled_for_a_time_goes_live_then_and_a_cancelled_one_never() {
     clock.set(T0 + HOUR - 1);
     assert_eq!(version_quoted(&shop, "p"), 1, "not before its time");
     clock.set(T0 + HOUR);
-    wait_until(|| version_quoted(&shop, "p") == 2);
-    let head = shop.get("/v1/plans/p").body;
-    assert_eq!(head["active"], 2);
-    assert!(head.get("scheduled").is_none(), "{head}");
-    let last = head["activations"]
-        .as_array()
-        .unwrap()
-        .last()
-        .unwrap()
-        .clone();
-    assert_eq!(
-        last,
-        json!({"version": 2, "at_ms": T0 + HOUR, "action": "scheduled"})
-    );
+    fired(&shop, 2, T0 + HOUR);
 
     // Back to version 1 in an hour, through the command line; then cancelled. A second
     // plan scheduled after it shows the timers ran past its time.
@@ -130,28 +145,11 @@ fn a_version_scheduled_for_a_time_goes_live_then_and_a_cancelled_one_never() {
 
 #[test]
 fn a_schedule_that_fell_due_while_the_server_was_down_fires_after_the_restart() {
-    let clock = ManualClock::at(T0);
-    let server = Server::start_with_clock(|c| c.timer_tick_ms = 5, clock.clone());
-    let shop = server.operator().create_tenant("teahouse", "merchant");
-    assert_eq!(shop.upload("threshold-discount").status, 201);
-    shop.apply(&plan("p", 1_000));
-    assert_eq!(shop.post("/v1/plans", &plan("p", 2_000)).status, 201);
+    let (clock, server, shop) = shop_with_two_versions();
     assert_eq!(schedule(&shop, "p", 2, T0 + HOUR).status, 200);
     let key = shop.key.clone().unwrap();
     // The time passes while the store is closed.
     let server = server.restart_after(|_| clock.set(T0 + 2 * HOUR));
     let shop = Api::new(&server.base, &key);
-    wait_until(|| version_quoted(&shop, "p") == 2);
-    let head = shop.get("/v1/plans/p").body;
-    assert_eq!((&head["active"], head.get("scheduled")), (&json!(2), None));
-    let last = head["activations"]
-        .as_array()
-        .unwrap()
-        .last()
-        .unwrap()
-        .clone();
-    assert_eq!(
-        last,
-        json!({"version": 2, "at_ms": T0 + HOUR, "action": "scheduled"})
-    );
+    fired(&shop, 2, T0 + HOUR);
 }

@@ -3,8 +3,8 @@
 //! compensation), idempotent by grant id.
 
 use super::account::{Entry, EntryKind, Lot};
-use super::orders::{MAX_BALANCE, TABLES, save, schedule_expiry};
-use super::{account_key, account_of, settings_of};
+use super::orders::{MAX_BALANCE, TABLES, load, save, schedule_expiry};
+use super::{account_of, settings_of};
 use crate::domain::idempotency::request_sha256;
 use crate::domain::lifecycle::MAX_AT_MS;
 use crate::domain::page::{Page, Position};
@@ -160,9 +160,7 @@ impl Plaza {
                 answer = Some((seen, false));
                 return Ok(());
             }
-            let mut account: super::Account = tx
-                .get_json(Table::PointsAccounts, &account_key(&tenant, buyer))?
-                .unwrap_or_default();
+            let mut account = load(tx, &tenant, buyer)?;
             if account.balance > MAX_BALANCE - new.points {
                 refused = Some(Error::conflict(
                     "points_balance_full",

@@ -74,7 +74,8 @@ pub fn order_source(order: &str) -> String {
     format!("order:{order}")
 }
 
-fn load(tx: &mut dyn Tx, tenant: &str, buyer: &str) -> Result<Account, TxError> {
+/// `buyer`'s account with `tenant` inside a transaction (empty when it has none).
+pub(super) fn load(tx: &mut dyn Tx, tenant: &str, buyer: &str) -> Result<Account, TxError> {
     Ok(tx
         .get_json(Table::PointsAccounts, &account_key(tenant, buyer))?
         .unwrap_or_default())
