@@ -8,6 +8,7 @@ mod composed;
 mod coupon_redemption;
 mod coupons;
 mod daily_hours;
+mod day_budgets;
 mod examples;
 mod fuzz_corpus;
 mod help_campaigns;

@@ -31,7 +31,8 @@ pub fn plan() -> serde_json::Value {
     let budgets = [
         (
             "autumn-manjian",
-            serde_json::json!({"max_amount": 300_000, "max_units": 1_500}),
+            serde_json::json!({"max_amount": 300_000, "max_units": 1_500,
+                "max_orders_per_day": 25}),
         ),
         (
             "tea-coupon",
@@ -41,7 +42,7 @@ pub fn plan() -> serde_json::Value {
         (
             "promoter-commission",
             serde_json::json!({"max_amount": 80_000, "max_orders": 150,
-                "release": {"on_cancel": false, "on_refund": true}}),
+                "max_amount_per_day": 6_000, "release": {"on_cancel": false, "on_refund": true}}),
         ),
     ];
     for step in plan["steps"].as_array_mut().expect("steps") {
@@ -88,6 +89,8 @@ fn counter_limits() -> BTreeMap<(String, String), i64> {
         ("max_orders_per_coupon", "coupon"),
         ("max_units", "units"),
         ("max_units_per_buyer", "buyer_units"),
+        ("max_orders_per_day", "day_orders"),
+        ("max_amount_per_day", "day_amount"),
     ];
     let mut limits = BTreeMap::new();
     // Agency h's layer plan (no step of the merchant's plan shares its step's id).
@@ -585,6 +588,9 @@ fn reservations(order: &Order, mut add: impl FnMut(Vec<u8>, i64)) {
             key(&parts)
         };
         add(counter("amount", None), r.amount.0 - r.released.0);
+        if let Some(day) = &r.day {
+            add(counter("day_amount", Some(day)), r.amount.0 - r.released.0);
+        }
         if !r.counts_released {
             for (limit, subject) in &r.counts {
                 add(counter(limit, subject.as_deref()), 1);

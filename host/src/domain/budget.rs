@@ -2,7 +2,8 @@
 //! the gate that consults them (and the circuit breaker) while a quote runs.
 //!
 //! Counters are per plan and step id: `orders`, `amount` and `units` in all, `buyer/<id>`,
-//! `buyer_units/<id>` and `coupon/<code>` per subject. A quote only reads them (a step without room is explained
+//! `buyer_units/<id>` and `coupon/<code>` per subject, `day_orders/<date>` and
+//! `day_amount/<date>` per day ([`super::budget_day`]). A quote only reads them (a step without room is explained
 //! as `budget_exhausted`); a commit re-checks and changes them in the same transaction
 //! that writes the order, so concurrent commits never overspend.
 //!
@@ -23,7 +24,8 @@ use crate::executor::{
     self, BudgetLimit, Cart, Gate, Outcome, PreparedStep, Proposal, Quote, Reason,
 };
 use crate::sandbox::StepError;
-use crate::store::{StoreError, Tx, TxError, TxExt, key};
+use crate::store::{Store, StoreError, Tx, TxError, TxExt, key};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 pub const ORDERS: &str = "orders";
@@ -130,15 +132,18 @@ pub(super) struct LayerPlan {
 }
 
 /// The reservations of every applied step with a budget, the merchant's (`tenant`'s plan)
-/// and each layer's, and the counter changes.
+/// and each layer's, and the counter changes. Day budgets count on the day of `now_ms`
+/// in each budget's tenant's time zone (read from `store` only for a budget by day).
 pub(super) fn reserve(
+    (store, now_ms): (&Store, i64),
     tenant: &str,
     req: &CommitRequest,
     plan: &executor::PreparedPlan,
     quote: &Quote,
     layers: &[LayerPlan],
-) -> (Vec<Reservation>, Vec<Bump>) {
+) -> Result<(Vec<Reservation>, Vec<Bump>), StoreError> {
     let mut out = (Vec::new(), Vec::new());
+    let today = |tenant: &str| super::budget_day::today_of(store, tenant, now_ms);
     let merchant = LayerBudget {
         tenant: tenant.to_owned(),
         plan: req.plan.clone(),
@@ -150,7 +155,8 @@ pub(super) fn reserve(
         plan,
         &quote.explanation,
         quote,
-    );
+        &today,
+    )?;
     for l in layers {
         let Some(report) = quote.layers.iter().find(|r| r.tenant == l.tenant) else {
             continue;
@@ -166,9 +172,10 @@ pub(super) fn reserve(
             &l.prepared,
             &report.explanation,
             quote,
-        );
+            &today,
+        )?;
     }
-    out
+    Ok(out)
 }
 
 /// Reserve what the applied steps of `plan` (the plan `books` names, a plaza layer's when
@@ -180,7 +187,8 @@ fn reserve_plan(
     plan: &executor::PreparedPlan,
     explanation: &[executor::StepReport],
     quote: &Quote,
-) {
+    today: &dyn Fn(&str) -> Result<String, StoreError>,
+) -> Result<(), StoreError> {
     // A layer's commission lines are on its tenant's ledger.
     let ledger = layer.then_some(books.tenant.as_str());
     for report in explanation {
@@ -289,6 +297,18 @@ fn reserve_plan(
                 ));
             }
         }
+        let day = match super::budget_day::by_day(budget) {
+            true => super::budget_day::reserve(
+                &c,
+                budget,
+                &today(&books.tenant)?,
+                amount,
+                &report.step,
+                bumps,
+                &mut counts,
+            ),
+            false => None,
+        };
         reservations.push(Reservation {
             step: report.step.clone(),
             amount,
@@ -300,8 +320,10 @@ fn reserve_plan(
             counts_released: false,
             release: budget.release,
             layer: layer.then(|| books.clone()),
+            day,
         });
     }
+    Ok(())
 }
 
 /// Give back everything a reservation still holds.
@@ -310,6 +332,7 @@ pub(super) fn release_all(tenant: &str, plan: &str, r: &mut Reservation, bumps: 
     let left = r.amount - r.released;
     if left.0 != 0 {
         bumps.push(release(c.key(AMOUNT, None), left, &r.step));
+        super::budget_day::release(&c, r, left, bumps);
     }
     r.released = r.amount;
     r.line_shares.iter_mut().for_each(|s| *s = Money::ZERO);
@@ -356,6 +379,8 @@ pub struct ServiceGate<'a> {
     buyer: &'a str,
     /// The claimed coupons the cart presented, for the steps that give them.
     claims: Option<&'a Presented>,
+    /// Today in the tenant's time zone, read once, when a step counts by day.
+    today: OnceLock<String>,
 }
 
 impl<'a> ServiceGate<'a> {
@@ -366,6 +391,7 @@ impl<'a> ServiceGate<'a> {
             plan,
             buyer,
             claims: None,
+            today: OnceLock::new(),
         }
     }
 
@@ -377,6 +403,15 @@ impl<'a> ServiceGate<'a> {
 
     fn read(&self, c: &Counters, limit: &str, subject: Option<&str>) -> Result<i64, StoreError> {
         self.plaza.store.counter(&c.key(limit, subject))
+    }
+
+    fn today(&self) -> Result<&str, StoreError> {
+        if let Some(day) = self.today.get() {
+            return Ok(day);
+        }
+        let now = self.plaza.now_ms();
+        let day = super::budget_day::today_of(&self.plaza.store, self.tenant, now)?;
+        Ok(self.today.get_or_init(|| day))
     }
 
     /// The limit without room for `proposal`, if any.
@@ -427,6 +462,18 @@ impl<'a> ServiceGate<'a> {
                 if over(used, 1, limit(budget.max_orders_per_coupon)) {
                     return Ok(Some(BudgetLimit::PerCoupon));
                 }
+            }
+        }
+        if super::budget_day::by_day(budget) {
+            use super::budget_day::{DAY_AMOUNT, DAY_ORDERS};
+            let day = Some(self.today()?);
+            let most = limit(budget.max_orders_per_day);
+            if most.is_some() && over(self.read(&c, DAY_ORDERS, day)?, 1, most) {
+                return Ok(Some(BudgetLimit::OrdersPerDay));
+            }
+            let most = budget.max_amount_per_day.map(|m| m.0);
+            if most.is_some() && over(self.read(&c, DAY_AMOUNT, day)?, proposal.amount.0, most) {
+                return Ok(Some(BudgetLimit::AmountPerDay));
             }
         }
         Ok(None)

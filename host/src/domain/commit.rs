@@ -103,7 +103,14 @@ impl Plaza {
         let now = self.now_ms();
         let payment_timeout = super::order_settings::of(&self.store, &tenant)?.payment_timeout_ms;
         let points_terms = super::points::settings_of(&self.store, &tenant)?;
-        let (reservations, mut bumps) = reserve(&tenant, &req, &prepared, &quote, &layers);
+        let (reservations, mut bumps) = reserve(
+            (&self.store, now),
+            &tenant,
+            &req,
+            &prepared,
+            &quote,
+            &layers,
+        )?;
         bumps.extend(
             held.iter()
                 .map(|h| super::coupons::redeem::take(&tenant, h)),

@@ -14,6 +14,7 @@ pub mod attribution;
 mod beneficiary;
 mod breaker;
 mod budget;
+pub mod budget_day;
 mod cart_facts;
 pub mod commission;
 mod commit;

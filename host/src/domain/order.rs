@@ -122,6 +122,10 @@ pub struct Reservation {
     pub units: u64,
     pub counts_released: bool,
     pub release: Release,
+    /// The day (in its budget's time zone) whose money counter holds `amount`, when the
+    /// step's budget caps money per day; its day's order count is among `counts`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub day: Option<String>,
     /// The plaza layer whose plan's budget it is on, when not the order's merchant's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub layer: Option<LayerBudget>,

@@ -481,13 +481,18 @@ fn check_budgets(plan: &Plan) -> Result<(), Error> {
             field: format!("steps[{i}].budget.{name}"),
             message,
         };
-        if let Some(m) = b.max_amount
-            && !(1..=MAX_BUDGET_AMOUNT.0).contains(&m.0)
-        {
-            return Err(bad(
-                "max_amount",
-                format!("must be 1 to {} fen", MAX_BUDGET_AMOUNT.0),
-            ));
+        for (name, v) in [
+            ("max_amount", b.max_amount),
+            ("max_amount_per_day", b.max_amount_per_day),
+        ] {
+            if let Some(m) = v
+                && !(1..=MAX_BUDGET_AMOUNT.0).contains(&m.0)
+            {
+                return Err(bad(
+                    name,
+                    format!("must be 1 to {} fen", MAX_BUDGET_AMOUNT.0),
+                ));
+            }
         }
         for (name, v) in [
             ("max_orders", b.max_orders),
@@ -495,6 +500,7 @@ fn check_budgets(plan: &Plan) -> Result<(), Error> {
             ("max_orders_per_coupon", b.max_orders_per_coupon),
             ("max_units", b.max_units),
             ("max_units_per_buyer", b.max_units_per_buyer),
+            ("max_orders_per_day", b.max_orders_per_day),
         ] {
             if let Some(v) = v
                 && !(1..=MAX_BUDGET_COUNT).contains(&v)

@@ -23,6 +23,9 @@ pub struct StepUsage {
     pub amount: Money,
     /// Units of the lines its orders adjusted.
     pub units: i64,
+    /// Today's use of a budget by day.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub today: Option<super::budget_day::DayUsage>,
     pub budget: executor::Budget,
 }
 
@@ -77,6 +80,7 @@ impl Plaza {
         let tenant = who.tenant(ANY_ROLE, "read budgets")?;
         let prepared = self.active_plan(tenant, plan)?;
         let mut usage = Vec::new();
+        let now = self.now_ms();
         for s in &prepared.steps {
             let Some(budget) = &s.step.budget else {
                 continue;
@@ -87,6 +91,13 @@ impl Plaza {
                 orders: self.store.counter(&c.key(ORDERS, None))?,
                 amount: Money(self.store.counter(&c.key(AMOUNT, None))?),
                 units: self.store.counter(&c.key(UNITS, None))?,
+                today: match super::budget_day::by_day(budget) {
+                    true => {
+                        let day = super::budget_day::today_of(&self.store, tenant, now)?;
+                        Some(super::budget_day::usage(&self.store, &c, day)?)
+                    }
+                    false => None,
+                },
                 budget: budget.clone(),
             });
         }

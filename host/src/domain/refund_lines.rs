@@ -171,6 +171,7 @@ pub(super) fn refund(
                 r.released += back;
                 let c = r.counters(tenant, &order.plan.id);
                 bumps.push(release(c.key(AMOUNT, None), back, &r.step));
+                super::budget_day::release(&c, r, back, &mut bumps);
             }
         }
         lines.push(RefundLine {

@@ -171,6 +171,14 @@ pub struct Budget {
     #[serde(default)]
     #[schema(schema_with = count_schema)]
     pub max_units_per_buyer: Option<u64>,
+    /// Orders per day, in the time zone of the tenant whose budget it is.
+    #[serde(default)]
+    #[schema(schema_with = count_schema)]
+    pub max_orders_per_day: Option<u64>,
+    /// Money (discount plus commission) per day, in that time zone.
+    #[serde(default)]
+    #[schema(schema_with = amount_schema)]
+    pub max_amount_per_day: Option<Money>,
     #[serde(default)]
     pub release: Release,
 }

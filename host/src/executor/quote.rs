@@ -285,6 +285,8 @@ pub enum BudgetLimit {
     Claim,
     Units,
     UnitsPerBuyer,
+    OrdersPerDay,
+    AmountPerDay,
 }
 
 impl BudgetLimit {
@@ -297,6 +299,8 @@ impl BudgetLimit {
             BudgetLimit::Claim => "claim",
             BudgetLimit::Units => "units",
             BudgetLimit::UnitsPerBuyer => "units_per_buyer",
+            BudgetLimit::OrdersPerDay => "orders_per_day",
+            BudgetLimit::AmountPerDay => "amount_per_day",
         }
     }
 }
