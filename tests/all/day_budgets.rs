@@ -6,9 +6,11 @@ use plaza::clock::ManualClock;
 use plaza_tests::server::*;
 use serde_json::{Value, json};
 
-/// 2026-12-06 23:00 in UTC+8 (15:00 UTC): an hour before the merchant's midnight.
-const LATE_EVENING: i64 = 1_796_569_200_000;
-const HOUR_MS: i64 = 3_600_000;
+/// 2026-12-06 23:50 in UTC+8 (15:50 UTC): ten minutes before the merchant's midnight,
+/// and well inside the 30 minutes an unpaid order waits before it expires (and gives its
+/// budget back).
+const LATE_EVENING: i64 = 1_796_572_200_000;
+const TO_MIDNIGHT_MS: i64 = 600_000;
 
 /// A 200.00 teapot: the flash step takes 10.00 off.
 fn cart(buyer: &str) -> Value {
@@ -80,10 +82,10 @@ fn racing_commits_never_pass_a_days_orders_and_the_merchants_midnight_refills_th
     assert!(discounted(&shop, "after-cancel"));
     assert!(!discounted(&shop, "over"));
 
-    // Counters are durable; midnight in UTC+8 (16:00 UTC) starts a new day.
+    // Counters are durable; midnight in UTC+8 (16:00 UTC), not UTC's, starts a new day.
     let server = server.restart();
     let shop = Api::new(&server.base, shop.key.as_deref().unwrap());
-    clock.advance(HOUR_MS - 1);
+    clock.advance(TO_MIDNIGHT_MS - 1);
     assert!(!discounted(&shop, "still-the-6th"));
     clock.advance(1);
     assert_eq!(today(&shop), ("2026-12-07".to_owned(), 0, 0));
@@ -102,7 +104,7 @@ fn a_days_money_is_given_back_to_that_day_by_a_refund_on_the_next() {
     );
     assert_eq!(today(&shop), ("2026-12-06".to_owned(), 0, 2000));
 
-    clock.advance(2 * HOUR_MS);
+    clock.advance(TO_MIDNIGHT_MS);
     assert!(discounted(&shop, "o-4"));
     let refunded = shop.post(
         "/v1/orders/o-1/refunds",

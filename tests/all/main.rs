@@ -10,6 +10,7 @@ mod coupons;
 mod daily_hours;
 mod day_budgets;
 mod examples;
+mod free_gifts;
 mod fuzz_corpus;
 mod help_campaigns;
 mod hostile;

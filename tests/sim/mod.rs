@@ -37,6 +37,8 @@ pub struct Summary {
     pub commits: u64,
     /// Acknowledged orders that paid through the plaza's layers.
     pub layered: u64,
+    /// Free gift units the acknowledged orders carried.
+    pub gift_units: u64,
     pub refused_commits: u64,
     pub refunds: u64,
     pub cancels: u64,

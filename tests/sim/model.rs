@@ -548,6 +548,14 @@ pub fn check_order(order: &Order, entries: &[(String, i64, u32)]) -> Result<()> 
             order.status
         );
     }
+    let gone = matches!(order.status, OrderStatus::Cancelled | OrderStatus::Refunded);
+    for g in &order.gifts {
+        ensure!(
+            g.returned == gone && g.quantity > 0,
+            "a {:?} order's gift {g:?}",
+            order.status
+        );
+    }
     match order.status {
         OrderStatus::Placed => ensure!(order.refunds.is_empty(), "placed with refunds"),
         OrderStatus::Refunded => ensure!(

@@ -201,6 +201,8 @@ impl World {
                 if order.quote.get("layers").is_some() {
                     self.summary.layered += 1;
                 }
+                let gifts = order.gifts.iter().map(|g| u64::from(g.quantity));
+                self.summary.gift_units += gifts.sum::<u64>();
                 self.trace(("committed", &id, order.quote.to_string()));
                 self.model.insert(id, ModelOrder::of(&order));
             }

@@ -50,15 +50,21 @@ pub fn plan() -> serde_json::Value {
             step["budget"] = budget.clone();
         }
     }
+    // A tea towel for every kettle or Yixing teapot, three at most, 300 in stock.
+    let steps = plan["steps"].as_array_mut().expect("steps");
+    steps.push(serde_json::json!({
+        "id": "towel-with-kettle",
+        "plugin": {"name": "gift-with-purchase", "version": "1.0.0"},
+        "config": {"gift": {"sku": "tea-towel", "value": 1_500}, "min_quantity": 1,
+                   "skus": ["kettle", "teapot-yixing"], "repeat": true, "max_sets": 3},
+        "budget": {"max_gift_units": 300, "release": {"on_cancel": true, "on_refund": false}}
+    }));
     // Members pay part of an order over 50.00 with points.
-    plan["steps"]
-        .as_array_mut()
-        .expect("steps")
-        .push(serde_json::json!({
-            "id": "pay-with-points",
-            "plugin": {"name": "points-deduction", "version": "1.0.0"},
-            "config": {"threshold": 5_000, "max_points": 3_000}
-        }));
+    steps.push(serde_json::json!({
+        "id": "pay-with-points",
+        "plugin": {"name": "points-deduction", "version": "1.0.0"},
+        "config": {"threshold": 5_000, "max_points": 3_000}
+    }));
     plan
 }
 
@@ -91,6 +97,7 @@ fn counter_limits() -> BTreeMap<(String, String), i64> {
         ("max_units_per_buyer", "buyer_units"),
         ("max_orders_per_day", "day_orders"),
         ("max_amount_per_day", "day_amount"),
+        ("max_gift_units", "gift_units"),
     ];
     let mut limits = BTreeMap::new();
     // Agency h's layer plan (no step of the merchant's plan shares its step's id).
@@ -598,6 +605,10 @@ fn reservations(order: &Order, mut add: impl FnMut(Vec<u8>, i64)) {
             let units = i64::try_from(r.units).expect("units fit i64");
             for (limit, subject) in &r.unit_counts {
                 add(counter(limit, subject.as_deref()), units);
+            }
+            if r.gift_units > 0 {
+                let gifts = i64::try_from(r.gift_units).expect("gift units fit i64");
+                add(counter("gift_units", None), gifts);
             }
         }
     }

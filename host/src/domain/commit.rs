@@ -7,12 +7,13 @@
     clippy::cast_sign_loss
 )]
 
-use super::budget::{Refusal, ServiceGate, apply_bumps, reserve};
+use super::budget::{Refusal, apply_bumps, reserve};
 use super::commission;
+use super::gate::ServiceGate;
 use super::idempotency::request_sha256;
 use super::ledger::{self, LedgerKind, Movement};
 use super::lifecycle::{self, OrderState};
-use super::order::{CommitRequest, Order, OrderLine, OrderStatus};
+use super::order::{CommitRequest, Order, OrderGift, OrderLine, OrderStatus};
 use super::order_list::time_key;
 use super::points::orders::OrderPoints;
 use super::{Error, Plaza, Principal, Role, check_id};
@@ -141,6 +142,7 @@ impl Plaza {
             commission_shares: 0,
             reservations,
             claims: held,
+            gifts: OrderGift::all_of(&quote),
             points: OrderPoints::placed(quote.points.as_ref(), &points_terms),
             refunds: Vec::new(),
             quote: serde_json::to_value(&quote).map_err(|e| Error::Internal(e.to_string()))?,

@@ -14,7 +14,8 @@
 //! nothing further and says why. Rates are capped like any commission: at most 90 % of
 //! what the payer received on the line, all its payments together.
 
-use super::budget::{LayerPlan, ServiceGate};
+use super::budget::LayerPlan;
+use super::gate::ServiceGate;
 use super::market::Carry;
 use super::{Error, Plaza};
 use crate::Money;

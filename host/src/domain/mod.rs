@@ -21,6 +21,7 @@ mod commit;
 mod compile;
 pub mod coupons;
 mod error;
+mod gate;
 pub mod grants;
 mod idempotency;
 mod layers;

@@ -73,6 +73,10 @@ pub struct Order {
     /// The claimed coupons it redeemed (each marked used while the order holds it).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub claims: Vec<super::coupons::HeldClaim>,
+    /// The free gifts (赠品) it carries: lines the buyer pays nothing for, given back with
+    /// the order when it is cancelled, expires or is refunded in full.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gifts: Vec<OrderGift>,
     /// The buyer's points it spent and earned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub points: Option<super::points::orders::OrderPoints>,
@@ -100,6 +104,35 @@ pub struct OrderLine {
     pub refunded: Money,
 }
 
+/// A free gift line (赠品) of an order, as a step of its plan gave it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OrderGift {
+    pub step: String,
+    pub sku: String,
+    pub quantity: u32,
+    /// List value, for the books; the buyer paid nothing for it.
+    pub value: Money,
+    pub label: String,
+    /// It came back with its order (cancelled, expired or refunded in full).
+    pub returned: bool,
+}
+
+impl OrderGift {
+    /// The order lines for the gifts of `quote`.
+    pub fn all_of(quote: &crate::executor::Quote) -> Vec<OrderGift> {
+        (quote.gifts.iter())
+            .map(|g| OrderGift {
+                step: g.step.clone(),
+                sku: g.sku.clone(),
+                quantity: g.quantity,
+                value: g.value,
+                label: g.label.clone(),
+                returned: false,
+            })
+            .collect()
+    }
+}
+
 /// What one budgeted step reserved for this order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Reservation {
@@ -120,6 +153,10 @@ pub struct Reservation {
     /// Units of the lines the step adjusted.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub units: u64,
+    /// Units of the free gifts it gave (on the step's `gift_units` counter); released
+    /// with the counts.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub gift_units: u64,
     pub counts_released: bool,
     pub release: Release,
     /// The day (in its budget's time zone) whose money counter holds `amount`, when the

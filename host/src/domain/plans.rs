@@ -501,6 +501,7 @@ fn check_budgets(plan: &Plan) -> Result<(), Error> {
             ("max_units", b.max_units),
             ("max_units_per_buyer", b.max_units_per_buyer),
             ("max_orders_per_day", b.max_orders_per_day),
+            ("max_gift_units", b.max_gift_units),
         ] {
             if let Some(v) = v
                 && !(1..=MAX_BUDGET_COUNT).contains(&v)

@@ -6,7 +6,8 @@
     clippy::cast_sign_loss
 )]
 
-use super::budget::{AMOUNT, Counters, ORDERS, ServiceGate, UNITS};
+use super::budget::{AMOUNT, Counters, GIFT_UNITS, ORDERS, UNITS};
+use super::gate::ServiceGate;
 use super::tenants::ANY_ROLE;
 use super::{Error, Plaza, Principal};
 use crate::Money;
@@ -23,6 +24,8 @@ pub struct StepUsage {
     pub amount: Money,
     /// Units of the lines its orders adjusted.
     pub units: i64,
+    /// Units of free gifts given.
+    pub gift_units: i64,
     /// Today's use of a budget by day.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub today: Option<super::budget_day::DayUsage>,
@@ -91,6 +94,7 @@ impl Plaza {
                 orders: self.store.counter(&c.key(ORDERS, None))?,
                 amount: Money(self.store.counter(&c.key(AMOUNT, None))?),
                 units: self.store.counter(&c.key(UNITS, None))?,
+                gift_units: self.store.counter(&c.key(GIFT_UNITS, None))?,
                 today: match super::budget_day::by_day(budget) {
                     true => {
                         let day = super::budget_day::today_of(&self.store, tenant, now)?;

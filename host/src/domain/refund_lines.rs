@@ -217,6 +217,7 @@ pub(super) fn refund(
             release_all(tenant, &plan, r, &mut bumps);
         }
         super::coupons::redeem::give_back(tenant, &mut order.claims, &mut bumps);
+        order.gifts.iter_mut().for_each(|g| g.returned = true);
         order.status = OrderStatus::Refunded;
     } else {
         order.status = OrderStatus::PartiallyRefunded;

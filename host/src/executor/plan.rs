@@ -179,6 +179,10 @@ pub struct Budget {
     #[serde(default)]
     #[schema(schema_with = amount_schema)]
     pub max_amount_per_day: Option<Money>,
+    /// Units of free gifts (赠品) the step may give, in all: the gifts' own stock.
+    #[serde(default)]
+    #[schema(schema_with = count_schema)]
+    pub max_gift_units: Option<u64>,
     #[serde(default)]
     pub release: Release,
 }

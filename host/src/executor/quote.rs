@@ -287,6 +287,7 @@ pub enum BudgetLimit {
     UnitsPerBuyer,
     OrdersPerDay,
     AmountPerDay,
+    GiftUnits,
 }
 
 impl BudgetLimit {
@@ -301,6 +302,7 @@ impl BudgetLimit {
             BudgetLimit::UnitsPerBuyer => "units_per_buyer",
             BudgetLimit::OrdersPerDay => "orders_per_day",
             BudgetLimit::AmountPerDay => "amount_per_day",
+            BudgetLimit::GiftUnits => "gift_units",
         }
     }
 }

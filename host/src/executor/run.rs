@@ -62,6 +62,8 @@ pub struct Proposal<'a> {
     pub coupons: Vec<&'a str>,
     /// Units of the lines the step would adjust.
     pub units: u64,
+    /// Units of the free gifts it would give.
+    pub gift_units: u64,
 }
 
 /// Why a quote could not be produced at all.
@@ -296,6 +298,7 @@ impl Exec<'_> {
                     amount: delta.discount() + delta.commission(),
                     coupons,
                     units,
+                    gift_units: delta.gifts.iter().map(|g| u64::from(g.quantity)).sum(),
                 };
                 self.gate.admit(ps, self.cart, &proposal)
             }

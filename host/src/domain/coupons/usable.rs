@@ -15,7 +15,7 @@ use super::claims::{CLAIMERS, Claim};
 use super::redeem::Presented;
 use super::templates::Template;
 use crate::Money;
-use crate::domain::budget::ServiceGate;
+use crate::domain::gate::ServiceGate;
 use crate::domain::{Error, Plaza, Principal};
 use crate::executor::{self, Cart, ClaimProblem, Outcome, PreparedPlan, Quote, Reason};
 use crate::store::{Table, prefix};
