@@ -1,6 +1,7 @@
 //! Budgets in units through the real server on sled: a flash sale of 100 units never
 //! oversells under 200 racing commits of 1–3 units, and a per-buyer unit limit (限购)
-//! holds across a buyer's orders and is given back by a cancel.
+//! holds across a buyer's orders and is given back by a cancel; refunded units go back to
+//! a budget that releases on refund, and stay sold in one that does not.
 
 use plaza_tests::server::*;
 use serde_json::{Value, json};
@@ -107,4 +108,42 @@ fn a_buyers_unit_limit_holds_across_orders_and_a_cancel_gives_units_back() {
     // Out of range at save.
     let bad = shop.post("/v1/plans", &budget_plan("bad", json!({"max_units": 0})));
     assert_eq!(bad.status, 422, "{}", bad.text);
+}
+
+#[test]
+fn refunded_units_go_back_to_the_flash_sale_when_its_budget_releases_on_refund() {
+    let server = Server::start();
+    let shop = server.operator().create_tenant("teahouse", "merchant");
+    assert_eq!(shop.upload("threshold-discount").status, 201);
+    shop.apply(&budget_plan("flash", json!({"max_units": 5})));
+    let mut keep = budget_plan(
+        "keep",
+        json!({"max_units": 5, "release": {"on_refund": false}}),
+    );
+    keep["steps"][0]["id"] = "flash-manjian".into();
+    shop.apply(&keep);
+    let commit = |id: &str, plan: &str, quantity: u32| {
+        let placed = shop.post("/v1/orders", &commit_request(id, plan, &cart(id, quantity)));
+        assert_eq!(placed.status, 201, "{}", placed.text);
+        flash_units(&placed.body)
+    };
+    let refund = |order: &str, id: &str, quantity: u32| {
+        let answer = shop.post(
+            &format!("/v1/orders/{order}/refunds"),
+            &json!({"refund_id": id, "lines": [{"line": "l1", "quantity": quantity}]}),
+        );
+        assert_eq!(answer.status, 200, "{}", answer.text);
+    };
+    let used = |plan: &str| shop.get(&format!("/v1/plans/{plan}/budgets")).body[0]["units"].clone();
+    for plan in ["flash", "keep"] {
+        assert_eq!(commit(&format!("{plan}-1"), plan, 3), 3);
+        refund(&format!("{plan}-1"), "r-1", 2);
+    }
+    assert_eq!(used("flash"), 1, "two of three units came back");
+    assert_eq!(used("keep"), 3, "this budget keeps what it sold");
+    assert_eq!(commit("flash-2", "flash", 4), 4, "1 + 4 fits the 5");
+    assert_eq!(commit("keep-2", "keep", 4), 0, "3 + 4 does not");
+    // The last unit of the first order: it was the only one still held.
+    refund("flash-1", "r-2", 1);
+    assert_eq!(used("flash"), 4);
 }

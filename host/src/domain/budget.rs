@@ -225,10 +225,15 @@ fn reserve_plan(
             limit,
         };
         // Units: the quantities of the lines the step adjusted (bounded by the cart's).
-        let units: u64 = (quote.lines.iter())
-            .filter(|l| l.adjustments.iter().any(|a| *a.step == *report.step))
-            .map(|l| u64::from(l.quantity))
-            .sum();
+        let line_units: Vec<u32> = (quote.lines.iter())
+            .map(
+                |l| match l.adjustments.iter().any(|a| *a.step == *report.step) {
+                    true => l.quantity,
+                    false => 0,
+                },
+            )
+            .collect();
+        let units: u64 = line_units.iter().copied().map(u64::from).sum();
         let unit_delta = i64::try_from(units).unwrap_or(i64::MAX);
         let mut unit_counts = vec![(UNITS.to_owned(), None)];
         bumps.push(bump(
@@ -323,6 +328,7 @@ fn reserve_plan(
             counts,
             unit_counts,
             units,
+            line_units,
             gift_units,
             counts_released: false,
             release: budget.release,
@@ -373,6 +379,39 @@ pub(super) fn release_all(tenant: &str, plan: &str, r: &mut Reservation, bumps: 
             });
         }
         r.counts_released = true;
+    }
+}
+
+/// Give back the units of order line `index` a refund took back (`refunded` of them), as
+/// far as `r` holds them there, when its budget releases on refund.
+pub(super) fn release_units(
+    (tenant, plan): (&str, &str),
+    r: &mut Reservation,
+    index: usize,
+    refunded: u32,
+    bumps: &mut Vec<Bump>,
+) {
+    if !r.release.on_refund || r.counts_released {
+        return;
+    }
+    let Some(held) = r.line_units.get_mut(index) else {
+        return;
+    };
+    let back = refunded.min(*held);
+    if back == 0 {
+        return;
+    }
+    *held -= back;
+    r.units -= u64::from(back);
+    let c = r.counters(tenant, plan);
+    for (limit, subject) in &r.unit_counts {
+        bumps.push(Bump {
+            key: c.key(limit, subject.as_deref()),
+            delta: -i64::from(back),
+            max: None,
+            step: r.step.clone(),
+            limit: BudgetLimit::Units,
+        });
     }
 }
 

@@ -153,6 +153,11 @@ pub struct Reservation {
     /// Units of the lines the step adjusted.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub units: u64,
+    /// Of `units`, those still held on each order line (0 on a line the step did not
+    /// adjust): a refund of a line's units gives them back when the budget releases on
+    /// refund.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub line_units: Vec<u32>,
     /// Units of the free gifts it gave (on the step's `gift_units` counter); released
     /// with the counts.
     #[serde(default, skip_serializing_if = "is_zero")]

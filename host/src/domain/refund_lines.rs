@@ -15,7 +15,7 @@
 )]
 
 use super::Error;
-use super::budget::{AMOUNT, release, release_all};
+use super::budget::{AMOUNT, release, release_all, release_units};
 use super::commission::OrderCommission;
 use super::ledger::{self, LedgerKind, Movement};
 use super::order::{
@@ -173,6 +173,7 @@ pub(super) fn refund(
                 bumps.push(release(c.key(AMOUNT, None), back, &r.step));
                 super::budget_day::release(&c, r, back, &mut bumps);
             }
+            release_units((tenant, &order.plan.id), r, index, units, &mut bumps);
         }
         lines.push(RefundLine {
             line: want.line.clone(),

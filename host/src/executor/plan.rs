@@ -202,8 +202,9 @@ fn amount_schema() -> utoipa::openapi::schema::Object {
 pub struct Release {
     /// A cancelled order releases everything it reserved.
     pub on_cancel: bool,
-    /// A refund releases the refunded share of the money; a fully refunded order also
-    /// releases its order, buyer and coupon counts.
+    /// A refund releases the refunded share of the money and the refunded units (of
+    /// lines the step adjusted); a fully refunded order also releases its order, buyer,
+    /// coupon and day counts and its gifts' units.
     pub on_refund: bool,
 }
 
