@@ -1,7 +1,8 @@
 //! Claimed coupons redeemed through the real server on sled: a step a template names gives
 //! its coupon only to a usable claim the cart presents (never to a typed code), the quote
 //! says what became of each claim, one order marks a claim used (64 racing commits, one
-//! order), and a cancel, an expiry or a full refund gives it back per its template.
+//! order), and a cancel, an expiry or a full refund gives it back per its template. An
+//! agency's own coupon is redeemed on the agency's own plan, and is unknown to a merchant's.
 
 use plaza::clock::ManualClock;
 use plaza_tests::server::*;
@@ -237,4 +238,55 @@ fn a_livestreamers_coupon_is_redeemed_only_in_that_live_room() {
     let q = quote(&checkout, &cart(&["l-1"], NOW + 31 * DAY));
     assert_eq!(q["claims"][0]["problem"], "not_in_live_room", "{q}");
     assert_eq!(coupon_step(&q)["reason"]["problem"], "not_in_live_room");
+}
+
+/// An agency's own coupon: its template names a step of the agency's own plan, and the
+/// agency's checkout redeems it there, once; the merchant's plan knows nothing of it.
+#[test]
+fn an_agencys_coupon_is_redeemed_once_on_its_own_plan_and_unknown_to_a_merchant() {
+    let (server, _shop, merchant_checkout) = shop("return");
+    let agency = server.operator().create_tenant("pa", "agency");
+    assert_eq!(agency.upload("store-coupon").status, 201);
+    agency.apply(&json!({
+        "id": "pa-picks",
+        "steps": [{"id": "pa-coupon", "plugin": {"name": "store-coupon", "version": "1.0.0"},
+                   "config": {"code": "PA20", "value": {"fixed": 2000}, "min_spend": 5000}}]
+    }));
+    let defined = agency.post(
+        "/v1/coupons",
+        &json!({
+            "id": "pa20", "name": "20 off our picks", "plan": "pa-picks", "step": "pa-coupon",
+            "code": "PA20", "stock": 10, "validity": {"days_from_claim": {"days": 7}},
+        }),
+    );
+    assert_eq!(defined.status, 201, "{}", defined.text);
+    let checkout = server.operator().issue_key("pa", "checkout");
+    let claimed = checkout.post(
+        "/v1/coupons/pa20/claims",
+        &json!({"claim_id": "c-pa", "buyer": {"id": "b-42"}}),
+    );
+    assert_eq!(claimed.status, 201, "{}", claimed.text);
+
+    let commit = |id: &str| {
+        checkout.post(
+            "/v1/orders",
+            &commit_request(id, "pa-picks", &cart(&["c-pa"], NOW)),
+        )
+    };
+    let placed = commit("pa-1");
+    assert_eq!(placed.status, 201, "{}", placed.text);
+    assert_eq!(
+        placed.body["quote"]["total"]["discount"], 2000,
+        "{}",
+        placed.text
+    );
+    assert_eq!(placed.body["claims"][0]["claim"], "c-pa");
+    assert_eq!(state(&checkout, "c-pa"), "used");
+    let twice = commit("pa-2");
+    assert_eq!((twice.status, twice.error_type()), (409, "claim_used"));
+
+    // The merchant's checkout cannot see it, nor redeem it on the merchant's plan.
+    assert_eq!(merchant_checkout.get("/v1/coupon-claims/c-pa").status, 404);
+    let q = quote(&merchant_checkout, &cart(&["c-pa"], NOW));
+    assert_eq!(q["claims"][0]["problem"], "unknown", "{q}");
 }
