@@ -13,6 +13,7 @@ use std::path::PathBuf;
 
 mod affiliations;
 mod coupons;
+mod gifts;
 mod grants;
 mod help;
 mod market;
@@ -99,6 +100,9 @@ enum Command {
         /// The merchant's time zone, minutes east of UTC (480: UTC+8), for daily hours.
         #[arg(long, allow_hyphen_values = true)]
         utc_offset_minutes: Option<i32>,
+        /// A gift order's recipients have this long to accept (ms, an hour to 7 days).
+        #[arg(long)]
+        gift_accept_ms: Option<i64>,
     },
     /// An agency's promoters and creators: invite, accept, suspend, reinstate, unbind, show.
     #[command(subcommand)]
@@ -128,6 +132,9 @@ enum Command {
     /// Member points: the program's terms, a buyer's account, grants.
     #[command(subcommand)]
     Points(points::PointsCommand),
+    /// Gift orders (送礼): a recipient accepted (perhaps switching SKU) or declined.
+    #[command(subcommand)]
+    Gift(gifts::GiftCommand),
     /// Pay out every settleable commission share up to a time (a settlement run; running
     /// the same id again answers the same run and pays nothing twice).
     Settle {
@@ -410,12 +417,14 @@ pub fn main() -> anyhow::Result<()> {
             payment_timeout_ms,
             after_sale_ms,
             utc_offset_minutes,
+            gift_accept_ms,
         } => print(server.client().settings(
             "/v1/settings/orders",
             &[
                 ("payment_timeout_ms", payment_timeout_ms.map(Into::into)),
                 ("after_sale_ms", after_sale_ms.map(Into::into)),
                 ("utc_offset_minutes", utc_offset_minutes.map(Into::into)),
+                ("gift_accept_ms", gift_accept_ms.map(Into::into)),
             ],
         )?),
         Command::Promoter(command) => print(market::promoter(command)?),
@@ -429,6 +438,7 @@ pub fn main() -> anyhow::Result<()> {
         Command::Coupon(command) => print(coupons::coupon(command)?),
         Command::HelpCampaign(command) => print(help::help_campaign(command)?),
         Command::Points(command) => print(points::points(command)?),
+        Command::Gift(command) => print(gifts::gift(command)?),
         Command::Settle {
             server,
             settlement_id,

@@ -12,6 +12,7 @@ mod day_budgets;
 mod examples;
 mod free_gifts;
 mod fuzz_corpus;
+mod gift_orders;
 mod help_campaigns;
 mod hostile;
 mod hostile_wire;

@@ -12,6 +12,7 @@ fn request(method: &str, path: &str) -> (String, Option<Value>) {
         .replace("{tenant}", "teahouse")
         .replace("{plan}", "teahouse-autumn")
         .replace("{order}", "order-1")
+        .replace("{recipient}", "amy")
         .replace("{name}", "store-coupon")
         .replace("{settlement}", "s-1")
         .replace("{beneficiary}", "p-1001")

@@ -57,6 +57,16 @@ fn another_tenants_key_is_refused_on_every_private_endpoint() {
         ("POST", "/v1/orders/order-1/cancel".into(), Some(json!({}))),
         (
             "POST",
+            "/v1/orders/order-1/gift/amy/accept".into(),
+            Some(json!({})),
+        ),
+        (
+            "POST",
+            "/v1/orders/order-1/gift/amy/decline".into(),
+            Some(json!({})),
+        ),
+        (
+            "POST",
             "/v1/orders/order-1/events".into(),
             Some(json!({"event_id": "e", "type": "paid", "at_ms": 0})),
         ),

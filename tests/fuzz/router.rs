@@ -102,6 +102,8 @@ const ROUTES: &[&str] = &[
     "/v1/orders/{}",
     "/v1/orders/{}/ledger",
     "/v1/orders/{}/cancel",
+    "/v1/orders/{}/gift/{}/accept",
+    "/v1/orders/{}/gift/{}/decline",
     "/v1/orders/{}/refunds",
     "/v1/orders/{}/events",
     "/v1/orders/{}/parties",

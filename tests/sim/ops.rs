@@ -177,6 +177,7 @@ impl World {
             plan: PLAN.into(),
             cart: self.cart(),
             expected_payable: None,
+            gift: None,
         };
         self.send_commit(req)
     }

@@ -121,6 +121,14 @@ pub fn app(state: AppState, max_body_bytes: usize) -> Router {
         .route("/v1/orders/{order}/parties", get(orders::parties))
         .route("/v1/orders/{order}/events", post(orders::event))
         .route("/v1/orders/{order}/cancel", post(orders::cancel))
+        .route(
+            "/v1/orders/{order}/gift/{recipient}/accept",
+            post(orders::accept_gift),
+        )
+        .route(
+            "/v1/orders/{order}/gift/{recipient}/decline",
+            post(orders::decline_gift),
+        )
         .route("/v1/orders/{order}/refunds", post(orders::refund))
         .route(
             "/v1/settlements",

@@ -27,7 +27,7 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder};
         plugins::upload, plugins::list, plugins::describe, plugins::delete,
         plans::save, plans::list, plans::head, plans::versions, plans::version, plans::activate, plans::cancel_schedule, plans::rollback,
         plans::diff, plans::budgets, plans::quote,
-        orders::commit, orders::list, orders::get, orders::ledger, orders::parties, orders::event, orders::cancel, orders::refund,
+        orders::commit, orders::list, orders::get, orders::ledger, orders::parties, orders::event, orders::cancel, orders::accept_gift, orders::decline_gift, orders::refund,
         settlements::run, settlements::list, settlements::get, settlements::statements,
         settlements::balance, settlements::beneficiary_statements, settlements::create_key,
         settlements::report,

@@ -1,8 +1,9 @@
 //! `/v1/orders`: commit (idempotent by order id), read, ledger, lifecycle events, cancel,
-//! refund.
+//! a gift's recipients accepting or declining, refund.
 
 use super::extract::{Paging, query};
 use super::{ApiError, AppState, Body, Caller, ErrorBody, PathParams};
+use crate::domain::gift_orders::AcceptGift;
 use crate::domain::{
     CommitRequest, EventRequest, LedgerEntry, Order, OrderEvent, OrderQuery, OrderSummary, Page,
     PageQuery, PartyNet, RefundRequest, merchant_view,
@@ -80,6 +81,33 @@ pub async fn cancel(
 ) -> Result<Json<Order>, ApiError> {
     let cancelled = app.plaza.cancel(&who, &order).await?;
     Ok(Json(merchant_view::order(cancelled)))
+}
+
+#[utoipa::path(post, path = "/v1/orders/{order}/gift/{recipient}/accept", operation_id = "accept_gift", tag = "orders", security(("bearer" = ["admin", "checkout"])), request_body = AcceptGift,
+    responses((status = 200, body = Order), (status = 404, body = ErrorBody, description = "not_found: no such order, or no such recipient of it"),
+        (status = 409, body = ErrorBody, description = "gift_settled, gift_expired, order_cancelled, or gift_switch_refused: another SPU or another price"),
+        (status = 422, body = ErrorBody)))]
+pub async fn accept_gift(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+    PathParams((order, recipient)): PathParams<(String, String)>,
+    Body(req): Body<AcceptGift>,
+) -> Result<Json<Order>, ApiError> {
+    let accepted = app.plaza.accept_gift(&who, &order, &recipient, req).await?;
+    Ok(Json(merchant_view::order(accepted)))
+}
+
+#[utoipa::path(post, path = "/v1/orders/{order}/gift/{recipient}/decline", operation_id = "decline_gift", tag = "orders", security(("bearer" = ["admin", "checkout"])),
+    responses((status = 200, body = Order, description = "Declined: the recipient's units are refunded to the sender"),
+        (status = 404, body = ErrorBody, description = "not_found: no such order, or no such recipient of it"),
+        (status = 409, body = ErrorBody, description = "gift_settled: accepted, expired or cancelled")))]
+pub async fn decline_gift(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+    PathParams((order, recipient)): PathParams<(String, String)>,
+) -> Result<Json<Order>, ApiError> {
+    let declined = app.plaza.decline_gift(&who, &order, &recipient).await?;
+    Ok(Json(merchant_view::order(declined)))
 }
 
 #[utoipa::path(post, path = "/v1/orders/{order}/refunds", operation_id = "refund_order", tag = "orders", security(("bearer" = ["admin", "checkout"])), request_body = RefundRequest,

@@ -10,6 +10,7 @@ use utoipa::openapi::OpenApi;
 const PATH_EXAMPLES: &[(&str, &str)] = &[
     ("plan", "teahouse-autumn"),
     ("order", "order-1"),
+    ("recipient", "amy"),
     ("tenant", "demo"),
     ("name", "store-coupon"),
     ("version", "1.0.0"),
@@ -47,6 +48,7 @@ fn body_example(operation: &str) -> Option<Value> {
             json!({"refund_id": "refund-1", "lines": [{"line": "l1", "quantity": 1}]})
         }
         "activate_plan" => json!({"version": 1}),
+        "accept_gift" => json!({"switch": []}),
         "create_tenant" => json!({"id": "teahouse", "name": "Teahouse", "kind": "merchant"}),
         "create_key" => json!({"role": "checkout", "name": "checkout-prod"}),
         "run_settlement" => json!({"settlement_id": "settlement-1", "until_ms": 1795000000000_i64}),

@@ -48,6 +48,10 @@ impl Plaza {
         }
         let prepared = self.active_plan(&tenant, &req.plan)?;
         let mut req = req;
+        if let Some(gift) = &req.gift {
+            super::gift_orders::check(gift, &req.cart)?;
+            req.cart.gift = true;
+        }
         self.apply_best_claims(who, &req.plan, &mut req.cart)
             .await?;
         let attributed = super::attribution::attribute(self, &tenant, req.cart)?;
@@ -102,7 +106,10 @@ impl Plaza {
             });
         }
         let now = self.now_ms();
-        let payment_timeout = super::order_settings::of(&self.store, &tenant)?.payment_timeout_ms;
+        let settings = super::order_settings::of(&self.store, &tenant)?;
+        let payment_timeout = settings.payment_timeout_ms;
+        let gift_sending = (req.gift.as_ref())
+            .map(|g| super::gift_orders::sending(g, now.saturating_add(settings.gift_accept_ms)));
         let points_terms = super::points::settings_of(&self.store, &tenant)?;
         let (reservations, mut bumps) = reserve(
             (&self.store, now),
@@ -143,6 +150,7 @@ impl Plaza {
             reservations,
             claims: held,
             gifts: OrderGift::all_of(&quote),
+            gift_sending,
             points: OrderPoints::placed(quote.points.as_ref(), &points_terms),
             refunds: Vec::new(),
             quote: serde_json::to_value(&quote).map_err(|e| Error::Internal(e.to_string()))?,

@@ -143,6 +143,7 @@ fn timers_of(tenant: &str, order: &Order) -> Vec<Timer> {
     if let Some(at) = order.after_sale_ends_ms {
         due.push(Timer::new(at, AFTER_SALE_END, tenant, &order.id));
     }
+    due.extend(super::gift_orders::timer(tenant, order));
     due
 }
 
@@ -315,7 +316,7 @@ impl Handler for Complete {
 
 /// Change the timer's order with `change` (nothing when it returns `None`: the order
 /// moved on, and the timer is only removed).
-fn on_order(
+pub(super) fn on_order(
     tx: &mut dyn Tx,
     timer: &Timer,
     change: impl FnOnce(&str, &mut Order) -> Option<super::refund::Change>,

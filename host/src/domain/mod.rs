@@ -22,6 +22,7 @@ mod compile;
 pub mod coupons;
 mod error;
 mod gate;
+pub mod gift_orders;
 pub mod grants;
 mod idempotency;
 mod layers;
@@ -228,6 +229,7 @@ impl Plaza {
             timers: {
                 let mut timers = timers::Timers::default();
                 lifecycle::register(&mut timers);
+                gift_orders::register(&mut timers);
                 points::orders::register(&mut timers);
                 plan_schedule::register(&mut timers, activated.clone());
                 timers

@@ -30,6 +30,10 @@ pub struct CommitRequest {
     /// committed and the answer is 409 `price_changed`.
     #[serde(default)]
     pub expected_payable: Option<Money>,
+    /// Send the order as a gift (送礼): each recipient's units, which must be every unit of
+    /// every line. The sender pays; each recipient accepts, declines or lets it expire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gift: Option<super::gift_orders::GiftRequest>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -77,6 +81,9 @@ pub struct Order {
     /// the order when it is cancelled, expires or is refunded in full.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub gifts: Vec<OrderGift>,
+    /// A gift order's sub-orders, one per recipient.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gift_sending: Option<super::gift_orders::GiftSending>,
     /// The buyer's points it spent and earned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub points: Option<super::points::orders::OrderPoints>,

@@ -20,6 +20,10 @@ pub const PAYMENT_TIMEOUT_MS: (i64, i64) = (MINUTE_MS, 7 * DAY_MS);
 pub const DEFAULT_AFTER_SALE_MS: i64 = 7 * DAY_MS;
 /// After-sale windows a merchant may choose: none to 90 days.
 pub const AFTER_SALE_MS: (i64, i64) = (0, 90 * DAY_MS);
+/// How long a gift's recipients have to accept it, by default.
+pub const DEFAULT_GIFT_ACCEPT_MS: i64 = DAY_MS;
+/// Acceptance windows a merchant may choose: an hour to 7 days.
+pub const GIFT_ACCEPT_MS: (i64, i64) = (60 * MINUTE_MS, 7 * DAY_MS);
 /// UTC offsets a merchant may choose, in minutes: UTC−12:00 to UTC+14:00.
 pub const UTC_OFFSET_MINUTES: (i32, i32) = (-12 * 60, 14 * 60);
 
@@ -37,6 +41,10 @@ pub struct OrderSettings {
     /// sets the offset it wants its days cut at.
     #[schema(minimum = -720, maximum = 840)]
     pub utc_offset_minutes: i32,
+    /// A gift order's recipients have this long after it was placed to accept; a sub-order
+    /// still waiting then expires and is refunded to the sender.
+    #[schema(schema_with = gift_accept_schema)]
+    pub gift_accept_ms: i64,
 }
 
 impl Default for OrderSettings {
@@ -45,6 +53,7 @@ impl Default for OrderSettings {
             payment_timeout_ms: DEFAULT_PAYMENT_TIMEOUT_MS,
             after_sale_ms: DEFAULT_AFTER_SALE_MS,
             utc_offset_minutes: crate::executor::window::DEFAULT_UTC_OFFSET_MINUTES,
+            gift_accept_ms: DEFAULT_GIFT_ACCEPT_MS,
         }
     }
 }
@@ -52,6 +61,11 @@ impl Default for OrderSettings {
 fn payment_timeout_schema() -> utoipa::openapi::schema::Object {
     let (least, most) = PAYMENT_TIMEOUT_MS;
     crate::shape::integer(least, most, "ms, a minute to 7 days (default 30 minutes)")
+}
+
+fn gift_accept_schema() -> utoipa::openapi::schema::Object {
+    let (least, most) = GIFT_ACCEPT_MS;
+    crate::shape::integer(least, most, "ms, an hour to 7 days (default 24 hours)")
 }
 
 fn after_sale_schema() -> utoipa::openapi::schema::Object {
@@ -68,6 +82,7 @@ impl OrderSettings {
                 PAYMENT_TIMEOUT_MS,
             ),
             ("after_sale_ms", self.after_sale_ms, AFTER_SALE_MS),
+            ("gift_accept_ms", self.gift_accept_ms, GIFT_ACCEPT_MS),
         ] {
             if !(least..=most).contains(&value) {
                 return Err(Error::Invalid {

@@ -212,6 +212,7 @@ pub(super) fn cancel_all(tenant: &str, order: &mut Order, state: OrderState, now
     }
     super::coupons::redeem::give_back(tenant, &mut order.claims, &mut bumps);
     order.gifts.iter_mut().for_each(|g| g.returned = true);
+    super::gift_orders::cancel_waiting(order, now);
     order.status = OrderStatus::Cancelled;
     lifecycle::enter(order, state);
     let reference = order.id.clone();
