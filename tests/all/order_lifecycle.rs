@@ -6,7 +6,9 @@
 //! after the restart. The host's clock is a manual one: the tests move it.
 
 use plaza::clock::ManualClock;
-use plaza::domain::order_settings::{DEFAULT_AFTER_SALE_MS, DEFAULT_PAYMENT_TIMEOUT_MS};
+use plaza::domain::order_settings::{
+    DEFAULT_AFTER_SALE_MS, DEFAULT_GIFT_ACCEPT_MS, DEFAULT_PAYMENT_TIMEOUT_MS,
+};
 use plaza_tests::server::*;
 use serde_json::{Value, json};
 
@@ -289,11 +291,12 @@ fn a_merchants_own_payment_timeout_and_after_sale_window_apply_to_its_next_order
     let defaults = json!({
         "payment_timeout_ms": DEFAULT_PAYMENT_TIMEOUT_MS,
         "after_sale_ms": DEFAULT_AFTER_SALE_MS,
-        "utc_offset_minutes": 480
+        "utc_offset_minutes": 480,
+        "gift_accept_ms": DEFAULT_GIFT_ACCEPT_MS
     });
     assert_eq!(shop.get("/v1/settings/orders").body, defaults);
-    let mine =
-        json!({"payment_timeout_ms": 5 * 60_000, "after_sale_ms": 0, "utc_offset_minutes": 480});
+    let mine = json!({"payment_timeout_ms": 5 * 60_000, "after_sale_ms": 0, "utc_offset_minutes": 480,
+               "gift_accept_ms": 3_600_000});
     let saved = shop.put("/v1/settings/orders", &mine);
     assert_eq!((saved.status, &saved.body), (200, &mine), "{}", saved.text);
     // The CLI reads them and changes one, keeping the other.
@@ -307,7 +310,8 @@ fn a_merchants_own_payment_timeout_and_after_sale_window_apply_to_its_next_order
     let longer = cli(&["--payment-timeout-ms", "600000"]);
     assert_eq!(
         longer,
-        json!({"payment_timeout_ms": 600_000, "after_sale_ms": 0, "utc_offset_minutes": 480})
+        json!({"payment_timeout_ms": 600_000, "after_sale_ms": 0, "utc_offset_minutes": 480,
+               "gift_accept_ms": 3_600_000})
     );
     assert_eq!(cli(&["--payment-timeout-ms", "300000"]), mine);
     assert_eq!(shop.get("/v1/settings/orders").body, mine);

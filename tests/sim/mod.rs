@@ -41,6 +41,8 @@ pub struct Summary {
     pub gift_units: u64,
     pub refused_commits: u64,
     pub refunds: u64,
+    /// Gift sub-orders declined by their recipients (refunded to the sender).
+    pub declines: u64,
     pub cancels: u64,
     /// Lifecycle events applied (paid, shipped, received).
     pub events: u64,

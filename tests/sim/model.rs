@@ -5,9 +5,11 @@
 //! transitions and deadlines written out again too.
 
 use anyhow::{Result, bail, ensure};
+use plaza::domain::gift_orders::SubOrderState;
 use plaza::domain::order_settings::{DEFAULT_AFTER_SALE_MS, DEFAULT_PAYMENT_TIMEOUT_MS};
 use plaza::domain::{
-    CommissionState, EventRequest, EventType, Order, OrderState, OrderStatus, RefundRequest,
+    CommissionState, EventRequest, EventType, Order, OrderState, OrderStatus, RefundLineRequest,
+    RefundRequest,
 };
 use std::collections::BTreeMap;
 
@@ -82,7 +84,12 @@ pub struct ModelOrder {
     /// given back).
     pub claims: Vec<(String, bool, bool)>,
     pub refunds: Vec<String>,
+    /// A gift order's deadline and sub-orders: (recipient, its units by line, state).
+    pub gift: Option<(i64, Vec<GiftSub>)>,
 }
+
+/// One recipient's sub-order of a gift order.
+pub type GiftSub = (String, Vec<(String, u32)>, SubOrderState);
 
 /// `left × part / whole`, or all of `left` for the whole of it (k of r units, or an
 /// amount of the money a line holds).
@@ -154,7 +161,73 @@ impl ModelOrder {
                 .map(|c| (c.claim.clone(), c.returns, c.returned))
                 .collect(),
             refunds: order.refunds.iter().map(|r| r.id.clone()).collect(),
+            gift: order.gift_sending.as_ref().map(|g| {
+                let subs = (g.recipients.iter())
+                    .map(|s| {
+                        let lines = s.lines.iter().map(|u| (u.line.clone(), u.quantity));
+                        (s.recipient.clone(), lines.collect(), s.state)
+                    })
+                    .collect();
+                (g.accept_by_ms, subs)
+            }),
         }
+    }
+
+    /// Settle `recipient`'s sub-order as `state` (declined or expired) and refund the
+    /// units the order still holds of it to the sender, as `gift/<recipient>`.
+    fn give_gift_back(&mut self, index: usize, state: SubOrderState) {
+        let Some((_, subs)) = &mut self.gift else {
+            return;
+        };
+        let (recipient, units, st) = &mut subs[index];
+        *st = state;
+        let lines: Vec<RefundLineRequest> = (units.iter())
+            .filter_map(|(line, quantity)| {
+                let l = self.lines.iter().find(|l| l.id == *line)?;
+                let k = (*quantity).min(l.quantity - l.refunded_quantity);
+                (k > 0).then(|| RefundLineRequest {
+                    line: line.clone(),
+                    quantity: Some(k),
+                    amount: None,
+                })
+            })
+            .collect();
+        if lines.is_empty() {
+            return;
+        }
+        let req = RefundRequest {
+            refund_id: format!("gift/{recipient}"),
+            lines,
+            shipping: None,
+            all: false,
+        };
+        self.refund(&req).expect("a gift's units are refundable");
+    }
+
+    /// A decline of `recipient`'s sub-order: `Ok(true)` when it changes the order.
+    pub fn decline(&mut self, recipient: &str) -> Result<bool, &'static str> {
+        let Some((_, subs)) = &self.gift else {
+            return Err("not_found");
+        };
+        let Some(index) = subs.iter().position(|s| s.0 == recipient) else {
+            return Err("not_found");
+        };
+        match subs[index].2 {
+            SubOrderState::Declined => Ok(false),
+            SubOrderState::Sent => {
+                self.give_gift_back(index, SubOrderState::Declined);
+                Ok(true)
+            }
+            _ => Err("gift_settled"),
+        }
+    }
+
+    /// A recipient who has not answered yet, if any.
+    pub fn waiting_recipient(&self) -> Option<String> {
+        let (_, subs) = self.gift.as_ref()?;
+        subs.iter()
+            .find(|s| s.2 == SubOrderState::Sent)
+            .map(|s| s.0.clone())
     }
 
     /// A newly committed order must carry the payment deadline the documented timeout
@@ -197,6 +270,11 @@ impl ModelOrder {
             }
         }
         give_back(&mut self.claims);
+        for sub in self.gift.iter_mut().flat_map(|(_, subs)| subs) {
+            if sub.2 == SubOrderState::Sent {
+                sub.2 = SubOrderState::Cancelled;
+            }
+        }
         self.status = OrderStatus::Cancelled;
         self.enter(state);
     }
@@ -212,20 +290,48 @@ impl ModelOrder {
     }
 
     /// Apply what the timers due at `now` do: an unpaid order past its deadline expires,
-    /// a received one past its after-sale window completes. True when something changed.
+    /// a received one past its after-sale window completes, a gift's sub-orders still
+    /// waiting past its deadline expire (refunded). True when something changed.
     pub fn fire_due(&mut self, now: i64) -> bool {
+        let lifecycle = self.fire_lifecycle(now);
+        self.fire_gift(now) || lifecycle
+    }
+
+    /// What the order's payment deadline or after-sale window does at `now`.
+    pub fn fire_lifecycle(&mut self, now: i64) -> bool {
+        let mut changed = false;
         if self.state == OrderState::Placed && self.pay_by.is_some_and(|at| at <= now) {
             self.give_back_all(OrderState::Expired);
-            return true;
-        }
-        if self.state == OrderState::Received && self.after_sale_ends.is_some_and(|at| at <= now) {
+            changed = true;
+        } else if self.state == OrderState::Received
+            && self.after_sale_ends.is_some_and(|at| at <= now)
+        {
             self.enter(OrderState::Completed);
             for c in &mut self.commissions {
                 c.state = CommissionState::Settleable;
             }
-            return true;
+            changed = true;
         }
-        false
+        changed
+    }
+
+    /// What the gift's deadline does at `now`. Completion and a gift's refunds commute:
+    /// whichever timer fires first, the same.
+    pub fn fire_gift(&mut self, now: i64) -> bool {
+        let mut changed = false;
+        let due = (self.gift.as_ref()).is_some_and(|(at, _)| *at <= now);
+        if due && self.status != OrderStatus::Cancelled {
+            let waiting: Vec<usize> = (self.gift.iter().flat_map(|(_, subs)| subs.iter()))
+                .enumerate()
+                .filter(|(_, s)| s.2 == SubOrderState::Sent)
+                .map(|(i, _)| i)
+                .collect();
+            for i in waiting {
+                self.give_gift_back(i, SubOrderState::Expired);
+                changed = true;
+            }
+        }
+        changed
     }
 
     /// What a settlement run on the books of `ledger` (`None`: the merchant's) does to the

@@ -5,6 +5,7 @@
 use super::model::ModelOrder;
 use super::world::{PLAN, World};
 use anyhow::{Result, bail, ensure};
+use plaza::domain::gift_orders::{GiftRequest, GiftUnits, Recipient};
 use plaza::domain::{
     CommitRequest, Error, EventRequest, EventType, Order, OrderState, RefundLineRequest,
     RefundRequest,
@@ -18,6 +19,8 @@ pub enum Pending {
     Commit(Box<CommitRequest>),
     Cancel,
     Refund(RefundRequest),
+    /// A gift recipient's decline.
+    Decline(String),
     /// The event, and the host time it was sent at.
     Event(EventRequest, i64),
 }
@@ -60,7 +63,8 @@ impl World {
                 0..18 => self.quote()?,
                 18..50 => self.commit()?,
                 50..57 => self.cancel()?,
-                57..80 => self.refund()?,
+                57..60 => self.decline()?,
+                60..80 => self.refund()?,
                 80..90 => self.event()?,
                 // Timers run only when no request is in doubt, so that the model knows
                 // each order's state when they do.
@@ -172,14 +176,99 @@ impl World {
 
     fn commit(&mut self) -> Result<()> {
         self.next_id += 1;
+        let cart = self.cart();
+        // Now and then the buyer sends the order as a gift to one to three friends.
+        let gift = (self.rng.u8(0..6) == 0).then(|| self.gift(&cart));
         let req = CommitRequest {
             order_id: format!("o-{}", self.next_id),
             plan: PLAN.into(),
-            cart: self.cart(),
+            cart,
             expected_payable: None,
-            gift: None,
+            gift,
         };
         self.send_commit(req)
+    }
+
+    /// Every unit of `cart` shared out over one to three recipients, each given one.
+    fn gift(&mut self, cart: &Cart) -> GiftRequest {
+        let units: u32 = cart.lines.iter().map(|l| l.quantity).sum();
+        let n = self.rng.u32(1..=3).min(units);
+        let mut recipients: Vec<Recipient> = (0..n)
+            .map(|i| Recipient {
+                recipient: format!("friend-{i}"),
+                lines: Vec::new(),
+            })
+            .collect();
+        let mut next = 0;
+        for line in &cart.lines {
+            for _ in 0..line.quantity {
+                // Each recipient gets a unit first; then at random.
+                let r = if next < n { next } else { self.rng.u32(0..n) };
+                next += 1;
+                let lines = &mut recipients[r as usize].lines;
+                match lines.iter_mut().find(|u| u.line == line.id) {
+                    Some(u) => u.quantity += 1,
+                    None => lines.push(GiftUnits {
+                        line: line.id.clone(),
+                        quantity: 1,
+                    }),
+                }
+            }
+        }
+        GiftRequest { recipients }
+    }
+
+    /// A gift's recipient declines (now and then one already answered, or an order that
+    /// is not a gift).
+    fn decline(&mut self) -> Result<()> {
+        let Some(id) = self.pick_order(|o| o.waiting_recipient().is_some()) else {
+            return Ok(());
+        };
+        let recipient = self.model[&id]
+            .waiting_recipient()
+            .unwrap_or_else(|| "friend-0".to_owned());
+        self.send_decline(&id, recipient)
+    }
+
+    fn send_decline(&mut self, id: &str, recipient: String) -> Result<()> {
+        let (plaza, who) = (self.plaza.clone(), self.who.clone());
+        let answer = self
+            .runtime
+            .block_on(async { plaza.decline_gift(&who, id, &recipient).await });
+        self.pending.remove(id);
+        let mut expected = self.model[id].clone();
+        let verdict = expected.decline(&recipient);
+        match answer {
+            Ok(order) => {
+                ensure!(
+                    verdict.is_ok(),
+                    "decline {id} {recipient}: accepted, the model refuses"
+                );
+                self.summary.declines += 1;
+                self.acknowledge(id, expected, &order, "declined")?;
+            }
+            Err(e) if in_doubt(&e) => {
+                self.trace(("decline in doubt", id));
+                self.pending
+                    .insert(id.to_owned(), Pending::Decline(recipient));
+            }
+            Err(Error::Conflict { kind, .. }) => {
+                ensure!(
+                    verdict == Err(kind),
+                    "decline {id}: {kind}, model {verdict:?}"
+                );
+                self.summary.refused_changes += 1;
+            }
+            Err(Error::NotFound { .. }) => {
+                ensure!(
+                    verdict == Err("not_found"),
+                    "decline {id}: 404, model {verdict:?}"
+                );
+                self.summary.refused_changes += 1;
+            }
+            Err(e) => bail!("decline {id}: unexpected {e}"),
+        }
+        Ok(())
     }
 
     fn send_commit(&mut self, req: CommitRequest) -> Result<()> {
@@ -595,6 +684,7 @@ impl World {
             Pending::Commit(req) => self.send_commit(*req),
             Pending::Cancel => self.send_cancel(id),
             Pending::Refund(req) => self.send_refund(id, req),
+            Pending::Decline(recipient) => self.send_decline(id, recipient),
             Pending::Event(req, sent) => self.send_event(id, req, sent),
         }
     }

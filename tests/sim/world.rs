@@ -354,6 +354,7 @@ impl World {
                     let landed = match self.pending.get(&id) {
                         Some(Pending::Refund(req)) => changed.refund(req).is_ok(),
                         Some(Pending::Cancel) => changed.cancel().is_ok(),
+                        Some(Pending::Decline(recipient)) => changed.decline(recipient).is_ok(),
                         Some(Pending::Event(req, sent)) => {
                             // Sent first at `sent`, retried since: it landed at one of
                             // its attempts, on either side of a payment deadline.
@@ -370,8 +371,18 @@ impl World {
                         _ => false,
                     };
                     if self.firing {
+                        // Each timer fires in its own transaction: a batch in doubt may
+                        // have fired an order's gift deadline and not its other one.
+                        let mut lifecycle = expected.clone();
+                        lifecycle.fire_lifecycle(now);
+                        let mut gift = expected.clone();
+                        gift.fire_gift(now);
                         changed = expected.clone();
                         changed.fire_due(now);
+                        let stored = ModelOrder::of(stored);
+                        if let Some(partly) = [lifecycle, gift].into_iter().find(|m| *m == stored) {
+                            changed = partly;
+                        }
                     }
                     if let Some((ledger, _)) = &self.settling {
                         changed = expected.clone();
