@@ -409,9 +409,11 @@ impl Handler for Expire {
 
     fn fire(&self, tx: &mut dyn Tx, timer: &Timer) -> Result<(), TxError> {
         super::lifecycle::on_order(tx, timer, |tenant, order| {
-            let g = order.gift_sending.as_ref()?;
+            let Some(g) = order.gift_sending.as_ref() else {
+                return Ok(None);
+            };
             if order.status == OrderStatus::Cancelled || g.accept_by_ms > timer.due_ms {
-                return None;
+                return Ok(None);
             }
             let waiting: Vec<usize> = (g.recipients.iter().enumerate())
                 .filter(|(_, s)| s.state == SubOrderState::Sent)
@@ -422,12 +424,13 @@ impl Handler for Expire {
                 match give_back(tenant, order, i, SubOrderState::Expired, timer.due_ms) {
                     Ok(more) => change = join(change, more),
                     Err(e) => {
+                        // Left in place for the operator; it blocks no other timer.
                         tracing::error!(error = %e, order = %order.id, "expiring a gift");
-                        return None;
+                        return Err(TxError::Abort);
                     }
                 }
             }
-            Some(change)
+            Ok(Some(change))
         })
     }
 }

@@ -286,7 +286,7 @@ impl Handler for Expire {
 
     fn fire(&self, tx: &mut dyn Tx, timer: &Timer) -> Result<(), TxError> {
         on_order(tx, timer, |tenant, order| {
-            expire_if_due(tenant, order, timer.due_ms)
+            Ok(expire_if_due(tenant, order, timer.due_ms))
         })
     }
 }
@@ -305,28 +305,28 @@ impl Handler for Complete {
                 && order
                     .after_sale_ends_ms
                     .is_some_and(|at| at <= timer.due_ms);
-            due.then(|| {
+            Ok(due.then(|| {
                 enter(order, OrderState::Completed);
                 super::commission::make_settleable(order, timer.due_ms);
                 (Vec::new(), Vec::new())
-            })
+            }))
         })
     }
 }
 
 /// Change the timer's order with `change` (nothing when it returns `None`: the order
-/// moved on, and the timer is only removed).
+/// moved on, and the timer is only removed; an error leaves the timer in place).
 pub(super) fn on_order(
     tx: &mut dyn Tx,
     timer: &Timer,
-    change: impl FnOnce(&str, &mut Order) -> Option<super::refund::Change>,
+    change: impl FnOnce(&str, &mut Order) -> Result<Option<super::refund::Change>, TxError>,
 ) -> Result<(), TxError> {
     let tenant = timer.tenant.as_str();
     let Some(mut order) = super::commission::load_order(tx, tenant, &timer.subject)? else {
         return Ok(());
     };
     let before = order.clone();
-    let Some((entries, bumps)) = change(tenant, &mut order) else {
+    let Some((entries, bumps)) = change(tenant, &mut order)? else {
         return Ok(());
     };
     match write_change(
