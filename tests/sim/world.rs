@@ -349,6 +349,7 @@ impl World {
             }
             match (self.model.get(&id), self.stored.get(&id)) {
                 (Some(expected), Some(stored)) => {
+                    let stored = ModelOrder::of(stored);
                     // A change in doubt may or may not have landed.
                     let mut changed = expected.clone();
                     let landed = match self.pending.get(&id) {
@@ -358,7 +359,6 @@ impl World {
                         Some(Pending::Event(req, sent)) => {
                             // Sent first at `sent`, retried since: it landed at one of
                             // its attempts, on either side of a payment deadline.
-                            let stored = ModelOrder::of(stored);
                             let mut later = expected.clone();
                             let _ = later.event(req, now);
                             if later == stored {
@@ -379,7 +379,6 @@ impl World {
                         gift.fire_gift(now);
                         changed = expected.clone();
                         changed.fire_due(now);
-                        let stored = ModelOrder::of(stored);
                         if let Some(partly) = [lifecycle, gift].into_iter().find(|m| *m == stored) {
                             changed = partly;
                         }
@@ -389,7 +388,6 @@ impl World {
                         changed.settle(ledger.as_deref());
                     }
                     let landed = landed || self.firing || self.settling.is_some();
-                    let stored = ModelOrder::of(stored);
                     if !(landed && changed == stored) {
                         expected.matches(&stored).with_context(|| {
                             format!("order {id}: the store differs from the model")

@@ -137,7 +137,16 @@ pub(super) fn reserve(
     layers: &[LayerPlan],
 ) -> Result<(Vec<Reservation>, Vec<Bump>), StoreError> {
     let mut out = (Vec::new(), Vec::new());
-    let today = |tenant: &str| super::budget_day::today_of(store, tenant, now_ms);
+    // Each tenant's day, read once.
+    let mut days: Vec<(String, String)> = Vec::new();
+    let mut today = |tenant: &str| -> Result<String, StoreError> {
+        if let Some((_, day)) = days.iter().find(|(t, _)| t == tenant) {
+            return Ok(day.clone());
+        }
+        let day = super::budget_day::today_of(store, tenant, now_ms)?;
+        days.push((tenant.to_owned(), day.clone()));
+        Ok(day)
+    };
     let merchant = LayerBudget {
         tenant: tenant.to_owned(),
         plan: req.plan.clone(),
@@ -149,7 +158,7 @@ pub(super) fn reserve(
         plan,
         &quote.explanation,
         quote,
-        &today,
+        &mut today,
     )?;
     for l in layers {
         let Some(report) = quote.layers.iter().find(|r| r.tenant == l.tenant) else {
@@ -166,7 +175,7 @@ pub(super) fn reserve(
             &l.prepared,
             &report.explanation,
             quote,
-            &today,
+            &mut today,
         )?;
     }
     Ok(out)
@@ -181,7 +190,7 @@ fn reserve_plan(
     plan: &executor::PreparedPlan,
     explanation: &[executor::StepReport],
     quote: &Quote,
-    today: &dyn Fn(&str) -> Result<String, StoreError>,
+    today: &mut dyn FnMut(&str) -> Result<String, StoreError>,
 ) -> Result<(), StoreError> {
     // A layer's commission lines are on its tenant's ledger.
     let ledger = layer.then_some(books.tenant.as_str());
@@ -359,16 +368,7 @@ pub(super) fn release_all(tenant: &str, plan: &str, r: &mut Reservation, bumps: 
                 limit: BudgetLimit::Orders,
             });
         }
-        let units = i64::try_from(r.units).unwrap_or(i64::MAX);
-        for (limit, subject) in &r.unit_counts {
-            bumps.push(Bump {
-                key: c.key(limit, subject.as_deref()),
-                delta: -units,
-                max: None,
-                step: r.step.clone(),
-                limit: BudgetLimit::Units,
-            });
-        }
+        give_units_back(&c, r, i64::try_from(r.units).unwrap_or(i64::MAX), bumps);
         if r.gift_units > 0 {
             bumps.push(Bump {
                 key: c.key(GIFT_UNITS, None),
@@ -403,11 +403,15 @@ pub(super) fn release_units(
     }
     *held -= back;
     r.units -= u64::from(back);
-    let c = r.counters(tenant, plan);
+    give_units_back(&r.counters(tenant, plan), r, i64::from(back), bumps);
+}
+
+/// Give `units` back to each unit counter `r` holds (`units`, `buyer_units/<id>`).
+fn give_units_back(c: &Counters, r: &Reservation, units: i64, bumps: &mut Vec<Bump>) {
     for (limit, subject) in &r.unit_counts {
         bumps.push(Bump {
             key: c.key(limit, subject.as_deref()),
-            delta: -i64::from(back),
+            delta: -units,
             max: None,
             step: r.step.clone(),
             limit: BudgetLimit::Units,

@@ -75,6 +75,8 @@ fn after_sale_schema() -> utoipa::openapi::schema::Object {
 
 impl OrderSettings {
     fn check(&self) -> Result<(), Error> {
+        let (least, most) = UTC_OFFSET_MINUTES;
+        let offsets = (i64::from(least), i64::from(most));
         for (field, value, (least, most)) in [
             (
                 "payment_timeout_ms",
@@ -83,6 +85,11 @@ impl OrderSettings {
             ),
             ("after_sale_ms", self.after_sale_ms, AFTER_SALE_MS),
             ("gift_accept_ms", self.gift_accept_ms, GIFT_ACCEPT_MS),
+            (
+                "utc_offset_minutes",
+                i64::from(self.utc_offset_minutes),
+                offsets,
+            ),
         ] {
             if !(least..=most).contains(&value) {
                 return Err(Error::Invalid {
@@ -90,13 +97,6 @@ impl OrderSettings {
                     message: format!("must be {least} to {most}"),
                 });
             }
-        }
-        let (least, most) = UTC_OFFSET_MINUTES;
-        if !(least..=most).contains(&self.utc_offset_minutes) {
-            return Err(Error::Invalid {
-                field: "utc_offset_minutes".into(),
-                message: format!("must be {least} to {most}"),
-            });
         }
         Ok(())
     }

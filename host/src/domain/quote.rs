@@ -83,7 +83,16 @@ impl Plaza {
         let tenant = who.tenant(ANY_ROLE, "read budgets")?;
         let prepared = self.active_plan(tenant, plan)?;
         let mut usage = Vec::new();
-        let now = self.now_ms();
+        let by_day = (prepared.steps.iter())
+            .any(|s| (s.step.budget.as_ref()).is_some_and(super::budget_day::by_day));
+        let today = match by_day {
+            true => Some(super::budget_day::today_of(
+                &self.store,
+                tenant,
+                self.now_ms(),
+            )?),
+            false => None,
+        };
         for s in &prepared.steps {
             let Some(budget) = &s.step.budget else {
                 continue;
@@ -95,12 +104,11 @@ impl Plaza {
                 amount: Money(self.store.counter(&c.key(AMOUNT, None))?),
                 units: self.store.counter(&c.key(UNITS, None))?,
                 gift_units: self.store.counter(&c.key(GIFT_UNITS, None))?,
-                today: match super::budget_day::by_day(budget) {
-                    true => {
-                        let day = super::budget_day::today_of(&self.store, tenant, now)?;
-                        Some(super::budget_day::usage(&self.store, &c, day)?)
+                today: match (super::budget_day::by_day(budget), &today) {
+                    (true, Some(day)) => {
+                        Some(super::budget_day::usage(&self.store, &c, day.clone())?)
                     }
-                    false => None,
+                    _ => None,
                 },
                 budget: budget.clone(),
             });
