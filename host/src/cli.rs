@@ -16,6 +16,7 @@ mod coupons;
 mod gifts;
 mod grants;
 mod help;
+mod incentives;
 mod market;
 mod plans;
 mod plaza;
@@ -135,6 +136,9 @@ enum Command {
     /// Gift orders (送礼): a recipient accepted (perhaps switching SKU) or declined.
     #[command(subcommand)]
     Gift(gifts::GiftCommand),
+    /// GMV incentive events: start one, register, review, report facts, progress.
+    #[command(subcommand)]
+    Incentive(incentives::IncentiveCommand),
     /// Pay out every settleable commission share up to a time (a settlement run; running
     /// the same id again answers the same run and pays nothing twice).
     Settle {
@@ -439,6 +443,7 @@ pub fn main() -> anyhow::Result<()> {
         Command::HelpCampaign(command) => print(help::help_campaign(command)?),
         Command::Points(command) => print(points::points(command)?),
         Command::Gift(command) => print(gifts::gift(command)?),
+        Command::Incentive(command) => print(incentives::incentive(command)?),
         Command::Settle {
             server,
             settlement_id,

@@ -156,6 +156,7 @@ pub fn cart() -> CartBuilder {
         shipping: Money::ZERO,
         threshold_base: ThresholdBase::Current,
         points: 0,
+        gift_recipients: 0,
     }
 }
 
@@ -171,6 +172,7 @@ pub struct CartBuilder {
     shipping: Money,
     threshold_base: ThresholdBase,
     points: i64,
+    gift_recipients: u16,
 }
 
 impl CartBuilder {
@@ -224,6 +226,11 @@ impl CartBuilder {
         self.points = points;
         self
     }
+    /// Make the order a gift (送礼) shared out to `recipients` friends.
+    pub fn gift_to(mut self, recipients: u16) -> Self {
+        self.gift_recipients = recipients;
+        self
+    }
     /// Judge thresholds on the original amount.
     pub fn threshold_on_original(mut self) -> Self {
         self.threshold_base = ThresholdBase::Original;
@@ -273,7 +280,8 @@ impl CartBuilder {
                 a.share_link.as_deref(),
             ],
             coupon_codes: &self.coupons,
-            gift: false,
+            gift: self.gift_recipients > 0,
+            gift_recipients: self.gift_recipients,
             now_ms: 0,
             points: self.points,
         });

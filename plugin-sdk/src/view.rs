@@ -75,6 +75,9 @@ pub struct Cart<'a> {
     pub coupon_codes: Texts<'a>,
     /// The order is a gift (送礼).
     pub gift: bool,
+    /// How many friends the gift is shared out to: 1 to 100 when the order is sent as a
+    /// gift at commit; what the checkout says at quote (0 when it does not).
+    pub gift_recipients: u16,
     /// The request's time, milliseconds since the Unix epoch. Rules have no clock.
     pub now_ms: i64,
 }

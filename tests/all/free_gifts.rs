@@ -157,3 +157,61 @@ fn a_gift_comes_back_with_its_cancelled_or_fully_refunded_order_and_stays_with_a
     let refused = shop.post("/v1/plans", &bad);
     assert_eq!(refused.status, 422, "{}", refused.text);
 }
+
+/// A card for each friend a gift order is shared out to: rules see how many recipients a
+/// gift has, from the checkout's cart at quote and from the gift itself at commit.
+#[test]
+fn rules_see_how_many_friends_a_gift_is_shared_out_to() {
+    let server = Server::start();
+    let shop = server.operator().create_tenant("teahouse", "merchant");
+    assert_eq!(shop.upload("gift-with-purchase").status, 201);
+    shop.apply(&json!({
+        "id": "cards",
+        "steps": [{
+            "id": "card-per-friend",
+            "plugin": {"name": "gift-with-purchase", "version": "1.0.0"},
+            "config": {"gift": {"sku": "card", "value": 200}, "min_quantity": 1,
+                       "per_recipient": true}
+        }]
+    }));
+    let card_units = |order: &Value| order["gifts"][0]["quantity"].as_u64().unwrap();
+
+    let mut asked = cart("b-1", 4);
+    asked["gift"] = json!(true);
+    asked["gift_recipients"] = json!(2);
+    let quoted = shop.post("/v1/plans/cards/quote", &asked);
+    assert_eq!(quoted.status, 200, "{}", quoted.text);
+    assert_eq!(quoted.body["gifts"][0]["quantity"], 2, "{}", quoted.text);
+
+    let mut req = commit_request("o-gift", "cards", &cart("b-1", 4));
+    let share = |r: &str, n: u32| json!({"recipient": r, "lines": [{"line": "l1", "quantity": n}]});
+    req["gift"] = json!({"recipients": [share("f-1", 2), share("f-2", 1), share("f-3", 1)]});
+    let placed = shop.post("/v1/orders", &req);
+    assert_eq!(placed.status, 201, "{}", placed.text);
+    assert_eq!(card_units(&placed.body), 3, "{}", placed.text);
+    assert_eq!(placed.body["cart"]["gift_recipients"], 3);
+
+    let own = shop.post(
+        "/v1/orders",
+        &commit_request("o-own", "cards", &cart("b-2", 4)),
+    );
+    assert_eq!(
+        card_units(&own.body),
+        1,
+        "an order for oneself: {}",
+        own.text
+    );
+
+    for (recipients, gift) in [(101, true), (2, false)] {
+        let mut bad = cart("b-3", 1);
+        bad["gift"] = json!(gift);
+        bad["gift_recipients"] = json!(recipients);
+        let refused = shop.post("/v1/plans/cards/quote", &bad);
+        assert_eq!(refused.status, 422, "{}", refused.text);
+        assert_eq!(
+            refused.body["error"]["field"], "cart.gift_recipients",
+            "{}",
+            refused.text
+        );
+    }
+}

@@ -16,6 +16,7 @@ mod gift_orders;
 mod help_campaigns;
 mod hostile;
 mod hostile_wire;
+mod incentives;
 mod legacy;
 mod live_room_coupons;
 mod money_paths;

@@ -29,6 +29,8 @@ fn request(method: &str, path: &str) -> (String, Option<Value>) {
         .replace("{code}", "0000000000000000")
         .replace("{claim}", "c-1")
         .replace("{campaign}", "five")
+        .replace("{event}", "double-12")
+        .replace("{participant}", "teahouse")
         .replace(
             "{version}",
             if path.starts_with("/v1/plans") {
@@ -92,6 +94,15 @@ fn request(method: &str, path: &str) -> (String, Option<Value>) {
             Some(json!({"earn_rate_ppm": 10_000, "max_share_ppm": 300_000}))
         }
         (_, "/v1/buyers/{buyer}/points/grants") => Some(json!({"grant_id": "g-1", "points": 100})),
+        (_, "/v1/incentives") => Some(json!({
+            "id": "double-12", "name": "12.12", "who": ["livestreamer"],
+            "registration_from_ms": 0, "registration_until_ms": 1, "from_ms": 0, "until_ms": 1,
+            "tiers": [{"gmv": 100, "instant": {"kind": "cash", "amount": 1}}]
+        })),
+        (_, "/v1/incentives/{event}/registrations/{participant}/review") => {
+            Some(json!({"approve": true}))
+        }
+        (_, "/v1/incentives/{event}/facts/{participant}") => Some(json!({"facts": {"x": 1}})),
         (_, "/v1/orders/{order}/refunds") => {
             Some(json!({"refund_id": "r-1", "lines": [{"line": "l1", "quantity": 1}]}))
         }

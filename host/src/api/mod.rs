@@ -10,6 +10,7 @@ mod error;
 mod extract;
 mod grants;
 mod help;
+mod incentives;
 pub mod limit;
 mod links;
 mod market;
@@ -240,6 +241,27 @@ pub fn app(state: AppState, max_body_bytes: usize) -> Router {
             put(grants::grant).delete(grants::revoke),
         )
         .route("/v1/clients", get(grants::clients))
+        .route(
+            "/v1/incentives",
+            post(incentives::create).get(incentives::list),
+        )
+        .route("/v1/incentives/{event}", get(incentives::get))
+        .route(
+            "/v1/incentives/{event}/registrations",
+            post(incentives::register).get(incentives::registrations),
+        )
+        .route(
+            "/v1/incentives/{event}/registrations/{participant}/review",
+            post(incentives::review),
+        )
+        .route(
+            "/v1/incentives/{event}/facts/{participant}",
+            put(incentives::facts),
+        )
+        .route(
+            "/v1/incentives/{event}/progress/{participant}",
+            get(incentives::progress),
+        )
         .route("/healthz", get(ops::health))
         .route("/readyz", get(ops::ready))
         .route("/metrics", get(ops::metrics))

@@ -6,8 +6,8 @@
 
 use super::samples::Samples;
 use super::{
-    ErrorBody, affiliations, coupons, grants, help, market, ops, orders, plans, plaza, plugins,
-    points, settings, settlements, tenants,
+    ErrorBody, affiliations, coupons, grants, help, incentives, market, ops, orders, plans, plaza,
+    plugins, points, settings, settlements, tenants,
 };
 use crate::domain::MAX_IDEMPOTENCY_KEY;
 use crate::shape;
@@ -45,6 +45,8 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder};
         help::initiate, help::progress, help::help,
         points::get_settings, points::set_settings, points::account, points::ledger, points::grant,
         grants::grant, grants::revoke, grants::list, grants::clients,
+        incentives::create, incentives::list, incentives::get, incentives::register,
+        incentives::registrations, incentives::review, incentives::facts, incentives::progress,
         ops::health, ops::ready, ops::metrics,
     ),
     components(schemas(ErrorBody)),
@@ -279,9 +281,91 @@ fn close_variants(schema: &mut utoipa::openapi::Schema) {
     }
 }
 
+/// An answer that flattens a request type refusing unknown fields (a stored event: its
+/// terms and who runs it) is one closed object, not `allOf` a closed part and its own
+/// fields, which the closed part would call unexpected: merge the parts, wherever the
+/// answer appears (its own component, or inline in a page of them).
+fn merge_closed_parts(
+    schemas: &mut std::collections::BTreeMap<
+        String,
+        utoipa::openapi::RefOr<utoipa::openapi::Schema>,
+    >,
+) {
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::{Object, Schema};
+    let closed_refs: std::collections::BTreeMap<String, Object> = (schemas.iter())
+        .filter_map(|(name, s)| match s {
+            RefOr::T(Schema::Object(o)) if closed(o) => {
+                Some((format!("#/components/schemas/{name}"), o.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    for schema in schemas.values_mut() {
+        if let RefOr::T(schema) = schema {
+            merge_in(schema, &closed_refs);
+        }
+    }
+}
+
+fn closed(o: &utoipa::openapi::schema::Object) -> bool {
+    use utoipa::openapi::schema::AdditionalProperties;
+    matches!(
+        o.additional_properties.as_deref(),
+        Some(AdditionalProperties::FreeForm(false))
+    )
+}
+
+/// Merge `schema` if it is such an `allOf`, else look inside its properties and items.
+fn merge_in(
+    schema: &mut utoipa::openapi::Schema,
+    closed_refs: &std::collections::BTreeMap<String, utoipa::openapi::schema::Object>,
+) {
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::{AdditionalProperties, ArrayItems, Object, Schema};
+    match schema {
+        Schema::AllOf(all) => {
+            let parts: Option<Vec<Object>> = (all.items.iter())
+                .map(|item| match item {
+                    RefOr::Ref(r) => closed_refs.get(&r.ref_location).cloned(),
+                    RefOr::T(Schema::Object(o)) => Some(o.clone()),
+                    _ => None,
+                })
+                .collect();
+            let Some(mut parts) = parts.filter(|p| p.iter().any(closed)) else {
+                return;
+            };
+            let mut merged = parts.remove(0);
+            for part in parts {
+                merged.properties.extend(part.properties);
+                merged.required.extend(part.required);
+            }
+            merged.additional_properties = Some(Box::new(AdditionalProperties::FreeForm(false)));
+            merged.description.clone_from(&all.description);
+            *schema = Schema::Object(merged);
+        }
+        Schema::Object(o) => {
+            for property in o.properties.values_mut() {
+                if let RefOr::T(inner) = property {
+                    merge_in(inner, closed_refs);
+                }
+            }
+        }
+        Schema::Array(a) => {
+            if let ArrayItems::RefOrSchema(items) = &mut a.items
+                && let RefOr::T(inner) = items.as_mut()
+            {
+                merge_in(inner, closed_refs);
+            }
+        }
+        _ => {}
+    }
+}
+
 impl utoipa::Modify for Conventions {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         if let Some(components) = openapi.components.as_mut() {
+            merge_closed_parts(&mut components.schemas);
             for schema in components.schemas.values_mut() {
                 if let utoipa::openapi::RefOr::T(schema) = schema {
                     close_variants(schema);
@@ -427,6 +511,25 @@ mod tests {
             "days_from_claim": {"days": 1}
         });
         assert!(serde_json::from_value::<crate::domain::coupons::Validity>(both).is_err());
+    }
+
+    #[test]
+    fn a_stored_event_is_one_closed_object_with_its_terms_and_owner() {
+        let doc = document();
+        let schemas = &doc["components"]["schemas"];
+        let listed = &schemas["Page_Incentive"]["properties"]["items"]["items"];
+        assert_eq!(
+            listed, &schemas["Incentive"],
+            "a page lists the same object"
+        );
+        let event = &schemas["Incentive"];
+        assert!(event.get("allOf").is_none(), "{event}");
+        assert_eq!(event["additionalProperties"], false, "{event}");
+        for field in ["id", "tiers", "owner", "created_ms"] {
+            assert!(event["properties"].get(field).is_some(), "{field}: {event}");
+        }
+        let required = event["required"].as_array().unwrap();
+        assert!(required.contains(&"created_ms".into()) && required.contains(&"tiers".into()));
     }
 
     #[test]

@@ -22,6 +22,8 @@ const PATH_EXAMPLES: &[(&str, &str)] = &[
     ("offer", "teaware"),
     ("pool", "autumn"),
     ("carrier", "demo-agency"),
+    ("event", "double-12"),
+    ("participant", "demo"),
 ];
 
 /// The demo's value for path parameter `name` of `path`.
@@ -100,6 +102,23 @@ fn body_example(operation: &str) -> Option<Value> {
             "max_share_ppm": 300000,
             "validity_days": 365,
         }),
+        "create_incentive" => json!({
+            "id": "double-12",
+            "name": "12.12 GMV incentive",
+            "who": ["merchant", "livestreamer"],
+            "registration_from_ms": 1795000000000_i64,
+            "registration_until_ms": 1795600000000_i64,
+            "from_ms": 1795000000000_i64,
+            "until_ms": 1796000000000_i64,
+            "conditions": {"channels": ["live_room"],
+                           "facts": [{"name": "live_preview_published", "at_least": 1}]},
+            "tiers": [
+                {"gmv": 1000000, "instant": {"kind": "cash", "amount": 10000}},
+                {"gmv": 5000000, "instant": {"kind": "cash", "amount": 60000},
+                 "post_event": {"kind": "growth_card", "units": 10}},
+            ],
+        }),
+        "review_incentive_registration" => json!({"approve": true}),
         "grant_points" => json!({"grant_id": "welcome-b-42", "points": 500, "reason": "welcome"}),
         _ => return None,
     })

@@ -11,6 +11,7 @@ use super::budget::{Refusal, apply_bumps, reserve};
 use super::commission;
 use super::gate::ServiceGate;
 use super::idempotency::request_sha256;
+use super::incentives::accrual as incentives;
 use super::ledger::{self, LedgerKind, Movement};
 use super::lifecycle::{self, OrderState};
 use super::order::{CommitRequest, Order, OrderGift, OrderLine, OrderStatus};
@@ -51,6 +52,8 @@ impl Plaza {
         if let Some(gift) = &req.gift {
             super::gift_orders::check(gift, &req.cart)?;
             req.cart.gift = true;
+            req.cart.gift_recipients = u16::try_from(gift.recipients.len())
+                .expect("check keeps recipients within MAX_GIFT_RECIPIENTS");
         }
         self.apply_best_claims(who, &req.plan, &mut req.cart)
             .await?;
@@ -152,6 +155,7 @@ impl Plaza {
             gifts: OrderGift::all_of(&quote),
             gift_sending,
             points: OrderPoints::placed(quote.points.as_ref(), &points_terms),
+            incentives: Vec::new(),
             refunds: Vec::new(),
             quote: serde_json::to_value(&quote).map_err(|e| Error::Internal(e.to_string()))?,
             cart: req.cart,
@@ -173,6 +177,7 @@ impl Plaza {
         );
         let reference = order.id.clone();
         let entries = ledger::number(&mut order, &reference, movements, now);
+        order.incentives = incentives::counted(&self.store, &tenant, &order, now)?;
         let mut abort = None;
         let tables = [
             &[
@@ -187,6 +192,7 @@ impl Plaza {
             ][..],
             &super::points::orders::TABLES,
             &commission::SHARE_TABLES,
+            &incentives::ACCRUAL_TABLES,
         ]
         .concat();
         let outcome = self.store.transact(&tables, |tx| {
@@ -203,6 +209,7 @@ impl Plaza {
                 abort = Some(Abort::PointsShort);
                 return Err(TxError::Abort);
             }
+            incentives::accrue(tx, &order, now)?;
             commission::put_order(tx, &tenant, None, &mut order)?;
             tx.put(Table::OrderTimes, &time_key(&tenant, now, &order.id), &[])?;
             lifecycle::schedule_new(tx, &tenant, &order)?;

@@ -31,7 +31,7 @@ use utoipa::ToSchema;
 /// The timer that expires an order's waiting sub-orders.
 pub const GIFT_ACCEPT_TIMEOUT: &str = "gift_accept_timeout";
 /// Most recipients of one gift order.
-pub const MAX_RECIPIENTS: usize = 100;
+pub const MAX_RECIPIENTS: usize = crate::executor::MAX_GIFT_RECIPIENTS as usize;
 
 /// What a commit sends as a gift: each recipient's units of the order's lines, which
 /// together are every unit of every line.

@@ -25,6 +25,7 @@ mod gate;
 pub mod gift_orders;
 pub mod grants;
 mod idempotency;
+pub mod incentives;
 mod layers;
 mod ledger;
 pub mod lifecycle;
@@ -231,6 +232,10 @@ impl Plaza {
                 lifecycle::register(&mut timers);
                 gift_orders::register(&mut timers);
                 points::orders::register(&mut timers);
+                timers.register(
+                    incentives::INCENTIVE_CLOSE,
+                    std::sync::Arc::new(incentives::accrual::Close),
+                );
                 plan_schedule::register(&mut timers, activated.clone());
                 timers
             },

@@ -87,6 +87,9 @@ pub struct Order {
     /// The buyer's points it spent and earned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub points: Option<super::points::orders::OrderPoints>,
+    /// The GMV incentive events it counts towards, and for whom.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub incentives: Vec<super::incentives::OrderIncentive>,
     pub refunds: Vec<Refund>,
     /// The pricing as committed, with its explanation.
     #[schema(value_type = Object)]

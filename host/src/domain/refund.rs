@@ -24,7 +24,7 @@ use crate::store::{Table, Tx, TxError};
 pub(super) type Change = (Vec<LedgerEntry>, Vec<Bump>);
 
 /// The tables a change to an order writes.
-pub(super) const CHANGE_TABLES: [Table; 13] = [
+pub(super) const CHANGE_TABLES: [Table; 16] = [
     Table::Orders,
     Table::Counters,
     Table::Ledger,
@@ -38,6 +38,9 @@ pub(super) const CHANGE_TABLES: [Table; 13] = [
     commission::SHARE_TABLES[6],
     super::points::orders::TABLES[0],
     super::points::orders::TABLES[1],
+    super::incentives::accrual::ACCRUAL_TABLES[0],
+    super::incentives::accrual::ACCRUAL_TABLES[1],
+    super::incentives::accrual::ACCRUAL_TABLES[2],
 ];
 
 /// Write a change to an order inside `tx` at `now`: its counter changes (or their
@@ -56,6 +59,7 @@ pub(super) fn write_change(
         return Ok(Err(refusal));
     }
     super::points::orders::sync(tx, tenant, order, now)?;
+    super::incentives::accrual::on_change(tx, before, order, now)?;
     lifecycle::move_timers(tx, tenant, before, order)?;
     commission::put_order(tx, tenant, Some(before), order)?;
     ledger::append(tx, tenant, &order.id, entries)?;

@@ -56,6 +56,12 @@ pub struct Cart {
     pub best_claims: bool,
     #[serde(default)]
     pub gift: bool,
+    /// How many friends a gift order is shared out to, for rules that give per recipient
+    /// (0 to [`MAX_GIFT_RECIPIENTS`]; only with `gift`). A commit that sends the order as a
+    /// gift sets it from `gift.recipients`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    #[schema(maximum = 100)]
+    pub gift_recipients: u16,
     /// The shipping fee before any promotion.
     #[serde(default)]
     #[schema(schema_with = price_schema)]
@@ -74,6 +80,12 @@ pub struct Cart {
 
 /// Claims one cart may present.
 pub const MAX_CLAIMS: usize = 20;
+/// Most recipients of one gift order.
+pub const MAX_GIFT_RECIPIENTS: u16 = 100;
+
+fn is_zero(n: &u16) -> bool {
+    *n == 0
+}
 
 fn claims_schema() -> utoipa::openapi::schema::Array {
     utoipa::openapi::schema::ArrayBuilder::new()
@@ -266,6 +278,15 @@ impl Cart {
         if self.claims.len() > MAX_CLAIMS {
             return Err(invalid("claims", format!("at most {MAX_CLAIMS}")));
         }
+        if self.gift_recipients > MAX_GIFT_RECIPIENTS {
+            return Err(invalid(
+                "gift_recipients",
+                format!("at most {MAX_GIFT_RECIPIENTS}"),
+            ));
+        }
+        if self.gift_recipients > 0 && !self.gift {
+            return Err(invalid("gift_recipients", "only for a gift (`gift: true`)"));
+        }
         for (i, claim) in self.claims.iter().enumerate() {
             if !crate::shape::is_id(claim) {
                 return Err(invalid(format!("claims[{i}]"), "not a claim id"));
@@ -318,6 +339,7 @@ impl Cart {
             ],
             coupon_codes: &self.coupon_codes,
             gift: self.gift,
+            gift_recipients: self.gift_recipients,
             now_ms: self.now_ms,
             points: self.points.map_or(0, |p| p.balance),
         })

@@ -15,7 +15,7 @@ mod state;
 pub mod window;
 
 pub use attribution::{AttributionReport, AttributionSource, Claim, ClaimOutcome, Uncredited};
-pub use cart::{Attribution, Cart, CartError};
+pub use cart::{Attribution, Cart, CartError, MAX_GIFT_RECIPIENTS};
 pub use dispose::{MAX_COMMISSION, MAX_UPLINE_LEVEL};
 pub use plan::{Budget, Plan, PlanError, PreparedPlan, PreparedStep, Release, prepare};
 pub use points::{Exchange, PointsOffer, PointsUse};

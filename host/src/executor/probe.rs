@@ -49,6 +49,7 @@ fn probe_cart() -> Cart {
         coupon_codes: Vec::new(),
         claims: Vec::new(),
         gift: false,
+        gift_recipients: 0,
         shipping_fee: Money::ZERO,
         now_ms: 0,
         points: None,

@@ -142,11 +142,19 @@ pub enum Table {
     PointsLedger,
     /// Points grants: merchant \0 buyer \0 grant → `Grant`.
     PointsGrants,
+    /// GMV incentive events: event → `Incentive`.
+    Incentives,
+    /// Their registrations: event \0 participant → `Entrant`.
+    IncentiveEntrants,
+    /// Each participant's GMV and rewards held: event \0 participant → `Standing`.
+    IncentiveStandings,
+    /// Its rewards ledger: event \0 participant \0 seq (u32 BE) → `RewardEntry`.
+    IncentiveLedger,
 }
 
 impl Table {
     /// Every table, in a fixed order.
-    pub const ALL: [Table; 51] = [
+    pub const ALL: [Table; 55] = [
         Table::Tenants,
         Table::Keys,
         Table::Plugins,
@@ -198,6 +206,10 @@ impl Table {
         Table::PointsAccounts,
         Table::PointsLedger,
         Table::PointsGrants,
+        Table::Incentives,
+        Table::IncentiveEntrants,
+        Table::IncentiveStandings,
+        Table::IncentiveLedger,
     ];
 
     /// The table's name in the database.
@@ -254,6 +266,10 @@ impl Table {
             Table::PointsAccounts => "points_accounts",
             Table::PointsLedger => "points_ledger",
             Table::PointsGrants => "points_grants",
+            Table::Incentives => "incentives",
+            Table::IncentiveEntrants => "incentive_entrants",
+            Table::IncentiveStandings => "incentive_standings",
+            Table::IncentiveLedger => "incentive_ledger",
         }
     }
 }

@@ -44,6 +44,8 @@ pub struct CartFields<'a> {
     pub coupon_codes: &'a [String],
     /// The order is a gift.
     pub gift: bool,
+    /// How many friends a gift order is shared out to (0 when the checkout does not say).
+    pub gift_recipients: u16,
     /// The request's time.
     pub now_ms: i64,
     /// The buyer's usable points with the merchant (0 without a points program).
@@ -132,6 +134,7 @@ impl CartEncoder {
         header[24] = channel as u8;
         header[25] = u8::from(cart.gift);
         header[26] = u8::from(cart.new_customer);
+        header[27..29].copy_from_slice(&cart.gift_recipients.to_le_bytes());
         let mut out =
             Vec::with_capacity(CART_HEADER + self.lines.len() + self.spans.len() + self.text.len());
         out.extend_from_slice(&header);

@@ -49,7 +49,7 @@
 //! | 8 | `u32` span table entries *k* |
 //! | 12 | `u32` text bytes *t* |
 //! | 16 | `i64` `now_ms` |
-//! | 24 | `u8` channel (index in [`Channel::ALL`](crate::Channel::ALL)), `u8` gift, `u8` new customer, 5 bytes zero |
+//! | 24 | `u8` channel (index in [`Channel::ALL`](crate::Channel::ALL)), `u8` gift, `u8` new customer, `u16` gift recipients, 3 bytes zero |
 //! | 32 | span buyer id, span member tier (optional), list buyer tags, list coupon codes |
 //! | 64 | 7 optional spans: promoter, promoter agency, creator, livestreamer, carrying agency, helper agency, share link |
 //! | 120 | `i64` the buyer's usable points with the merchant |

@@ -26,6 +26,9 @@ impl<'a> Bytes<'a> {
     fn u32(self, at: usize) -> Result<u32> {
         self.get::<4>(at).map(u32::from_le_bytes)
     }
+    fn u16(self, at: usize) -> Result<u16> {
+        self.get::<2>(at).map(u16::from_le_bytes)
+    }
     fn i64(self, at: usize) -> Result<i64> {
         self.get::<8>(at).map(i64::from_le_bytes)
     }
@@ -194,6 +197,7 @@ pub fn read<'a>(cart: &'a [u8], step: &'a [u8]) -> Result<Input<'a>> {
             },
             coupon_codes: c.list(56)?,
             gift: h.byte(25)? != 0,
+            gift_recipients: h.u16(27)?,
             now_ms: h.i64(16)?,
         },
         state: Pipeline {

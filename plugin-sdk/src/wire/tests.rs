@@ -17,6 +17,7 @@ fn sample() -> crate::testing::TestInput {
         .channel(Channel::LiveRoom)
         .shipping(Money(800))
         .points(1_234)
+        .gift_to(300)
         .threshold_on_original()
         .input()
         .with_config(r#"{"a":1}"#)
@@ -39,6 +40,7 @@ fn what_is_encoded_reads_back() {
     assert_eq!(c.attribution.promoter, Some("p-1"));
     assert_eq!(c.attribution.creator, None);
     assert_eq!(c.channel, Channel::LiveRoom);
+    assert_eq!((c.gift, c.gift_recipients), (true, 300));
     assert_eq!(input.state.payable, vec![2400, 990]);
     assert_eq!((input.state.shipping, input.state.order_total), (800, 4190));
     assert_eq!(input.step.threshold_base, ThresholdBase::Original);

@@ -12,6 +12,8 @@
 //! - `skus`: only these lines count (买X送Y); all the lines the step sees when absent.
 //! - `repeat`: 每满赠 — a set for every full `min_quantity` / `min_amount`, at most
 //!   `max_sets`; otherwise one set.
+//! - `per_recipient`: on an order sent as a gift (送礼), the sets earned go to each friend
+//!   it is shared out to (a greeting card per recipient).
 //!
 //! The host turns the gift into an order line with its own stock: cap it with the step's
 //! `budget.max_gift_units`.
@@ -54,6 +56,8 @@ pub struct Config {
     repeat: bool,
     #[serde(default)]
     max_sets: Option<u32>,
+    #[serde(default)]
+    per_recipient: bool,
 }
 
 /// Sets a cart of `have` earns at `per` each (`None` when `per` asks nothing).
@@ -71,7 +75,7 @@ impl Rule for GiftWithPurchase {
  "gift":{"type":"object","required":["sku","value"],"additionalProperties":false,"properties":{"sku":{"type":"string","minLength":1,"maxLength":128},"quantity":{"type":"integer","minimum":1,"maximum":1000},"value":{"type":"integer","minimum":0},"label":{"type":"string"}}},
  "min_quantity":{"type":"integer","minimum":0},"min_amount":{"type":"integer","minimum":0},
  "skus":{"type":"array","items":{"type":"string"},"minItems":1},
- "repeat":{"type":"boolean"},"max_sets":{"type":"integer","minimum":1}}}"#;
+ "repeat":{"type":"boolean"},"max_sets":{"type":"integer","minimum":1},"per_recipient":{"type":"boolean"}}}"#;
 
     fn validate(config: &Config) -> Result<(), String> {
         let g = &config.gift;
@@ -122,7 +126,12 @@ impl Rule for GiftWithPurchase {
         } else {
             1
         };
-        let sets = u32::try_from(earned.min(most)).unwrap_or(u32::MAX);
+        let recipients = match input.cart.gift_recipients {
+            n if config.per_recipient && input.cart.gift => i64::from(n.max(1)),
+            _ => 1,
+        };
+        let sets = earned.min(most).saturating_mul(recipients);
+        let sets = u32::try_from(sets).unwrap_or(u32::MAX);
         if sets == 0 {
             return Ok(vec![]);
         }
@@ -183,6 +192,24 @@ mod tests {
             run_on(100, 20),
             vec![Effect::gift("towel", 1, Money(500), "赠品 towel")],
             "without repeat, one set"
+        );
+    }
+
+    #[test]
+    fn a_card_for_each_friend_a_gift_is_shared_out_to() {
+        let cfg = r#"{"gift":{"sku":"card","value":200},"min_quantity":1,"per_recipient":true}"#;
+        let cards = |input: &plaza_plugin_sdk::testing::TestInput| {
+            run::<GiftWithPurchase>(cfg, input).unwrap()[0].clone()
+        };
+        let bought = || cart().line(line("tea", Money::yuan(80), 3));
+        assert_eq!(
+            cards(&bought().gift_to(3).input()),
+            Effect::gift("card", 3, Money(600), "赠品 card")
+        );
+        assert_eq!(
+            cards(&bought().input()),
+            Effect::gift("card", 1, Money(200), "赠品 card"),
+            "an order for oneself gets one set"
         );
     }
 
