@@ -2,7 +2,9 @@
 //! each recipient's sub-order is accepted (switching SKU within the SPU at the same price),
 //! declined, or left to expire on the host's timers; declined and expired sub-orders are
 //! refunded to the sender through the order's refund path, commission and budgets with
-//! them, to the fen, across a restart; a decline racing the expiry refunds once.
+//! them, to the fen, across a restart; a decline racing the expiry refunds once. A gift
+//! bought through a promoter's (forwarded) link pays that promoter; its recipients' own
+//! purchases follow their own touches.
 
 use plaza::clock::ManualClock;
 use plaza_tests::server::*;
@@ -287,4 +289,88 @@ fn the_command_line_sets_the_window_accepts_with_a_switch_and_declines() {
     let declined = cli(&key, &["gift", "decline", "g-cli", "bo"]);
     assert_eq!(sub_state(&declined, "bo"), "declined");
     assert_eq!(declined["refunds"][0]["id"], "gift/bo");
+}
+
+/// Which promoter an order's commission went to (one, or none).
+fn credited(order: &Value) -> Option<String> {
+    let mut who: Vec<&str> = (order["commissions"].as_array().unwrap().iter())
+        .filter(|c| c["payee_party"] == "promoter")
+        .map(|c| c["payee"].as_str().unwrap())
+        .collect();
+    who.dedup();
+    assert!(who.len() <= 1, "{who:?}");
+    who.first().map(|w| (*w).to_owned())
+}
+
+#[test]
+fn a_gift_bought_through_a_forwarded_link_pays_its_promoter_and_recipients_buy_on_their_own_touches()
+ {
+    let clock = ManualClock::at(NOW);
+    let server = Server::start_with_clock(|c| c.timer_tick_ms = 5, clock.clone());
+    shop_resolving_touches(&server);
+    let operator = server.operator();
+    let checkout = operator.issue_key("teahouse", "checkout");
+    let agency = operator.create_tenant("pa", "agency");
+    enlist(&server, &agency, "p-1");
+    enlist(&server, &agency, "p-2");
+    let touch = |id: &str, buyer: &str, promoter: &str, link: &str| {
+        let t = json!({"touch_id": id, "buyer": buyer, "promoter": promoter,
+                       "share_link": link, "at_ms": NOW - DAY_MS});
+        let recorded = checkout.post("/v1/touches", &t);
+        assert_eq!(recorded.status, 201, "{}", recorded.text);
+    };
+    // p-1 shared the teapot with ann, who forwarded the link to sam: the link carries
+    // p-1, so sam opening it is sam's touch of p-1.
+    touch("t-ann", "ann", "p-1", "link-p1-teapot");
+    touch("t-sam", "sam", "p-1", "link-p1-teapot");
+    // Amy has never opened a promoter's link; bo opened p-2's.
+    touch("t-bo", "bo", "p-2", "link-p2-teapot");
+
+    // Sam sends two teapots to amy and bo; the cart's own claim (p-1001) is a hint only.
+    let mut gift = cart();
+    gift["buyer"]["id"] = json!("sam");
+    gift["lines"][0]["quantity"] = json!(2);
+    let mut req = commit_request("g-sam", "teahouse-autumn", &gift);
+    req["gift"] = gift_to(&["amy", "bo"]);
+    let placed = checkout.post("/v1/orders", &req);
+    assert_eq!(placed.status, 201, "{}", placed.text);
+    let order = placed.body;
+    assert_eq!(credited(&order).as_deref(), Some("p-1"), "{order}");
+    assert_eq!(order["attribution"]["resolved"]["promoter"], "p-1");
+    assert_eq!(
+        order["attribution"]["resolved"]["share_link"],
+        "link-p1-teapot"
+    );
+    let commission = commission_left(&order);
+    let paid = checkout.post(
+        "/v1/orders/g-sam/events",
+        &json!({"event_id": "paid", "type": "paid", "at_ms": NOW}),
+    );
+    assert_eq!(paid.status, 200, "{}", paid.text);
+
+    // Amy accepts and bo declines: p-1 keeps the commission on amy's teapot, to the fen.
+    let accepted = checkout.post("/v1/orders/g-sam/gift/amy/accept", &json!({}));
+    assert_eq!(accepted.status, 200, "{}", accepted.text);
+    let declined = checkout.post("/v1/orders/g-sam/gift/bo/decline", &json!({}));
+    assert_eq!(declined.status, 200, "{}", declined.text);
+    let kept: Vec<i64> = commission.iter().map(|a| a - a / 2).collect();
+    assert_eq!(commission_left(&declined.body), kept, "{}", declined.text);
+    assert_eq!(credited(&declined.body).as_deref(), Some("p-1"));
+
+    // Their own purchases afterwards follow their own touches, not the gift's.
+    let own = |buyer: &str, id: &str| {
+        let mut mine = cart();
+        mine["buyer"]["id"] = json!(buyer);
+        let placed = checkout.post("/v1/orders", &commit_request(id, "teahouse-autumn", &mine));
+        assert_eq!(placed.status, 201, "{}", placed.text);
+        placed.body
+    };
+    let amys = own("amy", "o-amy");
+    assert_eq!(credited(&amys), None, "{amys}");
+    assert_eq!(
+        amys["attribution"]["uncredited"], "no_touch_in_window",
+        "{amys}"
+    );
+    let bos = own("bo", "o-bo");
+    assert_eq!(credited(&bos).as_deref(), Some("p-2"), "{bos}");
 }

@@ -14,12 +14,16 @@
 //!   limit;
 //! - every acknowledged commit, refund and cancel is in the store, exactly as the model
 //!   computes it, across any crash; nothing else is there but requests whose answer was
-//!   an error (a client retries those with the same id until the answer is definite).
+//!   an error (a client retries those with the same id until the answer is definite);
+//! - every order counts towards the GMV incentive events the rules say, and every
+//!   participant's standing and reward ledger follow from its orders (see
+//!   `sim/incentives.rs`).
 //!
 //! The same seed takes the same steps and sees the same faults: a failure names its seed
 //! and step, and `plaza-sim --seed N` replays it.
 
 pub mod backend;
+mod incentives;
 mod market;
 pub mod model;
 mod ops;
@@ -50,6 +54,9 @@ pub struct Summary {
     pub timers_fired: u64,
     /// Commission shares paid by settlement runs.
     pub settled: u64,
+    /// Incentive rewards granted (instant and post-event) and clawed back, at the end.
+    pub incentive_rewards: u64,
+    pub incentive_clawbacks: u64,
     pub refused_changes: u64,
     pub retries: u64,
     pub restarts: u64,

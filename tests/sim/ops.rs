@@ -588,6 +588,7 @@ impl World {
                     order.fire_due(now);
                 }
                 self.firing = false;
+                self.timers_ran_at = Some(now);
                 self.summary.timers_fired += fired.fired;
                 self.trace(("timers", fired.fired));
                 ensure!(

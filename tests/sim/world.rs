@@ -168,7 +168,12 @@ pub struct World {
     /// With the books it runs on (`None`: the merchant's; else a plaza agency's).
     pub(super) settling: Option<(Option<String>, plaza::domain::SettlementRequest)>,
     /// The store's orders as last read (kept current through the backend's dirty keys).
-    stored: BTreeMap<String, Order>,
+    pub(super) stored: BTreeMap<String, Order>,
+    /// When the timers last ran through (every due timer fired).
+    pub(super) timers_ran_at: Option<i64>,
+    /// Each closed incentive standing's GMV when first seen closed, by (event,
+    /// participant): it never moves again.
+    pub(super) incentive_closed: BTreeMap<(String, String), i64>,
     /// What the stored orders reserve, by counter key.
     reserved: BTreeMap<Vec<u8>, i64>,
     /// The plan's budget limits, by (step, counter limit).
@@ -232,6 +237,7 @@ impl World {
                 // carried goods pay through the plaza's layers.
                 use plaza::clock::Clock as _;
                 super::market::set_up(&plaza, TENANT, &who, clock.now_ms()).await?;
+                super::incentives::set_up(&plaza, clock.now_ms()).await?;
                 plaza.set_points_settings(&who, points_terms()).await?;
                 for n in 0..12 {
                     let grant = plaza::domain::NewPointsGrant {
@@ -260,6 +266,8 @@ impl World {
             firing: false,
             settling: None,
             stored: BTreeMap::new(),
+            timers_ran_at: None,
+            incentive_closed: BTreeMap::new(),
             reserved: BTreeMap::new(),
             limits: counter_limits(),
             next_id: 0,
@@ -403,7 +411,8 @@ impl World {
             }
         }
         self.check_counters()?;
-        self.check_points()
+        self.check_points()?;
+        self.check_incentives(now)
     }
 
     /// Every points account equals the sum of its ledger and holds what the stored
@@ -577,6 +586,15 @@ impl World {
         );
         let fresh = self.backend.entries(Table::Orders).len();
         ensure!(fresh == all.len(), "{fresh} orders in the store");
+        for (_, v) in self.backend.entries(Table::IncentiveLedger) {
+            let entry: plaza::domain::incentives::RewardEntry = serde_json::from_slice(&v)?;
+            match entry.kind {
+                plaza::domain::incentives::RewardKind::Clawback => {
+                    self.summary.incentive_clawbacks += 1;
+                }
+                _ => self.summary.incentive_rewards += 1,
+            }
+        }
         self.summary.faults = self.backend.counts();
         self.summary.digest = self.digest.finish();
         Ok(self.summary)
