@@ -19,6 +19,47 @@ pub fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// A copy of a prepared store opened with the clock at `now_ms`, and one run of its due
+/// timers: how long the run took, what fired, and the host (for checks after the timing).
+/// The copy lives as long as the returned directory.
+pub struct TimerRun {
+    pub took: Duration,
+    pub fired: plaza::domain::timers::Fired,
+    pub state: std::sync::Arc<plaza::api::App>,
+    pub dir: tempfile::TempDir,
+}
+
+impl std::fmt::Debug for TimerRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        (f.debug_struct("TimerRun").field("took", &self.took))
+            .field("fired", &self.fired)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Open a copy of `template` (writes synced) at `now_ms` and time one run of its timers.
+pub fn run_timers_of(template: &Path, now_ms: i64) -> TimerRun {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    copy_dir(template, dir.path());
+    let mut config = crate::server::config(dir.path());
+    config.sync_writes = true;
+    let clock = plaza::clock::ManualClock::at(now_ms);
+    let state =
+        plaza::server::open_with_clock(&config, std::sync::Arc::new(clock)).expect("opening");
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let started = Instant::now();
+    let fired = runtime
+        .block_on(state.plaza.fire_due_timers())
+        .expect("the timers run");
+    let took = started.elapsed();
+    TimerRun {
+        took,
+        fired,
+        state,
+        dir,
+    }
+}
+
 /// A figure of `/proc/self/status`, in KiB (`VmRSS:`, `VmHWM:` …).
 pub fn status_kib(field: &str) -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();

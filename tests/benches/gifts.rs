@@ -14,11 +14,10 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use plaza::clock::ManualClock;
-use plaza_tests::bench::copy_dir;
+use plaza_tests::bench::run_timers_of;
 use plaza_tests::server::{Api, Server, budget_plan, commit_request};
 use serde_json::{Value, json};
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -92,20 +91,9 @@ fn template() -> tempfile::TempDir {
 /// Open a copy of `template` with the clock past every acceptance window; time one run
 /// of the timers.
 fn expire_all(template: &Path) -> Duration {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    copy_dir(template, dir.path());
-    let mut config = plaza_tests::server::config(dir.path());
-    config.sync_writes = true;
-    let clock = ManualClock::at(T0 + DAY_MS + 1);
-    let state = plaza::server::open_with_clock(&config, Arc::new(clock)).expect("opening");
-    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
-    let started = Instant::now();
-    let fired = runtime
-        .block_on(state.plaza.fire_due_timers())
-        .expect("the timers run");
-    let took = started.elapsed();
+    let run = run_timers_of(template, T0 + DAY_MS + 1);
     assert_eq!(
-        fired.fired, ORDERS as u64,
+        run.fired.fired, ORDERS as u64,
         "every gift order's window ended"
     );
     let shop = plaza::domain::Principal::Member {
@@ -113,11 +101,11 @@ fn expire_all(template: &Path) -> Duration {
         role: plaza::domain::Role::Admin,
     };
     for i in [0, ORDERS / 2, ORDERS - 1] {
-        let order = (state.plaza.order(&shop, &format!("g-{i:05}"))).expect("the order");
+        let order = (run.state.plaza.order(&shop, &format!("g-{i:05}"))).expect("the order");
         let refunded = order.refunds.len();
         assert_eq!(refunded, RECIPIENTS as usize, "every sub-order refunded");
     }
-    took
+    run.took
 }
 
 /// `n` commits from 4 threads; the time they took.

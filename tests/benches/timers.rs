@@ -10,7 +10,7 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use plaza::clock::ManualClock;
-use plaza_tests::bench::{copy_dir, latency_line, quotes_during};
+use plaza_tests::bench::{copy_dir, latency_line, quotes_during, run_timers_of};
 use plaza_tests::server::{Server, budget_plan, commit_request, demo_cart};
 use serde_json::json;
 use std::path::Path;
@@ -61,20 +61,9 @@ fn template() -> tempfile::TempDir {
 /// Open a copy of `template` with the clock past every deadline; time one run of the
 /// timers.
 fn expire_all(template: &Path) -> Duration {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    copy_dir(template, dir.path());
-    let mut config = plaza_tests::server::config(dir.path());
-    config.sync_writes = true;
-    let clock = ManualClock::at(T0 + 3_600_000);
-    let state = plaza::server::open_with_clock(&config, Arc::new(clock)).expect("opening");
-    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
-    let started = Instant::now();
-    let fired = runtime
-        .block_on(state.plaza.fire_due_timers())
-        .expect("the timers run");
-    let took = started.elapsed();
-    assert_eq!(fired.fired, ORDERS as u64, "every order expired");
-    took
+    let run = run_timers_of(template, T0 + 3_600_000);
+    assert_eq!(run.fired.fired, ORDERS as u64, "every order expired");
+    run.took
 }
 
 /// Quote latency while every order expires, and while nothing fires for as long.
