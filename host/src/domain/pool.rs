@@ -225,14 +225,20 @@ mod tests {
                 tokio::task::yield_now().await;
             }
             assert_eq!(pool.run("greedy", || 1).await, Err(Busy));
-            // Another tenant is queued behind one greedy job at most, and runs.
+            // Another tenant is still admitted, and runs once the greedy jobs let go. (It is
+            // queued before anything is released: released first, the one worker could take
+            // the second greedy job before the polite one, and that job waits for a release
+            // that only follows the polite answer.)
             let polite = {
                 let pool = pool.clone();
                 tokio::spawn(async move { pool.run("polite", || 7).await })
             };
+            while pool.load("polite") < 1 {
+                tokio::task::yield_now().await;
+            }
+            release_tx.send(()).unwrap();
             release_tx.send(()).unwrap();
             assert_eq!(polite.await.unwrap(), Ok(Some(7)));
-            release_tx.send(()).unwrap();
             for h in held {
                 assert_eq!(h.await.unwrap(), Ok(Some(Some(()))));
             }
