@@ -16,6 +16,7 @@ mod gift_orders;
 mod help_campaigns;
 mod hostile;
 mod hostile_wire;
+mod incentive_coupons;
 mod incentives;
 mod legacy;
 mod live_room_coupons;

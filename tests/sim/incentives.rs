@@ -1,11 +1,12 @@
 //! GMV incentive events in the simulated plaza, and their checks:
 //! - the platform's `double-12` counts the tea and teaware lines for the merchant and
 //!   agencies `c` and `h` (approved at once) over the run's first three days; instant
-//!   rewards are clawed back when refunds take GMV back under a threshold, post-event
-//!   rewards come two days after the end;
+//!   rewards are kept, post-event rewards come two days after the end;
 //! - the merchant's own `shop-anniversary` counts every line for the agencies that
 //!   published a live preview (`c` did, `h` did not) over five days, approved by the
-//!   merchant; instant rewards are kept.
+//!   merchant; its rewards are claims of coupon `tea30` (and cash), and instant rewards
+//!   are clawed back when refunds take GMV back under a threshold: the claims a grant
+//!   delivered are revoked (the agencies never buy, so none is ever used).
 //!
 //! After every step each stored order must count towards exactly the events and
 //! participants the rules say (from its commit instant, lines, attribution and the
@@ -51,17 +52,18 @@ pub(super) async fn set_up(plaza: &Arc<Plaza>, now: i64) -> Result<(), Error> {
             {"gmv": 400_000, "instant": units(5), "post_event": cash(2_000)},
             {"gmv": 1_500_000, "instant": cash(8_000), "post_event": cash(20_000)},
         ],
+        "clawback": "keep",
     });
+    let coupons = |count: u32| json!({"kind": "coupon", "template": "tea30", "count": count});
     let own = json!({
         "id": "shop-anniversary", "name": "Anniversary", "who": ["agency"],
         "registration_from_ms": now - DAY_MS, "registration_until_ms": now + DAY_MS,
         "from_ms": now, "until_ms": now + 5 * DAY_MS, "after_sale_days": 1,
         "conditions": {"facts": [{"name": "live_preview", "at_least": 1}]},
         "tiers": [
-            {"gmv": 50_000, "instant": units(2)},
-            {"gmv": 300_000, "instant": cash(3_000), "post_event": cash(5_000)},
+            {"gmv": 50_000, "instant": coupons(2), "post_event": cash(5_000)},
+            {"gmv": 300_000, "instant": cash(3_000), "post_event": coupons(1)},
         ],
-        "clawback": "keep",
     });
     let parse = |v: serde_json::Value| serde_json::from_value(v).expect("a valid event");
     plaza
@@ -199,6 +201,20 @@ impl World {
             self.check_standing(event, &entrant.participant, now)
                 .with_context(|| format!("{} in {}", entrant.participant, entrant.event))?;
         }
+        // The coupon's stock counts the buyers' claims and the rewards' claims held now.
+        let claims: Vec<plaza::domain::coupons::Claim> = self.table(Table::CouponClaims)?;
+        let templates: Vec<plaza::domain::coupons::Template> =
+            self.table(Table::CouponTemplates)?;
+        for t in &templates {
+            let held = claims.iter().filter(|c| c.template == t.id).count();
+            ensure!(
+                t.claimed as usize == held && t.issued == t.claimed,
+                "template {}: issued {}, claimed {}, {held} claims stored",
+                t.id,
+                t.issued,
+                t.claimed
+            );
+        }
         Ok(())
     }
 
@@ -315,18 +331,70 @@ impl World {
             );
             for e in entries.iter().filter(|e| e.tier == n) {
                 let (reward, sign) = match e.kind {
-                    RewardKind::Instant => (tier.instant, 1),
-                    RewardKind::Clawback => (tier.instant, -1),
-                    RewardKind::PostEvent => (tier.post_event, 1),
+                    RewardKind::Instant => (&tier.instant, 1),
+                    RewardKind::Clawback => (&tier.instant, -1),
+                    RewardKind::PostEvent => (&tier.post_event, 1),
                 };
                 let moved = match reward {
-                    Some(Reward::Cash { amount }) => (amount.0 * sign, 0),
-                    Some(Reward::GrowthCard { units }) => (0, i64::from(units) * sign),
-                    None => (0, 0),
+                    Some(Reward::Cash { amount }) => (amount.0 * sign, 0, 0),
+                    Some(Reward::GrowthCard { units }) => (0, i64::from(*units) * sign, 0),
+                    // The stock never runs out and no claim is ever used.
+                    Some(Reward::Coupon { count, .. }) => (0, 0, i64::from(*count) * sign),
+                    None => (0, 0, 0),
                 };
                 ensure!(
-                    (e.cash.0, e.growth_card_units) == moved && moved != (0, 0),
+                    (e.cash.0, e.growth_card_units, e.coupons) == moved
+                        && moved != (0, 0, 0)
+                        && usize::try_from(e.coupons.abs()) == Ok(e.claims.len())
+                        && e.undelivered == 0
+                        && e.kept == 0,
                     "tier {n}: {e:?} moves {moved:?}"
+                );
+            }
+        }
+        self.check_claims(participant, &entries)
+    }
+
+    /// The coupon claims `participant`'s ledger moved: a clawback revokes the claims its
+    /// tier's last grant delivered; a revoked claim is gone and marked used for good, every
+    /// other claim is in the participant's wallet.
+    fn check_claims(&self, participant: &str, entries: &[RewardEntry]) -> Result<()> {
+        let mut revoked = Vec::new();
+        for (i, e) in entries.iter().enumerate() {
+            if e.kind != RewardKind::Clawback {
+                continue;
+            }
+            let granted = (entries[..i].iter().rev())
+                .find(|g| g.tier == e.tier && g.kind == RewardKind::Instant)
+                .context("a clawback without a grant")?;
+            ensure!(
+                e.claims == granted.claims,
+                "clawback {e:?} of grant {granted:?}"
+            );
+            revoked.extend(e.claims.iter().cloned());
+        }
+        for id in entries.iter().flat_map(|e| &e.claims) {
+            let claim = self.backend.read(
+                Table::CouponClaims,
+                &key(&[TENANT.as_bytes(), id.as_bytes()]),
+            );
+            let wallet = key(&[TENANT.as_bytes(), participant.as_bytes(), id.as_bytes()]);
+            let in_wallet = self.backend.read(Table::CouponWallets, &wallet).is_some();
+            let used = key(&[TENANT.as_bytes(), b"", b"claim", id.as_bytes()]);
+            let used = (self.backend.read(Table::Counters, &used))
+                .map(|b| i64::from_be_bytes(b.try_into().unwrap_or_default()));
+            if revoked.contains(id) {
+                ensure!(
+                    claim.is_none() && !in_wallet && used == Some(1),
+                    "revoked claim {id}: stored {}, in the wallet {in_wallet}, used {used:?}",
+                    claim.is_some()
+                );
+            } else {
+                let claim: plaza::domain::coupons::Claim =
+                    serde_json::from_slice(&claim.with_context(|| format!("claim {id}"))?)?;
+                ensure!(
+                    claim.buyer == participant && claim.template == "tea30" && in_wallet,
+                    "claim {claim:?}, in the wallet {in_wallet}"
                 );
             }
         }

@@ -57,6 +57,8 @@ pub struct Summary {
     /// Incentive rewards granted (instant and post-event) and clawed back, at the end.
     pub incentive_rewards: u64,
     pub incentive_clawbacks: u64,
+    /// Coupon claims that clawbacks took back.
+    pub incentive_claims_revoked: u64,
     pub refused_changes: u64,
     pub retries: u64,
     pub restarts: u64,

@@ -519,12 +519,24 @@ impl World {
                 stored.insert(k, value);
             }
         }
-        let expected: BTreeMap<Vec<u8>, i64> = self
+        let mut expected: BTreeMap<Vec<u8>, i64> = self
             .reserved
             .iter()
             .filter(|(_, v)| **v != 0)
             .map(|(k, v)| (k.clone(), *v))
             .collect();
+        // A reward claim a clawback revoked is marked used for good.
+        for (_, v) in self.backend.entries(Table::IncentiveLedger) {
+            let entry: plaza::domain::incentives::RewardEntry = serde_json::from_slice(&v)?;
+            if entry.kind == plaza::domain::incentives::RewardKind::Clawback {
+                for claim in &entry.claims {
+                    expected.insert(
+                        key(&[TENANT.as_bytes(), b"", b"claim", claim.as_bytes()]),
+                        1,
+                    );
+                }
+            }
+        }
         if stored != expected {
             let show = |m: &BTreeMap<Vec<u8>, i64>| {
                 m.iter()
@@ -591,6 +603,7 @@ impl World {
             match entry.kind {
                 plaza::domain::incentives::RewardKind::Clawback => {
                     self.summary.incentive_clawbacks += 1;
+                    self.summary.incentive_claims_revoked += entry.claims.len() as u64;
                 }
                 _ => self.summary.incentive_rewards += 1,
             }

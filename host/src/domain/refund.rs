@@ -24,7 +24,7 @@ use crate::store::{Table, Tx, TxError};
 pub(super) type Change = (Vec<LedgerEntry>, Vec<Bump>);
 
 /// The tables a change to an order writes.
-pub(super) const CHANGE_TABLES: [Table; 16] = [
+pub(super) const CHANGE_TABLES: [Table; 19] = [
     Table::Orders,
     Table::Counters,
     Table::Ledger,
@@ -41,6 +41,9 @@ pub(super) const CHANGE_TABLES: [Table; 16] = [
     super::incentives::accrual::ACCRUAL_TABLES[0],
     super::incentives::accrual::ACCRUAL_TABLES[1],
     super::incentives::accrual::ACCRUAL_TABLES[2],
+    super::incentives::accrual::ACCRUAL_TABLES[3],
+    super::incentives::accrual::ACCRUAL_TABLES[4],
+    super::incentives::accrual::ACCRUAL_TABLES[5],
 ];
 
 /// Write a change to an order inside `tx` at `now`: its counter changes (or their

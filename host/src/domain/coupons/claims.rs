@@ -129,10 +129,10 @@ fn invalid(field: &str, message: &str) -> Error {
 
 /// A checkout's claim id may not be one the host gives rewards.
 pub(super) fn check_checkout_claim_id(id: &str) -> Result<(), Error> {
-    if id.starts_with(super::help::REWARD_PREFIX) {
+    if id.starts_with(super::help::REWARD_PREFIX) || id.starts_with(super::granted::GRANT_PREFIX) {
         return Err(invalid(
             "claim_id",
-            "claim ids starting with help: are the host's (help campaign rewards)",
+            "claim ids starting with help: or incentive: are the host's (rewards)",
         ));
     }
     Ok(())

@@ -15,6 +15,7 @@
 
 mod claims;
 mod codes;
+pub(crate) mod granted;
 mod help;
 pub(crate) mod redeem;
 mod rooms;

@@ -8,6 +8,7 @@
 use super::entrants::{Entrant, EntrantState};
 use super::{Clawback, Incentive, ParticipantKind, Reward, participant_key};
 use crate::Money;
+use crate::domain::coupons;
 use crate::domain::order::Order;
 use crate::domain::timers::{Handler, Timer};
 use crate::store::{Store, StoreError, Table, Tx, TxError, TxExt, key};
@@ -39,6 +40,9 @@ pub struct Standing {
     pub closed: bool,
     /// Entries in its ledger.
     pub entries: u32,
+    /// Per tier: the coupon claims its held instant reward delivered.
+    #[serde(default)]
+    pub claims: Vec<Vec<String>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -64,16 +68,36 @@ pub struct RewardEntry {
     pub cash: Money,
     /// Growth card units moved (negative when clawed back).
     pub growth_card_units: i64,
+    /// Coupons moved: claims delivered, or (negative) claims revoked.
+    #[serde(default)]
+    pub coupons: i64,
+    /// The claims delivered or revoked, in the event owner's wallet of the participant.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub claims: Vec<String>,
+    /// Coupons of a grant that could not be delivered: the template had ended or ran out.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub undelivered: u32,
+    /// Claims of a clawback that an order had used: they stay with the participant.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub kept: u32,
     /// The order whose commit or refund moved it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<String>,
 }
 
-/// The tables a commit or a change to an order writes for its events.
-pub(crate) const ACCRUAL_TABLES: [Table; 3] = [
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// The tables a commit or a change to an order writes for its events (a clawback of
+/// coupons also writes `Counters`, which every such transaction covers).
+pub(crate) const ACCRUAL_TABLES: [Table; 6] = [
     Table::Incentives,
     Table::IncentiveStandings,
     Table::IncentiveLedger,
+    coupons::granted::TABLES[0],
+    coupons::granted::TABLES[1],
+    coupons::granted::TABLES[2],
 ];
 
 fn entry_key(event: &str, participant: &str, seq: u32) -> Vec<u8> {
@@ -246,10 +270,13 @@ fn move_gmv(
         standing.orders = standing.orders.saturating_add(1);
     }
     standing.held.resize(event.terms.tiers.len(), false);
+    standing.claims.resize(event.terms.tiers.len(), Vec::new());
     let may_claw = event.terms.clawback == Clawback::ClawBack && now < event.terms.until_ms;
     let mut moves = Vec::new();
     for (i, tier) in event.terms.tiers.iter().enumerate() {
-        let Some(reward) = tier.instant else { continue };
+        let Some(reward) = &tier.instant else {
+            continue;
+        };
         let reached = standing.gmv >= tier.gmv;
         if reached && !standing.held[i] {
             standing.held[i] = true;
@@ -262,7 +289,7 @@ fn move_gmv(
     for (tier, kind, reward, sign) in moves {
         append(
             tx,
-            id,
+            event,
             participant,
             &mut standing,
             (tier, kind, reward, sign),
@@ -273,35 +300,71 @@ fn move_gmv(
     tx.put_json(Table::IncentiveStandings, &key, &standing)
 }
 
-/// Append one ledger entry: `sign` × `reward` for `tier` (0-based).
+/// Append one ledger entry: `sign` × `reward` for `tier` (0-based), delivering or
+/// revoking its coupons.
 fn append(
     tx: &mut dyn Tx,
-    event: &str,
+    event: &Incentive,
     participant: &str,
     standing: &mut Standing,
-    (tier, kind, reward, sign): (usize, RewardKind, Reward, i64),
+    (tier, kind, reward, sign): (usize, RewardKind, &Reward, i64),
     order: Option<&str>,
     now: i64,
 ) -> Result<(), TxError> {
-    // Rewards are bounded (`MAX_CASH`, `MAX_UNITS`): negating one cannot overflow.
-    let (cash, units) = match reward {
-        Reward::Cash { amount } if sign < 0 => (-amount, 0),
-        Reward::Cash { amount } => (amount, 0),
-        Reward::GrowthCard { units } => (Money::ZERO, i64::from(units) * sign.signum()),
-    };
-    let entry = RewardEntry {
+    let mut entry = RewardEntry {
         seq: standing.entries,
         at_ms: now,
         tier: u32::try_from(tier + 1).unwrap_or(u32::MAX),
         kind,
-        cash,
-        growth_card_units: units,
+        cash: Money::ZERO,
+        growth_card_units: 0,
+        coupons: 0,
+        claims: Vec::new(),
+        undelivered: 0,
+        kept: 0,
         order: order.map(str::to_owned),
     };
+    // Rewards are bounded (`MAX_CASH`, `MAX_UNITS`, `MAX_COUPONS`): negating one cannot
+    // overflow.
+    match reward {
+        Reward::Cash { amount } if sign < 0 => entry.cash = -*amount,
+        Reward::Cash { amount } => entry.cash = *amount,
+        Reward::GrowthCard { units } => entry.growth_card_units = i64::from(*units) * sign,
+        Reward::Coupon { template, count } => {
+            let owner = event.owner.as_deref().unwrap_or_default();
+            if sign > 0 {
+                for k in 0..*count {
+                    let id = format!(
+                        "{}{}:{participant}:{}:{k}",
+                        coupons::granted::GRANT_PREFIX,
+                        event.terms.id,
+                        entry.seq
+                    );
+                    if coupons::granted::grant(tx, (owner, template), participant, &id, now)? {
+                        entry.claims.push(id);
+                    } else {
+                        entry.undelivered += 1;
+                    }
+                }
+                if kind == RewardKind::Instant {
+                    standing.claims[tier].clone_from(&entry.claims);
+                }
+            } else {
+                for id in std::mem::take(&mut standing.claims[tier]) {
+                    if coupons::granted::revoke(tx, owner, &id)? {
+                        entry.claims.push(id);
+                    } else {
+                        entry.kept += 1;
+                    }
+                }
+            }
+            entry.coupons = i64::try_from(entry.claims.len()).unwrap_or(i64::MAX) * sign;
+        }
+    }
     standing.entries = standing.entries.saturating_add(1);
     tx.put_json(
         Table::IncentiveLedger,
-        &entry_key(event, participant, entry.seq),
+        &entry_key(&event.terms.id, participant, entry.seq),
         &entry,
     )
 }
@@ -324,13 +387,13 @@ impl Handler for Close {
             return Ok(());
         };
         for (i, tier) in event.terms.tiers.iter().enumerate() {
-            if let Some(reward) = tier.post_event
+            if let Some(reward) = &tier.post_event
                 && standing.gmv >= tier.gmv
             {
                 let movement = (i, RewardKind::PostEvent, reward, 1);
                 append(
                     tx,
-                    id,
+                    &event,
                     participant,
                     &mut standing,
                     movement,

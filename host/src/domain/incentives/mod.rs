@@ -60,6 +60,8 @@ pub const MAX_THRESHOLD: Money = Money(1_000_000_000_000);
 pub const MAX_CASH: Money = Money(1_000_000_000);
 /// The most growth card units one reward gives.
 pub const MAX_UNITS: u32 = 1_000_000;
+/// The most coupons one reward gives.
+pub const MAX_COUPONS: u32 = 100;
 /// The longest event or registration window: a year.
 pub const MAX_WINDOW_MS: i64 = 366 * DAY_MS;
 /// The longest after-sale wait before post-event rewards: 90 days.
@@ -91,17 +93,25 @@ impl ParticipantKind {
 }
 
 /// What a tier gives.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Reward {
     /// Cash, in fen (1 to 1,000,000,000).
     Cash { amount: Money },
     /// Growth card (成长卡) units (1 to 1,000,000).
     GrowthCard { units: u32 },
+    /// Claims (1 to 100) of a coupon template of the merchant running the event, into the
+    /// participant's wallet (a merchant's own event only; not a 主播券 template).
+    Coupon {
+        #[schema(schema_with = crate::shape::id_schema)]
+        template: String,
+        #[schema(minimum = 1, maximum = 100)]
+        count: u32,
+    },
 }
 
 /// One threshold of cumulative GMV and what reaching it gives.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Tier {
     /// Cumulative GMV (fen) that reaches the tier; tiers rise strictly.
@@ -272,7 +282,21 @@ impl NewIncentive {
             return Err(invalid("after_sale_days", "must be 0 to 90"));
         }
         self.check_conditions()?;
-        self.check_tiers()
+        self.check_tiers(merchant_owned)
+    }
+
+    /// The coupon templates its rewards grant, with where each is named.
+    fn coupon_templates(&self) -> impl Iterator<Item = (String, &str)> {
+        (self.tiers.iter().enumerate()).flat_map(|(i, tier)| {
+            [("instant", &tier.instant), ("post_event", &tier.post_event)]
+                .into_iter()
+                .filter_map(move |(field, reward)| match reward {
+                    Some(Reward::Coupon { template, .. }) => {
+                        Some((format!("tiers[{i}].{field}.template"), template.as_str()))
+                    }
+                    _ => None,
+                })
+        })
     }
 
     fn check_conditions(&self) -> Result<(), Error> {
@@ -305,7 +329,7 @@ impl NewIncentive {
         Ok(())
     }
 
-    fn check_tiers(&self) -> Result<(), Error> {
+    fn check_tiers(&self, merchant_owned: bool) -> Result<(), Error> {
         if !(1..=MAX_TIERS).contains(&self.tiers.len()) {
             return Err(invalid("tiers", format!("1 to {MAX_TIERS} tiers")));
         }
@@ -327,18 +351,29 @@ impl NewIncentive {
                     "give an instant reward, a post-event one or both",
                 ));
             }
-            let rewards = [("instant", tier.instant), ("post_event", tier.post_event)];
+            let rewards = [("instant", &tier.instant), ("post_event", &tier.post_event)];
             for (field, reward) in rewards {
                 let in_bounds = match reward {
                     None => true,
                     Some(Reward::Cash { amount }) => (1..=MAX_CASH.0).contains(&amount.0),
-                    Some(Reward::GrowthCard { units }) => (1..=MAX_UNITS).contains(&units),
+                    Some(Reward::GrowthCard { units }) => (1..=MAX_UNITS).contains(units),
+                    Some(Reward::Coupon { template, count }) => {
+                        if !merchant_owned {
+                            return Err(invalid(
+                                format!("tiers[{i}].{field}"),
+                                "coupons are the rewards of a merchant's own event",
+                            ));
+                        }
+                        check_id(&format!("tiers[{i}].{field}.template"), template)?;
+                        (1..=MAX_COUPONS).contains(count)
+                    }
                 };
                 if !in_bounds {
                     return Err(invalid(
                         format!("tiers[{i}].{field}"),
                         format!(
-                            "cash 1 to {} fen, growth cards 1 to {MAX_UNITS} units",
+                            "cash 1 to {} fen, growth cards 1 to {MAX_UNITS} units, \
+                             coupons 1 to {MAX_COUPONS}",
                             MAX_CASH.0
                         ),
                     ));
@@ -383,6 +418,17 @@ impl Plaza {
             }
         };
         new.check(owner.is_some())?;
+        if let Some(owner) = &owner {
+            for (field, template) in new.coupon_templates() {
+                self.grantable(owner, template).map_err(|e| match e {
+                    Error::Invalid { message, .. } => invalid(field, message),
+                    Error::NotFound { .. } => {
+                        invalid(field, "no coupon template of yours has this id")
+                    }
+                    e => e,
+                })?;
+            }
+        }
         let fresh = Incentive {
             owner,
             created_ms: self.now_ms(),

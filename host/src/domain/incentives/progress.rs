@@ -53,6 +53,8 @@ pub struct Progress {
     pub cash: Money,
     /// Growth card units held: the sum of the ledger's units.
     pub growth_card_units: i64,
+    /// Coupons held from the event: the sum of the ledger's coupons.
+    pub coupons: i64,
     /// The post-event rewards were granted: the standing no longer moves.
     pub closed: bool,
     /// Every grant and clawback, oldest first.
@@ -92,9 +94,9 @@ impl Plaza {
                 tier: u32::try_from(i + 1).unwrap_or(u32::MAX),
                 gmv: t.gmv,
                 reached: standing.gmv >= t.gmv,
-                instant: t.instant,
+                instant: t.instant.clone(),
                 instant_held: standing.held.get(i).copied().unwrap_or(false),
-                post_event: t.post_event,
+                post_event: t.post_event.clone(),
             })
             .collect();
         let next = tiers.iter().find(|t| !t.reached).map(|t| NextTier {
@@ -113,6 +115,7 @@ impl Plaza {
             next,
             cash: ledger.iter().map(|l| l.cash).sum(),
             growth_card_units: ledger.iter().map(|l| l.growth_card_units).sum(),
+            coupons: ledger.iter().map(|l| l.coupons).sum(),
             closed: standing.closed,
             ledger,
         })
