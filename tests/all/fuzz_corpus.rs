@@ -83,10 +83,23 @@ fn router() {
 }
 
 #[test]
+fn accrual() {
+    replay("accrual");
+}
+
+#[test]
 fn every_target_has_its_test() {
     let names: Vec<&str> = plaza_tests::fuzz::TARGETS.iter().map(|(n, _)| *n).collect();
     assert_eq!(
         names,
-        ["cart", "plan", "dispose", "wire", "component", "router"]
+        [
+            "cart",
+            "plan",
+            "dispose",
+            "wire",
+            "component",
+            "router",
+            "accrual"
+        ]
     );
 }

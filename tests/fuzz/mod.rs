@@ -7,6 +7,7 @@
 //! workspace test `fuzz_corpus` replays every committed corpus file through the same
 //! check on the stable toolchain, so a fixed crash stays fixed without a fuzzer.
 
+mod accrual;
 mod cart;
 mod component;
 mod dispose;
@@ -54,6 +55,7 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("wire", wire::check),
     ("component", component::check),
     ("router", router::check),
+    ("accrual", accrual::check),
 ];
 
 /// The check named `name`.

@@ -91,7 +91,7 @@ fn is_zero(n: &u32) -> bool {
 
 /// The tables a commit or a change to an order writes for its events (a clawback of
 /// coupons also writes `Counters`, which every such transaction covers).
-pub(crate) const ACCRUAL_TABLES: [Table; 6] = [
+pub const ACCRUAL_TABLES: [Table; 6] = [
     Table::Incentives,
     Table::IncentiveStandings,
     Table::IncentiveLedger,
@@ -250,8 +250,10 @@ fn open_standing(
     Ok((!standing.closed).then_some((key, standing)))
 }
 
-/// Move `participant`'s GMV by `by` and settle its instant rewards.
-fn move_gmv(
+/// Move `participant`'s GMV by `by` (an order's counted GMV, or minus what a change
+/// refunded of it) and settle its instant rewards, inside the order's transaction (which
+/// covers [`ACCRUAL_TABLES`] and `Counters`). Public for the accrual fuzz target.
+pub fn move_gmv(
     tx: &mut dyn Tx,
     event: &Incentive,
     participant: &str,
@@ -371,7 +373,8 @@ fn append(
 
 /// The post-event timer of one participant: the post-event reward of every tier its GMV
 /// reaches, once; its standing closes.
-pub(crate) struct Close;
+#[derive(Debug)]
+pub struct Close;
 
 impl Handler for Close {
     fn tables(&self) -> &[Table] {

@@ -25,8 +25,12 @@
 //!   its after-sale days, grants the post-event reward of every tier its GMV then reaches;
 //!   later refunds change nothing.
 //!
-//! Every reward is an entry in the participant's incentive ledger (cash in fen, or growth
-//! card units), signed, so that what a participant holds is the sum of its ledger.
+//! Every reward is an entry in the participant's incentive ledger (cash in fen, growth card
+//! units, or coupon claims), signed, so that what a participant holds is the sum of its
+//! ledger. A merchant's own event may reward claims of one of its coupon templates: they
+//! are delivered into the participant's wallet in the transaction that earned them, as far
+//! as the stock goes (the rest recorded as undelivered), and a clawback revokes the unused
+//! ones ([`crate::domain::coupons`]'s granted claims).
 #![warn(
     clippy::cast_possible_truncation,
     clippy::cast_possible_wrap,
