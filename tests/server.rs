@@ -4,6 +4,7 @@
 
 use plaza::clock::{ManualClock, SharedClock, SystemClock};
 use plaza::config::Config;
+use plaza::store::Store;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -27,13 +28,30 @@ pub fn plaza_binary() -> std::path::PathBuf {
 }
 
 /// The configuration of a test server over `dir`.
+///
+/// With `PLAZA_TEST_STORE=postgres` every such server keeps its state in a fresh database
+/// of the process's throwaway PostgreSQL cluster ([`crate::pg::Cluster`]) instead of sled:
+/// the same tests, on the other store.
 pub fn config(dir: &Path) -> Config {
     Config {
         listen: "127.0.0.1:0".parse().expect("address"),
         data_dir: dir.to_path_buf(),
+        store: test_store(dir),
         operator_key: Some(OPERATOR_KEY.to_owned()),
         compile_worker: Some(plaza_binary()),
         ..Config::default()
+    }
+}
+
+/// The store of a test's servers over data directory `dir`: sled in it, or with
+/// `PLAZA_TEST_STORE=postgres` the database of the throwaway cluster that belongs to `dir`
+/// (so that a server started again over `dir`, in this process or as `plaza serve`, finds
+/// its state).
+pub fn test_store(dir: &Path) -> Option<String> {
+    match std::env::var("PLAZA_TEST_STORE").as_deref() {
+        Ok("postgres") => Some(crate::pg::Cluster::shared().database_for(dir)),
+        Ok("sled") | Err(_) => None,
+        Ok(other) => panic!("PLAZA_TEST_STORE={other}: sled or postgres"),
     }
 }
 
@@ -68,7 +86,12 @@ impl Server {
     fn start_timed(adjust: impl FnOnce(&mut Config), clock: Option<ManualClock>) -> Server {
         let dir = tempfile::tempdir().expect("temporary directory");
         let mut config = config(dir.path());
+        let default_store = config.store.clone();
         adjust(&mut config);
+        if config.store == default_store && config.data_dir != dir.path() {
+            // Another data directory: its store.
+            config.store = test_store(&config.data_dir);
+        }
         let mut server = Server::start_with(config, clock);
         server.dir = Some(dir);
         server
@@ -134,6 +157,16 @@ impl Server {
         next
     }
 
+    /// Shut down, let `between` change the state through the store the server was
+    /// configured with (closed again before the start), start again.
+    pub fn restart_with_store(self, between: impl FnOnce(&Store)) -> Server {
+        let url = self.config.store.clone();
+        self.restart_after(|dir| {
+            let store = Store::open_configured(url.as_deref(), &dir.join("db")).expect("the store");
+            between(&store);
+        })
+    }
+
     fn shutdown(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
@@ -173,6 +206,7 @@ impl Process {
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .arg("--data-dir")
             .arg(dir)
+            .args(test_store(dir).iter().flat_map(|url| ["--store", url]))
             .args(["--operator-key", OPERATOR_KEY])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())

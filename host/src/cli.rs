@@ -361,6 +361,10 @@ struct ServeArgs {
     /// Data directory (sled store and compiled artifacts) [default: plaza-data].
     #[arg(long, env = "PLAZA_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// The store: a `postgres://…` connection string for PostgreSQL [default: sled in the
+    /// data directory].
+    #[arg(long, env = "PLAZA_STORE", hide_env_values = true)]
+    store: Option<String>,
     /// The operator key, which creates tenants.
     #[arg(long, env = "PLAZA_OPERATOR_KEY", hide_env_values = true)]
     operator_key: Option<String>,
@@ -603,6 +607,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     if let Some(dir) = args.data_dir {
         config.data_dir = dir;
+    }
+    if let Some(store) = args.store {
+        config.store = Some(store);
     }
     if let Some(key) = args.operator_key {
         config.operator_key = Some(key);

@@ -28,6 +28,9 @@ pub const DEFAULT_TIMER_TICK_MS: u64 = 1_000;
 pub struct Config {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
+    /// Where the state lives: unset for sled in `data_dir`; a `postgres://…` connection
+    /// string for PostgreSQL (the compiled-artifact cache stays in `data_dir`).
+    pub store: Option<String>,
     /// The operator's bootstrap key (manages tenants). Without one, no tenant can be
     /// created except by `--demo`.
     pub operator_key: Option<String>,
@@ -62,6 +65,7 @@ impl Default for Config {
         Config {
             listen: DEFAULT_LISTEN.parse().expect("valid default address"),
             data_dir: PathBuf::from(DEFAULT_DATA_DIR),
+            store: None,
             operator_key: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             compile_timeout_ms: DEFAULT_COMPILE_TIMEOUT_MS,

@@ -48,6 +48,7 @@ mod settlement_durability;
 mod settlement_model;
 mod simulation;
 mod snapshot;
+mod store_postgres;
 mod unit_budgets;
 mod usable_coupons;
 

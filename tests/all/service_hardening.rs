@@ -3,7 +3,7 @@
 //! pin content, limits that don't wrap, typed errors on every path, operator-only metrics.
 
 use plaza::clock::ManualClock;
-use plaza::store::{Store, Table, key};
+use plaza::store::{Table, key};
 use plaza_tests::server::{
     Api, Server, budget_plan, commit_request, demo_cart, demo_plan, with_demo_plan,
 };
@@ -59,8 +59,7 @@ fn a_corrupt_budget_counter_holds_the_step_back_and_refuses_the_commit() {
             .status,
         201
     );
-    let server = server.restart_after(|dir| {
-        let store = Store::open(&dir.join("db")).expect("store");
+    let server = server.restart_with_store(|store| {
         let counter = key(&[b"teahouse", b"flash", b"flash-manjian", b"orders"]);
         store
             .put_raw(Table::Counters, &counter, &[1, 2, 3])

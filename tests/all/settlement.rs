@@ -482,15 +482,14 @@ fn the_same_settlement_sent_eight_times_at_once_pays_once_and_answers_identicall
 /// alone: payment) moves its shares beside it.
 #[test]
 fn an_order_stored_with_its_shares_inline_keeps_working_and_moves_them_out_on_its_first_change() {
-    use plaza::store::{Store, Table, key};
+    use plaza::store::{Table, key};
     let clock = ManualClock::at(T0);
     let server = server(&clock);
     let shop = waterfall_shop(&server);
     let placed = shop.post("/v1/orders", &commit_request("o-1", "w", &cart()));
     assert_eq!(placed.status, 201, "{}", placed.text);
     let before = placed.body;
-    let server = server.restart_after(|dir| {
-        let store = Store::open(&dir.join("db")).unwrap();
+    let server = server.restart_with_store(|store| {
         let okey = key(&[b"teahouse", b"o-1"]);
         let mut order: Value = store.get(Table::Orders, &okey).unwrap().unwrap();
         // The inline form: the shares as the order's commissions, as they were then (no
@@ -563,7 +562,7 @@ fn an_order_stored_with_its_shares_inline_keeps_working_and_moves_them_out_on_it
 /// run is refused until it is finished, and sending it again finishes it.
 #[test]
 fn a_run_left_running_refuses_another_until_it_is_sent_again_and_finished() {
-    use plaza::store::{Store, Table, key};
+    use plaza::store::{Table, key};
     let clock = ManualClock::at(T0);
     let (server, shop) = settleable_order(&clock);
     let now = clock.now_ms();
@@ -589,8 +588,7 @@ fn a_run_left_running_refuses_another_until_it_is_sent_again_and_finished() {
         hex::encode(sha2::Sha256::digest(serde_json::to_vec(&body).unwrap()))
     };
     running["request_sha256"] = json!(sha);
-    let server = server.restart_after(|dir| {
-        let store = Store::open(&dir.join("db")).unwrap();
+    let server = server.restart_with_store(|store| {
         store
             .put(Table::Settlements, &key(&[b"teahouse", b"s-1"]), &running)
             .unwrap();

@@ -33,7 +33,8 @@ pub fn open(config: &Config) -> anyhow::Result<AppState> {
 pub fn open_with_clock(config: &Config, clock: SharedClock) -> anyhow::Result<AppState> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating {}", config.data_dir.display()))?;
-    let store = Store::open(&config.data_dir.join("db")).context("opening the store")?;
+    let store = Store::open_configured(config.store.as_deref(), &config.data_dir.join("db"))
+        .context("opening the store")?;
     let cache = ArtifactCache::new(config.data_dir.join("artifacts"))
         .context("opening the artifact cache")?;
     let sandbox = Sandbox::new(config.limits.clone(), Some(cache))?;

@@ -3,9 +3,10 @@
 //!
 //! - [`Backend`] is what a database provides: point reads, ordered prefix scans, and
 //!   transactions over named [`Table`]s that either commit whole or not at all. sled
-//!   ([`sled::SledBackend`], the embedded default) is its one implementation today; it
-//!   serves the quote path's point reads from a mirror kept in step with its commits
-//!   (`mirror.rs`), off sled's process-wide transaction lock.
+//!   ([`sled::SledBackend`]) is the embedded default; it serves the quote path's point
+//!   reads from a mirror kept in step with its commits (`mirror.rs`), off sled's
+//!   process-wide transaction lock. [`postgres::PgBackend`] keeps the same tables in
+//!   PostgreSQL (`--store postgres://…`).
 //! - [`Store`] is what the domain uses: the backend plus typed helpers (JSON records,
 //!   counters, pages) and `flush`, which makes everything acknowledged so far durable,
 //!   with concurrent flushes grouped into one fsync.
@@ -18,8 +19,10 @@
 
 mod group;
 mod mirror;
+mod postgres;
 mod sled;
 
+pub use self::postgres::{CONNECTIONS as PG_CONNECTIONS, PgBackend};
 pub use self::sled::SledBackend;
 
 use serde::Serialize;
@@ -343,6 +346,20 @@ impl Store {
     /// Open (or create) the embedded sled store in `dir`.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
         Ok(Store::with_backend(Arc::new(SledBackend::open(dir)?)))
+    }
+
+    /// Open the store a server is configured for: PostgreSQL at `url` when given (a
+    /// `postgres://` or `postgresql://` connection string), else sled in `dir`.
+    pub fn open_configured(url: Option<&str>, dir: &Path) -> Result<Store, StoreError> {
+        match url {
+            None => Store::open(dir),
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Ok(Store::with_backend(Arc::new(PgBackend::open(url)?)))
+            }
+            Some(_) => Err(StoreError::Backend(
+                "--store takes a postgres:// connection string (leave it out for sled)".into(),
+            )),
+        }
     }
 
     pub fn with_backend(backend: Arc<dyn Backend>) -> Store {

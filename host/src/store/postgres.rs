@@ -1,0 +1,484 @@
+//! The PostgreSQL backend (`plaza serve --store postgres://…`): every table's records in one
+//! relation, so that a table Plaza adds needs no migration:
+//!
+//! ```sql
+//! plaza_records (tbl TEXT, k BYTEA, v BYTEA NOT NULL, PRIMARY KEY (tbl, k))
+//! ```
+//!
+//! - **Transactions** run at `SERIALIZABLE`: of two that read and write the same budget
+//!   counter, one commits and PostgreSQL fails the other (serialization failure `40001`,
+//!   or deadlock `40P01`); its body then runs again from the start, as on sled's
+//!   conflicts, at most [`MAX_ATTEMPTS`] times. The guard is the database's, never a lock
+//!   in this process, so it holds across hosts.
+//! - A transaction's **writes** stay with the body until it ends and go in one request with
+//!   the `COMMIT`: a body costs one round trip per read (its own writes are read back from
+//!   memory) and one for the commit.
+//! - **Durability**: a committed transaction is durable (`synchronous_commit`, on by
+//!   default), so [`Backend::flush`] has nothing left to do.
+//! - **Threads**: the `postgres` client blocks on a runtime of its own, which it may not do
+//!   on one of tokio's threads; so each connection lives on a thread of its own, and a
+//!   call checks one out and talks to it over channels. A connection that broke is opened
+//!   again on its next request.
+//! - **Schema**: versioned migrations (refinery, `host/migrations/`), applied at open; a
+//!   database a newer Plaza migrated is refused.
+//!
+//! The SQL is kept to what PostgreSQL-wire distributed databases accept: `BYTEA` keys in a
+//! composite primary key, `INSERT … ON CONFLICT … DO UPDATE`, range predicates on the key.
+
+use super::{Backend, Entries, StoreError, Table, Tx, TxBody, TxError};
+use postgres::error::SqlState;
+use postgres::{Client, NoTls, Statement};
+use std::collections::BTreeMap;
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Condvar, Mutex, MutexGuard};
+
+mod embedded {
+    refinery::embed_migrations!("migrations");
+}
+
+/// Connections to the database, each on a thread of its own.
+pub const CONNECTIONS: usize = 8;
+/// Most runs of one transaction's body before the store gives up on conflicts.
+pub const MAX_ATTEMPTS: u32 = 64;
+
+/// A write of a transaction: the value, or `None` to remove the key.
+type Write = (&'static str, Vec<u8>, Option<Vec<u8>>);
+
+enum Request {
+    Get(&'static str, Vec<u8>),
+    /// Keys from `from` (inclusive), below `below` (when bounded), in order.
+    Scan {
+        table: &'static str,
+        from: Vec<u8>,
+        below: Option<Vec<u8>>,
+        limit: i64,
+    },
+    Begin,
+    Commit(Vec<Write>),
+    Rollback,
+}
+
+enum Reply {
+    Value(Option<Vec<u8>>),
+    Entries(Entries),
+    Done,
+}
+
+type Answer = Result<Reply, postgres::Error>;
+
+/// One connection's thread, as its callers see it.
+struct Connection {
+    requests: Sender<Request>,
+    replies: Receiver<Answer>,
+}
+
+impl Connection {
+    fn ask(&self, request: Request) -> Result<Reply, Failure> {
+        self.requests.send(request).map_err(|_| Failure::Gone)?;
+        match self.replies.recv() {
+            Ok(Ok(reply)) => Ok(reply),
+            Ok(Err(e)) => Err(Failure::Database(e)),
+            Err(_) => Err(Failure::Gone),
+        }
+    }
+}
+
+/// Why a request failed.
+enum Failure {
+    Database(postgres::Error),
+    /// The connection's thread ended (it cannot: it outlives its channels).
+    Gone,
+}
+
+impl Failure {
+    /// A conflict with another transaction: run the body again.
+    fn retry(&self) -> bool {
+        matches!(self, Failure::Database(e) if e.code().is_some_and(|c| {
+            *c == SqlState::T_R_SERIALIZATION_FAILURE || *c == SqlState::T_R_DEADLOCK_DETECTED
+        }))
+    }
+}
+
+impl From<Failure> for StoreError {
+    fn from(f: Failure) -> StoreError {
+        match f {
+            Failure::Database(e) => StoreError::Backend(format!("postgres: {e}")),
+            Failure::Gone => StoreError::Backend("postgres: a connection thread ended".into()),
+        }
+    }
+}
+
+/// The statements a connection prepares once.
+struct Prepared {
+    get: Statement,
+    scan: Statement,
+    scan_bounded: Statement,
+    put: Statement,
+    remove: Statement,
+}
+
+impl Prepared {
+    fn on(client: &mut Client) -> Result<Prepared, postgres::Error> {
+        Ok(Prepared {
+            get: client.prepare("SELECT v FROM plaza_records WHERE tbl = $1 AND k = $2")?,
+            scan: client.prepare(
+                "SELECT k, v FROM plaza_records WHERE tbl = $1 AND k >= $2 ORDER BY k LIMIT $3",
+            )?,
+            scan_bounded: client.prepare(
+                "SELECT k, v FROM plaza_records WHERE tbl = $1 AND k >= $2 AND k < $3 \
+                 ORDER BY k LIMIT $4",
+            )?,
+            put: client.prepare(
+                "INSERT INTO plaza_records (tbl, k, v) VALUES ($1, $2, $3) \
+                 ON CONFLICT (tbl, k) DO UPDATE SET v = excluded.v",
+            )?,
+            remove: client.prepare("DELETE FROM plaza_records WHERE tbl = $1 AND k = $2")?,
+        })
+    }
+}
+
+/// A connection's thread: answers requests in order until its callers are gone, opening
+/// the connection again when it broke.
+fn serve(url: &str, requests: Receiver<Request>, replies: &Sender<Answer>) {
+    let mut open: Option<(Client, Prepared)> = None;
+    for request in requests {
+        if open.as_ref().is_none_or(|(c, _)| c.is_closed()) {
+            open = match connect(url) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    let _ = replies.send(Err(e));
+                    continue;
+                }
+            };
+        }
+        let (client, s) = open.as_mut().expect("connected");
+        let answer = match request {
+            Request::Get(table, key) => client
+                .query_opt(&s.get, &[&table, &key])
+                .map(|row| Reply::Value(row.map(|r| r.get(0)))),
+            Request::Scan {
+                table,
+                from,
+                below,
+                limit,
+            } => {
+                let rows = match &below {
+                    Some(below) => client.query(&s.scan_bounded, &[&table, &from, below, &limit]),
+                    None => client.query(&s.scan, &[&table, &from, &limit]),
+                };
+                rows.map(|rows| Reply::Entries(rows.iter().map(|r| (r.get(0), r.get(1))).collect()))
+            }
+            Request::Begin => client
+                .batch_execute("BEGIN ISOLATION LEVEL SERIALIZABLE")
+                .map(|()| Reply::Done),
+            Request::Commit(writes) => commit(client, s, &writes),
+            Request::Rollback => client.batch_execute("ROLLBACK").map(|()| Reply::Done),
+        };
+        if replies.send(answer).is_err() {
+            return;
+        }
+    }
+}
+
+fn commit(client: &mut Client, s: &Prepared, writes: &[Write]) -> Answer {
+    let written = writes.iter().try_for_each(|(table, key, value)| {
+        match value {
+            Some(v) => client.execute(&s.put, &[table, key, v]),
+            None => client.execute(&s.remove, &[table, key]),
+        }
+        .map(|_| ())
+    });
+    match written.and_then(|()| client.batch_execute("COMMIT")) {
+        Ok(()) => Ok(Reply::Done),
+        Err(e) => {
+            // Failed before the COMMIT went through: end the transaction here.
+            let _ = client.batch_execute("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
+fn connect(url: &str) -> Result<(Client, Prepared), postgres::Error> {
+    let mut client = Client::connect(url, NoTls)?;
+    let prepared = Prepared::on(&mut client)?;
+    Ok((client, prepared))
+}
+
+/// The database at a connection string, through `CONNECTIONS` (8) connections.
+pub struct PgBackend {
+    free: Mutex<Vec<Connection>>,
+    returned: Condvar,
+    /// Where, without the password.
+    shown: String,
+}
+
+impl std::fmt::Debug for PgBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgBackend")
+            .field("at", &self.shown)
+            .finish()
+    }
+}
+
+/// `url` without its password.
+fn redact(url: &str) -> String {
+    match url.parse::<postgres::Config>() {
+        Ok(c) => format!(
+            "host {:?} port {:?} database {:?} user {:?}",
+            c.get_hosts(),
+            c.get_ports(),
+            c.get_dbname(),
+            c.get_user()
+        ),
+        Err(_) => "an unreadable connection string".into(),
+    }
+}
+
+impl PgBackend {
+    /// Connect, apply the migrations this Plaza knows, and refuse a database that a newer
+    /// Plaza migrated. Connections open on their own threads (the caller may be one of
+    /// tokio's), the pool's on first use.
+    pub fn open(url: &str) -> Result<PgBackend, StoreError> {
+        let shown = redact(url);
+        let fail = |what: &str, e: &dyn std::fmt::Display| {
+            StoreError::Backend(format!("{what} PostgreSQL ({shown}): {e}"))
+        };
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let mut client =
+                    Client::connect(url, NoTls).map_err(|e| fail("connecting to", &e))?;
+                migrate(&mut client).map_err(|e| fail("migrating", &e))
+            })
+            .join()
+            .unwrap_or_else(|_| Err(fail("migrating", &"the migration panicked")))
+        })?;
+        let mut free = Vec::with_capacity(CONNECTIONS);
+        for i in 0..CONNECTIONS {
+            let (requests, inbox) = channel();
+            let (outbox, replies) = channel();
+            let url = url.to_owned();
+            std::thread::Builder::new()
+                .name(format!("plaza-pg-{i}"))
+                .spawn(move || serve(&url, inbox, &outbox))
+                .map_err(|e| fail("starting a connection thread for", &e))?;
+            free.push(Connection { requests, replies });
+        }
+        Ok(PgBackend {
+            free: Mutex::new(free),
+            returned: Condvar::new(),
+            shown,
+        })
+    }
+
+    fn checkout(&self) -> Checkout<'_> {
+        let mut free = self.lock();
+        loop {
+            if let Some(connection) = free.pop() {
+                return Checkout {
+                    backend: self,
+                    connection: Some(connection),
+                };
+            }
+            free = self.returned.wait(free).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Vec<Connection>> {
+        self.free.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Apply the embedded migrations; refuse a schema with migrations this Plaza lacks.
+fn migrate(client: &mut Client) -> Result<(), refinery::Error> {
+    embedded::migrations::runner()
+        .set_abort_missing(true)
+        .set_abort_divergent(true)
+        .run(client)
+        .map(|_| ())
+}
+
+/// A connection checked out; back in the pool when dropped.
+struct Checkout<'a> {
+    backend: &'a PgBackend,
+    connection: Option<Connection>,
+}
+
+impl std::ops::Deref for Checkout<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.connection.as_ref().expect("held until dropped")
+    }
+}
+
+impl Drop for Checkout<'_> {
+    fn drop(&mut self) {
+        if let Some(c) = self.connection.take() {
+            self.backend.lock().push(c);
+            self.backend.returned.notify_one();
+        }
+    }
+}
+
+/// The smallest key above every key that starts with `prefix`, if there is one.
+fn past(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < u8::MAX {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}
+
+/// A transaction begun on a connection: rolled back when dropped before it ended (a body
+/// that gave up, failed or panicked), so the connection's next user starts clean.
+struct Open<'a> {
+    connection: &'a Connection,
+    ended: bool,
+}
+
+impl Drop for Open<'_> {
+    fn drop(&mut self) {
+        if !self.ended {
+            let _ = self.connection.ask(Request::Rollback);
+        }
+    }
+}
+
+/// One run of a transaction's body.
+struct PgTx<'a> {
+    connection: &'a Connection,
+    tables: &'a [Table],
+    writes: BTreeMap<(&'static str, Vec<u8>), Option<Vec<u8>>>,
+    /// A database error seen inside the body: it decides whether the body runs again.
+    failed: Option<Failure>,
+}
+
+impl PgTx<'_> {
+    fn table(&self, table: Table) -> Result<&'static str, TxError> {
+        if self.tables.contains(&table) {
+            Ok(table.name())
+        } else {
+            Err(TxError::Store(StoreError::Backend(format!(
+                "table {} is not part of this transaction",
+                table.name()
+            ))))
+        }
+    }
+}
+
+impl Tx for PgTx<'_> {
+    fn get(&mut self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, TxError> {
+        let name = self.table(table)?;
+        if let Some(written) = self.writes.get(&(name, key.to_vec())) {
+            return Ok(written.clone());
+        }
+        match self.connection.ask(Request::Get(name, key.to_vec())) {
+            Ok(Reply::Value(v)) => Ok(v),
+            Ok(_) => Err(TxError::Store(StoreError::Backend(
+                "postgres: a mismatched reply".into(),
+            ))),
+            Err(f) => {
+                let message = match &f {
+                    Failure::Database(e) => format!("postgres: {e}"),
+                    Failure::Gone => "postgres: a connection thread ended".into(),
+                };
+                self.failed = Some(f);
+                Err(TxError::Store(StoreError::Backend(message)))
+            }
+        }
+    }
+
+    fn put(&mut self, table: Table, key: &[u8], value: &[u8]) -> Result<(), TxError> {
+        let name = self.table(table)?;
+        self.writes
+            .insert((name, key.to_vec()), Some(value.to_vec()));
+        Ok(())
+    }
+
+    fn remove(&mut self, table: Table, key: &[u8]) -> Result<(), TxError> {
+        let name = self.table(table)?;
+        self.writes.insert((name, key.to_vec()), None);
+        Ok(())
+    }
+}
+
+impl Backend for PgBackend {
+    fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        match self
+            .checkout()
+            .ask(Request::Get(table.name(), key.to_vec()))?
+        {
+            Reply::Value(v) => Ok(v),
+            _ => Err(StoreError::Backend("postgres: a mismatched reply".into())),
+        }
+    }
+
+    fn scan(
+        &self,
+        table: Table,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Entries, StoreError> {
+        let from = match after {
+            // The smallest key after `after`.
+            Some(after) if after >= prefix => [after, &[0]].concat(),
+            _ => prefix.to_vec(),
+        };
+        let request = Request::Scan {
+            table: table.name(),
+            from,
+            below: past(prefix),
+            limit: i64::try_from(limit).unwrap_or(i64::MAX),
+        };
+        match self.checkout().ask(request)? {
+            Reply::Entries(entries) => Ok(entries),
+            _ => Err(StoreError::Backend("postgres: a mismatched reply".into())),
+        }
+    }
+
+    fn transact(&self, tables: &[Table], body: &mut TxBody<'_>) -> Result<(), TxError> {
+        for _ in 0..MAX_ATTEMPTS {
+            let connection = self.checkout();
+            connection.ask(Request::Begin).map_err(StoreError::from)?;
+            let mut open = Open {
+                connection: &connection,
+                ended: false,
+            };
+            let mut tx = PgTx {
+                connection: &connection,
+                tables,
+                writes: BTreeMap::new(),
+                failed: None,
+            };
+            let result = body(&mut tx);
+            let (writes, failed) = (tx.writes, tx.failed);
+            if let Some(f) = failed {
+                if f.retry() {
+                    continue;
+                }
+                return Err(TxError::Store(f.into()));
+            }
+            result?;
+            let writes = writes.into_iter().map(|((t, k), v)| (t, k, v)).collect();
+            // Committed, or rolled back by the connection's thread when the commit failed.
+            let committed = connection.ask(Request::Commit(writes));
+            open.ended = true;
+            match committed {
+                Ok(_) => return Ok(()),
+                Err(f) if f.retry() => continue,
+                Err(f) => return Err(TxError::Store(f.into())),
+            }
+        }
+        Err(TxError::Store(StoreError::Backend(format!(
+            "postgres: the transaction conflicted {MAX_ATTEMPTS} times"
+        ))))
+    }
+
+    /// Every acknowledged transaction committed, and a commit is durable.
+    fn flush(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
