@@ -46,6 +46,7 @@ mod service_orders;
 mod settlement;
 mod settlement_durability;
 mod settlement_model;
+mod several_hosts;
 mod simulation;
 mod snapshot;
 mod store_postgres;

@@ -4,6 +4,7 @@ local f = assert(io.open(os.getenv("CART"), "r"))
 local cart = f:read("*a")
 f:close()
 local key = os.getenv("KEY")
+local plan = os.getenv("PLAN") or "flash"
 local counter = 0
 local threads = 0
 
@@ -15,8 +16,8 @@ end
 
 function request()
   counter = counter + 1
-  local body = string.format('{"order_id":"bench-%d-%d-%d","plan":"flash","cart":%s}',
-    os.time(), thread_id or 0, counter, cart)
+  local body = string.format('{"order_id":"bench-%s-%d-%d-%d","plan":"%s","cart":%s}',
+    plan, os.time(), thread_id or 0, counter, plan, cart)
   return wrk.format("POST", "/v1/orders",
     {["Authorization"] = "Bearer " .. key, ["Content-Type"] = "application/json"}, body)
 end

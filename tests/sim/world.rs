@@ -525,6 +525,18 @@ impl World {
             .filter(|(_, v)| **v != 0)
             .map(|(k, v)| (k.clone(), *v))
             .collect();
+        // The change feed's counter numbers its entries, 1 to n.
+        let feed = self.backend.entries(Table::Changes);
+        let numbered =
+            (feed.iter().zip(1i64..)).all(|((k, _), n)| k.as_slice() == n.to_be_bytes().as_slice());
+        ensure!(
+            numbered,
+            "the change feed is not numbered 1 to {}",
+            feed.len()
+        );
+        if !feed.is_empty() {
+            expected.insert(key(&[b"", b"changes"]), i64::try_from(feed.len())?);
+        }
         // A reward claim a clawback revoked is marked used for good.
         for (_, v) in self.backend.entries(Table::IncentiveLedger) {
             let entry: plaza::domain::incentives::RewardEntry = serde_json::from_slice(&v)?;

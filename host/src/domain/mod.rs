@@ -16,7 +16,9 @@ mod breaker;
 mod budget;
 pub mod budget_day;
 mod cart_facts;
+mod changes;
 pub mod commission;
+pub use changes::FOLLOW_MS;
 mod commit;
 mod compile;
 pub mod coupons;
@@ -178,6 +180,10 @@ pub struct Plaza {
     coupon_steps: RwLock<coupons::redeem::BoundSteps>,
     /// Plans a fired schedule activated, to swap in memory.
     activated: plan_schedule::Activated,
+    /// This host's id in the change feed (random at each start).
+    host: String,
+    /// The last change feed entry this host applied.
+    followed: std::sync::atomic::AtomicI64,
 }
 
 impl std::fmt::Debug for Plaza {
@@ -208,6 +214,11 @@ impl Plaza {
         clock: SharedClock,
     ) -> Result<(Arc<Plaza>, Startup), Error> {
         let started = std::time::Instant::now();
+        // Before anything is loaded: what changes after this, the feed brings.
+        let followed = changes::end(&store)?;
+        let mut host = [0u8; 8];
+        getrandom::fill(&mut host).map_err(|e| Error::Internal(e.to_string()))?;
+        let host = hex::encode(host);
         let store_for_coupons = store.clone();
         let activated = plan_schedule::Activated::default();
         let plaza = Plaza {
@@ -236,10 +247,12 @@ impl Plaza {
                     incentives::INCENTIVE_CLOSE,
                     std::sync::Arc::new(incentives::accrual::Close),
                 );
-                plan_schedule::register(&mut timers, activated.clone());
+                plan_schedule::register(&mut timers, activated.clone(), host.clone());
                 timers
             },
             activated,
+            host,
+            followed: std::sync::atomic::AtomicI64::new(followed),
         };
         let (plugins, compiled) = plaza.load_registry()?;
         let active_plans = plaza.load_active_plans()?;

@@ -6,6 +6,7 @@
 //! after the restart. Activating by hand in between leaves the schedule in place; it can
 //! be cancelled.
 
+use super::changes::{self, Change};
 use super::lifecycle::MAX_AT_MS;
 use super::plans::{AUTHORS, Activation, PlanHead, active_key, head_key};
 use super::timers::{self, Handler, Timer};
@@ -96,17 +97,17 @@ impl Plaza {
     ) -> Result<PlanHead, Error> {
         let key = head_key(tenant, plan);
         let mut done = None;
-        let outcome = self
-            .store
-            .transact(&[Table::PlanHeads, Table::Timers], |tx| {
-                let Some(mut head) = tx.get_json::<PlanHead>(Table::PlanHeads, &key)? else {
-                    return Err(TxError::Abort);
-                };
-                change(tx, &mut head)?;
-                tx.put_json(Table::PlanHeads, &key, &head)?;
-                done = Some(head);
-                Ok(())
-            });
+        let outcome = self.store.transact(&HEAD_TABLES, |tx| {
+            let Some(mut head) = tx.get_json::<PlanHead>(Table::PlanHeads, &key)? else {
+                return Err(TxError::Abort);
+            };
+            change(tx, &mut head)?;
+            tx.put_json(Table::PlanHeads, &key, &head)?;
+            let (tenant, plan) = (tenant.to_owned(), plan.to_owned());
+            changes::record(tx, &self.host, Change::Plan { tenant, plan })?;
+            done = Some(head);
+            Ok(())
+        });
         match outcome {
             Ok(()) => Ok(done.expect("a committed change leaves its head")),
             Err(TxError::Abort) => Err(Error::not_found("plan", plan)),
@@ -139,18 +140,28 @@ impl Plaza {
     }
 }
 
-/// Register scheduled activations with the host's timers.
-pub(super) fn register(timers: &mut timers::Timers, activated: Activated) {
-    timers.register(PLAN_ACTIVATION, Arc::new(Activate { activated }));
+/// What a change to a plan's head writes: the head, its timers, the change feed.
+const HEAD_TABLES: [Table; 4] = [
+    Table::PlanHeads,
+    Table::Timers,
+    changes::TABLES[0],
+    changes::TABLES[1],
+];
+
+/// Register scheduled activations with the host's timers (`host`: this host's id in the
+/// change feed).
+pub(super) fn register(timers: &mut timers::Timers, activated: Activated, host: String) {
+    timers.register(PLAN_ACTIVATION, Arc::new(Activate { activated, host }));
 }
 
 struct Activate {
     activated: Activated,
+    host: String,
 }
 
 impl Handler for Activate {
     fn tables(&self) -> &[Table] {
-        &[Table::PlanHeads]
+        &HEAD_TABLES
     }
 
     fn fire(&self, tx: &mut dyn Tx, timer: &Timer) -> Result<(), TxError> {
@@ -170,6 +181,11 @@ impl Handler for Activate {
             action: "scheduled".into(),
         });
         tx.put_json(Table::PlanHeads, &key, &head)?;
+        let change = Change::Plan {
+            tenant: tenant.to_owned(),
+            plan: plan.to_owned(),
+        };
+        changes::record(tx, &self.host, change)?;
         // Swapped in memory once this transaction is durable (a retried transaction may
         // add the plan twice: the swap reads the stored head either way).
         if let Ok(mut list) = self.activated.lock() {

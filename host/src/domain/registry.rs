@@ -11,6 +11,7 @@
 //! any stored plan version pins cannot be deleted (409 `plugin_in_use`, naming the plan
 //! versions); plan versions are history and are never deleted either.
 
+use super::changes::{self, Change};
 use super::page::{self, Page, Position};
 use super::tenants::ANY_ROLE;
 use super::{Error, Plaza, Principal, Role, read, write};
@@ -61,6 +62,14 @@ pub(super) fn plugin_key(owner: &str, name: &str, version: &str) -> String {
 
 const AUTHORS: &[Role] = &[Role::Admin, Role::Author];
 
+/// What registering or deleting a plugin writes.
+const REGISTRY_TABLES: [Table; 4] = [
+    Table::Blobs,
+    Table::Plugins,
+    changes::TABLES[0],
+    changes::TABLES[1],
+];
+
 impl Plaza {
     /// Load every registered plugin at startup. Returns (plugins, how many were compiled).
     pub(super) fn load_registry(&self) -> Result<(usize, usize), Error> {
@@ -85,6 +94,41 @@ impl Plaza {
             );
         }
         Ok((plugins.len(), compiled))
+    }
+
+    /// Make this host's registry say what the store says of one plugin version, which
+    /// another host registered or deleted (the change feed).
+    pub(super) async fn reload_plugin(
+        &self,
+        owner: &str,
+        name: &str,
+        version: &str,
+    ) -> Result<(), Error> {
+        let id = plugin_key(owner, name, version);
+        let record_key = key(&[owner.as_bytes(), name.as_bytes(), version.as_bytes()]);
+        let record: Option<PluginRecord> = self.store.get(Table::Plugins, &record_key)?;
+        let Some(record) = record else {
+            let _admin = self.admin.lock().await;
+            write(&self.plugins).remove(&id);
+            return Ok(());
+        };
+        if read(&self.plugins)
+            .get(&id)
+            .is_some_and(|r| r.record.sha256 == record.sha256)
+        {
+            return Ok(());
+        }
+        let bytes = self
+            .store
+            .get_raw(Table::Blobs, record.sha256.as_bytes())?
+            .ok_or_else(|| Error::Internal(format!("blob {} missing", record.sha256)))?;
+        let plugin = self.compile(&bytes).await?;
+        if !plugin.from_cache {
+            self.metrics.compilations.inc();
+        }
+        let _admin = self.admin.lock().await;
+        write(&self.plugins).insert(id, Arc::new(Registered { record, plugin }));
+        Ok(())
     }
 
     /// Validate, compile and register an uploaded component. Returns the record and
@@ -135,10 +179,16 @@ impl Plaza {
             record.name.as_bytes(),
             record.version.as_bytes(),
         ]);
+        let change = Change::Plugin {
+            owner: owner.clone(),
+            name: record.name.clone(),
+            version: record.version.clone(),
+        };
         self.store
-            .transact(&[Table::Blobs, Table::Plugins], |tx| {
+            .transact(&REGISTRY_TABLES, |tx| {
                 tx.put(Table::Blobs, record.sha256.as_bytes(), &bytes)?;
-                tx.put_json(Table::Plugins, &record_key, &record)
+                tx.put_json(Table::Plugins, &record_key, &record)?;
+                changes::record(tx, &self.host, change.clone())
             })
             .map_err(Error::from_tx)?;
         self.flush().await?;
@@ -221,13 +271,18 @@ impl Plaza {
             .iter()
             .any(|(k, r)| *k != id && r.record.sha256 == registered.record.sha256);
         let record_key = key(&[owner.as_bytes(), name.as_bytes(), version.as_bytes()]);
+        let change = Change::Plugin {
+            owner: owner.to_owned(),
+            name: name.to_owned(),
+            version: version.to_owned(),
+        };
         self.store
-            .transact(&[Table::Blobs, Table::Plugins], |tx| {
+            .transact(&REGISTRY_TABLES, |tx| {
                 tx.remove(Table::Plugins, &record_key)?;
                 if !shared_blob {
                     tx.remove(Table::Blobs, registered.record.sha256.as_bytes())?;
                 }
-                Ok(())
+                changes::record(tx, &self.host, change.clone())
             })
             .map_err(Error::from_tx)?;
         self.flush().await?;

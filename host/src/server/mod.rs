@@ -98,6 +98,7 @@ pub async fn run(
         state.clone(),
         Duration::from_millis(config.timer_tick_ms.max(1)),
     ));
+    let follower = tokio::spawn(follow_changes(state.clone()));
     let mut server = std::pin::pin!(server.into_future());
     tokio::select! {
         result = &mut server => result?,
@@ -108,6 +109,8 @@ pub async fn run(
     }
     ticker.abort();
     let _ = ticker.await;
+    follower.abort();
+    let _ = follower.await;
     state.plaza.store.flush().await?;
     Ok(())
 }
@@ -123,6 +126,22 @@ async fn fire_timers(state: AppState, tick: Duration) {
             Ok(fired) if fired.fired > 0 => tracing::info!(fired = fired.fired, "timers fired"),
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "firing timers"),
+        }
+    }
+}
+
+/// Follow the change feed until the server drains: what other hosts on the same database
+/// changed in their memory (plans, plugins, coupon templates) reaches this one's.
+async fn follow_changes(state: AppState) {
+    let every = Duration::from_millis(crate::domain::FOLLOW_MS);
+    let mut interval = tokio::time::interval(every);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    while !state.draining.load(Ordering::Relaxed) {
+        interval.tick().await;
+        match state.plaza.follow_changes().await {
+            Ok(n) if n > 0 => tracing::info!(changes = n, "followed other hosts' changes"),
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "following the change feed"),
         }
     }
 }

@@ -54,6 +54,8 @@ pub enum Table {
     Counters,
     /// tenant \0 order \0 seq (u32 BE) → `LedgerEntry`.
     Ledger,
+    /// seq (i64 BE) → a change to what hosts keep in memory (`domain::changes`).
+    Changes,
     /// tenant \0 scope \0 idempotency key → the stored answer to replay.
     Idempotency,
     /// due_ms ([`time_part`]) \0 kind \0 tenant \0 subject → `Timer`: the host's due work.
@@ -157,7 +159,7 @@ pub enum Table {
 
 impl Table {
     /// Every table, in a fixed order.
-    pub const ALL: [Table; 55] = [
+    pub const ALL: [Table; 56] = [
         Table::Tenants,
         Table::Keys,
         Table::Plugins,
@@ -168,6 +170,7 @@ impl Table {
         Table::OrderTimes,
         Table::Counters,
         Table::Ledger,
+        Table::Changes,
         Table::Idempotency,
         Table::Timers,
         Table::Commissions,
@@ -228,6 +231,7 @@ impl Table {
             Table::OrderTimes => "order_times",
             Table::Counters => "counters",
             Table::Ledger => "ledger",
+            Table::Changes => "changes",
             Table::Idempotency => "idempotency",
             Table::Timers => "timers",
             Table::Commissions => "commissions",

@@ -2,6 +2,7 @@
 
 use super::rooms::{LiveRoom, NewLiveRoom};
 use super::template_key;
+use crate::domain::changes::{self, Change};
 use crate::domain::page::{self, Page, Position};
 use crate::domain::tenants::{ANY_ROLE, TenantKind};
 use crate::domain::{Error, Plaza, Principal, Role, check_id};
@@ -316,11 +317,18 @@ impl Plaza {
         let key = template_key(owner, &new.id);
         let fresh = Template::of(owner, new.clone(), self.now_ms());
         let mut stored = None;
+        let tables = [
+            Table::CouponTemplates,
+            changes::TABLES[0],
+            changes::TABLES[1],
+        ];
         self.store
-            .transact(&[Table::CouponTemplates], |tx| {
+            .transact(&tables, |tx| {
                 stored = tx.get_json::<Template>(Table::CouponTemplates, &key)?;
                 if stored.is_none() {
                     tx.put_json(Table::CouponTemplates, &key, &fresh)?;
+                    let owner = owner.to_owned();
+                    changes::record(tx, &self.host, Change::Templates { owner })?;
                 }
                 Ok(())
             })
