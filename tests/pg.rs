@@ -48,7 +48,9 @@ impl Cluster {
         CLUSTER.get_or_init(Cluster::start)
     }
 
-    fn start() -> Cluster {
+    /// A cluster of the caller's own (a test that stops and starts its database), until
+    /// the process exits.
+    pub fn start() -> Cluster {
         // Removed by the watchdog, after the cluster stopped.
         let dir = tempfile::tempdir().expect("a temporary directory").keep();
         let data = dir.join("data");
@@ -87,10 +89,7 @@ impl Cluster {
                 "UTF8",
             ],
         );
-        let options = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200",
-            cluster.dir.display()
-        );
+        let options = cluster.options();
         let log = cluster.dir.join("log");
         cluster.run(
             "pg_ctl",
@@ -166,6 +165,31 @@ impl Cluster {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
+    }
+
+    /// Stop the server (`pg_ctl stop -m fast`: its connections are cut).
+    pub fn stop(&self) {
+        let data = self.data.to_string_lossy();
+        self.run("pg_ctl", &["-D", &data, "-m", "fast", "-w", "stop"]);
+    }
+
+    /// Start the server again after [`Cluster::stop`], on the same port.
+    pub fn start_again(&self) {
+        let (data, log) = (self.data.to_string_lossy(), self.dir.join("log"));
+        let options = self.options();
+        let log = log.to_string_lossy();
+        self.run(
+            "pg_ctl",
+            &["-D", &data, "-l", &log, "-o", &options, "-w", "start"],
+        );
+    }
+
+    fn options(&self) -> String {
+        format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200",
+            self.port,
+            self.dir.display()
+        )
     }
 
     /// Run `sql` on the database at `url`; panics when it fails.

@@ -269,3 +269,85 @@ fn the_service_runs_on_postgres_and_keeps_its_orders_across_a_restart() {
     );
     assert_eq!(discounted(&again.body), 10);
 }
+
+#[test]
+fn the_database_restarted_under_load_answers_503_meanwhile_and_loses_no_acknowledged_order() {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let cluster = Cluster::start();
+    let url = cluster.database();
+    let server = Server::start_configured(|c| c.store = Some(url));
+    let shop = server.operator().create_tenant("teahouse", "merchant");
+    assert_eq!(shop.upload("threshold-discount").status, 201);
+    shop.apply(&budget_plan("flash", json!({"max_orders": 1_000_000})));
+    let checkout = server.operator().issue_key("teahouse", "checkout");
+    let cart = json!({"lines": [{"id": "l1", "sku": "tea", "merchant": "teahouse",
+                                 "quantity": 1, "unit_price": 20000}],
+                      "buyer": {"id": "b-1"}, "now_ms": 1_795_000_000_000i64});
+    let (done, acked, answers) = (
+        AtomicBool::new(false),
+        Mutex::new(Vec::new()),
+        Mutex::new(Vec::new()),
+    );
+    let acked_len = || acked.lock().unwrap().len();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    std::thread::scope(|s| {
+        for t in 0..2 {
+            let (checkout, cart, done, acked, answers) =
+                (&checkout, &cart, &done, &acked, &answers);
+            s.spawn(move || {
+                let mut i = 0;
+                while !done.load(Ordering::Relaxed) {
+                    i += 1;
+                    let id = format!("o-{t}-{i}");
+                    let placed = checkout.post("/v1/orders", &commit_request(&id, "flash", cart));
+                    if placed.status == 201 {
+                        acked.lock().unwrap().push(id);
+                    }
+                    answers
+                        .lock()
+                        .unwrap()
+                        .push((placed.status, placed.error_type().to_owned()));
+                }
+            });
+        }
+        while acked_len() < 20 {
+            assert!(std::time::Instant::now() < deadline);
+            std::thread::yield_now();
+        }
+        cluster.stop();
+        let away = |a: &(u16, String)| *a == (503, "unavailable".to_owned());
+        while !answers.lock().unwrap().iter().any(away) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no 503 while the database was away"
+            );
+            std::thread::yield_now();
+        }
+        let before = acked_len();
+        cluster.start_again();
+        while acked_len() < before + 20 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the host did not recover"
+            );
+            std::thread::yield_now();
+        }
+        done.store(true, Ordering::Relaxed);
+    });
+    let answers = answers.into_inner().unwrap();
+    assert!(
+        answers
+            .iter()
+            .all(|(s, t)| *s == 201 || (*s, t.as_str()) == (503, "unavailable")),
+        "{answers:?}"
+    );
+    for id in acked.into_inner().unwrap() {
+        let stored = checkout.get(&format!("/v1/orders/{id}"));
+        assert_eq!(
+            stored.status, 200,
+            "acknowledged {id} lost: {}",
+            stored.text
+        );
+    }
+}

@@ -5,6 +5,7 @@
 use crate::domain::Error;
 use crate::executor::QuoteError;
 use crate::sandbox::LoadError;
+use crate::store::StoreError;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -154,6 +155,12 @@ impl From<Error> for ApiError {
             }
             Error::Busy(_) => ApiError::new(S::TOO_MANY_REQUESTS, "busy", message),
             Error::Unavailable(_) => ApiError::new(S::SERVICE_UNAVAILABLE, "unavailable", message),
+            Error::Store(StoreError::Unavailable(_)) => ApiError::new(
+                S::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the database is unavailable; send the request again shortly",
+            )
+            .retry_after(std::time::Duration::from_secs(1)),
             Error::Store(_) | Error::Internal(_) => {
                 tracing::error!(error = %message, "internal error");
                 ApiError::new(

@@ -96,6 +96,11 @@ impl Plaza {
                 }
             )
         }) {
+            // Held back because the database is away rather than a counter corrupt: say so
+            // (503), so that the checkout sends it again.
+            if let Err(e @ crate::store::StoreError::Unavailable(_)) = self.store.counter(b"") {
+                return Err(Error::Store(e));
+            }
             return Err(Error::BudgetUnreadable {
                 step: held.step.clone(),
             });

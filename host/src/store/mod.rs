@@ -289,6 +289,10 @@ pub enum StoreError {
     Backend(String),
     #[error("corrupt record under {key}: {message}")]
     Corrupt { key: String, message: String },
+    /// The database cannot be reached now (a PostgreSQL server away or restarting): the
+    /// request may be sent again shortly (the HTTP edge answers 503 `unavailable`).
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
 }
 
 /// Why a transaction did not commit.

@@ -38,8 +38,12 @@ mod embedded {
 
 /// Connections to the database, each on a thread of its own.
 pub const CONNECTIONS: usize = 8;
-/// Most runs of one transaction's body before the store gives up on conflicts.
-pub const MAX_ATTEMPTS: u32 = 64;
+/// Most runs of one transaction's body before the store gives up on conflicts (then the
+/// request is answered 503, to be sent again).
+pub const MAX_ATTEMPTS: u32 = 200;
+/// The longest wait between two runs of a conflicted body (ms); the wait doubles from 1 ms,
+/// jittered, so that racing transactions stop meeting.
+const MAX_BACKOFF_MS: u64 = 32;
 
 /// A write of a transaction: the value, or `None` to remove the key.
 type Write = (&'static str, Vec<u8>, Option<Vec<u8>>);
@@ -99,12 +103,30 @@ impl Failure {
     }
 }
 
-impl From<Failure> for StoreError {
-    fn from(f: Failure) -> StoreError {
+impl From<&Failure> for StoreError {
+    /// An error without a SQL state is the connection's (refused, broken, closed), and so
+    /// are the states of a server going away or not there yet (class 08, connection
+    /// exceptions; class 57, operator intervention: shutting down, starting up; 53300,
+    /// too many connections): the database is unavailable until it is back, and the next
+    /// request connects again.
+    fn from(f: &Failure) -> StoreError {
+        let away = |e: &postgres::Error| {
+            e.code().is_none_or(|c| {
+                let code = c.code();
+                code.starts_with("08") || code.starts_with("57") || code == "53300"
+            })
+        };
         match f {
+            Failure::Database(e) if away(e) => StoreError::Unavailable(format!("postgres: {e}")),
             Failure::Database(e) => StoreError::Backend(format!("postgres: {e}")),
             Failure::Gone => StoreError::Backend("postgres: a connection thread ended".into()),
         }
+    }
+}
+
+impl From<Failure> for StoreError {
+    fn from(f: Failure) -> StoreError {
+        StoreError::from(&f)
     }
 }
 
@@ -346,6 +368,16 @@ impl Drop for Open<'_> {
     }
 }
 
+/// Wait before run `attempt` (from 1) of a conflicted body: up to 2^attempt ms, at most
+/// [`MAX_BACKOFF_MS`], a random part of it.
+fn backoff(attempt: u32) {
+    let ceiling = (1u64 << attempt.min(16)).min(MAX_BACKOFF_MS);
+    let mut jitter = [0u8; 2];
+    let _ = getrandom::fill(&mut jitter);
+    let micros = ceiling * 1000 * u64::from(u16::from_le_bytes(jitter)) / u64::from(u16::MAX);
+    std::thread::sleep(std::time::Duration::from_micros(micros.max(100)));
+}
+
 /// One run of a transaction's body.
 struct PgTx<'a> {
     connection: &'a Connection,
@@ -380,12 +412,9 @@ impl Tx for PgTx<'_> {
                 "postgres: a mismatched reply".into(),
             ))),
             Err(f) => {
-                let message = match &f {
-                    Failure::Database(e) => format!("postgres: {e}"),
-                    Failure::Gone => "postgres: a connection thread ended".into(),
-                };
+                let error = StoreError::from(&f);
                 self.failed = Some(f);
-                Err(TxError::Store(StoreError::Backend(message)))
+                Err(TxError::Store(error))
             }
         }
     }
@@ -440,7 +469,10 @@ impl Backend for PgBackend {
     }
 
     fn transact(&self, tables: &[Table], body: &mut TxBody<'_>) -> Result<(), TxError> {
-        for _ in 0..MAX_ATTEMPTS {
+        for attempt in 0..MAX_ATTEMPTS {
+            if attempt > 0 {
+                backoff(attempt);
+            }
             let connection = self.checkout();
             connection.ask(Request::Begin).map_err(StoreError::from)?;
             let mut open = Open {
@@ -472,7 +504,7 @@ impl Backend for PgBackend {
                 Err(f) => return Err(TxError::Store(f.into())),
             }
         }
-        Err(TxError::Store(StoreError::Backend(format!(
+        Err(TxError::Store(StoreError::Unavailable(format!(
             "postgres: the transaction conflicted {MAX_ATTEMPTS} times"
         ))))
     }
