@@ -36,12 +36,7 @@ fn send(checkout: &Api, id: &str, recipients: &[&str]) -> Value {
     req["gift"] = gift_to(recipients);
     let placed = checkout.post("/v1/orders", &req);
     assert_eq!(placed.status, 201, "{}", placed.text);
-    // Paid, so that the payment deadline does not cancel it first.
-    let paid = checkout.post(
-        &format!("/v1/orders/{id}/events"),
-        &json!({"event_id": "paid", "type": "paid", "at_ms": NOW}),
-    );
-    assert_eq!(paid.status, 200, "{}", paid.text);
+    checkout.pay(id, NOW);
     placed.body
 }
 
@@ -342,11 +337,7 @@ fn a_gift_bought_through_a_forwarded_link_pays_its_promoter_and_recipients_buy_o
         "link-p1-teapot"
     );
     let commission = commission_left(&order);
-    let paid = checkout.post(
-        "/v1/orders/g-sam/events",
-        &json!({"event_id": "paid", "type": "paid", "at_ms": NOW}),
-    );
-    assert_eq!(paid.status, 200, "{}", paid.text);
+    checkout.pay("g-sam", NOW);
 
     // Amy accepts and bo declines: p-1 keeps the commission on amy's teapot, to the fen.
     let accepted = checkout.post("/v1/orders/g-sam/gift/amy/accept", &json!({}));

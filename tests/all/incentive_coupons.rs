@@ -46,12 +46,7 @@ fn cart(buyer: &str, livestreamer: Option<&str>, claims: &[&str]) -> Value {
 fn place(checkout: &Api, id: &str, cart: &Value) -> Value {
     let placed = checkout.post("/v1/orders", &commit_request(id, "teahouse-autumn", cart));
     assert_eq!(placed.status, 201, "{}", placed.text);
-    // Paid, so that the payment deadline cancels nothing while time moves.
-    let paid = checkout.post(
-        &format!("/v1/orders/{id}/events"),
-        &json!({"event_id": "paid", "type": "paid", "at_ms": NOW}),
-    );
-    assert_eq!(paid.status, 200, "{}", paid.text);
+    checkout.pay(id, NOW);
     placed.body
 }
 

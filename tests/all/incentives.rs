@@ -61,11 +61,7 @@ fn place(checkout: &Api, req: &Value, at: i64) -> Value {
     let placed = checkout.post("/v1/orders", req);
     assert_eq!(placed.status, 201, "{}", placed.text);
     let id = req["order_id"].as_str().unwrap();
-    let paid = checkout.post(
-        &format!("/v1/orders/{id}/events"),
-        &json!({"event_id": "paid", "type": "paid", "at_ms": at}),
-    );
-    assert_eq!(paid.status, 200, "{}", paid.text);
+    checkout.pay(id, at);
     placed.body
 }
 
@@ -222,11 +218,7 @@ fn three_tiers_two_participants_instant_once_clawed_back_and_post_event_by_hand(
     for (n, a) in answers.iter().enumerate() {
         assert_eq!(a.status, 201, "{}", a.text);
         assert_eq!(counted_for(&a.body), ["teahouse", "ls-1"]);
-        let paid = checkout.post(
-            &format!("/v1/orders/r{n}/events"),
-            &json!({"event_id": "paid", "type": "paid", "at_ms": t}),
-        );
-        assert_eq!(paid.status, 200, "{}", paid.text);
+        checkout.pay(&format!("r{n}"), t);
     }
     let instant = |tier: u64| ("instant".to_owned(), tier);
     let clawback = |tier: u64| ("clawback".to_owned(), tier);

@@ -534,11 +534,7 @@ fn an_order_stored_with_its_shares_inline_keeps_working_and_moves_them_out_on_it
     let read = shop.get("/v1/orders/o-1").body;
     assert_eq!(shares(&read), shares(&before));
     assert_eq!(read["commissions"][0]["state"], "pending");
-    let paid = shop.post(
-        "/v1/orders/o-1/events",
-        &json!({"event_id": "paid", "type": "paid", "at_ms": T0}),
-    );
-    assert_eq!(paid.status, 200, "{}", paid.text);
+    shop.pay("o-1", T0);
     let server = server.restart();
     let shop = Api::new(&server.base, shop.key.as_deref().unwrap());
     let after = shop.get("/v1/orders/o-1");

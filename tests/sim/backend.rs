@@ -220,10 +220,7 @@ impl SimTx<'_> {
         if self.allowed.contains(&table) {
             Ok(index(table))
         } else {
-            Err(TxError::Store(StoreError::Backend(format!(
-                "table {} is not part of this transaction",
-                table.name()
-            ))))
+            Err(plaza::store::not_in_transaction(table))
         }
     }
 }

@@ -548,6 +548,23 @@ impl Store {
     }
 }
 
+/// The error of a transaction body that touched a table it did not name.
+pub fn not_in_transaction(table: Table) -> TxError {
+    TxError::Store(StoreError::Backend(format!(
+        "table {} is not part of this transaction",
+        table.name()
+    )))
+}
+
+/// Where a scan of `prefix` after key `after` starts: the smallest key after `after`, or
+/// the prefix itself.
+pub(crate) fn scan_start(prefix: &[u8], after: Option<&[u8]>) -> Vec<u8> {
+    match after {
+        Some(after) if after >= prefix => [after, &[0]].concat(),
+        _ => prefix.to_vec(),
+    }
+}
+
 /// A key from its parts.
 pub fn key(parts: &[&[u8]]) -> Vec<u8> {
     let mut out = Vec::with_capacity(parts.iter().map(|p| p.len() + 1).sum());

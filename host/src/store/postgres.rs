@@ -392,10 +392,7 @@ impl PgTx<'_> {
         if self.tables.contains(&table) {
             Ok(table.name())
         } else {
-            Err(TxError::Store(StoreError::Backend(format!(
-                "table {} is not part of this transaction",
-                table.name()
-            ))))
+            Err(super::not_in_transaction(table))
         }
     }
 }
@@ -451,14 +448,9 @@ impl Backend for PgBackend {
         after: Option<&[u8]>,
         limit: usize,
     ) -> Result<Entries, StoreError> {
-        let from = match after {
-            // The smallest key after `after`.
-            Some(after) if after >= prefix => [after, &[0]].concat(),
-            _ => prefix.to_vec(),
-        };
         let request = Request::Scan {
             table: table.name(),
-            from,
+            from: super::scan_start(prefix, after),
             below: past(prefix),
             limit: i64::try_from(limit).unwrap_or(i64::MAX),
         };

@@ -127,12 +127,7 @@ impl SledTx<'_> {
             .iter()
             .position(|t| *t == table)
             .map(|i| &self.trees[i])
-            .ok_or_else(|| {
-                TxError::Store(StoreError::Backend(format!(
-                    "table {} is not part of this transaction",
-                    table.name()
-                )))
-            })
+            .ok_or_else(|| super::not_in_transaction(table))
     }
 
     fn check<T>(
@@ -193,15 +188,7 @@ impl Backend for SledBackend {
     ) -> Result<Entries, StoreError> {
         let _reading = self.reading();
         let tree = self.tree(table);
-        let iter = match after {
-            Some(after) if after >= prefix => {
-                let mut from = after.to_vec();
-                // The smallest key after `after`.
-                from.push(0);
-                tree.range(from..)
-            }
-            _ => tree.range(prefix.to_vec()..),
-        };
+        let iter = tree.range(super::scan_start(prefix, after)..);
         let mut out = Vec::new();
         for item in iter {
             if out.len() >= limit {
