@@ -210,6 +210,12 @@ impl Process {
     /// `plaza serve` (the binary at `program`) over `dir` on a free port; returns once
     /// `/readyz` answers. Integration tests pass `env!("CARGO_BIN_EXE_plaza-e2e")`.
     pub fn serve(program: &str, dir: &Path) -> Process {
+        Process::serve_on(program, dir, test_store(dir).as_deref())
+    }
+
+    /// [`Process::serve`] on the store at `store` (a `postgres://` connection string; sled
+    /// in `dir` when `None`).
+    pub fn serve_on(program: &str, dir: &Path, store: Option<&str>) -> Process {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
@@ -218,7 +224,7 @@ impl Process {
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .arg("--data-dir")
             .arg(dir)
-            .args(test_store(dir).iter().flat_map(|url| ["--store", url]))
+            .args(store.iter().flat_map(|url| ["--store", url]))
             .args(["--operator-key", OPERATOR_KEY])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())

@@ -75,6 +75,8 @@ pub struct Metrics {
     pub compilations: Counter,
     /// Requests refused with 429: a tenant over its rate or its share of the pool.
     pub busy_refusals: Counter,
+    /// Change feed entries this host could not apply and passed over (logged each).
+    pub changes_skipped: Counter,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -109,6 +111,7 @@ impl Metrics {
         let shares_settled = Counter::default();
         let compilations = Counter::default();
         let busy_refusals = Counter::default();
+        let changes_skipped = Counter::default();
         registry.register(
             "http_requests",
             "HTTP requests by route and status",
@@ -164,8 +167,14 @@ impl Metrics {
             "Requests refused with 429 (a tenant over its rate or its share of the evaluation pool)",
             busy_refusals.clone(),
         );
+        registry.register(
+            "changes_skipped",
+            "Change feed entries (another host's plan, plugin or template change) this host could not apply and passed over",
+            changes_skipped.clone(),
+        );
         Metrics {
             busy_refusals,
+            changes_skipped,
             registry,
             requests,
             request_seconds,

@@ -184,6 +184,115 @@ fn a_transaction_whose_body_panicked_is_rolled_back_and_its_connection_reused() 
 }
 
 #[test]
+fn tenants_and_keys_are_read_from_memory_until_another_host_writes_them() {
+    let url = Cluster::shared().database();
+    let open = || Store::with_backend(Arc::new(PgBackend::open(&url).expect("opening")));
+    let (a, b) = (open(), open());
+    a.put_raw(Table::Keys, b"k", b"one").unwrap();
+    a.put_raw(Table::Tenants, b"t", b"one").unwrap();
+    assert_eq!(
+        b.get_raw(Table::Keys, b"k").unwrap().as_deref(),
+        Some(&b"one"[..])
+    );
+    assert_eq!(b.get_raw(Table::Keys, b"absent").unwrap(), None);
+    assert_eq!(
+        b.get_raw(Table::Tenants, b"t").unwrap().as_deref(),
+        Some(&b"one"[..])
+    );
+    // A change behind the store's back (no feed entry) is not seen: B answers from memory.
+    let sql = |table: &str, key: &str, value: &str| {
+        Cluster::shared().psql(
+            &url,
+            &format!(
+                "INSERT INTO plaza_records (tbl, k, v) VALUES ('{table}', '{key}', '{value}') \
+                 ON CONFLICT (tbl, k) DO UPDATE SET v = excluded.v"
+            ),
+        );
+    };
+    sql("keys", "k", "behind");
+    sql("keys", "absent", "behind");
+    assert_eq!(
+        b.get_raw(Table::Keys, b"k").unwrap().as_deref(),
+        Some(&b"one"[..])
+    );
+    assert_eq!(
+        b.get_raw(Table::Keys, b"absent").unwrap(),
+        None,
+        "absence is kept too"
+    );
+    // Orders are never kept.
+    sql("orders", "o", "behind");
+    assert_eq!(
+        b.get_raw(Table::Orders, b"o").unwrap().as_deref(),
+        Some(&b"behind"[..])
+    );
+    // A writes through the store: B reads afresh once it followed the feed; A at once.
+    a.put_raw(Table::Keys, b"k", b"two").unwrap();
+    assert_eq!(
+        a.get_raw(Table::Keys, b"k").unwrap().as_deref(),
+        Some(&b"two"[..])
+    );
+    assert_eq!(
+        b.get_raw(Table::Keys, b"k").unwrap().as_deref(),
+        Some(&b"one"[..])
+    );
+    b.follow().unwrap();
+    assert_eq!(
+        b.get_raw(Table::Keys, b"k").unwrap().as_deref(),
+        Some(&b"two"[..])
+    );
+    assert_eq!(
+        b.get_raw(Table::Tenants, b"t").unwrap().as_deref(),
+        Some(&b"one"[..])
+    );
+    assert_eq!(
+        b.get_raw(Table::Keys, b"absent").unwrap(),
+        None,
+        "not named by the feed"
+    );
+    // Entries B missed (pruned): B forgets everything it kept.
+    a.put_raw(Table::Keys, b"k", b"three").unwrap();
+    a.put_raw(Table::Keys, b"k2", b"x").unwrap();
+    let last = a.counter(&key(&[b"", b"invalidations"])).unwrap();
+    assert!(last >= 4, "one entry per transaction: {last}");
+    Cluster::shared().psql(
+        &url,
+        &format!(
+            "DELETE FROM plaza_records WHERE tbl = 'invalidations' \
+             AND k < '\\x{}'::bytea",
+            hex::encode(last.to_be_bytes())
+        ),
+    );
+    b.follow().unwrap();
+    assert_eq!(
+        b.get_raw(Table::Keys, b"k").unwrap().as_deref(),
+        Some(&b"three"[..])
+    );
+    assert_eq!(
+        b.get_raw(Table::Keys, b"absent").unwrap().as_deref(),
+        Some(&b"behind"[..])
+    );
+}
+
+#[test]
+fn several_hosts_starting_at_once_on_a_fresh_database_migrate_it_once() {
+    let url = Cluster::shared().database();
+    let opened: Vec<Result<PgBackend, StoreError>> = std::thread::scope(|s| {
+        let starting: Vec<_> = (0..4).map(|_| s.spawn(|| PgBackend::open(&url))).collect();
+        starting.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for o in &opened {
+        assert!(o.is_ok(), "{:?}", o.as_ref().err());
+    }
+    let store = Store::with_backend(Arc::new(opened.into_iter().next().unwrap().unwrap()));
+    store.put_raw(Table::Orders, b"o", b"v").unwrap();
+    assert_eq!(
+        store.get_raw(Table::Orders, b"o").unwrap().as_deref(),
+        Some(&b"v"[..])
+    );
+}
+
+#[test]
 fn a_database_a_newer_plaza_migrated_and_a_wrong_address_are_refused_at_start() {
     let url = Cluster::shared().database();
     drop(PgBackend::open(&url).expect("a fresh database migrates"));

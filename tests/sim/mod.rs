@@ -30,7 +30,7 @@ mod ops;
 mod world;
 
 pub use backend::{FaultCounts, FaultRates, SimBackend};
-pub use world::{OPERATOR_KEY, World};
+pub use world::{OPERATOR_KEY, World, open_on};
 
 /// What one seed's run did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

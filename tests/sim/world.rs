@@ -192,10 +192,20 @@ impl std::fmt::Debug for World {
 }
 
 fn open(backend: &Arc<SimBackend>, clock: &ManualClock) -> Result<Arc<Plaza>> {
-    let (plaza, _) = Plaza::open(
+    open_on(
         Store::with_backend(backend.clone()),
-        sandbox().clone(),
+        clock,
         Arc::new(Metrics::new()),
+    )
+}
+
+/// A host on `store` with the simulation's settings (every example plugin in its artifact
+/// cache), reporting to `metrics`.
+pub fn open_on(store: Store, clock: &ManualClock, metrics: Arc<Metrics>) -> Result<Arc<Plaza>> {
+    let (plaza, _) = Plaza::open(
+        store,
+        sandbox().clone(),
+        metrics,
         settings(),
         Arc::new(clock.clone()),
     )
@@ -525,17 +535,19 @@ impl World {
             .filter(|(_, v)| **v != 0)
             .map(|(k, v)| (k.clone(), *v))
             .collect();
-        // The change feed's counter numbers its entries, 1 to n.
+        // The change feed's counter numbers its entries, consecutively to the last; it keeps
+        // the last `KEEP` of them.
         let feed = self.backend.entries(Table::Changes);
-        let numbered =
-            (feed.iter().zip(1i64..)).all(|((k, _), n)| k.as_slice() == n.to_be_bytes().as_slice());
-        ensure!(
-            numbered,
-            "the change feed is not numbered 1 to {}",
-            feed.len()
-        );
-        if !feed.is_empty() {
-            expected.insert(key(&[b"", b"changes"]), i64::try_from(feed.len())?);
+        let numbers: Vec<i64> = (feed.iter())
+            .map(|(k, _)| Ok(i64::from_be_bytes(k.as_slice().try_into()?)))
+            .collect::<Result<_>>()?;
+        if let Some(&last) = numbers.last() {
+            let first = (last - plaza::domain::CHANGES_KEPT).max(0) + 1;
+            ensure!(
+                numbers.iter().copied().eq(first..=last),
+                "the change feed holds {numbers:?}, not {first} to {last}"
+            );
+            expected.insert(key(&[b"", b"changes"]), last);
         }
         // A reward claim a clawback revoked is marked used for good.
         for (_, v) in self.backend.entries(Table::IncentiveLedger) {

@@ -13,6 +13,15 @@
 //!
 //! On a single host (sled) the feed is written and followed like anywhere else; the host
 //! skips its own entries, so following costs one empty range read per round.
+//!
+//! The feed keeps its last [`KEEP`] entries: each entry removes the one that far behind it.
+//! A host that finds the entries after its last one pruned (it could not read the feed for
+//! that long) reloads all of it from the store: every plugin, every plan's active version,
+//! the templates. An entry that cannot be applied for a reason that will pass (the
+//! database away, the tenant's pool share full) stops the round, to be tried again; one
+//! that never can (say, a plan whose version no longer prepares here) is logged, counted
+//! (`plaza_changes_skipped`) and passed over, so that one bad entry never blocks the
+//! entries after it.
 
 use super::{Error, Plaza};
 use crate::store::{Store, StoreError, Table, Tx, TxError, TxExt, key};
@@ -25,6 +34,9 @@ pub(crate) const TABLES: [Table; 2] = [Table::Changes, Table::Counters];
 
 /// How often a host reads the feed (ms).
 pub const FOLLOW_MS: u64 = 100;
+
+/// Entries the feed keeps.
+pub const KEEP: i64 = 4096;
 
 /// The counter that numbers the feed (its empty first part is no tenant's).
 fn seq_key() -> Vec<u8> {
@@ -62,7 +74,23 @@ pub(crate) fn record(tx: &mut dyn Tx, host: &str, change: Change) -> Result<(), 
         host: host.to_owned(),
         change,
     };
-    tx.put_json(Table::Changes, &seq.to_be_bytes(), &entry)
+    tx.put_json(Table::Changes, &seq.to_be_bytes(), &entry)?;
+    if seq > KEEP {
+        tx.remove(Table::Changes, &(seq - KEEP).to_be_bytes())?;
+    }
+    Ok(())
+}
+
+/// Whether applying an entry failed for a reason that passes (try it again next round).
+fn passing(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::Busy(_)
+            | Error::Unavailable(_)
+            | Error::CompileTimeout { .. }
+            | Error::CompileStopped { .. }
+            | Error::Store(StoreError::Unavailable(_) | StoreError::Backend(_))
+    )
 }
 
 /// The feed's last number now.
@@ -72,7 +100,9 @@ pub(crate) fn end(store: &Store) -> Result<i64, StoreError> {
 
 impl Plaza {
     /// Apply the feed's entries after the last one this host applied; how many it applied.
+    /// First the store catches up with the tenants and keys other hosts wrote.
     pub async fn follow_changes(self: &Arc<Self>) -> Result<usize, Error> {
+        self.store.follow()?;
         let seen = self.followed.load(Ordering::Acquire);
         let after = seen.to_be_bytes();
         let entries: Vec<(Vec<u8>, Entry)> = (self.store).scan_entries(
@@ -88,22 +118,48 @@ impl Plaza {
                     .try_into()
                     .map_err(|_| Error::Internal("a change feed key is not a number".into()))?,
             );
+            if seq != self.followed.load(Ordering::Acquire) + 1 {
+                tracing::warn!(
+                    after = seen,
+                    next = seq,
+                    "the change feed was pruned past this host; reloading"
+                );
+                self.reload_all().await?;
+            }
             if entry.host != self.host {
-                self.apply_change(entry.change).await?;
-                applied += 1;
+                match self.apply_change(entry.change).await {
+                    Ok(()) => applied += 1,
+                    Err(e) if passing(&e) => return Err(e),
+                    Err(e) => {
+                        tracing::error!(seq, error = %e, "passing over a change feed entry");
+                        self.metrics.changes_skipped.inc();
+                    }
+                }
             }
             self.followed.store(seq, Ordering::Release);
         }
         Ok(applied)
     }
 
+    /// Make memory say what the store says of everything the feed speaks of.
+    async fn reload_all(self: &Arc<Self>) -> Result<(), Error> {
+        self.reload_registry().await?;
+        let heads: Vec<(Vec<u8>, super::plans::PlanHead)> =
+            (self.store).scan_entries(Table::PlanHeads, b"", None, usize::MAX)?;
+        self.activations()?.extend(
+            heads
+                .into_iter()
+                .map(|(k, head)| (crate::store::first_part(&k), head.id)),
+        );
+        self.swap_activated().await?;
+        *super::write(&self.coupon_steps) = super::coupons::redeem::load(&self.store)?;
+        Ok(())
+    }
+
     async fn apply_change(self: &Arc<Self>, change: Change) -> Result<(), Error> {
         match change {
             Change::Plan { tenant, plan } => {
-                self.activated
-                    .lock()
-                    .map_err(|_| Error::Internal("the activation list is poisoned".into()))?
-                    .push((tenant, plan));
+                self.activations()?.push((tenant, plan));
                 self.swap_activated().await
             }
             Change::Plugin {

@@ -18,7 +18,7 @@ pub mod budget_day;
 mod cart_facts;
 mod changes;
 pub mod commission;
-pub use changes::FOLLOW_MS;
+pub use changes::{FOLLOW_MS, KEEP as CHANGES_KEPT};
 mod commit;
 mod compile;
 pub mod coupons;

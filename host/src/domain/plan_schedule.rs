@@ -115,15 +115,19 @@ impl Plaza {
         }
     }
 
+    /// The plans waiting to be swapped in memory.
+    pub(super) fn activations(
+        &self,
+    ) -> Result<std::sync::MutexGuard<'_, Vec<(String, String)>>, Error> {
+        (self.activated)
+            .lock()
+            .map_err(|_| Error::Internal("the activation list is poisoned".into()))
+    }
+
     /// Swap in memory the plans whose schedule fired: each to the version its stored head
     /// says is active now (under the admin lock, so memory follows the store's order).
     pub(super) async fn swap_activated(self: &Arc<Self>) -> Result<(), Error> {
-        let due: Vec<(String, String)> = std::mem::take(
-            &mut *self
-                .activated
-                .lock()
-                .map_err(|_| Error::Internal("the activation list is poisoned".into()))?,
-        );
+        let due: Vec<(String, String)> = std::mem::take(&mut *self.activations()?);
         for (tenant, plan) in due {
             let _admin = self.admin.lock().await;
             let head = self.head(&tenant, &plan)?;

@@ -96,6 +96,21 @@ impl Plaza {
         Ok((plugins.len(), compiled))
     }
 
+    /// Make this host's registry say what the store says of every plugin version (the
+    /// change feed was pruned past this host).
+    pub(super) async fn reload_registry(&self) -> Result<(), Error> {
+        let records: Vec<PluginRecord> = self.store.scan(Table::Plugins, b"")?;
+        let stored: std::collections::HashSet<String> = (records.iter())
+            .map(|r| plugin_key(&r.owner, &r.name, &r.version))
+            .collect();
+        for r in &records {
+            self.reload_plugin(&r.owner, &r.name, &r.version).await?;
+        }
+        let _admin = self.admin.lock().await;
+        write(&self.plugins).retain(|id, _| stored.contains(id));
+        Ok(())
+    }
+
     /// Make this host's registry say what the store says of one plugin version, which
     /// another host registered or deleted (the change feed).
     pub(super) async fn reload_plugin(

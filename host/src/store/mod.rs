@@ -6,7 +6,8 @@
 //!   ([`sled::SledBackend`]) is the embedded default; it serves the quote path's point
 //!   reads from a mirror kept in step with its commits (`mirror.rs`), off sled's
 //!   process-wide transaction lock. [`postgres::PgBackend`] keeps the same tables in
-//!   PostgreSQL (`--store postgres://…`).
+//!   PostgreSQL (`--store postgres://…`), and serves tenants and keys from memory kept
+//!   in step across hosts by an invalidation feed (`shared_mirror.rs`).
 //! - [`Store`] is what the domain uses: the backend plus typed helpers (JSON records,
 //!   counters, pages) and `flush`, which makes everything acknowledged so far durable,
 //!   with concurrent flushes grouped into one fsync.
@@ -20,6 +21,7 @@
 mod group;
 mod mirror;
 mod postgres;
+mod shared_mirror;
 mod sled;
 
 pub use self::postgres::{CONNECTIONS as PG_CONNECTIONS, PgBackend};
@@ -340,6 +342,11 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
     fn transact(&self, tables: &[Table], body: &mut TxBody<'_>) -> Result<(), TxError>;
     /// Make every committed write durable (blocking).
     fn flush(&self) -> Result<(), StoreError>;
+    /// Catch up with what other hosts on the same database wrote that this backend keeps
+    /// in memory (blocking). Nothing to do for a database only one host opens.
+    fn follow(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// The open store. Cheap to clone.
@@ -381,6 +388,12 @@ impl Store {
     /// callers share a flush that started after their call (group commit).
     pub async fn flush(&self) -> Result<(), StoreError> {
         self.group.flush(&self.backend).await
+    }
+
+    /// Catch up with what other hosts wrote that this store keeps in memory (tenants and
+    /// keys on PostgreSQL: `shared_mirror.rs`).
+    pub fn follow(&self) -> Result<(), StoreError> {
+        self.backend.follow()
     }
 
     pub fn get_raw(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {

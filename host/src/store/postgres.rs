@@ -25,6 +25,7 @@
 //! The SQL is kept to what PostgreSQL-wire distributed databases accept: `BYTEA` keys in a
 //! composite primary key, `INSERT … ON CONFLICT … DO UPDATE`, range predicates on the key.
 
+use super::shared_mirror::{self, SharedMirror};
 use super::{Backend, Entries, StoreError, Table, Tx, TxBody, TxError};
 use postgres::error::SqlState;
 use postgres::{Client, NoTls, Statement};
@@ -46,7 +47,7 @@ pub const MAX_ATTEMPTS: u32 = 200;
 const MAX_BACKOFF_MS: u64 = 32;
 
 /// A write of a transaction: the value, or `None` to remove the key.
-type Write = (&'static str, Vec<u8>, Option<Vec<u8>>);
+pub(super) type Write = (&'static str, Vec<u8>, Option<Vec<u8>>);
 
 enum Request {
     Get(&'static str, Vec<u8>),
@@ -92,6 +93,8 @@ enum Failure {
     Database(postgres::Error),
     /// The connection's thread ended (it cannot: it outlives its channels).
     Gone,
+    /// A reply that is not what was asked for, or a stored value of the wrong shape.
+    Corrupt(String),
 }
 
 impl Failure {
@@ -120,6 +123,7 @@ impl From<&Failure> for StoreError {
             Failure::Database(e) if away(e) => StoreError::Unavailable(format!("postgres: {e}")),
             Failure::Database(e) => StoreError::Backend(format!("postgres: {e}")),
             Failure::Gone => StoreError::Backend("postgres: a connection thread ended".into()),
+            Failure::Corrupt(what) => StoreError::Backend(format!("postgres: {what}")),
         }
     }
 }
@@ -230,6 +234,8 @@ fn connect(url: &str) -> Result<(Client, Prepared), postgres::Error> {
 pub struct PgBackend {
     free: Mutex<Vec<Connection>>,
     returned: Condvar,
+    /// Tenants and keys, read from memory (`shared_mirror.rs`).
+    mirror: SharedMirror,
     /// Where, without the password.
     shown: String,
 }
@@ -265,11 +271,19 @@ impl PgBackend {
         let fail = |what: &str, e: &dyn std::fmt::Display| {
             StoreError::Backend(format!("{what} PostgreSQL ({shown}): {e}"))
         };
-        std::thread::scope(|s| {
+        let feed_end = std::thread::scope(|s| {
             s.spawn(|| {
                 let mut client =
                     Client::connect(url, NoTls).map_err(|e| fail("connecting to", &e))?;
-                migrate(&mut client).map_err(|e| fail("migrating", &e))
+                migrate(&mut client).map_err(|e| fail("migrating", &e))?;
+                let end = client
+                    .query_opt(
+                        "SELECT v FROM plaza_records WHERE tbl = $1 AND k = $2",
+                        &[&Table::Counters.name(), &shared_mirror::seq_key()],
+                    )
+                    .map_err(|e| fail("reading", &e))?;
+                let end: Option<Vec<u8>> = end.map(|r| r.get(0));
+                super::counter(&shared_mirror::seq_key(), end.as_deref())
             })
             .join()
             .unwrap_or_else(|_| Err(fail("migrating", &"the migration panicked")))
@@ -288,6 +302,7 @@ impl PgBackend {
         Ok(PgBackend {
             free: Mutex::new(free),
             returned: Condvar::new(),
+            mirror: SharedMirror::new(feed_end),
             shown,
         })
     }
@@ -310,13 +325,25 @@ impl PgBackend {
     }
 }
 
-/// Apply the embedded migrations; refuse a schema with migrations this Plaza lacks.
-fn migrate(client: &mut Client) -> Result<(), refinery::Error> {
-    embedded::migrations::runner()
+/// The advisory lock hosts starting at once take around the migrations ("plaza" in ASCII).
+const MIGRATION_LOCK: i64 = 0x0070_6c61_7a61;
+
+/// Apply the embedded migrations; refuse a schema with migrations this Plaza lacks. One
+/// host at a time: several starting together on a fresh database would otherwise race to
+/// create the same tables; the others wait, then find nothing left to apply.
+fn migrate(client: &mut Client) -> Result<(), String> {
+    client
+        .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
+        .map_err(|e| e.to_string())?;
+    let applied = embedded::migrations::runner()
         .set_abort_missing(true)
         .set_abort_divergent(true)
         .run(client)
         .map(|_| ())
+        .map_err(|e| e.to_string());
+    let unlocked = client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK]);
+    applied?;
+    unlocked.map(|_| ()).map_err(|e| e.to_string())
 }
 
 /// A connection checked out; back in the pool when dropped.
@@ -432,11 +459,20 @@ impl Tx for PgTx<'_> {
 
 impl Backend for PgBackend {
     fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        if let Some(kept) = self.mirror.get(table, key) {
+            return Ok(kept);
+        }
+        let generation = self.mirror.generation(table);
         match self
             .checkout()
             .ask(Request::Get(table.name(), key.to_vec()))?
         {
-            Reply::Value(v) => Ok(v),
+            Reply::Value(v) => {
+                if let Some(g) = generation {
+                    self.mirror.fill(table, key, v.as_deref(), g);
+                }
+                Ok(v)
+            }
             _ => Err(StoreError::Backend("postgres: a mismatched reply".into())),
         }
     }
@@ -486,12 +522,25 @@ impl Backend for PgBackend {
                 return Err(TxError::Store(f.into()));
             }
             result?;
-            let writes = writes.into_iter().map(|((t, k), v)| (t, k, v)).collect();
+            let mut writes: Vec<Write> = writes.into_iter().map(|((t, k), v)| (t, k, v)).collect();
+            let touched: Vec<(Table, Vec<u8>)> = (writes.iter())
+                .filter_map(|(t, k, _)| Some((SharedMirror::table(t)?, k.clone())))
+                .collect();
+            if !touched.is_empty() {
+                match feed_end(&connection) {
+                    Ok(end) => writes.extend(shared_mirror::feed_writes(end + 1, &touched)),
+                    Err(f) if f.retry() => continue,
+                    Err(f) => return Err(TxError::Store(f.into())),
+                }
+            }
             // Committed, or rolled back by the connection's thread when the commit failed.
             let committed = connection.ask(Request::Commit(writes));
             open.ended = true;
             match committed {
-                Ok(_) => return Ok(()),
+                Ok(_) => {
+                    (self.mirror).invalidate(touched.iter().map(|(t, k)| (*t, k.as_slice())));
+                    return Ok(());
+                }
                 Err(f) if f.retry() => continue,
                 Err(f) => return Err(TxError::Store(f.into())),
             }
@@ -504,5 +553,40 @@ impl Backend for PgBackend {
     /// Every acknowledged transaction committed, and a commit is durable.
     fn flush(&self) -> Result<(), StoreError> {
         Ok(())
+    }
+
+    /// Forget the tenants and keys other hosts wrote since the last call.
+    fn follow(&self) -> Result<(), StoreError> {
+        loop {
+            let after = self.mirror.followed().to_be_bytes();
+            let request = Request::Scan {
+                table: shared_mirror::FEED,
+                from: super::scan_start(b"", Some(&after)),
+                below: None,
+                limit: FOLLOW_BATCH,
+            };
+            let Reply::Entries(entries) = self.checkout().ask(request)? else {
+                return Err(StoreError::Backend("postgres: a mismatched reply".into()));
+            };
+            (self.mirror.apply(&entries)).map_err(StoreError::Backend)?;
+            if entries.len() < FOLLOW_BATCH as usize {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Invalidation feed entries read per request.
+const FOLLOW_BATCH: i64 = 256;
+
+/// The invalidation feed's last number, read inside the transaction on `connection`
+/// (so that two transactions numbering an entry conflict, and one runs again).
+fn feed_end(connection: &Connection) -> Result<i64, Failure> {
+    let key = shared_mirror::seq_key();
+    match connection.ask(Request::Get(Table::Counters.name(), key.clone()))? {
+        Reply::Value(v) => {
+            super::counter(&key, v.as_deref()).map_err(|e| Failure::Corrupt(e.to_string()))
+        }
+        _ => Err(Failure::Corrupt("a mismatched reply".into())),
     }
 }
