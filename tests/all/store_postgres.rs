@@ -250,6 +250,21 @@ fn tenants_and_keys_are_read_from_memory_until_another_host_writes_them() {
         None,
         "not named by the feed"
     );
+    // Small whole scans are kept the same way, and dropped when a key under them is written.
+    a.put_raw(Table::Pools, &key(&[b"agency", b"p1"]), b"one")
+        .unwrap();
+    let pools = |s: &Store| {
+        s.scan_keys(Table::Pools, &prefix(&[b"agency"]), None, 100)
+            .unwrap()
+    };
+    assert_eq!(pools(&b).len(), 1);
+    sql("pools", "agency\\000p0", "behind");
+    assert_eq!(pools(&b).len(), 1, "kept");
+    a.put_raw(Table::Pools, &key(&[b"agency", b"p2"]), b"two")
+        .unwrap();
+    assert_eq!(pools(&b).len(), 1);
+    b.follow().unwrap();
+    assert_eq!(pools(&b).len(), 3, "read afresh");
     // Entries B missed (pruned): B forgets everything it kept.
     a.put_raw(Table::Keys, b"k", b"three").unwrap();
     a.put_raw(Table::Keys, b"k2", b"x").unwrap();

@@ -1,29 +1,41 @@
 //! The quote path's point reads on a database that several hosts share, served from memory.
 //!
-//! A quote reads its merchant's record and (over HTTP) its API key. On PostgreSQL each
-//! read is a round trip; the records change rarely (settings, new keys), so each host keeps
-//! the values it read, and a transaction that writes one of these tables also appends the
-//! keys it wrote to an invalidation feed, in the same transaction:
+//! A quote reads its merchant's record, (over HTTP) its API key, and for goods an agency
+//! carries, the agency's record, pools, memberships, affiliations and the promoter it
+//! credits. On PostgreSQL each read is a round trip; these records change rarely (settings,
+//! keys, an agency's set-up), so each host keeps the values and the small, whole scan
+//! results it read, and a transaction that writes one of these tables also appends the keys
+//! it wrote to an invalidation feed, in the same transaction:
 //!
 //! - the writing host drops those keys from its memory once the commit went through;
 //! - every host follows the feed ([`Backend::follow`](super::Backend::follow), with the
 //!   change feed, ten times a second) and drops the keys the others wrote. A key written on
 //!   one host is therefore read afresh by the others within about a tenth of a second
 //!   (a revoked key, a changed setting); budgets are never kept here (they are read from
-//!   the database, as commits need them exact).
+//!   the database, as commits need them exact), nor a buyer's own records (touches,
+//!   claims), which change with every share and checkout.
 //!
 //! A value read from the database is kept only if no invalidation of its table ran while it
 //! was read (each table's generation), so a read that raced a write never hides it. The
 //! feed keeps its last [`KEEP`] entries; a host that finds the entries after the last one
 //! it applied already pruned (it could not follow for a long while) forgets everything.
 
-use super::{Table, counter, key};
+use super::{Entries, Table, counter, key};
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
 
-/// The tables kept in memory: a quote's merchant and its key.
-pub(super) const MIRRORED: [Table; 3] = [Table::Tenants, Table::Keys, Table::BeneficiaryKeys];
+/// The tables kept in memory: a quote's merchant, its key, and the agency set-up a carried
+/// line is priced through.
+pub(super) const MIRRORED: [Table; 7] = [
+    Table::Tenants,
+    Table::Keys,
+    Table::BeneficiaryKeys,
+    Table::Promoters,
+    Table::Pools,
+    Table::Memberships,
+    Table::Affiliations,
+];
 
 /// The feed's table (a name of the backend's, never one of the domain's tables).
 pub(super) const FEED: &str = "invalidations";
@@ -33,6 +45,9 @@ pub(super) const KEEP: i64 = 4096;
 
 /// Keys kept per table.
 const CAPACITY: usize = 1 << 18;
+/// Scan results kept per table, and the most entries a kept result has.
+const SCANS: usize = 1 << 14;
+const SCAN_ENTRIES: usize = 256;
 
 /// The counter that numbers the feed's entries (in the domain's counters table, under a
 /// first part no tenant has).
@@ -49,6 +64,8 @@ struct Slot {
     generation: u64,
     /// `None`: absent in the database.
     values: HashMap<Vec<u8>, Option<Vec<u8>>>,
+    /// Every entry under a prefix, by prefix.
+    scans: HashMap<Vec<u8>, Arc<Entries>>,
 }
 
 #[derive(Debug)]
@@ -97,12 +114,45 @@ impl SharedMirror {
         }
     }
 
-    /// Forget `keys` of mirrored tables.
+    /// Up to `limit` kept entries under `prefix` after `after`; `None` when not kept.
+    pub fn scan(
+        &self,
+        table: Table,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Option<Entries> {
+        let all = self.slot(table)?.scans.get(prefix).cloned()?;
+        let from = after.map_or(0, |a| all.partition_point(|(k, _)| k.as_slice() <= a));
+        Some(all[from..].iter().take(limit).cloned().collect())
+    }
+
+    /// Keep a scan's result when it is every entry under `prefix` (read from the start,
+    /// fewer than asked for) and small, unless an invalidation ran since `generation`.
+    pub fn fill_scan(
+        &self,
+        table: Table,
+        (prefix, after, limit): (&[u8], Option<&[u8]>, usize),
+        entries: &Entries,
+        generation: u64,
+    ) {
+        let whole = after.is_none() && entries.len() < limit && entries.len() <= SCAN_ENTRIES;
+        let Some(mut slot) = self.slot(table).filter(|_| whole) else {
+            return;
+        };
+        if slot.generation == generation && slot.scans.len() < SCANS {
+            slot.scans
+                .insert(prefix.to_vec(), Arc::new(entries.clone()));
+        }
+    }
+
+    /// Forget `keys` of mirrored tables, and the scans that held them.
     pub fn invalidate<'a>(&self, keys: impl IntoIterator<Item = (Table, &'a [u8])>) {
         for (table, key) in keys {
             if let Some(mut slot) = self.slot(table) {
                 slot.generation += 1;
                 slot.values.remove(key);
+                slot.scans.retain(|prefix, _| !key.starts_with(prefix));
             }
         }
     }
@@ -113,6 +163,7 @@ impl SharedMirror {
             if let Some(mut slot) = self.slot(table) {
                 slot.generation += 1;
                 slot.values.clear();
+                slot.scans.clear();
             }
         }
     }
@@ -220,6 +271,42 @@ mod tests {
         m.apply(&[entry(9, &[("keys", b"x")])]).unwrap();
         assert_eq!(m.get(Table::Tenants, b"b"), None, "5 to 8 were pruned");
         assert!(m.apply(&[entry(10, &[("orders", b"x")])]).is_err());
+    }
+
+    #[test]
+    fn a_whole_scan_is_kept_until_a_key_under_its_prefix_is_written() {
+        let m = SharedMirror::new(0);
+        let entries: Entries = vec![(b"a/1".to_vec(), vec![1]), (b"a/2".to_vec(), vec![2])];
+        let g = m.generation(Table::Pools).unwrap();
+        m.fill_scan(Table::Pools, (b"a/", None, 2), &entries, g);
+        assert_eq!(
+            m.scan(Table::Pools, b"a/", None, 10),
+            None,
+            "maybe not all of it"
+        );
+        m.fill_scan(Table::Pools, (b"a/", Some(b"a/0"), 10), &entries, g);
+        assert_eq!(
+            m.scan(Table::Pools, b"a/", None, 10),
+            None,
+            "not from the start"
+        );
+        m.fill_scan(Table::Pools, (b"a/", None, 10), &entries, g);
+        assert_eq!(m.scan(Table::Pools, b"a/", None, 10).unwrap(), entries);
+        let page = m.scan(Table::Pools, b"a/", Some(b"a/1"), 1).unwrap();
+        assert_eq!(page, entries[1..].to_vec());
+        m.invalidate([(Table::Pools, &b"b/1"[..])]);
+        assert!(
+            m.scan(Table::Pools, b"a/", None, 10).is_some(),
+            "another prefix"
+        );
+        m.invalidate([(Table::Pools, &b"a/3"[..])]);
+        assert_eq!(m.scan(Table::Pools, b"a/", None, 10), None);
+        m.fill_scan(Table::Pools, (b"a/", None, 10), &entries, g);
+        assert_eq!(
+            m.scan(Table::Pools, b"a/", None, 10),
+            None,
+            "read before the write"
+        );
     }
 
     #[test]
