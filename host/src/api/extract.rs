@@ -59,7 +59,7 @@ impl FromRequestParts<AppState> for Caller {
             return Err(ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate_limited",
-                "this tenant is over its request rate; retry after the given seconds",
+                "this tenant is over its request rate on this host; retry after the given seconds",
             )
             .retry_after(wait));
         }

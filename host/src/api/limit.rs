@@ -1,6 +1,8 @@
 //! Per-tenant request rate limits (GCRA, from the `governor` crate), on the host's clock so
 //! that tests move time instead of sleeping. A tenant over its rate gets 429 `rate_limited`
-//! with `Retry-After`; other tenants are not affected. The operator is not limited.
+//! with `Retry-After`; other tenants are not affected. The operator is not limited. Each
+//! host counts its own requests: several hosts behind a balancer allow a tenant up to their
+//! number times the rate.
 
 use crate::clock::SharedClock;
 use governor::clock::Clock as _;

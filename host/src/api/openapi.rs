@@ -224,7 +224,7 @@ fn complete(path: &str, op: &mut Operation) {
         add("403", &needs);
         add(
             "429",
-            "`rate_limited` (the tenant is over its request rate) or `busy`; see `Retry-After`",
+            "`rate_limited` (the tenant is over its request rate on the host that answered: each host of several counts its own) or `busy`; see `Retry-After`",
         );
     }
     if !names.is_empty() {

@@ -1,6 +1,7 @@
 //! The circuit breaker: a plugin that faults many times in a row for one tenant is
 //! switched off for that tenant for a cool-down, so a broken rule costs one cheap check
-//! per quote instead of a full run to its fuel limit.
+//! per quote instead of a full run to its fuel limit. Each host keeps its own breakers: on
+//! several hosts, a plugin is switched off on each host where it faulted.
 //!
 //! - Keyed by tenant and plugin: one tenant's bad carts never switch identical bytes off
 //!   for another tenant.

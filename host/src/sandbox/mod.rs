@@ -85,7 +85,9 @@ pub enum StepError {
     InvariantBroken { violations: Vec<String> },
     #[error("could not instantiate: {message}")]
     Instantiate { message: String },
-    #[error("the plugin failed {failures} times in a row and is switched off for now")]
+    #[error(
+        "the plugin failed {failures} times in a row on this host and is switched off here for now"
+    )]
     CircuitOpen { failures: u32 },
 }
 
