@@ -21,6 +21,7 @@ mod market;
 mod plans;
 mod plaza;
 mod points;
+mod scaffold;
 
 #[derive(Parser)]
 #[command(
@@ -139,6 +140,9 @@ enum Command {
     /// GMV incentive events: start one, register, review, report facts, progress.
     #[command(subcommand)]
     Incentive(incentives::IncentiveCommand),
+    /// Write rules: scaffold a rule crate anywhere (`new`), build and check it (`build`).
+    #[command(subcommand)]
+    Plugin(scaffold::PluginCommand),
     /// Pay out every settleable commission share up to a time (a settlement run; running
     /// the same id again answers the same run and pays nothing twice).
     Settle {
@@ -448,6 +452,7 @@ pub fn main() -> anyhow::Result<()> {
         Command::Points(command) => print(points::points(command)?),
         Command::Gift(command) => print(gifts::gift(command)?),
         Command::Incentive(command) => print(incentives::incentive(command)?),
+        Command::Plugin(command) => print(scaffold::plugin(command)?),
         Command::Settle {
             server,
             settlement_id,

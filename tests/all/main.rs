@@ -4,6 +4,7 @@
 
 mod anti_pyramid;
 mod attribution;
+mod author_journey;
 mod change_feed;
 mod composed;
 mod coupon_redemption;

@@ -1,0 +1,73 @@
+//! {{name}}: 满减 — a fixed amount off an order that spends enough.
+//!
+//! Configuration: `{"threshold": 10000, "discount": 1000}` (fen): ¥10 off from ¥100.
+
+use plaza_plugin_sdk::prelude::*;
+use serde::Deserialize;
+
+/// The rule.
+#[derive(Debug)]
+pub struct {{Type}};
+
+/// See the crate docs.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    threshold: Money,
+    discount: Money,
+}
+
+impl Rule for {{Type}} {
+    type Config = Config;
+    const NAME: &'static str = env!("CARGO_PKG_NAME");
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    const STAGE: Stage = Stage::StorePromotion;
+    const DESCRIPTION: &'static str = env!("CARGO_PKG_DESCRIPTION");
+    const CONFIG_SCHEMA: &'static str = r#"{"type":"object","additionalProperties":false,"required":["threshold","discount"],"properties":{"threshold":{"type":"integer","minimum":0},"discount":{"type":"integer","minimum":1}}}"#;
+
+    fn validate(config: &Config) -> Result<(), String> {
+        if config.threshold.0 < 0 {
+            return Err("threshold must not be negative".into());
+        }
+        if config.discount.0 <= 0 {
+            return Err("discount must be positive".into());
+        }
+        Ok(())
+    }
+
+    fn evaluate(config: &Config, input: &Input) -> Result<Vec<Effect>, String> {
+        if input.threshold_amount() < config.threshold {
+            return Ok(vec![]);
+        }
+        let discount = config.discount.min(input.payable_total());
+        let label = format!("满{}减{}", config.threshold, config.discount);
+        Ok(vec![Effect::order_discount(discount, label)])
+    }
+}
+
+plaza_plugin_sdk::export_rule!({{Type}});
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use plaza_plugin_sdk::testing::{cart, line, run};
+
+    const CFG: &str = r#"{"threshold":10000,"discount":1000}"#;
+
+    #[test]
+    fn takes_the_discount_from_the_threshold_on() {
+        let under = cart().line(line("tea", Money(9_999), 1)).input();
+        assert!(run::<{{Type}}>(CFG, &under).unwrap().is_empty());
+        let over = cart().line(line("tea", Money(6_800), 2)).input();
+        assert_eq!(
+            run::<{{Type}}>(CFG, &over).unwrap(),
+            vec![Effect::order_discount(Money(1_000), "满¥100.00减¥10.00")]
+        );
+    }
+
+    #[test]
+    fn refuses_a_discount_of_nothing() {
+        let cfg = r#"{"threshold":10000,"discount":0}"#;
+        assert!(run::<{{Type}}>(cfg, &cart().input()).is_err());
+    }
+}
