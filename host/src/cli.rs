@@ -22,6 +22,7 @@ mod plans;
 mod plaza;
 mod points;
 mod scaffold;
+mod shadow;
 
 #[derive(Parser)]
 #[command(
@@ -140,6 +141,11 @@ enum Command {
     /// GMV incentive events: start one, register, review, report facts, progress.
     #[command(subcommand)]
     Incentive(incentives::IncentiveCommand),
+    /// Show which quotes are kept for shadow runs, or change it.
+    Recording(shadow::RecordingArgs),
+    /// Run a candidate plan version over the plan's recorded carts and report the
+    /// difference it would have made (nothing is written).
+    Shadow(shadow::ShadowArgs),
     /// Write rules: scaffold a rule crate anywhere (`new`), build and check it (`build`).
     #[command(subcommand)]
     Plugin(scaffold::PluginCommand),
@@ -281,6 +287,8 @@ enum Listing {
     Keys { tenant: String },
     /// Every tenant (the operator's).
     Tenants,
+    /// The quotes kept for shadow runs.
+    Recordings,
     /// The tenant's settlement runs.
     Settlements,
     /// The statements of one settlement run.
@@ -327,6 +335,7 @@ impl Listing {
             Listing::Ledger { order } => format!("/v1/orders/{}/ledger", escape(order)),
             Listing::Keys { tenant } => format!("/v1/tenants/{}/keys", escape(tenant)),
             Listing::Tenants => "/v1/tenants".into(),
+            Listing::Recordings => "/v1/recordings".into(),
             Listing::Settlements => "/v1/settlements".into(),
             Listing::SettlementStatements { settlement } => {
                 format!("/v1/settlements/{}/statements", escape(settlement))
@@ -453,6 +462,8 @@ pub fn main() -> anyhow::Result<()> {
         Command::Gift(command) => print(gifts::gift(command)?),
         Command::Incentive(command) => print(incentives::incentive(command)?),
         Command::Plugin(command) => print(scaffold::plugin(command)?),
+        Command::Recording(args) => print(shadow::recording(args)?),
+        Command::Shadow(args) => print(shadow::shadow(args)?),
         Command::Settle {
             server,
             settlement_id,

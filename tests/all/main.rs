@@ -49,6 +49,7 @@ mod settlement;
 mod settlement_durability;
 mod settlement_model;
 mod several_hosts;
+mod shadow;
 mod simulation;
 mod snapshot;
 mod store_postgres;

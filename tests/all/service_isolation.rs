@@ -49,6 +49,11 @@ fn another_tenants_key_is_refused_on_every_private_endpoint() {
         ("POST", format!("{plan}/rollback"), Some(json!({}))),
         ("POST", format!("{plan}/quote"), Some(demo_cart())),
         ("POST", format!("{plan}/quote?version=1"), Some(demo_cart())),
+        (
+            "POST",
+            format!("{plan}/shadow"),
+            Some(json!({"version": 1})),
+        ),
         ("GET", "/v1/orders/order-1".into(), None),
         ("GET", "/v1/orders/order-1/ledger".into(), None),
         ("GET", "/v1/orders/order-1/parties".into(), None),
@@ -156,6 +161,26 @@ fn another_tenants_key_is_refused_on_every_private_endpoint() {
     let settings = json!({"payment_timeout_ms": 60_000, "after_sale_ms": 0});
     assert_eq!(other.put("/v1/settings/orders", &settings).status, 200);
     assert_ne!(owner.get("/v1/settings/orders").body, settings);
+    let recording = json!({"enabled": false, "every": 1, "keep": 5, "keep_ms": 3_600_000});
+    assert_eq!(other.put("/v1/settings/recording", &recording).status, 200);
+    assert_ne!(owner.get("/v1/settings/recording").body, recording);
+    // Recorded quotes are the recorder's: the owner's carts are not listed to another.
+    let mut every = owner.get("/v1/settings/recording").body;
+    every["every"] = json!(1);
+    assert_eq!(owner.put("/v1/settings/recording", &every).status, 200);
+    assert_eq!(
+        owner.post(&format!("{plan}/quote"), &demo_cart()).status,
+        200
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while owner.get("/v1/recordings").body["items"] == json!([]) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the quote was never recorded"
+        );
+        std::thread::yield_now();
+    }
+    assert_eq!(other.get("/v1/recordings").body["items"], json!([]));
     let owners_cursor = owner.get("/v1/orders?limit=1").body["next"].clone();
     if let Some(cursor) = owners_cursor.as_str() {
         let borrowed = other.get(&format!("/v1/orders?after={cursor}"));
@@ -244,6 +269,15 @@ fn roles_limit_what_a_key_may_do() {
     );
     let tenants = admin.get("/v1/tenants");
     assert_eq!(tenants.status, 403, "tenants are the operator's");
+    // Recorded carts and shadow runs are for those who write plans.
+    let shadow = json!({"version": 1});
+    assert_eq!(checkout.get("/v1/recordings").status, 403);
+    assert_eq!(checkout.post("/v1/plans/flash/shadow", &shadow).status, 403);
+    assert_eq!(author.get("/v1/recordings").status, 200);
+    assert_eq!(author.post("/v1/plans/flash/shadow", &shadow).status, 200);
+    let off = json!({"enabled": false});
+    assert_eq!(checkout.put("/v1/settings/recording", &off).status, 403);
+    assert_eq!(author.put("/v1/settings/recording", &off).status, 403);
     let operator_quote = operator.post("/v1/plans/flash/quote", &demo_cart());
     assert_eq!(
         operator_quote.status, 403,

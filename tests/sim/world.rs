@@ -7,8 +7,8 @@ use super::{Summary, ops::Pending};
 use anyhow::{Context as _, Result, bail, ensure};
 use plaza::clock::ManualClock;
 use plaza::domain::{
-    BreakerConfig, LedgerEntry, NewTenant, Order, Plaza, PoolConfig, Principal, Quotas, Role,
-    Settings, TenantKind, Visibility,
+    BreakerConfig, LedgerEntry, NewTenant, Order, Plaza, PoolConfig, Principal, Quotas,
+    RecordingSettings, Role, Settings, TenantKind, Visibility,
 };
 use plaza::metrics::Metrics;
 use plaza::sandbox::{ArtifactCache, Limits, Sandbox};
@@ -235,6 +235,13 @@ impl World {
                     kind: TenantKind::Merchant,
                 };
                 plaza.create_tenant(&Principal::Operator, new).await?;
+                // Recording samples write off the answer's path, on their own time: the
+                // simulation keeps every write on its own schedule.
+                let off = RecordingSettings {
+                    enabled: false,
+                    ..RecordingSettings::default()
+                };
+                plaza.set_recording_settings(&who, off).await?;
                 for (_, bytes) in plaza::examples::EXAMPLE_PLUGINS {
                     plaza
                         .upload_plugin(&who, bytes.to_vec(), Visibility::Private)

@@ -24,6 +24,7 @@ mod points;
 mod samples;
 mod settings;
 mod settlements;
+mod shadow;
 mod strict;
 mod tenants;
 
@@ -157,6 +158,12 @@ pub fn app(state: AppState, max_body_bytes: usize) -> Router {
             "/v1/settings/orders",
             get(settings::get_orders).put(settings::set_orders),
         )
+        .route(
+            "/v1/settings/recording",
+            get(shadow::get_settings).put(shadow::set_settings),
+        )
+        .route("/v1/recordings", get(shadow::list))
+        .route("/v1/plans/{plan}/shadow", post(shadow::shadow))
         .route(
             "/v1/settings/points",
             get(points::get_settings).put(points::set_settings),

@@ -7,7 +7,7 @@
 use super::samples::Samples;
 use super::{
     ErrorBody, affiliations, coupons, grants, help, incentives, market, ops, orders, plans, plaza,
-    plugins, points, settings, settlements, tenants,
+    plugins, points, settings, settlements, shadow, tenants,
 };
 use crate::domain::MAX_IDEMPOTENCY_KEY;
 use crate::shape;
@@ -32,6 +32,7 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder};
         settlements::balance, settlements::beneficiary_statements, settlements::create_key,
         settlements::report,
         settings::get_orders, settings::set_orders,
+        shadow::get_settings, shadow::set_settings, shadow::list, shadow::shadow,
         market::invite, market::list, market::get, market::accept, market::suspend, market::reinstate,
         market::unbind, market::record_touch, market::touch, market::buyer_touches,
         market::get_settings, market::set_settings,

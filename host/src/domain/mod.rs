@@ -45,11 +45,13 @@ pub mod pool;
 pub mod promoters;
 mod quota;
 mod quote;
+pub mod recording;
 mod refund;
 mod refund_lines;
 mod registry;
 mod report;
 pub mod settlement;
+mod shadow;
 mod tenants;
 pub mod timers;
 
@@ -88,12 +90,14 @@ pub use promoters::{
     AcceptInvite, Acceptance, BindingState, Invitation, NewPromoter, PartyKind, Promoter,
 };
 pub use quote::StepUsage;
+pub use recording::{Recorded, RecordingSettings};
 pub use registry::{PluginRecord, Visibility};
 pub use report::{CommissionFigures, FunderCost, Report, ReportQuery, StepCost};
 pub use settlement::{
     BalanceFigures, BeneficiaryBalance, MerchantBalance, Settlement, SettlementRequest, Statement,
     StatementLine,
 };
+pub use shadow::{Outcome, ShadowCart, ShadowDifference, ShadowReport, ShadowRequest, Totals};
 pub use tenants::{
     IssuedKey, KeyRecord, NewKey, NewTenant, Principal, Role, Tenant, TenantKind, key_hash,
 };
@@ -184,6 +188,8 @@ pub struct Plaza {
     host: String,
     /// The last change feed entry this host applied.
     followed: std::sync::atomic::AtomicI64,
+    /// Which quotes are sampled for shadow runs, and their writes.
+    recorder: recording::Recorder,
 }
 
 impl std::fmt::Debug for Plaza {
@@ -253,6 +259,7 @@ impl Plaza {
             activated,
             host,
             followed: std::sync::atomic::AtomicI64::new(followed),
+            recorder: recording::Recorder::default(),
         };
         let (plugins, compiled) = plaza.load_registry()?;
         let active_plans = plaza.load_active_plans()?;

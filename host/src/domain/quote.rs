@@ -54,6 +54,11 @@ impl Plaza {
         let (cart, report, carry) = (attributed.cart, attributed.report, attributed.carry);
         let mut cart = cart;
         let presented = self.present(&tenant, plan, &mut cart, live_room.as_deref())?;
+        // The cart the plan runs, when this quote is one to record.
+        let sampled = matches!(source, Source::Active(_))
+            .then(|| self.sample(&tenant))
+            .flatten()
+            .map(|settings| (settings, cart.clone()));
         let me = self.clone();
         let (owner, plan) = (tenant.clone(), plan.to_owned());
         let mut quote = self
@@ -75,6 +80,16 @@ impl Plaza {
             })
             .await??;
         quote.attribution = Some(report);
+        if let Some((settings, cart)) = sampled {
+            let recorded = super::recording::Recorded {
+                seq: 0,
+                plan: quote.plan.id.clone(),
+                version: quote.plan.version,
+                at_ms: self.now_ms(),
+                cart,
+            };
+            self.record(&tenant, settings, recorded);
+        }
         Ok(quote)
     }
 

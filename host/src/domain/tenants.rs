@@ -39,6 +39,9 @@ pub struct Tenant {
     /// The member points program (`/v1/settings/points`).
     #[serde(default)]
     pub points: super::points::PointsSettings,
+    /// Which quotes are kept for shadow runs (`/v1/settings/recording`).
+    #[serde(default)]
+    pub recording: super::recording::RecordingSettings,
 }
 
 #[derive(Clone, Debug, Deserialize, ToSchema)]
@@ -243,6 +246,7 @@ impl Plaza {
             orders: OrderSettings::default(),
             attribution: Default::default(),
             points: Default::default(),
+            recording: Default::default(),
         };
         if !self
             .store

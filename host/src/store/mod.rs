@@ -157,11 +157,13 @@ pub enum Table {
     IncentiveStandings,
     /// Its rewards ledger: event \0 participant \0 seq (u32 BE) → `RewardEntry`.
     IncentiveLedger,
+    /// Sampled quote inputs, a ring per tenant: tenant \0 slot (u32 BE) → `Recorded`.
+    Recordings,
 }
 
 impl Table {
     /// Every table, in a fixed order.
-    pub const ALL: [Table; 56] = [
+    pub const ALL: [Table; 57] = [
         Table::Tenants,
         Table::Keys,
         Table::Plugins,
@@ -218,6 +220,7 @@ impl Table {
         Table::IncentiveEntrants,
         Table::IncentiveStandings,
         Table::IncentiveLedger,
+        Table::Recordings,
     ];
 
     /// The table's name in the database.
@@ -279,6 +282,7 @@ impl Table {
             Table::IncentiveEntrants => "incentive_entrants",
             Table::IncentiveStandings => "incentive_standings",
             Table::IncentiveLedger => "incentive_ledger",
+            Table::Recordings => "recordings",
         }
     }
 }

@@ -1,0 +1,53 @@
+//! `/v1/settings/recording`, `/v1/recordings` and `/v1/plans/{plan}/shadow`: the sample of
+//! quotes kept for shadow runs, and a candidate version run over it.
+
+use super::extract::Paging;
+use super::{ApiError, AppState, Body, Caller, ErrorBody, PathParams};
+use crate::domain::{Page, PageQuery, Recorded, RecordingSettings, ShadowReport, ShadowRequest};
+use axum::Json;
+use axum::extract::State;
+
+#[utoipa::path(get, path = "/v1/settings/recording", operation_id = "get_recording_settings", tag = "settings", security(("bearer" = ["admin", "author", "checkout"])),
+    responses((status = 200, body = RecordingSettings, description = "The defaults (on, one quote in 100, 1000 carts, 7 days) until the tenant saves its own")))]
+pub async fn get_settings(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+) -> Result<Json<RecordingSettings>, ApiError> {
+    Ok(Json(app.plaza.recording_settings(&who)?))
+}
+
+#[utoipa::path(put, path = "/v1/settings/recording", operation_id = "set_recording_settings", tag = "settings", security(("bearer" = ["admin"])), request_body = RecordingSettings,
+    responses((status = 200, body = RecordingSettings, description = "Saved: the next quotes are sampled by it"),
+        (status = 422, body = ErrorBody, description = "A setting out of its bounds")))]
+pub async fn set_settings(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+    Body(settings): Body<RecordingSettings>,
+) -> Result<Json<RecordingSettings>, ApiError> {
+    Ok(Json(
+        app.plaza.set_recording_settings(&who, settings).await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/v1/recordings", operation_id = "list_recordings", tag = "plans", security(("bearer" = ["admin", "author"])), params(PageQuery),
+    responses((status = 200, body = Page<Recorded>, description = "The recorded quotes kept, in ring order (each with its number, `seq`)")))]
+pub async fn list(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+    Paging(at): Paging,
+) -> Result<Json<Page<Recorded>>, ApiError> {
+    Ok(Json(app.plaza.list_recordings(&who, &at)?))
+}
+
+#[utoipa::path(post, path = "/v1/plans/{plan}/shadow", operation_id = "shadow_plan", tag = "plans", security(("bearer" = ["admin", "author"])), request_body = ShadowRequest,
+    responses((status = 200, body = ShadowReport, description = "The candidate version against the version that answered, over the plan's recorded carts; nothing is written"),
+        (status = 404, body = ErrorBody, description = "not_found: no such plan or version"),
+        (status = 422, body = ErrorBody, description = "The candidate or a recorded version no longer prepares (a plugin refused its configuration)")))]
+pub async fn shadow(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+    PathParams(plan): PathParams<String>,
+    Body(request): Body<ShadowRequest>,
+) -> Result<Json<ShadowReport>, ApiError> {
+    Ok(Json(app.plaza.shadow(&who, &plan, request).await?))
+}

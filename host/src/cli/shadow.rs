@@ -1,0 +1,67 @@
+//! `plaza recording` and `plaza shadow`: which quotes are kept for shadow runs, and a
+//! candidate plan version run over them (`plaza list recordings` lists what is kept).
+
+use super::ServerArgs;
+use crate::client::escape;
+use clap::Args;
+use serde_json::{Value, json};
+
+#[derive(Args)]
+pub(super) struct RecordingArgs {
+    #[command(flatten)]
+    server: ServerArgs,
+    /// Keep a sample of quotes (true) or stop (false).
+    #[arg(long)]
+    enabled: Option<bool>,
+    /// Record one quote in this many (1 to 10000).
+    #[arg(long)]
+    every: Option<u32>,
+    /// Carts kept, the oldest overwritten (1 to 10000).
+    #[arg(long)]
+    keep: Option<u32>,
+    /// Replay no cart older than this (ms, an hour to 30 days).
+    #[arg(long)]
+    keep_ms: Option<i64>,
+}
+
+pub(super) fn recording(args: RecordingArgs) -> anyhow::Result<Value> {
+    args.server.client().settings(
+        "/v1/settings/recording",
+        &[
+            ("enabled", args.enabled.map(Into::into)),
+            ("every", args.every.map(Into::into)),
+            ("keep", args.keep.map(Into::into)),
+            ("keep_ms", args.keep_ms.map(Into::into)),
+        ],
+    )
+}
+
+#[derive(Args)]
+pub(super) struct ShadowArgs {
+    #[command(flatten)]
+    server: ServerArgs,
+    /// The plan whose recorded carts to replay.
+    #[arg(long)]
+    plan: String,
+    /// The candidate version (a stored one).
+    #[arg(long)]
+    version: u32,
+    /// Only carts quoted at or after (ms since the Unix epoch).
+    #[arg(long)]
+    from_ms: Option<i64>,
+    /// Only carts quoted before (ms since the Unix epoch).
+    #[arg(long)]
+    to_ms: Option<i64>,
+}
+
+pub(super) fn shadow(args: ShadowArgs) -> anyhow::Result<Value> {
+    let mut body = json!({ "version": args.version });
+    if let Some(from) = args.from_ms {
+        body["from_ms"] = from.into();
+    }
+    if let Some(to) = args.to_ms {
+        body["to_ms"] = to.into();
+    }
+    let path = format!("/v1/plans/{}/shadow", escape(&args.plan));
+    args.server.client().post_json(&path, &body)
+}
