@@ -146,6 +146,9 @@ enum Command {
     /// Run a candidate plan version over the plan's recorded carts and report the
     /// difference it would have made (nothing is written).
     Shadow(shadow::ShadowArgs),
+    /// Run a candidate version next to live traffic on the recorded quotes (`--version`),
+    /// stop it (`--off`), or show what it would have changed so far.
+    LiveShadow(shadow::LiveShadowArgs),
     /// Write rules: scaffold a rule crate anywhere (`new`), build and check it (`build`).
     #[command(subcommand)]
     Plugin(scaffold::PluginCommand),
@@ -464,6 +467,7 @@ pub fn main() -> anyhow::Result<()> {
         Command::Plugin(command) => print(scaffold::plugin(command)?),
         Command::Recording(args) => print(shadow::recording(args)?),
         Command::Shadow(args) => print(shadow::shadow(args)?),
+        Command::LiveShadow(args) => print(shadow::live_shadow(args)?),
         Command::Settle {
             server,
             settlement_id,

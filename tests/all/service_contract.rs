@@ -59,7 +59,9 @@ fn request(method: &str, path: &str) -> (String, Option<Value>) {
             Some(json!({"touch_id": "t-1", "buyer": "b-42", "promoter": "p-1001", "at_ms": 0}))
         }
         (_, "/v1/settings/attribution") => Some(json!({"source": "checkout"})),
-        (_, "/v1/plans/{plan}/shadow") => Some(json!({"version": 1})),
+        (_, "/v1/plans/{plan}/shadow" | "/v1/plans/{plan}/live-shadow") => {
+            Some(json!({"version": 1}))
+        }
         (_, "/v1/offers/{offer}") => Some(json!({"spus": ["cup-set"], "service_rate_ppm": 1000})),
         (_, "/v1/pools/{pool}") => Some(json!({
             "name": "Pool",

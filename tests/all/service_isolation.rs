@@ -54,6 +54,12 @@ fn another_tenants_key_is_refused_on_every_private_endpoint() {
             format!("{plan}/shadow"),
             Some(json!({"version": 1})),
         ),
+        ("GET", format!("{plan}/live-shadow"), None),
+        (
+            "PUT",
+            format!("{plan}/live-shadow"),
+            Some(json!({"version": 1})),
+        ),
         ("GET", "/v1/orders/order-1".into(), None),
         ("GET", "/v1/orders/order-1/ledger".into(), None),
         ("GET", "/v1/orders/order-1/parties".into(), None),
@@ -91,6 +97,7 @@ fn another_tenants_key_is_refused_on_every_private_endpoint() {
         let answer = match (*method, body) {
             ("GET", _) => other.get(path),
             ("DELETE", _) => other.delete(path),
+            ("PUT", Some(body)) => other.put(path, body),
             (_, Some(body)) => other.post(path, body),
             _ => unreachable!(),
         };
@@ -275,6 +282,11 @@ fn roles_limit_what_a_key_may_do() {
     assert_eq!(checkout.post("/v1/plans/flash/shadow", &shadow).status, 403);
     assert_eq!(author.get("/v1/recordings").status, 200);
     assert_eq!(author.post("/v1/plans/flash/shadow", &shadow).status, 200);
+    let live = "/v1/plans/flash/live-shadow";
+    assert_eq!(checkout.put(live, &shadow).status, 403);
+    assert_eq!(checkout.get(live).status, 403);
+    assert_eq!(author.put(live, &shadow).status, 200);
+    assert_eq!(author.get(live).status, 200);
     let off = json!({"enabled": false});
     assert_eq!(checkout.put("/v1/settings/recording", &off).status, 403);
     assert_eq!(author.put("/v1/settings/recording", &off).status, 403);

@@ -185,3 +185,61 @@ fn a_candidate_changing_one_tier_reports_the_hand_computed_difference() {
     let missing = shop.post("/v1/plans/autumn/shadow", &json!({"version": 9}));
     assert_eq!(missing.status, 404, "{}", missing.text);
 }
+
+#[test]
+fn a_live_shadow_never_changes_an_answer_and_totals_what_it_would_have_changed() {
+    let server = Server::start();
+    let shop = merchant(&server);
+    recording(
+        &shop,
+        json!({"enabled": true, "every": 1, "keep": 100, "keep_ms": 3_600_000}),
+    );
+    assert_eq!(shop.post("/v1/plans", &tiers(1500)).status, 201);
+    let prices = [20_000, 5_000, 15_000, 40_000];
+    let quote_all = || -> Vec<String> {
+        (prices.iter().enumerate())
+            .map(|(i, p)| {
+                let q = shop.post("/v1/plans/autumn/quote", &cart(&format!("b-{i}"), *p));
+                assert_eq!(q.status, 200, "{}", q.text);
+                q.text
+            })
+            .collect()
+    };
+    let plain = quote_all();
+    kept_once(&shop, 4);
+    let set = shop.put("/v1/plans/autumn/live-shadow", &json!({"version": 2}));
+    assert_eq!(set.status, 200, "{}", set.text);
+    assert_eq!(set.body["shadow"], 2);
+    assert_eq!(set.body["active"], 1, "the active version is unchanged");
+    let shadowed = quote_all();
+    assert_eq!(
+        shadowed, plain,
+        "byte-identical answers while the candidate runs"
+    );
+    kept_once(&shop, 8);
+    // Only the quotes recorded while version 2 ran count: ¥5 more off each of the two
+    // carts in the first tier.
+    let report = shop.get("/v1/plans/autumn/live-shadow");
+    assert_eq!(report.status, 200, "{}", report.text);
+    assert_eq!(report.body["version"], 2);
+    assert_eq!(report.body["carts"], 4);
+    assert_eq!(report.body["changed"], 2);
+    assert_eq!(report.body["baseline"]["discount"], 6000);
+    assert_eq!(report.body["candidate"]["discount"], 7000);
+    assert_eq!(
+        report.body["difference"],
+        json!({"payable": -1000, "discount": 1000, "commission": 0, "errors": 0})
+    );
+    // It survives a restart (the plan's head names it) and stops on request.
+    let server = server.restart();
+    let shop = Api::new(&server.base, shop.key.as_deref().unwrap());
+    assert_eq!(shop.get("/v1/plans/autumn").body["shadow"], 2);
+    let stopped = shop.put("/v1/plans/autumn/live-shadow", &json!({"version": null}));
+    assert_eq!(stopped.status, 200, "{}", stopped.text);
+    assert!(stopped.body.get("shadow").is_none(), "{}", stopped.text);
+    let after = shop.get("/v1/plans/autumn/live-shadow");
+    assert_eq!(after.body["version"], Value::Null);
+    assert_eq!(after.body["carts"], 0);
+    let missing = shop.put("/v1/plans/autumn/live-shadow", &json!({"version": 9}));
+    assert_eq!(missing.status, 404, "{}", missing.text);
+}

@@ -165,6 +165,10 @@ pub fn app(state: AppState, max_body_bytes: usize) -> Router {
         .route("/v1/recordings", get(shadow::list))
         .route("/v1/plans/{plan}/shadow", post(shadow::shadow))
         .route(
+            "/v1/plans/{plan}/live-shadow",
+            get(shadow::live_report).put(shadow::set_live),
+        )
+        .route(
             "/v1/settings/points",
             get(points::get_settings).put(points::set_settings),
         )

@@ -33,6 +33,7 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder};
         settlements::report,
         settings::get_orders, settings::set_orders,
         shadow::get_settings, shadow::set_settings, shadow::list, shadow::shadow,
+        shadow::set_live, shadow::live_report,
         market::invite, market::list, market::get, market::accept, market::suspend, market::reinstate,
         market::unbind, market::record_touch, market::touch, market::buyer_touches,
         market::get_settings, market::set_settings,

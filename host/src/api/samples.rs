@@ -50,7 +50,7 @@ fn body_example(operation: &str) -> Option<Value> {
             json!({"refund_id": "refund-1", "lines": [{"line": "l1", "quantity": 1}]})
         }
         "activate_plan" => json!({"version": 1}),
-        "shadow_plan" => json!({"version": 1}),
+        "shadow_plan" | "set_live_shadow" => json!({"version": 1}),
         "set_recording_settings" => {
             json!({"enabled": true, "every": 10, "keep": 1000, "keep_ms": 604800000})
         }

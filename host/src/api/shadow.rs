@@ -1,9 +1,13 @@
-//! `/v1/settings/recording`, `/v1/recordings` and `/v1/plans/{plan}/shadow`: the sample of
-//! quotes kept for shadow runs, and a candidate version run over it.
+//! `/v1/settings/recording`, `/v1/recordings`, `/v1/plans/{plan}/shadow` and
+//! `/v1/plans/{plan}/live-shadow`: the sample of quotes kept for shadow runs, a candidate
+//! version run over it, and a candidate run next to live traffic.
 
 use super::extract::Paging;
 use super::{ApiError, AppState, Body, Caller, ErrorBody, PathParams};
-use crate::domain::{Page, PageQuery, Recorded, RecordingSettings, ShadowReport, ShadowRequest};
+use crate::domain::{
+    LiveShadowReport, LiveShadowRequest, Page, PageQuery, PlanHead, Recorded, RecordingSettings,
+    ShadowReport, ShadowRequest,
+};
 use axum::Json;
 use axum::extract::State;
 
@@ -50,4 +54,32 @@ pub async fn shadow(
     Body(request): Body<ShadowRequest>,
 ) -> Result<Json<ShadowReport>, ApiError> {
     Ok(Json(app.plaza.shadow(&who, &plan, request).await?))
+}
+
+#[utoipa::path(put, path = "/v1/plans/{plan}/live-shadow", operation_id = "set_live_shadow", tag = "plans", security(("bearer" = ["admin", "author"])), request_body = LiveShadowRequest,
+    responses((status = 200, body = PlanHead, description = "From now on the version runs next to the active one on each recorded quote (its `shadow`), never answering; `null` stops it"),
+        (status = 404, body = ErrorBody, description = "not_found: no such plan or version"),
+        (status = 422, body = ErrorBody, description = "The version no longer prepares (a plugin refused its configuration)")))]
+pub async fn set_live(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+    PathParams(plan): PathParams<String>,
+    Body(request): Body<LiveShadowRequest>,
+) -> Result<Json<PlanHead>, ApiError> {
+    Ok(Json(
+        app.plaza
+            .set_live_shadow(&who, &plan, request.version)
+            .await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/v1/plans/{plan}/live-shadow", operation_id = "live_shadow_report", tag = "plans", security(("bearer" = ["admin", "author"])),
+    responses((status = 200, body = LiveShadowReport, description = "What the running candidate would have changed on the quotes recorded so far"),
+        (status = 404, body = ErrorBody, description = "not_found: no such plan")))]
+pub async fn live_report(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+    PathParams(plan): PathParams<String>,
+) -> Result<Json<LiveShadowReport>, ApiError> {
+    Ok(Json(app.plaza.live_shadow_report(&who, &plan)?))
 }

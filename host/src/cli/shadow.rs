@@ -65,3 +65,29 @@ pub(super) fn shadow(args: ShadowArgs) -> anyhow::Result<Value> {
     let path = format!("/v1/plans/{}/shadow", escape(&args.plan));
     args.server.client().post_json(&path, &body)
 }
+
+#[derive(Args)]
+pub(super) struct LiveShadowArgs {
+    #[command(flatten)]
+    server: ServerArgs,
+    /// The plan.
+    #[arg(long)]
+    plan: String,
+    /// Run this stored version in shadow next to the active one from now on.
+    #[arg(long, conflicts_with = "off")]
+    version: Option<u32>,
+    /// Stop the shadow.
+    #[arg(long)]
+    off: bool,
+}
+
+/// Set or stop the plan's live shadow; with neither, show what it would have changed.
+pub(super) fn live_shadow(args: LiveShadowArgs) -> anyhow::Result<Value> {
+    let path = format!("/v1/plans/{}/live-shadow", escape(&args.plan));
+    let client = args.server.client();
+    match (args.version, args.off) {
+        (Some(v), _) => client.put_json(&path, &json!({ "version": v })),
+        (None, true) => client.put_json(&path, &json!({ "version": null })),
+        (None, false) => client.get(&path),
+    }
+}

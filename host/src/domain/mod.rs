@@ -31,6 +31,7 @@ pub mod incentives;
 mod layers;
 mod ledger;
 pub mod lifecycle;
+mod live_shadow;
 pub mod market;
 pub mod merchant_view;
 mod order;
@@ -69,6 +70,7 @@ pub use grants::{Grant, NewGrant};
 pub use idempotency::{IdempotencyKey, MAX_IDEMPOTENCY_KEY};
 pub use ledger::{LedgerEntry, LedgerKind};
 pub use lifecycle::{EventRequest, EventType, OrderEvent, OrderState};
+pub use live_shadow::{LiveShadow, LiveShadowReport, LiveShadowRequest};
 pub use market::affiliations::{Affiliation, AffiliationState};
 pub use market::offers::{NewOffer, Offer, OfferTerms};
 pub use market::orders::AgencyOrder;
@@ -169,6 +171,8 @@ pub struct Plaza {
     /// The active version of every plan, prepared: tenant \0 plan →. Activation replaces
     /// one `Arc`, so a quote sees the old plan or the new one, never a mix.
     active: RwLock<HashMap<String, Arc<plans::Active>>>,
+    /// The version each plan runs in shadow on recorded quotes, prepared: tenant \0 plan →.
+    shadows: RwLock<HashMap<String, (u32, Arc<crate::executor::PreparedPlan>)>>,
     /// Serializes changes to plans and the registry, from the store write through the
     /// flush to the in-memory swap, so memory follows the store in the store's order.
     /// Never held across plugin code; quotes and orders never take it.
@@ -241,6 +245,7 @@ impl Plaza {
             settings,
             plugins: RwLock::default(),
             active: RwLock::default(),
+            shadows: RwLock::default(),
             admin: tokio::sync::Mutex::default(),
             settling: tokio::sync::Mutex::default(),
             coupon_steps: RwLock::new(coupons::redeem::load(&store_for_coupons)?),

@@ -139,6 +139,14 @@ impl Plaza {
                 None => None,
             };
             super::plans::swap(&self.active, active_key(&tenant, &plan), active);
+            let shadow = match head.shadow {
+                Some(v) => {
+                    let stored = self.load_version(&tenant, &plan, v)?;
+                    Some((v, self.prepare_on_pool(&tenant, stored).await?.plan))
+                }
+                None => None,
+            };
+            self.swap_shadow(&tenant, &plan, shadow);
         }
         Ok(())
     }

@@ -35,6 +35,10 @@ pub struct PlanHead {
     /// A version to make active at a time (`POST …/activate` with `at_ms`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scheduled: Option<super::plan_schedule::ScheduledActivation>,
+    /// A version run in shadow next to the active one on recorded quotes (`PUT
+    /// …/live-shadow`): it never answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shadow: Option<u32>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -120,6 +124,12 @@ impl Plaza {
             let plan = self.load_version(&tenant, &head.id, version)?;
             let active = self.prepare_for(&tenant, &plan)?;
             write(&self.active).insert(active_key(&tenant, &head.id), Arc::new(active));
+            if let Some(shadow) = head.shadow {
+                let candidate = self.load_version(&tenant, &head.id, shadow)?;
+                let prepared = self.prepare_for(&tenant, &candidate)?;
+                let key = active_key(&tenant, &head.id);
+                write(&self.shadows).insert(key, (shadow, prepared.plan));
+            }
             count += 1;
         }
         Ok(count)

@@ -55,10 +55,14 @@ impl Plaza {
         let mut cart = cart;
         let presented = self.present(&tenant, plan, &mut cart, live_room.as_deref())?;
         // The cart the plan runs, when this quote is one to record.
-        let sampled = matches!(source, Source::Active(_))
-            .then(|| self.sample(&tenant))
-            .flatten()
-            .map(|settings| (settings, cart.clone()));
+        let sampled = match &source {
+            Source::Active(live) => self.sample(&tenant).map(|settings| {
+                let shadow = (self.shadow_of(&tenant, plan))
+                    .map(|(version, candidate)| (Arc::clone(live), candidate, version));
+                (settings, cart.clone(), shadow)
+            }),
+            Source::Stored(_) => None,
+        };
         let me = self.clone();
         let (owner, plan) = (tenant.clone(), plan.to_owned());
         let mut quote = self
@@ -80,15 +84,16 @@ impl Plaza {
             })
             .await??;
         quote.attribution = Some(report);
-        if let Some((settings, cart)) = sampled {
+        if let Some((settings, cart, shadow)) = sampled {
             let recorded = super::recording::Recorded {
                 seq: 0,
                 plan: quote.plan.id.clone(),
                 version: quote.plan.version,
                 at_ms: self.now_ms(),
                 cart,
+                shadow: None,
             };
-            self.record(&tenant, settings, recorded);
+            self.record(&tenant, settings, recorded, shadow);
         }
         Ok(quote)
     }

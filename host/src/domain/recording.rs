@@ -11,9 +11,10 @@
 //!   blocking pool; when [`IN_FLIGHT`] writes are already waiting, the sample is dropped.
 //!   A sample is not an acknowledged write: it is made durable with the next flush.
 
+use super::shadow::outcome;
 use super::tenants::{ANY_ROLE, Tenant};
 use super::{Error, Plaza, Principal, Role};
-use crate::executor::Cart;
+use crate::executor::{Cart, PreparedPlan};
 use crate::store::{Store, StoreError, Table, TxExt, key, prefix};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -97,6 +98,10 @@ pub struct Recorded {
     pub at_ms: i64,
     /// The cart the plan ran: claims and attribution as the host resolved them.
     pub cart: Cart,
+    /// When the plan ran a candidate in shadow: what it and the active version made of
+    /// this cart (`live_shadow.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shadow: Option<super::live_shadow::LiveShadow>,
 }
 
 /// Which quotes get sampled, and the writes waiting.
@@ -179,18 +184,39 @@ impl Plaza {
         (settings.enabled && n.is_multiple_of(u64::from(settings.every.max(1)))).then_some(settings)
     }
 
-    /// Record a sampled quote after it answered (dropped when too many wait).
-    pub(super) fn record(&self, tenant: &str, settings: RecordingSettings, recorded: Recorded) {
+    /// Record a sampled quote after it answered (dropped when too many wait); with
+    /// `shadow` (the active version and a candidate), run both on its cart first.
+    pub(super) fn record(
+        self: &Arc<Self>,
+        tenant: &str,
+        settings: RecordingSettings,
+        mut recorded: Recorded,
+        shadow: Option<(Arc<PreparedPlan>, Arc<PreparedPlan>, u32)>,
+    ) {
         let in_flight = self.recorder.in_flight.clone();
         if in_flight.fetch_add(1, Ordering::AcqRel) >= IN_FLIGHT {
             in_flight.fetch_sub(1, Ordering::AcqRel);
             return;
         }
-        let (store, tenant) = (self.store.clone(), tenant.to_owned());
-        tokio::task::spawn_blocking(move || {
-            if let Err(e) = write(&store, &tenant, settings.keep, recorded) {
-                tracing::warn!(tenant, error = %e, "recording a quote");
+        let (me, tenant) = (self.clone(), tenant.to_owned());
+        tokio::spawn(async move {
+            if let Some((live, candidate, version)) = shadow {
+                let cart = &recorded.cart;
+                let baseline = outcome(me.shadow_quote(&tenant, live, cart).await);
+                let candidate = outcome(me.shadow_quote(&tenant, candidate, cart).await);
+                recorded.shadow = Some(super::live_shadow::LiveShadow {
+                    version,
+                    baseline,
+                    candidate,
+                });
             }
+            let store = me.store.clone();
+            let written = tokio::task::spawn_blocking(move || {
+                write(&store, &tenant, settings.keep, recorded)
+                    .map_err(|e| tracing::warn!(tenant, error = %e, "recording a quote"))
+            })
+            .await;
+            drop(written);
             in_flight.fetch_sub(1, Ordering::AcqRel);
         });
     }

@@ -30,7 +30,7 @@ pub struct ShadowRequest {
 }
 
 /// What one version made of a cart.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Outcome {
     pub payable: Money,
     pub discount: Money,
@@ -89,7 +89,7 @@ pub struct ShadowDifference {
     pub errors: i64,
 }
 
-fn outcome(quoted: Result<Quote, Error>) -> Outcome {
+pub(super) fn outcome(quoted: Result<Quote, Error>) -> Outcome {
     match quoted {
         Ok(q) => Outcome {
             payable: q.total.payable,
@@ -114,7 +114,7 @@ fn overflow() -> Error {
 }
 
 impl Totals {
-    fn add(&mut self, o: &Outcome) -> Result<(), Error> {
+    pub(super) fn add(&mut self, o: &Outcome) -> Result<(), Error> {
         self.payable = self.payable.checked_add(o.payable).ok_or_else(overflow)?;
         self.discount = self.discount.checked_add(o.discount).ok_or_else(overflow)?;
         self.commission = (self.commission)
@@ -124,7 +124,7 @@ impl Totals {
         Ok(())
     }
 
-    fn minus(&self, base: &Totals) -> Result<ShadowDifference, Error> {
+    pub(super) fn minus(&self, base: &Totals) -> Result<ShadowDifference, Error> {
         Ok(ShadowDifference {
             payable: self
                 .payable
@@ -187,8 +187,11 @@ impl Plaza {
                     prepared
                 }
             };
-            let base = outcome(self.shadow_quote(&tenant, baseline, &r).await);
-            let cand = outcome(self.shadow_quote(&tenant, Arc::clone(&candidate), &r).await);
+            let base = outcome(self.shadow_quote(&tenant, baseline, &r.cart).await);
+            let cand = outcome(
+                self.shadow_quote(&tenant, Arc::clone(&candidate), &r.cart)
+                    .await,
+            );
             report.baseline.add(&base)?;
             report.candidate.add(&cand)?;
             report.carts += 1;
@@ -206,15 +209,15 @@ impl Plaza {
         Ok(report)
     }
 
-    /// Quote recorded cart `r` through `prepared`, on the pool, touching nothing.
-    async fn shadow_quote(
+    /// Quote a recorded `cart` through `prepared`, on the pool, touching nothing.
+    pub(super) async fn shadow_quote(
         self: &Arc<Self>,
         tenant: &str,
         prepared: Arc<executor::PreparedPlan>,
-        r: &Recorded,
+        cart: &crate::executor::Cart,
     ) -> Result<Quote, Error> {
         let me = self.clone();
-        let (owner, mut cart) = (tenant.to_owned(), r.cart.clone());
+        let (owner, mut cart) = (tenant.to_owned(), cart.clone());
         self.on_pool(tenant, move || {
             me.merchant_facts(&owner, &prepared, &mut cart)?;
             Ok::<_, Error>(executor::quote_with(
