@@ -144,7 +144,8 @@ enum Command {
     /// Show which quotes are kept for shadow runs, or change it.
     Recording(shadow::RecordingArgs),
     /// Run a candidate plan version over the plan's recorded carts and report the
-    /// difference it would have made (nothing is written).
+    /// difference it would have made (nothing is written). Also `plaza replay`.
+    #[command(alias = "replay")]
     Shadow(shadow::ShadowArgs),
     /// Run a candidate version next to live traffic on the recorded quotes (`--version`),
     /// stop it (`--off`), or show what it would have changed so far.

@@ -49,14 +49,21 @@ impl Plaza {
         };
         let mut cart = cart;
         self.apply_best_claims(who, plan, &mut cart).await?;
-        let attributed = super::attribution::attribute(self, &tenant, cart)?;
+        // The merchant's record, read once: how it attributes and what it records.
+        let (attribution, recording) = match (self.store)
+            .get::<super::Tenant>(crate::store::Table::Tenants, tenant.as_bytes())?
+        {
+            Some(t) => (t.attribution, t.recording),
+            None => Default::default(),
+        };
+        let attributed = super::attribution::attribute_with(self, &tenant, &attribution, cart)?;
         let live_room = attributed.live_room;
         let (cart, report, carry) = (attributed.cart, attributed.report, attributed.carry);
         let mut cart = cart;
         let presented = self.present(&tenant, plan, &mut cart, live_room.as_deref())?;
         // The cart the plan runs, when this quote is one to record.
         let sampled = match &source {
-            Source::Active(live) => self.sample(&tenant).map(|settings| {
+            Source::Active(live) => self.sample(recording).map(|settings| {
                 let shadow = (self.shadow_of(&tenant, plan))
                     .map(|(version, candidate)| (Arc::clone(live), candidate, version));
                 (settings, cart.clone(), shadow)

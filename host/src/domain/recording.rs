@@ -176,10 +176,9 @@ impl Plaza {
         Ok(settings)
     }
 
-    /// Whether this quote of `tenant`'s is one to record: its settings allow it and it is
-    /// the one in `every`.
-    pub(super) fn sample(&self, tenant: &str) -> Option<RecordingSettings> {
-        let settings = settings_of(&self.store, tenant).ok()?;
+    /// Whether this quote is one to record under its tenant's `settings`: they allow it
+    /// and it is the one in `every`.
+    pub(super) fn sample(&self, settings: RecordingSettings) -> Option<RecordingSettings> {
         let n = self.recorder.seen.fetch_add(1, Ordering::Relaxed);
         (settings.enabled && n.is_multiple_of(u64::from(settings.every.max(1)))).then_some(settings)
     }

@@ -99,16 +99,25 @@ pub(super) struct Attributed {
 
 /// Resolve `cart`'s attribution for `tenant`. Deterministic: the same cart, stored
 /// touches and bindings give the same answer.
-pub(super) fn attribute(plaza: &Plaza, tenant: &str, mut cart: Cart) -> Result<Attributed, Error> {
-    let settings = settings_of(&plaza.store, tenant)?;
+pub(super) fn attribute(plaza: &Plaza, tenant: &str, cart: Cart) -> Result<Attributed, Error> {
+    attribute_with(plaza, tenant, &settings_of(&plaza.store, tenant)?, cart)
+}
+
+/// [`attribute`] under `settings`, the tenant's, already read.
+pub(super) fn attribute_with(
+    plaza: &Plaza,
+    tenant: &str,
+    settings: &AttributionSettings,
+    mut cart: Cart,
+) -> Result<Attributed, Error> {
     let (report, winner, carry) = match settings.source {
         AttributionSource::Checkout => (resolve::trusted(&cart), None, None),
         AttributionSource::Touches => {
             let found =
-                touches::in_window(&plaza.store, tenant, &cart.buyer.id, cart.now_ms, &settings)?;
+                touches::in_window(&plaza.store, tenant, &cart.buyer.id, cart.now_ms, settings)?;
             let (report, carry) = resolve::from_touches(
                 &cart,
-                &settings,
+                settings,
                 &found,
                 |id| plaza.promoter_record(id),
                 |agency| plaza.carry(tenant, agency, &cart),
