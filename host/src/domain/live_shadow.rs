@@ -10,11 +10,10 @@
 //! feed like an activation, and survives restarts.
 
 use super::plans::{AUTHORS, PlanHead, active_key};
-use super::recording::Recorded;
-use super::shadow::{Outcome, ShadowDifference, Totals};
+use super::recording;
+use super::shadow::{Outcome, ShadowDifference, Tally, Totals};
 use super::{Error, Plaza, Principal, read, write};
 use crate::executor::PreparedPlan;
-use crate::store::{Table, prefix};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use utoipa::ToSchema;
@@ -105,28 +104,22 @@ impl Plaza {
     ) -> Result<LiveShadowReport, Error> {
         let tenant = who.tenant(AUTHORS, "read shadow reports")?;
         let head = self.head(tenant, plan)?;
-        let mut report = LiveShadowReport {
-            plan: plan.to_owned(),
-            version: head.shadow,
-            carts: 0,
-            changed: 0,
-            baseline: Totals::default(),
-            candidate: Totals::default(),
-            difference: ShadowDifference::default(),
-        };
-        let recorded: Vec<Recorded> =
-            (self.store).scan(Table::Recordings, &prefix(&[tenant.as_bytes()]))?;
+        let recorded = recording::of_plan(&self.store, tenant, plan)?;
         let runs = (recorded.iter())
-            .filter(|r| r.plan == plan)
             .filter_map(|r| r.shadow.as_ref())
             .filter(|s| Some(s.version) == head.shadow);
+        let mut tally = Tally::default();
         for run in runs {
-            report.baseline.add(&run.baseline)?;
-            report.candidate.add(&run.candidate)?;
-            report.carts += 1;
-            report.changed += u64::from(run.baseline != run.candidate);
+            tally.add(&run.baseline, &run.candidate)?;
         }
-        report.difference = report.candidate.minus(&report.baseline)?;
-        Ok(report)
+        Ok(LiveShadowReport {
+            plan: plan.to_owned(),
+            version: head.shadow,
+            carts: tally.carts,
+            changed: tally.changed,
+            difference: tally.difference()?,
+            baseline: tally.baseline,
+            candidate: tally.candidate,
+        })
     }
 }

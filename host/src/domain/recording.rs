@@ -140,6 +140,14 @@ fn write(store: &Store, tenant: &str, keep: u32, mut recorded: Recorded) -> Resu
     outcome.map_err(Error::from_tx)
 }
 
+/// Every kept recording of `tenant`'s `plan`, in the order they were recorded.
+pub(super) fn of_plan(store: &Store, tenant: &str, plan: &str) -> Result<Vec<Recorded>, Error> {
+    let mut all: Vec<Recorded> = store.scan(Table::Recordings, &prefix(&[tenant.as_bytes()]))?;
+    all.retain(|r| r.plan == plan);
+    all.sort_by_key(|r| r.seq);
+    Ok(all)
+}
+
 /// `tenant`'s recorded quotes of `plan` quoted in `[from_ms, to_ms)`, no older than its
 /// retention at `now_ms`, in the order they were recorded.
 pub(super) fn recorded(
@@ -151,9 +159,8 @@ pub(super) fn recorded(
 ) -> Result<Vec<Recorded>, Error> {
     let settings = settings_of(store, tenant)?;
     let oldest = now_ms.saturating_sub(settings.keep_ms);
-    let mut all: Vec<Recorded> = store.scan(Table::Recordings, &prefix(&[tenant.as_bytes()]))?;
-    all.retain(|r| r.plan == plan && r.at_ms >= from_ms.max(oldest) && r.at_ms < to_ms);
-    all.sort_by_key(|r| r.seq);
+    let mut all = of_plan(store, tenant, plan)?;
+    all.retain(|r| r.at_ms >= from_ms.max(oldest) && r.at_ms < to_ms);
     Ok(all)
 }
 

@@ -103,8 +103,8 @@ impl Plaza {
         let stored: std::collections::HashSet<String> = (records.iter())
             .map(|r| plugin_key(&r.owner, &r.name, &r.version))
             .collect();
-        for r in &records {
-            self.reload_plugin(&r.owner, &r.name, &r.version).await?;
+        for record in records {
+            self.install(record).await?;
         }
         let _admin = self.admin.lock().await;
         write(&self.plugins).retain(|id, _| stored.contains(id));
@@ -127,6 +127,13 @@ impl Plaza {
             write(&self.plugins).remove(&id);
             return Ok(());
         };
+        self.install(record).await
+    }
+
+    /// Put a stored plugin version in this host's registry, compiled (or from the artifact
+    /// cache); nothing to do when the registry holds those bytes already.
+    async fn install(&self, record: PluginRecord) -> Result<(), Error> {
+        let id = plugin_key(&record.owner, &record.name, &record.version);
         if read(&self.plugins)
             .get(&id)
             .is_some_and(|r| r.record.sha256 == record.sha256)

@@ -113,8 +113,31 @@ fn overflow() -> Error {
     }
 }
 
+/// Baseline and candidate outcomes added up, cart by cart.
+#[derive(Debug, Default)]
+pub(super) struct Tally {
+    pub carts: u64,
+    pub changed: u64,
+    pub baseline: Totals,
+    pub candidate: Totals,
+}
+
+impl Tally {
+    pub(super) fn add(&mut self, base: &Outcome, cand: &Outcome) -> Result<(), Error> {
+        self.baseline.add(base)?;
+        self.candidate.add(cand)?;
+        self.carts += 1;
+        self.changed += u64::from(base != cand);
+        Ok(())
+    }
+
+    pub(super) fn difference(&self) -> Result<ShadowDifference, Error> {
+        self.candidate.minus(&self.baseline)
+    }
+}
+
 impl Totals {
-    pub(super) fn add(&mut self, o: &Outcome) -> Result<(), Error> {
+    fn add(&mut self, o: &Outcome) -> Result<(), Error> {
         self.payable = self.payable.checked_add(o.payable).ok_or_else(overflow)?;
         self.discount = self.discount.checked_add(o.discount).ok_or_else(overflow)?;
         self.commission = (self.commission)
@@ -124,7 +147,7 @@ impl Totals {
         Ok(())
     }
 
-    pub(super) fn minus(&self, base: &Totals) -> Result<ShadowDifference, Error> {
+    fn minus(&self, base: &Totals) -> Result<ShadowDifference, Error> {
         Ok(ShadowDifference {
             payable: self
                 .payable
@@ -165,16 +188,7 @@ impl Plaza {
             request.to_ms.unwrap_or(i64::MAX),
         );
         let carts = recording::recorded(&self.store, &tenant, plan, range, now)?;
-        let mut report = ShadowReport {
-            plan: plan.to_owned(),
-            candidate_version: request.version,
-            carts: 0,
-            changed: 0,
-            baseline: Totals::default(),
-            candidate: Totals::default(),
-            difference: ShadowDifference::default(),
-            items: Vec::with_capacity(carts.len()),
-        };
+        let (mut tally, mut items) = (Tally::default(), Vec::with_capacity(carts.len()));
         let candidate = self.prepare_on_pool(&tenant, candidate).await?.plan;
         let mut baselines = std::collections::HashMap::new();
         for r in carts {
@@ -192,11 +206,8 @@ impl Plaza {
                 self.shadow_quote(&tenant, Arc::clone(&candidate), &r.cart)
                     .await,
             );
-            report.baseline.add(&base)?;
-            report.candidate.add(&cand)?;
-            report.carts += 1;
-            report.changed += u64::from(base != cand);
-            report.items.push(ShadowCart {
+            tally.add(&base, &cand)?;
+            items.push(ShadowCart {
                 seq: r.seq,
                 at_ms: r.at_ms,
                 buyer: r.cart.buyer.id.clone(),
@@ -205,8 +216,16 @@ impl Plaza {
                 candidate: cand,
             });
         }
-        report.difference = report.candidate.minus(&report.baseline)?;
-        Ok(report)
+        Ok(ShadowReport {
+            plan: plan.to_owned(),
+            candidate_version: request.version,
+            carts: tally.carts,
+            changed: tally.changed,
+            difference: tally.difference()?,
+            baseline: tally.baseline,
+            candidate: tally.candidate,
+            items,
+        })
     }
 
     /// Quote a recorded `cart` through `prepared`, on the pool, touching nothing.
