@@ -89,7 +89,8 @@ impl RecordingSettings {
 /// One recorded quote.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Recorded {
-    /// The tenant's recording number (from 1).
+    /// The tenant's recording number (from 1), in the order samples were written: quotes
+    /// answered close together may be numbered in another order.
     pub seq: u64,
     pub plan: String,
     /// The version that answered.
