@@ -27,6 +27,7 @@ pub mod config;
 pub mod domain;
 pub mod examples;
 pub mod executor;
+pub mod fixtures;
 pub mod metrics;
 pub mod sandbox;
 pub mod server;

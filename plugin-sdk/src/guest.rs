@@ -110,9 +110,9 @@ unsafe fn bytes<'a>(ptr: i32, len: i32) -> &'a [u8] {
 }
 
 /// `plaza_describe`.
-pub fn describe<R: Rule>(log: &'static LogBuffer) -> i64 {
+pub fn describe<R: Rule>(log: &'static LogBuffer, package: crate::Package) -> i64 {
     install(log);
-    respond(&crate::describe::<R>())
+    respond(&crate::describe::<R>(package))
 }
 
 /// `plaza_validate`.

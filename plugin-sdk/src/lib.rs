@@ -29,23 +29,24 @@
 //! /// Take a fixed amount off every order that spends at least `threshold`.
 //! pub struct SpendAndSave;
 //!
-//! #[derive(serde::Deserialize)]
+//! #[derive(serde::Deserialize, schemars::JsonSchema)]
+//! #[serde(deny_unknown_fields)]
 //! pub struct Config {
+//!     /// Spend at least this much (fen).
 //!     threshold: Money,
+//!     /// Take this much off (fen).
+//!     #[schemars(range(min = 1))]
 //!     discount: Money,
 //! }
 //!
 //! impl Rule for SpendAndSave {
 //!     type Config = Config;
-//!     const NAME: &'static str = "spend-and-save";
-//!     const VERSION: &'static str = "1.0.0";
 //!     const STAGE: Stage = Stage::StorePromotion;
 //!     const DESCRIPTION: &'static str = "满减: a fixed discount over a threshold";
-//!     const CONFIG_SCHEMA: &'static str = r#"{"type":"object","required":["threshold","discount"]}"#;
 //!
 //!     fn validate(config: &Config) -> Result<(), String> {
-//!         if config.discount.0 <= 0 {
-//!             return Err("discount must be positive".into());
+//!         if config.discount > config.threshold {
+//!             return Err("discount exceeds threshold".into());
 //!         }
 //!         Ok(())
 //!     }
@@ -96,6 +97,7 @@ pub mod wire;
 pub mod build;
 
 pub use money::{MAX_COMMISSION_RATE, MAX_UNIT_PRICE, Money, Ppm, allocate};
+pub use schemars;
 
 pub use contract::{
     Channel, Commission, Descriptor, Effect, Gift, LineAdjustment, OrderAdjustment, Party,
@@ -121,19 +123,29 @@ pub mod prelude {
 }
 
 /// A rule: configuration in, proposed effects out.
+///
+/// The configuration type is the one source of truth for the configuration: serde parses
+/// it, and its JSON Schema (what plan authors and the console's forms see) is derived from
+/// it with [`schemars`] — `#[serde(deny_unknown_fields)]` becomes
+/// `additionalProperties: false`, `#[schemars(range(min = 1))]` a `minimum`, and so on.
+/// [`Rule::validate`] is left with what a schema cannot say (one field compared with
+/// another).
 pub trait Rule {
     /// The rule's configuration, parsed from the plan step's JSON.
-    type Config: serde::de::DeserializeOwned;
-    /// Stable name, kebab-case.
-    const NAME: &'static str;
-    /// Semantic version of this rule.
-    const VERSION: &'static str;
+    type Config: serde::de::DeserializeOwned + schemars::JsonSchema;
+    /// Stable name, kebab-case; `None` (the default) takes the crate's name.
+    const NAME: Option<&'static str> = None;
+    /// Semantic version of this rule; `None` (the default) takes the crate's version.
+    const VERSION: Option<&'static str> = None;
     /// The stage the rule runs in.
     const STAGE: Stage;
     /// One line for people browsing plugins.
     const DESCRIPTION: &'static str;
-    /// JSON Schema of [`Rule::Config`], shown to plan authors.
-    const CONFIG_SCHEMA: &'static str;
+
+    /// JSON Schema of [`Rule::Config`], shown to plan authors: derived from the type.
+    fn config_schema() -> String {
+        schemars::schema_for!(Self::Config).as_value().to_string()
+    }
 
     /// Check a parsed configuration when a plan is saved. Parsing already succeeded.
     fn validate(config: &Self::Config) -> Result<(), String> {
@@ -146,14 +158,35 @@ pub trait Rule {
     fn evaluate(config: &Self::Config, input: &Input<'_>) -> Result<Vec<Effect>, String>;
 }
 
+/// The crate a rule is built from: where its name and version come from unless the rule
+/// names them. Made by [`package!`] in the rule's own crate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Package {
+    /// `CARGO_PKG_NAME`.
+    pub name: &'static str,
+    /// `CARGO_PKG_VERSION`.
+    pub version: &'static str,
+}
+
+/// The [`Package`] of the crate this is written in.
+#[macro_export]
+macro_rules! package {
+    () => {
+        $crate::Package {
+            name: env!("CARGO_PKG_NAME"),
+            version: env!("CARGO_PKG_VERSION"),
+        }
+    };
+}
+
 /// The descriptor the host reads at upload.
-pub fn describe<R: Rule>() -> Descriptor {
+pub fn describe<R: Rule>(package: Package) -> Descriptor {
     Descriptor {
-        name: R::NAME.to_owned(),
-        version: R::VERSION.to_owned(),
+        name: R::NAME.unwrap_or(package.name).to_owned(),
+        version: R::VERSION.unwrap_or(package.version).to_owned(),
         stage: R::STAGE,
         description: R::DESCRIPTION.to_owned(),
-        config_schema: R::CONFIG_SCHEMA.to_owned(),
+        config_schema: R::config_schema(),
     }
 }
 
@@ -195,7 +228,7 @@ macro_rules! export_rule {
 
             #[unsafe(export_name = "plaza_describe")]
             extern "C" fn plaza_describe() -> i64 {
-                $crate::guest::describe::<$rule>(&PLAZA_LOG)
+                $crate::guest::describe::<$rule>(&PLAZA_LOG, $crate::package!())
             }
 
             #[unsafe(export_name = "plaza_validate")]

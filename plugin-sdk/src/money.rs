@@ -41,6 +41,20 @@ use std::ops::{Add, AddAssign, Neg, Sub, SubAssign};
 #[cfg_attr(feature = "schema", schema(example = 29900))]
 pub struct Money(pub i64);
 
+// Configuration schemas (see `Rule::config_schema`): plain integers, inlined where used so
+// that a field's `#[schemars(range(..))]` lands on the integer itself.
+impl schemars::JsonSchema for Money {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Money".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({"type": "integer", "description": "fen (1 = ¥0.01)"})
+    }
+}
+
 /// The largest unit price or shipping fee the host accepts: ¥1,000,000,000.00.
 pub const MAX_UNIT_PRICE: Money = Money(100_000_000_000);
 
@@ -176,6 +190,23 @@ impl Sum for Money {
 #[serde(transparent)]
 #[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Ppm(pub u32);
+
+impl schemars::JsonSchema for Ppm {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Ppm".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "integer",
+            "minimum": 0,
+            "maximum": u32::MAX,
+            "description": "parts per million (50000 = 5 %)"
+        })
+    }
+}
 
 impl Ppm {
     /// 100 %.

@@ -42,6 +42,8 @@ pub struct TestInput {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct StepState {
+    /// Indices of the cart's lines the step sees.
+    visible: Vec<u32>,
     payable: Vec<i64>,
     shipping: i64,
     threshold_base: ThresholdBase,
@@ -66,11 +68,10 @@ impl TestInput {
 
 impl StepState {
     fn encode(&self, config: &str) -> Vec<u8> {
-        let visible: Vec<u32> = (0..self.payable.len() as u32).collect();
         let mut step = Vec::new();
         encode_step(
             &StepFields {
-                visible: &visible,
+                visible: &self.visible,
                 payable: &self.payable,
                 shipping: self.shipping,
                 order_total: self.payable.iter().sum::<i64>() + self.shipping,
@@ -86,6 +87,8 @@ impl StepState {
 /// A cart line with id `l{n}` (set by [`CartBuilder::line`]), sku and spu `sku`, merchant `m-1`.
 pub fn line(sku: &str, unit_price: Money, quantity: u32) -> LineBuilder {
     LineBuilder {
+        id: None,
+        tags: Vec::new(),
         sku: sku.to_owned(),
         spu: sku.to_owned(),
         merchant: "m-1".to_owned(),
@@ -98,6 +101,8 @@ pub fn line(sku: &str, unit_price: Money, quantity: u32) -> LineBuilder {
 /// Builds one line.
 #[derive(Debug, Clone)]
 pub struct LineBuilder {
+    id: Option<String>,
+    tags: Vec<String>,
     sku: String,
     spu: String,
     merchant: String,
@@ -122,6 +127,16 @@ impl LineBuilder {
         self.merchant = merchant.to_owned();
         self
     }
+    /// Add a product tag.
+    pub fn tag(mut self, tag: &str) -> Self {
+        self.tags.push(tag.to_owned());
+        self
+    }
+    /// Set the line's id (default `l{n}`).
+    pub fn id(mut self, id: &str) -> Self {
+        self.id = Some(id.to_owned());
+        self
+    }
 }
 
 /// Who brought the sale, for [`CartBuilder::attribution`].
@@ -144,9 +159,15 @@ pub struct TestAttribution {
 }
 
 /// An empty cart from buyer `b-1` in a mini program, at time 0, thresholds judged on the
-/// current amount, shipping free.
+/// current amount, shipping free, every line in the step's scope.
 pub fn cart() -> CartBuilder {
     CartBuilder {
+        buyer: "b-1".to_owned(),
+        new_customer: false,
+        buyer_tags: Vec::new(),
+        now_ms: 0,
+        gift: false,
+        scope: None,
         lines: Vec::new(),
         member_tier: None,
         channel: Channel::MiniProgram,
@@ -163,6 +184,12 @@ pub fn cart() -> CartBuilder {
 /// Builds an input.
 #[derive(Debug, Clone)]
 pub struct CartBuilder {
+    buyer: String,
+    new_customer: bool,
+    buyer_tags: Vec<String>,
+    now_ms: i64,
+    gift: bool,
+    scope: Option<Vec<u32>>,
     lines: Vec<LineBuilder>,
     member_tier: Option<String>,
     channel: Channel,
@@ -179,6 +206,32 @@ impl CartBuilder {
     /// Add a line; its id becomes `l1`, `l2` … in order.
     pub fn line(mut self, line: LineBuilder) -> Self {
         self.lines.push(line);
+        self
+    }
+    /// The buyer's id.
+    pub fn buyer(mut self, id: &str) -> Self {
+        self.buyer = id.to_owned();
+        self
+    }
+    /// The buyer's first order with this merchant.
+    pub fn new_customer(mut self) -> Self {
+        self.new_customer = true;
+        self
+    }
+    /// Add a buyer tag.
+    pub fn buyer_tag(mut self, tag: &str) -> Self {
+        self.buyer_tags.push(tag.to_owned());
+        self
+    }
+    /// The request's time, milliseconds since the Unix epoch.
+    pub fn now(mut self, ms: i64) -> Self {
+        self.now_ms = ms;
+        self
+    }
+    /// The lines the step sees (indices into the lines added, in order); the rest are out
+    /// of its scope. [`CartBuilder::payable`] then lists these lines' amounts.
+    pub fn scope(mut self, lines: &[u32]) -> Self {
+        self.scope = Some(lines.to_vec());
         self
     }
     /// The buyer's member tier.
@@ -228,7 +281,13 @@ impl CartBuilder {
     }
     /// Make the order a gift (送礼) shared out to `recipients` friends.
     pub fn gift_to(mut self, recipients: u16) -> Self {
+        self.gift = true;
         self.gift_recipients = recipients;
+        self
+    }
+    /// Make the order a gift (送礼), its recipients not yet known.
+    pub fn gift(mut self) -> Self {
+        self.gift = true;
         self
     }
     /// Judge thresholds on the original amount.
@@ -241,8 +300,9 @@ impl CartBuilder {
     /// sets it). View it with [`TestInput::view`].
     pub fn input(self) -> TestInput {
         let mut cart = CartEncoder::new();
-        let no_tags: Vec<String> = Vec::new();
-        let ids: Vec<String> = (1..=self.lines.len()).map(|i| format!("l{i}")).collect();
+        let ids: Vec<String> = (self.lines.iter().enumerate())
+            .map(|(i, l)| l.id.clone().unwrap_or_else(|| format!("l{}", i + 1)))
+            .collect();
         for (l, id) in self.lines.iter().zip(&ids) {
             cart.line(&LineFields {
                 id,
@@ -250,25 +310,32 @@ impl CartBuilder {
                 spu: &l.spu,
                 merchant: &l.merchant,
                 categories: &l.categories,
-                tags: &no_tags,
+                tags: &l.tags,
                 quantity: l.quantity,
                 unit_price: l.unit_price.0,
             });
         }
+        let visible: Vec<u32> = match self.scope {
+            Some(lines) => lines,
+            None => (0..self.lines.len() as u32).collect(),
+        };
         let payable: Vec<i64> = match self.payable {
             Some(p) => p.into_iter().map(|m| m.0).collect(),
-            None => self
-                .lines
-                .iter()
-                .map(|l| l.unit_price.times(l.quantity).0)
+            None => (visible.iter())
+                .map(|&i| {
+                    self.lines[i as usize]
+                        .unit_price
+                        .times(self.lines[i as usize].quantity)
+                        .0
+                })
                 .collect(),
         };
         let a = &self.attribution;
         let cart = cart.finish(&CartFields {
-            buyer_id: "b-1",
+            buyer_id: &self.buyer,
             member_tier: self.member_tier.as_deref(),
-            new_customer: false,
-            buyer_tags: &no_tags,
+            new_customer: self.new_customer,
+            buyer_tags: &self.buyer_tags,
             channel: self.channel,
             attribution: [
                 a.promoter.as_deref(),
@@ -280,12 +347,13 @@ impl CartBuilder {
                 a.share_link.as_deref(),
             ],
             coupon_codes: &self.coupons,
-            gift: self.gift_recipients > 0,
+            gift: self.gift,
             gift_recipients: self.gift_recipients,
-            now_ms: 0,
+            now_ms: self.now_ms,
             points: self.points,
         });
         let fields = StepState {
+            visible,
             payable,
             shipping: self.shipping.0,
             threshold_base: self.threshold_base,
@@ -295,5 +363,88 @@ impl CartBuilder {
             step: fields.encode(""),
             fields,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The builder can set every field of the contract, and the rule's view reads each back.
+    #[test]
+    fn every_field_of_the_contract_can_be_set() {
+        let wire = cart()
+            .line(line("tea", Money(6_800), 2).category("tea").tag("new"))
+            .line(
+                line("cup", Money(3_900), 1)
+                    .spu("cups")
+                    .merchant("m-2")
+                    .id("x9"),
+            )
+            .buyer("b-7")
+            .member("gold")
+            .new_customer()
+            .buyer_tag("vip")
+            .channel(Channel::LiveRoom)
+            .promoter("p-1")
+            .livestreamer("ls-1")
+            .attribution(|a| {
+                a.promoter_agency = Some("ag-p".into());
+                a.creator = Some("c-1".into());
+                a.carrying_agency = Some("ag-c".into());
+                a.helper_agency = Some("ag-h".into());
+                a.share_link = Some("s-1".into());
+            })
+            .coupon("SAVE20")
+            .gift_to(3)
+            .now(1_795_000_000_000)
+            .points(500)
+            .shipping(Money(800))
+            .scope(&[1])
+            .payable(vec![Money(3_500)])
+            .threshold_on_original()
+            .input()
+            .with_config(r#"{"k":1}"#);
+        let input = wire.view();
+        let c = &input.cart;
+        assert_eq!(c.lines.len(), 1, "only the line in scope");
+        let l = &c.lines[0];
+        assert_eq!(
+            (l.id, l.sku, l.spu, l.merchant),
+            ("x9", "cup", "cups", "m-2")
+        );
+        assert_eq!((l.quantity, l.unit_price), (1, 3_900));
+        assert_eq!(c.buyer.id, "b-7");
+        assert_eq!(c.buyer.member_tier, Some("gold"));
+        assert!(c.buyer.new_customer);
+        assert_eq!(c.buyer.tags, vec!["vip"]);
+        assert_eq!(c.buyer.points, 500);
+        assert_eq!(c.channel, Channel::LiveRoom);
+        let a = &c.attribution;
+        assert_eq!(
+            [a.promoter, a.promoter_agency, a.creator, a.livestreamer],
+            [Some("p-1"), Some("ag-p"), Some("c-1"), Some("ls-1")]
+        );
+        assert_eq!(
+            [a.carrying_agency, a.helper_agency, a.share_link],
+            [Some("ag-c"), Some("ag-h"), Some("s-1")]
+        );
+        assert_eq!(c.coupon_codes, vec!["SAVE20"]);
+        assert!(c.gift);
+        assert_eq!(c.gift_recipients, 3);
+        assert_eq!(c.now_ms, 1_795_000_000_000);
+        assert_eq!(input.state.payable, vec![3_500]);
+        assert_eq!(input.state.shipping, 800);
+        assert_eq!(input.state.order_total, 4_300);
+        assert_eq!(input.step.threshold_base, ThresholdBase::Original);
+        assert_eq!(input.config, r#"{"k":1}"#);
+
+        let all = cart()
+            .line(line("tea", Money(100), 1).tag("a").category("b"))
+            .input();
+        let view = all.view();
+        assert_eq!(view.cart.lines[0].tags, vec!["a"]);
+        assert_eq!(view.cart.lines[0].categories, vec!["b"]);
+        assert!(!view.cart.gift);
     }
 }

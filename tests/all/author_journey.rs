@@ -1,7 +1,9 @@
 //! The plugin author's journey from an empty directory outside Plaza's workspace: `plaza
 //! plugin new` for every stage, `cargo test` in each new crate (its own tests pass out of
-//! the box), `plaza plugin build` (a module Plaza's sandbox takes), then each uploaded to a
-//! real server, its scaffolded plan applied and the fixture cart quoted through it.
+//! the box), `plaza plugin build` (a module Plaza's sandbox takes), `plaza plugin test`
+//! (its fixtures pass in the sandbox; a changed answer fails with a diff until recorded),
+//! then each uploaded to a real server, its scaffolded plan applied and the example cart
+//! quoted through it.
 
 use plaza_tests::server::*;
 use serde_json::{Value, json};
@@ -35,18 +37,26 @@ fn command(program: &str, dir: &Path) -> Command {
     c
 }
 
-fn run(mut c: Command) -> String {
+fn run(c: Command) -> String {
+    let (ok, stdout, stderr) = attempt(c);
+    assert!(ok, "{stdout}\n{stderr}");
+    stdout
+}
+
+/// Run `c`: whether it succeeded, its stdout and its stderr.
+fn attempt(mut c: Command) -> (bool, String, String) {
     let out = c.output().expect("running a command");
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-    );
-    assert!(
-        out.status.success(),
-        "{c:?}: {}\n{stdout}\n{stderr}",
-        out.status
-    );
-    stdout.into_owned()
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.success(), text(&out.stdout), text(&out.stderr))
+}
+
+fn plugin_test(root: &Path, update: bool) -> (bool, String, String) {
+    let mut t = command(PLAZA, root);
+    t.args(["plugin", "test"]);
+    if update {
+        t.arg("--update");
+    }
+    attempt(t)
 }
 
 fn json_file(path: &Path) -> Value {
@@ -95,17 +105,74 @@ fn a_rule_scaffolded_outside_the_workspace_tests_builds_uploads_and_quotes() {
         assert_eq!(built["stage"], stage.replace('-', "_"));
         assert!(built["bytes"].as_u64().unwrap() <= built["max_bytes"].as_u64().unwrap());
 
+        let (passed, report, progress) = plugin_test(&root, false);
+        assert!(passed, "{stage}: {report}\n{progress}");
+        let report: Value = serde_json::from_str(&report).unwrap();
+        let fixtures = report["fixtures"].as_array().unwrap();
+        assert_eq!(fixtures.len(), 2, "{report}");
+        assert!(
+            fixtures.iter().all(|f| f["verdict"] == "passed"),
+            "{report}"
+        );
+        let example = &fixtures[0];
+        assert_eq!(example["fixture"], "example.json");
+        assert!(example["fuel"].as_u64().unwrap() > 0, "{report}");
+        assert!(example["output_bytes"].as_u64().unwrap() > 0, "{report}");
+        assert!(
+            progress.contains("passed  example.json  fuel "),
+            "{progress}"
+        );
+        if stage == "store-promotion" {
+            changed_answers_fail_with_a_diff_until_recorded(&root);
+        }
+
         let wasm = std::fs::read(root.join(format!("{name}.wasm"))).unwrap();
         let uploaded = shop.post_bytes("/v1/plugins", &wasm, "application/wasm");
         assert_eq!(uploaded.status, 201, "{stage}: {}", uploaded.text);
         assert_eq!(uploaded.body["version"], "0.1.0");
 
         shop.apply(&json_file(&root.join("plan.json")));
-        let cart = json_file(&root.join("fixtures/cart.json"));
+        let cart = json_file(&root.join("cart.json"));
         let quote = shop.post(&format!("/v1/plans/{name}-plan/quote"), &cart);
         assert_eq!(quote.status, 200, "{stage}: {}", quote.text);
         check(stage, &quote.body);
     }
+}
+
+/// An expectation that no longer matches fails `plaza plugin test` with a diff of the
+/// answers; `--update` records the rule's answer, after which it passes.
+fn changed_answers_fail_with_a_diff_until_recorded(root: &Path) {
+    let path = root.join("fixtures/example.json");
+    let mut fixture = json_file(&path);
+    let discount = &mut fixture["expect"]["effects"][0]["order_adjustment"]["discount"];
+    assert_eq!(*discount, 1_000);
+    *discount = json!(999);
+    std::fs::write(&path, serde_json::to_string_pretty(&fixture).unwrap()).unwrap();
+
+    let (passed, _, progress) = plugin_test(root, false);
+    assert!(!passed, "{progress}");
+    assert!(progress.contains("failed  example.json"), "{progress}");
+    assert!(
+        progress.contains("-        \"discount\": 999,"),
+        "{progress}"
+    );
+    assert!(
+        progress.contains("+        \"discount\": 1000,"),
+        "{progress}"
+    );
+    assert!(progress.contains("1 of 2 fixtures failed"), "{progress}");
+
+    let (passed, _, progress) = plugin_test(root, true);
+    assert!(passed, "{progress}");
+    assert!(progress.contains("updated example.json"), "{progress}");
+    let recorded = json_file(&path);
+    assert_eq!(
+        recorded["expect"]["effects"][0]["order_adjustment"]["discount"],
+        1_000
+    );
+    assert_eq!(recorded["config"], fixture["config"], "the rest is kept");
+    let (passed, _, progress) = plugin_test(root, false);
+    assert!(passed, "{progress}");
 }
 
 /// What each stage's scaffolded rule, with its scaffolded configuration, does to the

@@ -31,7 +31,12 @@ fn every_example_plugin_describes_itself_with_a_json_schema() {
         let d = &p.descriptor;
         assert!(!d.description.is_empty(), "{}", d.name);
         serde_json::from_str::<serde_json::Value>(&d.config_schema).expect("schema is JSON");
-        assert!(p.size <= 256 * 1024, "{} is {} bytes", d.name, p.size);
+        assert!(
+            p.size <= plaza::sandbox::DEFAULT_MAX_MODULE_BYTES,
+            "{} is {} bytes",
+            d.name,
+            p.size
+        );
     }
 }
 

@@ -298,8 +298,8 @@ fn a_component_importing_wasi_is_refused_at_load() {
 #[test]
 fn a_module_over_the_size_limit_is_refused() {
     let mut bytes = plaza_tests::component("free-shipping");
-    // A custom section of 300 KB keeps it a valid component, just too big.
-    let payload = vec![0u8; 300 * 1024];
+    // A custom section past the limit keeps it a valid module, just too big.
+    let payload = vec![0u8; plaza::sandbox::DEFAULT_MAX_MODULE_BYTES];
     bytes.push(0); // custom section id
     let mut len = payload.len() as u32 + 2;
     loop {
@@ -317,7 +317,7 @@ fn a_module_over_the_size_limit_is_refused() {
         sandbox().load(&bytes).unwrap_err(),
         LoadError::TooLarge {
             size,
-            limit: 256 * 1024
+            limit: plaza::sandbox::DEFAULT_MAX_MODULE_BYTES
         }
     );
 }

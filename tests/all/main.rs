@@ -12,6 +12,7 @@ mod coupons;
 mod daily_hours;
 mod day_budgets;
 mod examples;
+mod fixtures;
 mod free_gifts;
 mod fuzz_corpus;
 mod gift_orders;

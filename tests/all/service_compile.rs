@@ -122,7 +122,11 @@ fn a_compile_bomb_that_eats_memory_is_ended_by_its_workers_limit_not_the_servers
     });
     let shop = server.operator().create_tenant("teahouse", "merchant");
     let bomb = compile_bomb(50_000, 2_000);
-    assert!(bomb.len() < 256 * 1024, "{} bytes", bomb.len());
+    assert!(
+        bomb.len() < plaza::sandbox::DEFAULT_MAX_MODULE_BYTES,
+        "{} bytes",
+        bomb.len()
+    );
     for attempt in 0..2 {
         let refused = shop.post_bytes("/v1/plugins", &bomb, "application/wasm");
         assert_eq!(refused.status, 422, "attempt {attempt}: {}", refused.text);

@@ -6,7 +6,7 @@ use serde_json::json;
 
 #[test]
 fn bad_requests_get_structured_errors_and_change_nothing() {
-    let server = Server::start_configured(|c| c.max_body_bytes = 400 * 1024);
+    let server = Server::start_configured(|c| c.max_body_bytes = 700 * 1024);
     let shop = server.operator().create_tenant("teahouse", "merchant");
     with_demo_plan(&shop);
     let snapshot = || {
@@ -61,7 +61,7 @@ fn bad_requests_get_structured_errors_and_change_nothing() {
     );
     assert_eq!(invalid.body["error"]["field"], "cart.lines[1].quantity");
 
-    let huge = vec![b' '; 500 * 1024];
+    let huge = vec![b' '; 800 * 1024];
     let too_big = shop.post_bytes(path, &huge, "application/json");
     assert_eq!(
         (too_big.status, too_big.error_type()),
@@ -69,7 +69,7 @@ fn bad_requests_get_structured_errors_and_change_nothing() {
     );
 
     let mut module = plaza_tests::component("threshold-discount");
-    module.resize(300 * 1024, 0);
+    module.resize(plaza::sandbox::DEFAULT_MAX_MODULE_BYTES + 1, 0);
     let big_module = shop.post_bytes("/v1/plugins", &module, "application/wasm");
     assert_eq!(
         (big_module.status, big_module.error_type()),

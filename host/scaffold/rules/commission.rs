@@ -4,26 +4,29 @@
 //! each line (50000 = 5 %), at most 900000 (90 %).
 
 use plaza_plugin_sdk::prelude::*;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 /// The rule.
 #[derive(Debug)]
 pub struct {{Type}};
 
-/// See the crate docs.
-#[derive(Debug, Deserialize)]
+// The configuration a plan step gives the rule. Its JSON Schema, derived from this type
+// (doc comments become descriptions), is what plan authors see; `validate` below must
+// refuse exactly what the schema refuses: `plaza plugin test` checks it on the fixtures.
+/// {{description}}
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// Parts per million of what the merchant received on each line (50000 = 5 %).
+    #[schemars(range(min = 1, max = 900_000))]
     rate: Ppm,
 }
 
 impl Rule for {{Type}} {
     type Config = Config;
-    const NAME: &'static str = env!("CARGO_PKG_NAME");
-    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
     const STAGE: Stage = Stage::Commission;
     const DESCRIPTION: &'static str = env!("CARGO_PKG_DESCRIPTION");
-    const CONFIG_SCHEMA: &'static str = r#"{"type":"object","additionalProperties":false,"required":["rate"],"properties":{"rate":{"type":"integer","minimum":1,"maximum":900000}}}"#;
 
     fn validate(config: &Config) -> Result<(), String> {
         if config.rate.0 == 0 || config.rate > plaza_plugin_sdk::MAX_COMMISSION_RATE {

@@ -4,28 +4,35 @@
 //! Configuration: `{"code": "WELCOME10", "min_spend": 10000, "discount": 1000}` (fen).
 
 use plaza_plugin_sdk::prelude::*;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 /// The rule.
 #[derive(Debug)]
 pub struct {{Type}};
 
-/// See the crate docs.
-#[derive(Debug, Deserialize)]
+// The configuration a plan step gives the rule. Its JSON Schema, derived from this type
+// (doc comments become descriptions), is what plan authors see; `validate` below must
+// refuse exactly what the schema refuses: `plaza plugin test` checks it on the fixtures.
+/// {{description}}
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// The code the buyer presents.
+    #[schemars(length(min = 1))]
     code: String,
+    /// The least the order must spend (fen).
+    #[schemars(range(min = 0))]
     min_spend: Money,
+    /// The amount off (fen).
+    #[schemars(range(min = 1))]
     discount: Money,
 }
 
 impl Rule for {{Type}} {
     type Config = Config;
-    const NAME: &'static str = env!("CARGO_PKG_NAME");
-    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
     const STAGE: Stage = Stage::Coupon;
     const DESCRIPTION: &'static str = env!("CARGO_PKG_DESCRIPTION");
-    const CONFIG_SCHEMA: &'static str = r#"{"type":"object","additionalProperties":false,"required":["code","min_spend","discount"],"properties":{"code":{"type":"string","minLength":1},"min_spend":{"type":"integer","minimum":0},"discount":{"type":"integer","minimum":1}}}"#;
 
     fn validate(config: &Config) -> Result<(), String> {
         if config.code.is_empty() {

@@ -3,6 +3,7 @@
 //! Configuration: `{"tier": "gold", "prices": {"tea": 5800}}` (fen per unit).
 
 use plaza_plugin_sdk::prelude::*;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -10,21 +11,25 @@ use std::collections::BTreeMap;
 #[derive(Debug)]
 pub struct {{Type}};
 
-/// See the crate docs.
-#[derive(Debug, Deserialize)]
+// The configuration a plan step gives the rule. Its JSON Schema, derived from this type
+// (doc comments become descriptions), is what plan authors see; `validate` below must
+// refuse exactly what the schema refuses: `plaza plugin test` checks it on the fixtures.
+/// {{description}}
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// The member tier the prices are for.
+    #[schemars(length(min = 1))]
     tier: String,
+    /// Unit price per sku (fen).
+    #[schemars(extend("additionalProperties" = {"type": "integer", "minimum": 0}))]
     prices: BTreeMap<String, Money>,
 }
 
 impl Rule for {{Type}} {
     type Config = Config;
-    const NAME: &'static str = env!("CARGO_PKG_NAME");
-    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
     const STAGE: Stage = Stage::ItemPrice;
     const DESCRIPTION: &'static str = env!("CARGO_PKG_DESCRIPTION");
-    const CONFIG_SCHEMA: &'static str = r#"{"type":"object","additionalProperties":false,"required":["tier","prices"],"properties":{"tier":{"type":"string","minLength":1},"prices":{"type":"object","additionalProperties":{"type":"integer","minimum":0}}}}"#;
 
     fn validate(config: &Config) -> Result<(), String> {
         if config.tier.is_empty() {

@@ -5,26 +5,29 @@
 //! merchant's share of the payable.
 
 use plaza_plugin_sdk::prelude::*;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 /// The rule.
 #[derive(Debug)]
 pub struct {{Type}};
 
-/// See the crate docs.
-#[derive(Debug, Deserialize)]
+// The configuration a plan step gives the rule. Its JSON Schema, derived from this type
+// (doc comments become descriptions), is what plan authors see; `validate` below must
+// refuse exactly what the schema refuses: `plaza plugin test` checks it on the fixtures.
+/// {{description}}
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// The most points one order may spend.
+    #[schemars(range(min = 1))]
     max_points: i64,
 }
 
 impl Rule for {{Type}} {
     type Config = Config;
-    const NAME: &'static str = env!("CARGO_PKG_NAME");
-    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
     const STAGE: Stage = Stage::Points;
     const DESCRIPTION: &'static str = env!("CARGO_PKG_DESCRIPTION");
-    const CONFIG_SCHEMA: &'static str = r#"{"type":"object","additionalProperties":false,"required":["max_points"],"properties":{"max_points":{"type":"integer","minimum":1}}}"#;
 
     fn validate(config: &Config) -> Result<(), String> {
         if config.max_points <= 0 {

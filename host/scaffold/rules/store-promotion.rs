@@ -3,27 +3,32 @@
 //! Configuration: `{"threshold": 10000, "discount": 1000}` (fen): ¥10 off from ¥100.
 
 use plaza_plugin_sdk::prelude::*;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 /// The rule.
 #[derive(Debug)]
 pub struct {{Type}};
 
-/// See the crate docs.
-#[derive(Debug, Deserialize)]
+// The configuration a plan step gives the rule. Its JSON Schema, derived from this type
+// (doc comments become descriptions), is what plan authors see; `validate` below must
+// refuse exactly what the schema refuses: `plaza plugin test` checks it on the fixtures.
+/// {{description}}
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// The least the order must spend (fen).
+    #[schemars(range(min = 0))]
     threshold: Money,
+    /// The amount off (fen).
+    #[schemars(range(min = 1))]
     discount: Money,
 }
 
 impl Rule for {{Type}} {
     type Config = Config;
-    const NAME: &'static str = env!("CARGO_PKG_NAME");
-    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
     const STAGE: Stage = Stage::StorePromotion;
     const DESCRIPTION: &'static str = env!("CARGO_PKG_DESCRIPTION");
-    const CONFIG_SCHEMA: &'static str = r#"{"type":"object","additionalProperties":false,"required":["threshold","discount"],"properties":{"threshold":{"type":"integer","minimum":0},"discount":{"type":"integer","minimum":1}}}"#;
 
     fn validate(config: &Config) -> Result<(), String> {
         if config.threshold.0 < 0 {

@@ -6,7 +6,7 @@
 //! module a server takes and loads that into Plaza's sandbox with the production limits,
 //! so what it prints (name, version, stage, size) is what an upload would register.
 
-use crate::sandbox::{Limits, Sandbox};
+use crate::sandbox::{Limits, Plugin, Sandbox};
 use anyhow::{Context as _, bail};
 use clap::Subcommand;
 use serde_json::{Value, json};
@@ -34,6 +34,20 @@ pub(super) enum PluginCommand {
     Build {
         #[arg(default_value = ".")]
         dir: PathBuf,
+    },
+    /// Build the rule crate in DIR and run its fixtures (`fixtures/*.json`) in Plaza's
+    /// sandbox with the production limits: each fixture's effects against what it
+    /// expects, its configuration against the plugin's schema, and the fuel and output
+    /// each evaluation used. Fails when any fixture does.
+    Test {
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Rewrite each fixture's `expect` to what the rule did (snapshot update).
+        #[arg(long)]
+        update: bool,
+        /// Test this module instead of building the crate.
+        #[arg(long)]
+        wasm: Option<PathBuf>,
     },
 }
 
@@ -80,6 +94,8 @@ const STAGES: [(&str, &str, &str, &str); 6] = [
 const MANIFEST: &str = include_str!("../../scaffold/Cargo.toml.in");
 const README: &str = include_str!("../../scaffold/README.md.in");
 const CART: &str = include_str!("../../scaffold/cart.json");
+/// Each stage's fixtures, by file name (expectations recorded with `plaza plugin test --update`).
+const FIXTURES: &str = include_str!("../../scaffold/fixtures.json");
 const PLAN: &str = include_str!("../../scaffold/plan.json.in");
 const TOOLCHAIN: &str = include_str!("../../../rust-toolchain.toml");
 const CARGO_CONFIG: &str = include_str!("../../../.cargo/config.toml");
@@ -102,7 +118,8 @@ pub(super) fn plugin(command: PluginCommand) -> anyhow::Result<Value> {
             Ok(json!({"created": created, "stage": stage,
                       "next": "cd into it, then: cargo test && plaza plugin build"}))
         }
-        PluginCommand::Build { dir } => build(&dir),
+        PluginCommand::Build { dir } => build(&dir).map(|built| built.summary),
+        PluginCommand::Test { dir, update, wasm } => test(&dir, update, wasm.as_deref()),
     }
 }
 
@@ -177,10 +194,18 @@ pub(super) fn new(
         (".cargo/config.toml", CARGO_CONFIG.to_owned()),
         (".gitignore", "/target\n*.wasm\n".to_owned()),
         ("src/lib.rs", fill(rule)),
-        ("fixtures/cart.json", CART.to_owned()),
+        ("cart.json", CART.to_owned()),
         ("plan.json", fill(PLAN)),
     ];
-    for (path, text) in files {
+    let fixtures: serde_json::Map<String, Value> = serde_json::from_str(FIXTURES)?;
+    let fixtures = fixtures.get(stage).and_then(Value::as_object).map(|files| {
+        files.iter().map(|(file, fixture)| {
+            let text = serde_json::to_string_pretty(fixture).unwrap_or_default() + "\n";
+            (format!("fixtures/{file}"), text)
+        })
+    });
+    let files = files.into_iter().map(|(p, t)| (p.to_owned(), t));
+    for (path, text) in files.chain(fixtures.into_iter().flatten()) {
         let path = root.join(path);
         let folder = path.parent().expect("every file is in the crate");
         std::fs::create_dir_all(folder)
@@ -190,8 +215,59 @@ pub(super) fn new(
     Ok(root)
 }
 
+/// A rule crate built and loaded.
+struct Built {
+    sandbox: Sandbox,
+    plugin: Plugin,
+    summary: Value,
+}
+
+/// Run the fixtures of the crate in `dir` (built, unless `wasm` names the module).
+fn test(dir: &Path, update: bool, wasm: Option<&Path>) -> anyhow::Result<Value> {
+    let (sandbox, plugin) = match wasm {
+        Some(path) => {
+            let module =
+                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            let sandbox = Sandbox::new(Limits::default(), None)?;
+            let plugin = (sandbox.load(&module))
+                .map_err(|e| anyhow::anyhow!("Plaza's sandbox refuses the module: {e}"))?;
+            (sandbox, plugin)
+        }
+        None => {
+            let built = build(dir)?;
+            (built.sandbox, built.plugin)
+        }
+    };
+    let outcomes = crate::fixtures::run_dir(&sandbox, &plugin, &dir.join("fixtures"), update)?;
+    for o in &outcomes {
+        eprintln!(
+            "{:<7} {}  fuel {} ({}% of the limit)  output {} B ({}%)  log {} B",
+            o.verdict,
+            o.fixture,
+            o.fuel,
+            o.fuel_used_percent,
+            o.output_bytes,
+            o.output_used_percent,
+            o.log_bytes
+        );
+        if let Some(failure) = &o.failure {
+            eprintln!("{failure}");
+        }
+    }
+    let failed = outcomes.iter().filter(|o| o.verdict == "failed").count();
+    if failed > 0 {
+        bail!("{failed} of {} fixtures failed", outcomes.len());
+    }
+    let limits = sandbox.limits();
+    Ok(json!({
+        "plugin": format!("{}@{}", plugin.descriptor.name, plugin.descriptor.version),
+        "fixtures": outcomes,
+        "limits": {"fuel": limits.fuel, "max_output_bytes": limits.max_output_bytes},
+    }))
+}
+
 /// Build the crate in `dir` and check the module in the sandbox.
-fn build(dir: &Path) -> anyhow::Result<Value> {
+fn build(dir: &Path) -> anyhow::Result<Built> {
     let manifest = dir.join("Cargo.toml");
     let text = std::fs::read_to_string(&manifest)
         .with_context(|| format!("reading {} (is this a rule crate?)", manifest.display()))?;
@@ -211,7 +287,7 @@ fn build(dir: &Path) -> anyhow::Result<Value> {
     if !status.success() {
         bail!("cargo build failed ({status})");
     }
-    let target = cargo_target_dir(dir);
+    let target = cargo_target_dir(dir)?;
     let module_path = target
         .join("wasm32-unknown-unknown/release")
         .join(format!("{}.wasm", name.replace('-', "_")));
@@ -223,7 +299,7 @@ fn build(dir: &Path) -> anyhow::Result<Value> {
     let out = dir.join(format!("{name}.wasm"));
     std::fs::write(&out, &module).with_context(|| format!("writing {}", out.display()))?;
     let d = &plugin.descriptor;
-    Ok(json!({
+    let summary = json!({
         "wasm": out,
         "bytes": plugin.size,
         "max_bytes": Limits::default().max_module_bytes,
@@ -231,7 +307,12 @@ fn build(dir: &Path) -> anyhow::Result<Value> {
         "version": d.version,
         "stage": d.stage,
         "sha256": plugin.sha256,
-    }))
+    });
+    Ok(Built {
+        sandbox,
+        plugin,
+        summary,
+    })
 }
 
 /// The `name` of a manifest's `[package]`.
@@ -248,12 +329,25 @@ fn package_name(manifest: &str) -> Option<String> {
     None
 }
 
-/// Where cargo puts `dir`'s build: `CARGO_TARGET_DIR` when set, else `dir/target`.
-fn cargo_target_dir(dir: &Path) -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(t) => PathBuf::from(t),
-        None => dir.join("target"),
+/// Where cargo puts `dir`'s build (its workspace's target folder, `CARGO_TARGET_DIR` …), as
+/// `cargo metadata` says.
+fn cargo_target_dir(dir: &Path) -> anyhow::Result<PathBuf> {
+    let out = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .current_dir(dir)
+        .args(["metadata", "--no-deps", "--format-version", "1"])
+        .output()
+        .context("running cargo metadata")?;
+    if !out.status.success() {
+        bail!(
+            "cargo metadata failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
+    let metadata: Value = serde_json::from_slice(&out.stdout).context("reading cargo metadata")?;
+    metadata["target_directory"]
+        .as_str()
+        .map(PathBuf::from)
+        .context("cargo metadata names no target directory")
 }
 
 #[cfg(test)]

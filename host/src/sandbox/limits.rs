@@ -2,8 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Largest accepted component, in bytes.
-pub const DEFAULT_MAX_MODULE_BYTES: usize = 256 * 1024;
+/// Largest accepted module or component, in bytes. A Rust rule with a derived configuration
+/// schema is 190–260 KiB (the schema generator, run once at upload, is about 100 KiB of it).
+pub const DEFAULT_MAX_MODULE_BYTES: usize = 512 * 1024;
 /// Instructions (fuel) per evaluation.
 pub const DEFAULT_FUEL: u64 = 11_000_000;
 /// Linear memory per evaluation, in bytes.

@@ -17,7 +17,7 @@ pub mod worker;
 
 pub use artifact::{ArtifactCache, Compiled, Kind};
 pub use limits::*;
-pub use plugin::{Evaluation, Plugin, truncate};
+pub use plugin::{Evaluation, Plugin, output_size, truncate};
 
 use serde::Serialize;
 use std::sync::Arc;

@@ -275,7 +275,7 @@ impl Sandbox {
                 limit: limits.max_effects,
             });
         }
-        let size: usize = effects.iter().map(effect_size).sum();
+        let size = output_size(&effects);
         if size > limits.max_output_bytes {
             return Err(StepError::OutputTooLarge {
                 size,
@@ -453,6 +453,11 @@ fn check_descriptor(d: &Descriptor) -> Result<(), LoadError> {
 }
 
 /// Approximate serialized size of an effect: its strings plus a fixed 32 bytes.
+/// The size the output limit counts: the effects' strings plus a fixed cost per effect.
+pub fn output_size(effects: &[Effect]) -> usize {
+    effects.iter().map(effect_size).sum()
+}
+
 fn effect_size(effect: &Effect) -> usize {
     32 + match effect {
         Effect::LineAdjustment(a) => a.label.len() + a.coupon.as_ref().map_or(0, String::len),

@@ -19,26 +19,42 @@
 //! `promoter_agency`.
 
 use plaza_plugin_sdk::prelude::*;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 /// The rule.
 #[derive(Debug)]
 pub struct AgencyWaterfall;
 
-/// See the crate docs.
-#[derive(Debug, Default, Deserialize)]
+/// The configuration of: 二级团 waterfall commission: each party pays the next out of what it received.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
+// A chain that starts lower pays no party above where it starts (as `validate` checks).
+#[schemars(extend("allOf" = [
+    {"if": {"required": ["from"], "properties": {"from": {"const": "carrying_agency"}}},
+     "then": {"properties": {"carrying_agency": {"const": 0}}}},
+    {"if": {"required": ["from"], "properties": {"from": {"const": "helper_agency"}}},
+     "then": {"properties": {"carrying_agency": {"const": 0}, "helper_agency": {"const": 0}}}},
+    {"if": {"required": ["from"], "properties": {"from": {"const": "promoter_agency"}}},
+     "then": {"properties": {"carrying_agency": {"const": 0}, "helper_agency": {"const": 0},
+                             "creator": {"const": 0}, "promoter_agency": {"const": 0}}}}
+]))]
 pub struct Config {
     from: From,
+    #[schemars(range(max = 900_000))]
     carrying_agency: Ppm,
+    #[schemars(range(max = 900_000))]
     helper_agency: Ppm,
+    #[schemars(range(max = 900_000))]
     creator: Ppm,
+    #[schemars(range(max = 900_000))]
     promoter_agency: Ppm,
+    #[schemars(range(max = 900_000))]
     promoter: Ppm,
 }
 
 /// Who pays first.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum From {
     #[default]
@@ -72,12 +88,9 @@ impl From {
 
 impl Rule for AgencyWaterfall {
     type Config = Config;
-    const NAME: &'static str = "agency-waterfall";
-    const VERSION: &'static str = "1.1.0";
     const STAGE: Stage = Stage::Commission;
     const DESCRIPTION: &'static str =
         "二级团 waterfall: each party pays the next out of what it received";
-    const CONFIG_SCHEMA: &'static str = r#"{"type":"object","properties":{"from":{"enum":["merchant","carrying_agency","helper_agency","promoter_agency"]},"carrying_agency":{"type":"integer","minimum":0,"maximum":900000},"helper_agency":{"type":"integer","minimum":0,"maximum":900000},"creator":{"type":"integer","minimum":0,"maximum":900000},"promoter_agency":{"type":"integer","minimum":0,"maximum":900000},"promoter":{"type":"integer","minimum":0,"maximum":900000}}}"#;
 
     fn validate(c: &Config) -> Result<(), String> {
         let rates = [

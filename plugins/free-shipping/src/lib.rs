@@ -4,26 +4,25 @@
 //! the plan step says) reaches `threshold`, the whole shipping fee is waived.
 
 use plaza_plugin_sdk::prelude::*;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 /// The rule.
 #[derive(Debug)]
 pub struct FreeShipping;
 
-/// See the crate docs.
-#[derive(Debug, Deserialize)]
+/// The configuration of: 包邮: free shipping once the order spends enough
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    #[schemars(range(min = 0))]
     threshold: Money,
 }
 
 impl Rule for FreeShipping {
     type Config = Config;
-    const NAME: &'static str = "free-shipping";
-    const VERSION: &'static str = "1.0.0";
     const STAGE: Stage = Stage::Shipping;
     const DESCRIPTION: &'static str = "包邮: waive shipping over a threshold";
-    const CONFIG_SCHEMA: &'static str = r#"{"type":"object","required":["threshold"],"properties":{"threshold":{"type":"integer","minimum":0}}}"#;
 
     fn validate(config: &Config) -> Result<(), String> {
         if config.threshold.0 < 0 {

@@ -19,6 +19,7 @@
 //! `budget.max_gift_units`.
 
 use plaza_plugin_sdk::prelude::*;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 /// The rule.
@@ -26,12 +27,15 @@ use serde::Deserialize;
 pub struct GiftWithPurchase;
 
 /// One set of gifts.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Gift {
+    #[schemars(length(min = 1, max = 128))]
     sku: String,
     #[serde(default = "one")]
+    #[schemars(range(min = 1, max = 1000))]
     quantity: u32,
+    #[schemars(range(min = 0))]
     value: Money,
     #[serde(default)]
     label: Option<String>,
@@ -41,20 +45,28 @@ fn one() -> u32 {
     1
 }
 
-/// See the crate docs.
-#[derive(Debug, Deserialize)]
+/// The configuration of: 满赠 and 买赠: free gift items (赠品) once the buyer buys enough
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+// At least one condition (as `validate` checks).
+#[schemars(extend("anyOf" = [
+    {"required": ["min_quantity"], "properties": {"min_quantity": {"minimum": 1}}},
+    {"required": ["min_amount"], "properties": {"min_amount": {"minimum": 1}}}
+]))]
 pub struct Config {
     gift: Gift,
     #[serde(default)]
     min_quantity: u64,
     #[serde(default)]
+    #[schemars(range(min = 0))]
     min_amount: Money,
     #[serde(default)]
+    #[schemars(length(min = 1))]
     skus: Option<Vec<String>>,
     #[serde(default)]
     repeat: bool,
     #[serde(default)]
+    #[schemars(range(min = 1))]
     max_sets: Option<u32>,
     #[serde(default)]
     per_recipient: bool,
@@ -67,15 +79,8 @@ fn sets(have: i64, per: i64) -> Option<i64> {
 
 impl Rule for GiftWithPurchase {
     type Config = Config;
-    const NAME: &'static str = "gift-with-purchase";
-    const VERSION: &'static str = "1.0.0";
     const STAGE: Stage = Stage::StorePromotion;
     const DESCRIPTION: &'static str = "满赠 / 买赠: free gift items once the buyer buys enough";
-    const CONFIG_SCHEMA: &'static str = r#"{"type":"object","required":["gift"],"additionalProperties":false,"properties":{
- "gift":{"type":"object","required":["sku","value"],"additionalProperties":false,"properties":{"sku":{"type":"string","minLength":1,"maxLength":128},"quantity":{"type":"integer","minimum":1,"maximum":1000},"value":{"type":"integer","minimum":0},"label":{"type":"string"}}},
- "min_quantity":{"type":"integer","minimum":0},"min_amount":{"type":"integer","minimum":0},
- "skus":{"type":"array","items":{"type":"string"},"minItems":1},
- "repeat":{"type":"boolean"},"max_sets":{"type":"integer","minimum":1},"per_recipient":{"type":"boolean"}}}"#;
 
     fn validate(config: &Config) -> Result<(), String> {
         let g = &config.gift;

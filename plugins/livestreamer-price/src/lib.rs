@@ -6,6 +6,7 @@
 //! best-of: the host keeps, per line, the best of all item-price proposals.
 
 use plaza_plugin_sdk::prelude::*;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -13,22 +14,21 @@ use std::collections::BTreeMap;
 #[derive(Debug)]
 pub struct LivestreamerPrice;
 
-/// See the crate docs.
-#[derive(Debug, Deserialize)]
+/// The configuration of: 主播专属价: a livestreamer's exclusive unit prices.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    #[schemars(length(min = 1))]
     livestreamer: String,
+    #[schemars(extend("additionalProperties" = {"type": "integer", "minimum": 0, "description": "fen (1 = ¥0.01)"}))]
     prices: BTreeMap<String, Money>,
 }
 
 impl Rule for LivestreamerPrice {
     type Config = Config;
-    const NAME: &'static str = "livestreamer-price";
-    const VERSION: &'static str = "1.0.0";
     const STAGE: Stage = Stage::ItemPrice;
     const DESCRIPTION: &'static str =
         "主播专属价: exclusive unit prices through one livestreamer's room or link";
-    const CONFIG_SCHEMA: &'static str = r#"{"type":"object","required":["livestreamer","prices"],"properties":{"livestreamer":{"type":"string","minLength":1},"prices":{"type":"object","additionalProperties":{"type":"integer","minimum":0}}}}"#;
 
     fn validate(config: &Config) -> Result<(), String> {
         if config.livestreamer.is_empty() {

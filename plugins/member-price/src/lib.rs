@@ -7,6 +7,7 @@
 //! the host keeps, per line, the best of all item-price proposals.
 
 use plaza_plugin_sdk::prelude::*;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -15,19 +16,21 @@ use std::collections::BTreeMap;
 pub struct MemberPrice;
 
 /// Prices of one tier.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TierPrices {
     /// Price as a share of the list price, for skus without a fixed price.
     #[serde(default)]
+    #[schemars(range(max = 1_000_000))]
     rate: Option<Ppm>,
     /// Fixed unit price per sku.
     #[serde(default)]
+    #[schemars(extend("additionalProperties" = {"type": "integer", "minimum": 0, "description": "fen (1 = ¥0.01)"}))]
     prices: BTreeMap<String, Money>,
 }
 
-/// See the crate docs.
-#[derive(Debug, Deserialize)]
+/// The configuration of: 会员价: member price by member tier
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     tiers: BTreeMap<String, TierPrices>,
@@ -35,12 +38,9 @@ pub struct Config {
 
 impl Rule for MemberPrice {
     type Config = Config;
-    const NAME: &'static str = "member-price";
-    const VERSION: &'static str = "1.0.0";
     const STAGE: Stage = Stage::ItemPrice;
     const DESCRIPTION: &'static str =
         "会员价: member price per tier, fixed per sku or a share of list price";
-    const CONFIG_SCHEMA: &'static str = r#"{"type":"object","required":["tiers"],"properties":{"tiers":{"type":"object","additionalProperties":{"type":"object","properties":{"rate":{"type":"integer","minimum":0,"maximum":1000000},"prices":{"type":"object","additionalProperties":{"type":"integer","minimum":0}}}}}}}"#;
 
     fn validate(config: &Config) -> Result<(), String> {
         for (tier, p) in &config.tiers {

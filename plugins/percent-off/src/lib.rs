@@ -10,28 +10,35 @@
 //! the fen, and proposed on the order for the host to allocate.
 
 use plaza_plugin_sdk::prelude::*;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 /// The rule.
 #[derive(Debug)]
 pub struct PercentOff;
 
-/// See the crate docs.
-#[derive(Debug, Deserialize)]
+/// The configuration of: 满折 and N件M折: a percentage off the order, with a maximum discount
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(tag = "mode", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Config {
     /// 满折.
     Spend {
+        #[schemars(range(min = 0))]
         threshold: Money,
+        #[schemars(range(min = 1, max = 1_000_000))]
         off: Ppm,
         #[serde(default)]
+        #[schemars(range(min = 1))]
         max_discount: Option<Money>,
     },
     /// N件M折.
     Items {
+        #[schemars(range(min = 1))]
         min_items: u32,
+        #[schemars(range(min = 1, max = 1_000_000))]
         off: Ppm,
         #[serde(default)]
+        #[schemars(range(min = 1))]
         max_discount: Option<Money>,
     },
 }
@@ -63,14 +70,9 @@ fn zhe(off: Ppm) -> String {
 
 impl Rule for PercentOff {
     type Config = Config;
-    const NAME: &'static str = "percent-off";
-    const VERSION: &'static str = "1.0.0";
     const STAGE: Stage = Stage::StorePromotion;
     const DESCRIPTION: &'static str =
         "满折 over a spend, or N件M折 from N items, with a maximum discount";
-    const CONFIG_SCHEMA: &'static str = r#"{"oneOf":[
- {"type":"object","required":["mode","threshold","off"],"properties":{"mode":{"const":"spend"},"threshold":{"type":"integer","minimum":0},"off":{"type":"integer","minimum":1,"maximum":1000000},"max_discount":{"type":"integer","minimum":1}}},
- {"type":"object","required":["mode","min_items","off"],"properties":{"mode":{"const":"items"},"min_items":{"type":"integer","minimum":1},"off":{"type":"integer","minimum":1,"maximum":1000000},"max_discount":{"type":"integer","minimum":1}}}]}"#;
 
     fn validate(config: &Config) -> Result<(), String> {
         let (off, cap) = config.off_and_cap();

@@ -8,29 +8,29 @@
 //! until it is paid, cancelled or refunded.
 
 use plaza_plugin_sdk::prelude::*;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 /// The rule.
 #[derive(Debug)]
 pub struct PointsDeduction;
 
-/// See the crate docs.
-#[derive(Debug, Deserialize)]
+/// The configuration of: 积分抵扣: members pay part of the order with their points
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     #[serde(default)]
+    #[schemars(range(min = 0))]
     threshold: Money,
     #[serde(default)]
+    #[schemars(range(min = 1))]
     max_points: Option<i64>,
 }
 
 impl Rule for PointsDeduction {
     type Config = Config;
-    const NAME: &'static str = "points-deduction";
-    const VERSION: &'static str = "1.0.0";
     const STAGE: Stage = Stage::Points;
     const DESCRIPTION: &'static str = "积分抵扣: pay part of the order with member points";
-    const CONFIG_SCHEMA: &'static str = r#"{"type":"object","properties":{"threshold":{"type":"integer","minimum":0},"max_points":{"type":"integer","minimum":1}},"additionalProperties":false}"#;
 
     fn validate(config: &Config) -> Result<(), String> {
         if config.threshold.0 < 0 {

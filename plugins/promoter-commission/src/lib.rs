@@ -5,6 +5,7 @@
 //! others `default_rate`; a rate of 0 pays nothing. Gifts earn commission like any sale.
 
 use plaza_plugin_sdk::prelude::*;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -12,24 +13,23 @@ use std::collections::BTreeMap;
 #[derive(Debug)]
 pub struct PromoterCommission;
 
-/// See the crate docs.
-#[derive(Debug, Deserialize)]
+/// The configuration of: 推客佣金: promoter commission at a per-product rate.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     #[serde(default)]
+    #[schemars(range(max = 900_000))]
     default_rate: Ppm,
     #[serde(default)]
+    #[schemars(extend("additionalProperties" = {"type": "integer", "minimum": 0, "maximum": 900_000, "description": "parts per million"}))]
     rates: BTreeMap<String, Ppm>,
 }
 
 impl Rule for PromoterCommission {
     type Config = Config;
-    const NAME: &'static str = "promoter-commission";
-    const VERSION: &'static str = "1.0.0";
     const STAGE: Stage = Stage::Commission;
     const DESCRIPTION: &'static str =
         "推客佣金: per-product commission rate on promoter-attributed lines";
-    const CONFIG_SCHEMA: &'static str = r#"{"type":"object","properties":{"default_rate":{"type":"integer","minimum":0,"maximum":900000},"rates":{"type":"object","additionalProperties":{"type":"integer","minimum":0,"maximum":900000}}}}"#;
 
     fn validate(config: &Config) -> Result<(), String> {
         if config.default_rate > plaza_plugin_sdk::MAX_COMMISSION_RATE

@@ -12,6 +12,7 @@
 //! eligible lines. Below it, the rule leaves a note saying how much more to spend.
 
 use plaza_plugin_sdk::prelude::*;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 /// The rule.
@@ -19,26 +20,30 @@ use serde::Deserialize;
 pub struct StoreCoupon;
 
 /// What the coupon is worth.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Value {
     /// A fixed amount off.
-    Fixed(Money),
+    Fixed(#[schemars(range(min = 1))] Money),
     /// A share off, optionally capped.
     Percent {
+        #[schemars(range(min = 1, max = 1_000_000))]
         off: Ppm,
         #[serde(default)]
+        #[schemars(range(min = 1))]
         max: Option<Money>,
     },
 }
 
-/// See the crate docs.
-#[derive(Debug, Deserialize)]
+/// The configuration of a store coupon by code (主播券 when bound to a livestreamer).
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    #[schemars(length(min = 1))]
     code: String,
     value: Value,
     #[serde(default)]
+    #[schemars(range(min = 0))]
     min_spend: Money,
     #[serde(default)]
     skus: Vec<String>,
@@ -58,11 +63,8 @@ impl Config {
 
 impl Rule for StoreCoupon {
     type Config = Config;
-    const NAME: &'static str = "store-coupon";
-    const VERSION: &'static str = "1.0.0";
     const STAGE: Stage = Stage::Coupon;
     const DESCRIPTION: &'static str = "Store coupon by code: fixed or percent, minimum spend, product scope, optional livestreamer";
-    const CONFIG_SCHEMA: &'static str = r#"{"type":"object","required":["code","value"],"properties":{"code":{"type":"string","minLength":1},"value":{"oneOf":[{"type":"object","required":["fixed"],"properties":{"fixed":{"type":"integer","minimum":1}}},{"type":"object","required":["percent"],"properties":{"percent":{"type":"object","required":["off"],"properties":{"off":{"type":"integer","minimum":1,"maximum":1000000},"max":{"type":"integer","minimum":1}}}}}]},"min_spend":{"type":"integer","minimum":0},"skus":{"type":"array","items":{"type":"string"}},"categories":{"type":"array","items":{"type":"string"}},"livestreamer":{"type":["string","null"]}}}"#;
 
     fn validate(config: &Config) -> Result<(), String> {
         if config.code.is_empty() {

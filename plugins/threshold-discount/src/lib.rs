@@ -10,6 +10,7 @@
 //! The discount is proposed on the order; the host allocates it across the lines in scope.
 
 use plaza_plugin_sdk::prelude::*;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 /// The rule.
@@ -17,38 +18,41 @@ use serde::Deserialize;
 pub struct ThresholdDiscount;
 
 /// One 满减 tier.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Tier {
+    #[schemars(range(min = 1))]
     threshold: Money,
+    #[schemars(range(min = 1))]
     discount: Money,
 }
 
-/// See the crate docs.
-#[derive(Debug, Deserialize)]
+/// The configuration of: 满减 and 每满减: a fixed discount off the order once it spends enough
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(tag = "mode", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Config {
     /// 满减 with tiers.
-    Tiers { tiers: Vec<Tier> },
+    Tiers {
+        #[schemars(length(min = 1))]
+        tiers: Vec<Tier>,
+    },
     /// 每满减 with an optional cap.
     Repeat {
+        #[schemars(range(min = 1))]
         every: Money,
+        #[schemars(range(min = 1))]
         discount: Money,
         #[serde(default)]
+        #[schemars(range(min = 1))]
         cap: Option<Money>,
     },
 }
 
 impl Rule for ThresholdDiscount {
     type Config = Config;
-    const NAME: &'static str = "threshold-discount";
-    const VERSION: &'static str = "1.0.0";
     const STAGE: Stage = Stage::StorePromotion;
     const DESCRIPTION: &'static str =
         "满减 with tiers, or 每满减 repeating per threshold with a cap";
-    const CONFIG_SCHEMA: &'static str = r#"{"oneOf":[
- {"type":"object","required":["mode","tiers"],"properties":{"mode":{"const":"tiers"},"tiers":{"type":"array","minItems":1,"items":{"type":"object","required":["threshold","discount"],"properties":{"threshold":{"type":"integer","minimum":1},"discount":{"type":"integer","minimum":1}}}}}},
- {"type":"object","required":["mode","every","discount"],"properties":{"mode":{"const":"repeat"},"every":{"type":"integer","minimum":1},"discount":{"type":"integer","minimum":1},"cap":{"type":"integer","minimum":1}}}]}"#;
 
     fn validate(config: &Config) -> Result<(), String> {
         match config {

@@ -10,14 +10,15 @@
 
 use plaza_plugin_sdk::prelude::*;
 use plaza_plugin_sdk::{Commission, Share};
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 /// The rule.
 #[derive(Debug)]
 pub struct HostileCommission;
 
-/// See the crate docs.
-#[derive(Debug, Deserialize)]
+/// Which rule to break.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     mode: String,
@@ -36,11 +37,8 @@ fn share(line: u32, payer: Party, payee: Party, share: Share) -> Effect {
 
 impl Rule for HostileCommission {
     type Config = Config;
-    const NAME: &'static str = "hostile-commission";
-    const VERSION: &'static str = "0.1.0";
     const STAGE: Stage = Stage::Commission;
     const DESCRIPTION: &'static str = "Breaks distribution rules on purpose (invariant tests)";
-    const CONFIG_SCHEMA: &'static str = r#"{"type":"object","required":["mode"]}"#;
 
     fn evaluate(config: &Config, input: &Input) -> Result<Vec<Effect>, String> {
         let payable = input.payable(0);

@@ -11,6 +11,7 @@
 //! the output limit, checked before the host copies).
 
 use plaza_plugin_sdk::prelude::*;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -21,8 +22,8 @@ static EVALUATIONS: AtomicU32 = AtomicU32::new(0);
 #[derive(Debug)]
 pub struct Hostile;
 
-/// See the crate docs.
-#[derive(Debug, Deserialize)]
+/// Which way to misbehave.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     mode: String,
@@ -36,11 +37,8 @@ fn recurse(depth: u64) -> u64 {
 
 impl Rule for Hostile {
     type Config = Config;
-    const NAME: &'static str = "hostile";
-    const VERSION: &'static str = "0.1.0";
     const STAGE: Stage = Stage::StorePromotion;
     const DESCRIPTION: &'static str = "Misbehaves on purpose (sandbox tests)";
-    const CONFIG_SCHEMA: &'static str = r#"{"type":"object","required":["mode"]}"#;
 
     fn evaluate(config: &Config, input: &Input) -> Result<Vec<Effect>, String> {
         match config.mode.as_str() {
