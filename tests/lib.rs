@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod fuzz;
+pub mod js;
 pub mod pg;
 pub mod server;
 pub mod sim;

@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 /// The sled database and the compiled-artifact cache live here.
 pub const DEFAULT_DATA_DIR: &str = "plaza-data";
-/// Largest request body: a plugin upload (512 KiB module limit) with room to spare.
+/// Largest request body, plugin uploads aside (they may be as large as the large plugins'
+/// module limit: `Limits::large`).
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Longest a plugin upload may spend validating and compiling.
 pub const DEFAULT_COMPILE_TIMEOUT_MS: u64 = 10_000;

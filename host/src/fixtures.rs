@@ -106,6 +106,8 @@ pub struct Outcome {
     pub output_used_percent: f64,
     /// Log bytes the evaluation wrote.
     pub log_bytes: usize,
+    /// What the rule did: accepted or refused the configuration, its effects or error.
+    pub actual: Expect,
 }
 
 /// Run every fixture in `dir` (sorted by name) against `plugin`, in `sandbox`.
@@ -146,7 +148,7 @@ fn run_file(
         .file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
     let ran = run(sandbox, plugin, schema, &fixture).with_context(|| path.display().to_string())?;
-    let limits = sandbox.limits();
+    let limits = sandbox.limits_for(plugin.size);
     let mut outcome = Outcome {
         fixture: name,
         verdict: "passed",
@@ -156,6 +158,7 @@ fn run_file(
         output_bytes: ran.output_bytes,
         output_used_percent: percent(ran.output_bytes as u64, limits.max_output_bytes as u64),
         log_bytes: ran.log_bytes,
+        actual: ran.actual.clone(),
     };
     let failure = match (
         ran.disagreement,

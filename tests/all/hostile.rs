@@ -295,13 +295,11 @@ fn a_component_importing_wasi_is_refused_at_load() {
     );
 }
 
-#[test]
-fn a_module_over_the_size_limit_is_refused() {
-    let mut bytes = plaza_tests::component("free-shipping");
-    // A custom section past the limit keeps it a valid module, just too big.
-    let payload = vec![0u8; plaza::sandbox::DEFAULT_MAX_MODULE_BYTES];
+/// `module` with a custom section of `size` zero bytes: still valid, only bigger.
+fn padded(module: &[u8], size: usize) -> Vec<u8> {
+    let mut bytes = module.to_vec();
     bytes.push(0); // custom section id
-    let mut len = payload.len() as u32 + 2;
+    let mut len = size as u32 + 2;
     loop {
         let byte = (len & 0x7f) as u8;
         len >>= 7;
@@ -311,13 +309,31 @@ fn a_module_over_the_size_limit_is_refused() {
         }
     }
     bytes.extend_from_slice(&[1, b'x']);
-    bytes.extend_from_slice(&payload);
-    let size = bytes.len();
+    bytes.extend_from_slice(&vec![0u8; size]);
+    bytes
+}
+
+#[test]
+fn a_module_over_the_size_limit_runs_in_the_large_lane_and_past_its_limit_is_refused() {
+    let module = plaza_tests::component("free-shipping");
+    let limits = plaza::sandbox::Limits::default();
+    let big = sandbox()
+        .load(&padded(&module, limits.max_module_bytes))
+        .unwrap();
+    assert!(
+        big.large,
+        "over the ordinary limit: the large plugins' lane"
+    );
+    let small = sandbox().load(&module).unwrap();
+    assert!(!small.large);
+    assert_eq!(big.descriptor, small.descriptor);
+
+    let bytes = padded(&module, limits.large.max_module_bytes);
     assert_eq!(
         sandbox().load(&bytes).unwrap_err(),
         LoadError::TooLarge {
-            size,
-            limit: plaza::sandbox::DEFAULT_MAX_MODULE_BYTES
+            size: bytes.len(),
+            limit: limits.large.max_module_bytes
         }
     );
 }

@@ -69,7 +69,11 @@ fn bad_requests_get_structured_errors_and_change_nothing() {
     );
 
     let mut module = plaza_tests::component("threshold-discount");
-    module.resize(plaza::sandbox::DEFAULT_MAX_MODULE_BYTES + 1, 0);
+    // Past the large plugins' limit (a module over the ordinary one runs in their lane).
+    module.resize(
+        plaza::sandbox::Limits::default().large.max_module_bytes + 1,
+        0,
+    );
     let big_module = shop.post_bytes("/v1/plugins", &module, "application/wasm");
     assert_eq!(
         (big_module.status, big_module.error_type()),

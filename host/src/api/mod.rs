@@ -92,13 +92,22 @@ const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
 
 /// The router: every route, the body limit, tracing and request metrics.
 pub fn app(state: AppState, max_body_bytes: usize) -> Router {
+    // An upload may be a large plugin (a JavaScript rule carries its engine); a little more
+    // than the largest lets the sandbox refuse one just over its limit itself, naming it.
+    let large = state.plaza.sandbox.limits().large.max_module_bytes;
+    let upload_bytes = max_body_bytes.max(large.saturating_add(64 * 1024));
     let api = Router::new()
         .route("/v1/tenants", post(tenants::create).get(tenants::list))
         .route(
             "/v1/tenants/{tenant}/keys",
             post(tenants::create_key).get(tenants::list_keys),
         )
-        .route("/v1/plugins", post(plugins::upload).get(plugins::list))
+        .route(
+            "/v1/plugins",
+            post(plugins::upload)
+                .layer(DefaultBodyLimit::max(upload_bytes))
+                .get(plugins::list),
+        )
         .route(
             "/v1/plugins/{name}/{version}",
             get(plugins::describe).delete(plugins::delete),

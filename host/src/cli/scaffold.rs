@@ -258,7 +258,7 @@ fn test(dir: &Path, update: bool, wasm: Option<&Path>) -> anyhow::Result<Value> 
     if failed > 0 {
         bail!("{failed} of {} fixtures failed", outcomes.len());
     }
-    let limits = sandbox.limits();
+    let limits = sandbox.limits_for(plugin.size);
     Ok(json!({
         "plugin": format!("{}@{}", plugin.descriptor.name, plugin.descriptor.version),
         "fixtures": outcomes,

@@ -38,9 +38,15 @@ impl Plaza {
             .clone()
             .try_acquire_owned()
             .map_err(|_| Error::Busy("too many plugin uploads compiling; retry shortly"))?;
-        let limit = self.settings.compile_timeout;
+        let limits = self.sandbox.limits_for(bytes.len()).clone();
+        // A large plugin (a JavaScript rule) takes its lane's compile timeout.
+        let limit = if bytes.len() > self.sandbox.limits().max_module_bytes {
+            std::time::Duration::from_millis(self.sandbox.limits().large.compile_timeout_ms)
+        } else {
+            self.settings.compile_timeout
+        };
         let args = WorkerArgs {
-            limits: self.sandbox.limits().clone(),
+            limits,
             memory_bytes: self.settings.compile_memory_bytes,
             cpu_seconds: limit.as_secs() + 1,
         };

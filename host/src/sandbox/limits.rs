@@ -24,6 +24,39 @@ pub const DEFAULT_MAX_WASM_STACK: usize = 512 * 1024;
 /// Plugin instances alive at once across all threads (pooling allocator slots).
 pub const DEFAULT_INSTANCE_SLOTS: u32 = 1000;
 
+/// Limits for plugins larger than [`Limits::max_module_bytes`]: a JavaScript rule carries
+/// its engine (about 12 MiB) and its heap, so it gets room of its own. Fuel, output, log and
+/// effect limits are the same for every plugin; these replace the rest.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LargeLimits {
+    /// Largest accepted module or component, in bytes.
+    pub max_module_bytes: usize,
+    /// Instructions (fuel) per evaluation.
+    pub fuel: u64,
+    /// Linear memory per evaluation, in bytes.
+    pub max_memory_bytes: usize,
+    /// Wall-clock backstop per evaluation, in milliseconds.
+    pub timeout_ms: u64,
+    /// Large plugin instances alive at once.
+    pub instance_slots: u32,
+    /// How long compiling one may take, in milliseconds.
+    pub compile_timeout_ms: u64,
+}
+
+impl Default for LargeLimits {
+    fn default() -> Self {
+        LargeLimits {
+            max_module_bytes: 32 << 20,
+            fuel: 400_000_000,
+            max_memory_bytes: 128 << 20,
+            timeout_ms: 2_000,
+            instance_slots: 64,
+            compile_timeout_ms: 300_000,
+        }
+    }
+}
+
 /// Limits for the sandbox. Every field has a documented default (see the constants).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -38,9 +71,24 @@ pub struct Limits {
     pub timeout_ms: u64,
     pub max_wasm_stack: usize,
     pub instance_slots: u32,
+    /// Plugins over `max_module_bytes` run in a lane of their own with these.
+    pub large: LargeLimits,
 }
 
 impl Limits {
+    /// The limits of the large plugins' lane: these limits with [`LargeLimits`] in force.
+    pub fn for_large(&self) -> Limits {
+        let l = &self.large;
+        Limits {
+            max_module_bytes: l.max_module_bytes,
+            fuel: l.fuel,
+            max_memory_bytes: l.max_memory_bytes,
+            timeout_ms: l.timeout_ms,
+            instance_slots: l.instance_slots,
+            ..self.clone()
+        }
+    }
+
     /// The most the host copies out of a guest in one call: room for the largest output
     /// the limits allow (every effect at its canonical size plus all output strings)
     /// with margin, and far below what a guest's memory could point at.
@@ -65,6 +113,7 @@ impl Default for Limits {
             timeout_ms: DEFAULT_TIMEOUT_MS,
             max_wasm_stack: DEFAULT_MAX_WASM_STACK,
             instance_slots: DEFAULT_INSTANCE_SLOTS,
+            large: LargeLimits::default(),
         }
     }
 }

@@ -13,6 +13,7 @@ mod limits;
 mod plugin;
 mod v0_1;
 mod v0_2;
+mod v0_2_component;
 pub mod worker;
 
 pub use artifact::{ArtifactCache, Compiled, Kind};
@@ -165,6 +166,8 @@ impl wasmtime::ResourceLimiter for StoreState {
 #[derive(Clone)]
 pub struct Sandbox {
     inner: Arc<Inner>,
+    /// The lane for plugins over `max_module_bytes`, with [`LargeLimits`]; `None` inside it.
+    large: Option<Box<Sandbox>>,
 }
 
 struct Inner {
@@ -221,6 +224,15 @@ pub fn engine_config(limits: &Limits, pooling: bool) -> Config {
 impl Sandbox {
     /// A sandbox with `limits`, caching compiled artifacts in `cache` if given.
     pub fn new(limits: Limits, cache: Option<ArtifactCache>) -> anyhow::Result<Self> {
+        let large = Sandbox::lane(limits.for_large(), cache.clone(), None)?;
+        Sandbox::lane(limits, cache, Some(Box::new(large)))
+    }
+
+    fn lane(
+        limits: Limits,
+        cache: Option<ArtifactCache>,
+        large: Option<Box<Sandbox>>,
+    ) -> anyhow::Result<Self> {
         let engine = Engine::new(&engine_config(&limits, true))?;
         let mut linker = Linker::new(&engine);
         v0_1::Rule::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
@@ -245,12 +257,31 @@ impl Sandbox {
                 cache,
                 ticker_stop,
             }),
+            large,
         })
     }
 
-    /// The limits in force.
+    /// The limits in force (for plugins up to `max_module_bytes`).
     pub fn limits(&self) -> &Limits {
         &self.inner.limits
+    }
+
+    /// The limits a plugin of `size` bytes is compiled and run with.
+    pub fn limits_for(&self, size: usize) -> &Limits {
+        self.lane_for(size)
+            .map_or(&self.inner.limits, |large| &large.inner.limits)
+    }
+
+    /// The large lane, when a plugin of `size` bytes belongs there.
+    fn lane_for(&self, size: usize) -> Option<&Sandbox> {
+        self.large
+            .as_deref()
+            .filter(|_| size > self.inner.limits.max_module_bytes)
+    }
+
+    /// The large lane, when `plugin` was loaded there and this is not it.
+    fn lane_of(&self, plugin: &Plugin) -> Option<&Sandbox> {
+        self.large.as_deref().filter(|_| plugin.large)
     }
 
     fn deadline_ticks(&self) -> u64 {

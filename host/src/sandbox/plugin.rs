@@ -3,6 +3,7 @@
 
 use super::v0_1::{self, RulePre};
 use super::v0_2::ModulePlugin;
+use super::v0_2_component as component02;
 use super::{Compiled, Failure, Kind, LoadError, Sandbox, StepError, StoreState};
 use plaza_plugin_sdk::{Descriptor, Effect, Input, Stage};
 use sha2::{Digest, Sha256};
@@ -17,6 +18,13 @@ pub const MAX_CONFIG_SCHEMA_BYTES: usize = 16 * 1024;
 /// Longest plugin-supplied message (an error, a configuration refusal) shown anywhere.
 pub const MAX_PLUGIN_MESSAGE_BYTES: usize = 256;
 
+impl Plugin {
+    fn large(mut self) -> Plugin {
+        self.large = true;
+        self
+    }
+}
+
 /// A validated, compiled plugin version, ready to instantiate. Cheap to clone.
 #[derive(Clone)]
 pub struct Plugin {
@@ -28,6 +36,8 @@ pub struct Plugin {
     pub size: usize,
     /// True when the compiled artifact came from the cache rather than Cranelift.
     pub from_cache: bool,
+    /// True when the plugin runs with the large plugins' limits (see [`super::LargeLimits`]).
+    pub large: bool,
     contract: Contract,
 }
 
@@ -36,6 +46,8 @@ pub struct Plugin {
 enum Contract {
     V01(RulePre<StoreState>),
     V02(Arc<ModulePlugin>),
+    /// Contract 0.2 in its component form (a JavaScript rule).
+    V02Component(component02::RulePre<StoreState>),
 }
 
 impl Plugin {
@@ -43,7 +55,7 @@ impl Plugin {
     pub fn contract(&self) -> &'static str {
         match self.contract {
             Contract::V01(_) => "0.1",
-            Contract::V02(_) => "0.2",
+            Contract::V02(_) | Contract::V02Component(_) => "0.2",
         }
     }
 }
@@ -72,6 +84,9 @@ impl Sandbox {
     /// Validate and compile a plugin. Compiling is CPU-heavy (tens of milliseconds):
     /// callers serving requests run this off the request path.
     pub fn load(&self, bytes: &[u8]) -> Result<Plugin, LoadError> {
+        if let Some(large) = self.lane_for(bytes.len()) {
+            return large.load(bytes).map(Plugin::large);
+        }
         let (sha256, kind) = self.preamble(bytes)?;
         if let Some(plugin) = self.cached(&sha256, kind, bytes.len())? {
             return Ok(plugin);
@@ -97,6 +112,9 @@ impl Sandbox {
     /// The plugin, when the artifact cache already holds its compiled form; `None` when it
     /// would have to be compiled.
     pub fn load_if_cached(&self, bytes: &[u8]) -> Result<Option<Plugin>, LoadError> {
+        if let Some(large) = self.lane_for(bytes.len()) {
+            return large.load_if_cached(bytes).map(|p| p.map(Plugin::large));
+        }
         let (sha256, kind) = self.preamble(bytes)?;
         self.cached(&sha256, kind, bytes.len())
     }
@@ -115,6 +133,9 @@ impl Sandbox {
     /// Load a plugin from the artifact a compile worker made of it (see [`super::worker`]):
     /// the artifact goes through the cache's checks, and nothing is compiled here.
     pub fn load_precompiled(&self, bytes: &[u8], artifact: &[u8]) -> Result<Plugin, LoadError> {
+        if let Some(large) = self.lane_for(bytes.len()) {
+            return large.load_precompiled(bytes, artifact).map(Plugin::large);
+        }
         let (sha256, kind) = self.preamble(bytes)?;
         let engine = &self.inner.engine;
         let unusable = |message: String| LoadError::Invalid { message };
@@ -156,7 +177,7 @@ impl Sandbox {
                 &self.inner.module_linker,
                 module,
             )?)),
-            Compiled::Component(component) => Contract::V01(self.component_pre(component)?),
+            Compiled::Component(component) => self.component_contract(component)?,
         };
         let mut plugin = Plugin {
             sha256,
@@ -169,6 +190,7 @@ impl Sandbox {
             },
             size,
             from_cache,
+            large: false,
             contract,
         };
         let describe = self.call(|store| match &plugin.contract {
@@ -178,6 +200,7 @@ impl Sandbox {
                 let d = rule.call_describe(&mut *store).map_err(Failure::Call)?;
                 Ok(v0_1::descriptor(d))
             }
+            Contract::V02Component(pre) => component02::describe(pre, store),
         });
         plugin.descriptor = describe.result.map_err(|error| match error {
             StepError::InvalidOutput { message } if message.starts_with(CONTRACT) => {
@@ -189,6 +212,19 @@ impl Sandbox {
         })?;
         check_descriptor(&plugin.descriptor)?;
         Ok(plugin)
+    }
+
+    /// A component is contract 0.2's component form when it imports nothing and has its
+    /// exports; otherwise it must be a 0.1 component.
+    fn component_contract(&self, component: &Component) -> Result<Contract, LoadError> {
+        let engine = &self.inner.engine;
+        if component.component_type().imports(engine).next().is_none()
+            && let Ok(pre) =
+                (self.inner.linker.instantiate_pre(component)).and_then(component02::RulePre::new)
+        {
+            return Ok(Contract::V02Component(pre));
+        }
+        self.component_pre(component).map(Contract::V01)
     }
 
     fn component_pre(&self, component: &Component) -> Result<RulePre<StoreState>, LoadError> {
@@ -215,6 +251,9 @@ impl Sandbox {
         plugin: &Plugin,
         config: &str,
     ) -> Result<Result<(), String>, StepError> {
+        if let Some(large) = self.lane_of(plugin) {
+            return large.validate_config(plugin, config);
+        }
         self.call(|store| match &plugin.contract {
             Contract::V02(m) => m.run(store, |running, store| running.validate(store, config)),
             Contract::V01(pre) => {
@@ -222,6 +261,7 @@ impl Sandbox {
                 rule.call_validate_config(&mut *store, config)
                     .map_err(Failure::Call)
             }
+            Contract::V02Component(pre) => component02::validate(pre, store, config),
         })
         .result
         .map(|checked| checked.map_err(|message| truncate(message, MAX_PLUGIN_MESSAGE_BYTES)))
@@ -230,6 +270,9 @@ impl Sandbox {
     /// Run `evaluate` once in a fresh instance, on an encoded cart and step (see
     /// `plaza_plugin_sdk::wire`).
     pub fn evaluate(&self, plugin: &Plugin, cart: &[u8], step: &[u8]) -> Evaluation {
+        if let Some(large) = self.lane_of(plugin) {
+            return large.evaluate(plugin, cart, step);
+        }
         let size = cart.len() + step.len();
         let limit = self.inner.limits.max_input_bytes;
         if size > limit {
@@ -251,6 +294,7 @@ impl Sandbox {
                     .map_err(Failure::Call)?;
                 Ok(answer.map(|effects| effects.into_iter().map(v0_1::effect).collect()))
             }
+            Contract::V02Component(pre) => component02::evaluate(pre, store, cart, step),
         });
         let result = match call.result {
             Ok(Ok(effects)) => self.check_output(effects),
