@@ -150,7 +150,8 @@ enum Command {
     /// Run a candidate version next to live traffic on the recorded quotes (`--version`),
     /// stop it (`--off`), or show what it would have changed so far.
     LiveShadow(shadow::LiveShadowArgs),
-    /// Write rules: scaffold a rule crate anywhere (`new`), build and check it (`build`).
+    /// Write rules: scaffold a rule crate anywhere (`new`), build and check it (`build`), run
+    /// its fixtures in the sandbox (`test`).
     #[command(subcommand)]
     Plugin(scaffold::PluginCommand),
     /// Pay out every settleable commission share up to a time (a settlement run; running

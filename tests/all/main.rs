@@ -21,7 +21,6 @@ mod hostile;
 mod hostile_wire;
 mod incentive_coupons;
 mod incentives;
-mod js_rules;
 mod legacy;
 mod live_room_coupons;
 mod money_paths;

@@ -116,7 +116,7 @@ pub(super) fn plugin(command: PluginCommand) -> anyhow::Result<Value> {
             };
             let created = new(&name, &stage, &parent, sdk.as_deref())?;
             Ok(json!({"created": created, "stage": stage,
-                      "next": "cd into it, then: cargo test && plaza plugin build"}))
+                      "next": "cd into it, then: cargo test && plaza plugin test && plaza plugin build"}))
         }
         PluginCommand::Build { dir } => build(&dir).map(|built| built.summary),
         PluginCommand::Test { dir, update, wasm } => test(&dir, update, wasm.as_deref()),

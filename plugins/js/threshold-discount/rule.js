@@ -1,5 +1,5 @@
 // 满减 and 每满减 in JavaScript: the twin of the Rust rule in plugins/threshold-discount,
-// answering the same effects on every one of its fixtures (tests/all/js_rules.rs).
+// answering the same effects on every one of its fixtures (tests/js_rules/main.rs).
 //
 // Configuration, one of:
 // - {"mode": "tiers", "tiers": [{"threshold": 30000, "discount": 3000}, …]}: 满减, the

@@ -1,7 +1,8 @@
 //! Rules in JavaScript: `plugins/js/threshold-discount`, built from source with the JS SDK
 //! (componentize-js from npm), runs in the large plugins' lane and answers the Rust
 //! twin's fixtures with byte-identical effects, through the sandbox and through a real
-//! server. Skipped, saying why, where node is not installed.
+//! server. Skipped, saying why, where node is not installed. A test binary of its own (see
+//! `tests/Cargo.toml`).
 
 use plaza::examples;
 use plaza::fixtures::{Expect, run_dir};
@@ -176,7 +177,7 @@ fn one_line(config: &str) -> (Vec<u8>, Vec<u8>) {
 #[test]
 fn a_hostile_js_rule_ends_in_typed_errors_within_the_large_lanes_limits() {
     use plaza::sandbox::StepError;
-    let Some(bytes) = js::component("tests/js-rules/hostile") else {
+    let Some(bytes) = js::component("tests/js_rules/hostile") else {
         return;
     };
     let hostile = sandbox().load(&bytes).unwrap();
