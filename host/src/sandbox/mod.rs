@@ -9,6 +9,7 @@
 //!   and reports the fuel used, the log, and a typed [`StepError`] when it fails.
 
 mod artifact;
+mod descriptor;
 mod limits;
 mod plugin;
 mod v0_1;

@@ -1,6 +1,7 @@
 //! A loaded plugin version, and running it: a contract 0.2 module, or a 0.1 component
 //! through the adapter.
 
+use super::descriptor::check_descriptor;
 use super::v0_1::{self, RulePre};
 use super::v0_2::ModulePlugin;
 use super::v0_2_component as component02;
@@ -11,10 +12,6 @@ use std::sync::Arc;
 use wasmtime::component::Component;
 use wasmtime::{Module, Store, Trap};
 
-/// Longest plugin description kept, in bytes.
-pub const MAX_DESCRIPTION_BYTES: usize = 1024;
-/// Longest configuration schema kept, in bytes.
-pub const MAX_CONFIG_SCHEMA_BYTES: usize = 16 * 1024;
 /// Longest plugin-supplied message (an error, a configuration refusal) shown anywhere.
 pub const MAX_PLUGIN_MESSAGE_BYTES: usize = 256;
 
@@ -448,60 +445,12 @@ struct Call<R> {
     log_truncated: bool,
 }
 
-fn check_descriptor(d: &Descriptor) -> Result<(), LoadError> {
-    let ok_name = !d.name.is_empty()
-        && d.name.len() <= 64
-        && d.name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if !ok_name {
-        return Err(LoadError::BadDescriptor {
-            message: format!(
-                "name {:?} must be 1-64 characters of a-z, 0-9 and -",
-                truncate(d.name.clone(), 64)
-            ),
-        });
-    }
-    // A semantic version (1.2.3, 1.0.0-beta.1): its character set is 0-9, a-z, A-Z, `.`,
-    // `-` and `+`, so a version is safe in paths, store keys and metric labels.
-    if d.version.len() > 64 || semver::Version::parse(&d.version).is_err() {
-        return Err(LoadError::BadDescriptor {
-            message: format!(
-                "version {:?} must be a semantic version (like 1.2.0), at most 64 characters",
-                truncate(d.version.clone(), 64)
-            ),
-        });
-    }
-    if d.description.len() > MAX_DESCRIPTION_BYTES {
-        return Err(LoadError::BadDescriptor {
-            message: format!(
-                "description is {} bytes; the limit is {MAX_DESCRIPTION_BYTES}",
-                d.description.len()
-            ),
-        });
-    }
-    if d.config_schema.len() > MAX_CONFIG_SCHEMA_BYTES {
-        return Err(LoadError::BadDescriptor {
-            message: format!(
-                "config schema is {} bytes; the limit is {MAX_CONFIG_SCHEMA_BYTES}",
-                d.config_schema.len()
-            ),
-        });
-    }
-    if serde_json::from_str::<serde_json::Value>(&d.config_schema).is_err() {
-        return Err(LoadError::BadDescriptor {
-            message: "config schema is not JSON".into(),
-        });
-    }
-    Ok(())
-}
-
-/// Approximate serialized size of an effect: its strings plus a fixed 32 bytes.
 /// The size the output limit counts: the effects' strings plus a fixed cost per effect.
 pub fn output_size(effects: &[Effect]) -> usize {
     effects.iter().map(effect_size).sum()
 }
 
+/// Approximate serialized size of an effect: its strings plus a fixed 32 bytes.
 fn effect_size(effect: &Effect) -> usize {
     32 + match effect {
         Effect::LineAdjustment(a) => a.label.len() + a.coupon.as_ref().map_or(0, String::len),
@@ -528,54 +477,6 @@ pub fn truncate(mut s: String, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn descriptor(version: &str) -> Descriptor {
-        Descriptor {
-            name: "store-coupon".into(),
-            version: version.into(),
-            stage: Stage::Coupon,
-            description: "a coupon".into(),
-            config_schema: "{}".into(),
-        }
-    }
-
-    #[test]
-    fn versions_are_semantic_and_carry_no_path_control_or_escape_characters() {
-        for good in ["1.0.0", "0.1.0", "2.3.4-beta.1", "1.0.0+build.7"] {
-            assert_eq!(check_descriptor(&descriptor(good)), Ok(()), "{good}");
-        }
-        for bad in [
-            "",
-            "../a/b",
-            "1.0.0\0",
-            "1.0.0\nforged_metric 42",
-            "\u{1b}[31m1.0.0",
-            "1.0",
-            "v1.0.0",
-            &format!("1.0.0-{}", "a".repeat(80)),
-        ] {
-            assert!(
-                matches!(
-                    check_descriptor(&descriptor(bad)),
-                    Err(LoadError::BadDescriptor { .. })
-                ),
-                "{bad:?} accepted"
-            );
-        }
-    }
-
-    #[test]
-    fn descriptions_and_schemas_are_bounded_before_they_are_stored() {
-        let mut d = descriptor("1.0.0");
-        d.description = "x".repeat(MAX_DESCRIPTION_BYTES + 1);
-        assert!(check_descriptor(&d).is_err());
-        let mut d = descriptor("1.0.0");
-        d.config_schema = format!("\"{}\"", "x".repeat(MAX_CONFIG_SCHEMA_BYTES));
-        assert!(check_descriptor(&d).is_err());
-        let mut d = descriptor("1.0.0");
-        d.name = "Store_Coupon".into();
-        assert!(check_descriptor(&d).is_err());
-    }
 
     #[test]
     fn a_plugin_message_is_cut_at_a_char_boundary() {
