@@ -25,7 +25,19 @@ pub fn unavailable() -> Option<String> {
                 ));
             }
         }
-        None
+        // rolldown, the bundler, needs node 20.19 or later.
+        let version = (Command::new("node").arg("--version").output())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+            .unwrap_or_default();
+        let parts: Vec<u32> = (version.trim_start_matches('v').split('.'))
+            .filter_map(|p| p.parse().ok())
+            .collect();
+        match parts[..] {
+            [major, minor, ..] if (major, minor) >= (20, 19) => None,
+            _ => Some(format!(
+                "node {version} is older than the 20.19 the JS toolchain needs"
+            )),
+        }
     })
     .clone()
 }
