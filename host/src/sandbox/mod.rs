@@ -225,30 +225,38 @@ pub fn engine_config(limits: &Limits, pooling: bool) -> Config {
 impl Sandbox {
     /// A sandbox with `limits`, caching compiled artifacts in `cache` if given.
     pub fn new(limits: Limits, cache: Option<ArtifactCache>) -> anyhow::Result<Self> {
-        let large = Sandbox::lane(limits.for_large(), cache.clone(), None)?;
-        Sandbox::lane(limits, cache, Some(Box::new(large)))
+        let ticker_stop = Arc::new(AtomicBool::new(false));
+        let large = Sandbox::lane(limits.for_large(), cache.clone(), None, &ticker_stop)?;
+        let large_engine = large.inner.engine.clone();
+        let sandbox = Sandbox::lane(limits, cache, Some(Box::new(large)), &ticker_stop)?;
+        // One ticker advances both lanes' epochs; it stops when either lane's `Inner` drops
+        // (they drop together: the large lane lives inside the ordinary one).
+        let engines = [sandbox.inner.engine.clone(), large_engine];
+        let stop = ticker_stop;
+        std::thread::Builder::new()
+            .name("plaza-epoch".into())
+            .spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    for engine in &engines {
+                        engine.increment_epoch();
+                    }
+                }
+            })?;
+        Ok(sandbox)
     }
 
     fn lane(
         limits: Limits,
         cache: Option<ArtifactCache>,
         large: Option<Box<Sandbox>>,
+        ticker_stop: &Arc<AtomicBool>,
     ) -> anyhow::Result<Self> {
         let engine = Engine::new(&engine_config(&limits, true))?;
         let mut linker = Linker::new(&engine);
         v0_1::Rule::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
         let module_linker = wasmtime::Linker::new(&engine);
-
-        let ticker_stop = Arc::new(AtomicBool::new(false));
-        let (ticker_engine, stop) = (engine.clone(), ticker_stop.clone());
-        std::thread::Builder::new()
-            .name("plaza-epoch".into())
-            .spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    std::thread::sleep(EPOCH_TICK);
-                    ticker_engine.increment_epoch();
-                }
-            })?;
+        let ticker_stop = ticker_stop.clone();
         Ok(Sandbox {
             inner: Arc::new(Inner {
                 engine,
