@@ -72,10 +72,15 @@ pub fn component(folder: &str) -> Option<Vec<u8>> {
     {
         return Some(bytes);
     }
-    if !sdk.join("node_modules/.package-lock.json").is_file() {
+    // `npm ci` again whenever the lock file changed since the last install, so that a
+    // package installed by hand and missing from the lock cannot hide here.
+    let lock = hash(&[&sdk.join("package-lock.json")]);
+    let installed = sdk.join("node_modules/.plaza-installed");
+    if std::fs::read_to_string(&installed).ok().as_deref() != Some(lock.as_str()) {
         run(Command::new("npm")
             .args(["ci", "--no-audit", "--no-fund"])
             .current_dir(&sdk));
+        std::fs::write(&installed, &lock).expect("writing the install stamp");
     }
     run(Command::new("node")
         .arg("build.mjs")
