@@ -39,6 +39,12 @@ struct Cli {
 enum Command {
     /// Serve the API on the embedded sled store.
     Serve(ServeArgs),
+    /// Who the key stands for on a running server: its tenant and role, or its
+    /// beneficiary.
+    Whoami {
+        #[command(flatten)]
+        server: ServerArgs,
+    },
     /// Upload a plugin component to a running server.
     Upload {
         #[command(flatten)]
@@ -438,6 +444,7 @@ pub fn main() -> anyhow::Result<()> {
         } => print(server.client().apply(&file, activate)?),
         Command::Activate(args) => print(plans::activate(args)?),
         Command::Quote { server, plan, cart } => print(server.client().quote(&plan, &cart)?),
+        Command::Whoami { server } => print(server.client().get("/v1/me")?),
         Command::Settings {
             server,
             payment_timeout_ms,

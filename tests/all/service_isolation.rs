@@ -112,6 +112,16 @@ fn another_tenants_key_is_refused_on_every_private_endpoint() {
     );
     assert_eq!(theirs.status, 404, "{}", theirs.text);
 
+    // Each key is told who it is, and never that it is someone else.
+    let me = other.get("/v1/me");
+    assert_eq!(me.status, 200, "{}", me.text);
+    assert_eq!(
+        (me.body["kind"].as_str(), me.body["tenant"].as_str()),
+        (Some("member"), Some("rival"))
+    );
+    assert_eq!(me.body["tenant_kind"], "agency");
+    assert_eq!(owner.get("/v1/me").body["tenant"], "teahouse");
+
     let listed = other.get("/v1/plugins");
     assert_eq!(
         listed.body["items"].as_array().unwrap().len(),
@@ -259,6 +269,16 @@ fn roles_limit_what_a_key_may_do() {
     assert_eq!(upload.status, 403, "{}", upload.text);
     assert_eq!(upload.error_type(), "forbidden");
     assert_eq!(author.upload("threshold-discount").status, 201);
+    // `GET /v1/me` says which role a key has, and who a beneficiary key reads for.
+    assert_eq!(checkout.get("/v1/me").body["role"], "checkout");
+    assert_eq!(author.get("/v1/me").body["role"], "author");
+    assert_eq!(operator.get("/v1/me").body["kind"], "operator");
+    let promoter = operator.issue_beneficiary_key("p-1001").get("/v1/me").body;
+    assert_eq!(
+        (promoter["kind"].as_str(), promoter["beneficiary"].as_str()),
+        (Some("beneficiary"), Some("p-1001"))
+    );
+    assert_eq!(promoter["tenant"], json!(null));
     author.apply(&budget_plan("flash", json!(null)));
     let commit = author.post("/v1/orders", &commit_request("o", "flash", &demo_cart()));
     assert_eq!(

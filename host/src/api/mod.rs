@@ -5,6 +5,7 @@
 //! [`app`] builds the router, so tests can drive it directly; `server` serves it.
 
 mod affiliations;
+mod console;
 mod coupons;
 mod error;
 mod extract;
@@ -97,6 +98,7 @@ pub fn app(state: AppState, max_body_bytes: usize) -> Router {
     let large = state.plaza.sandbox.limits().large.max_module_bytes;
     let upload_bytes = max_body_bytes.max(large.saturating_add(64 * 1024));
     let api = Router::new()
+        .route("/v1/me", get(tenants::me))
         .route("/v1/tenants", post(tenants::create).get(tenants::list))
         .route(
             "/v1/tenants/{tenant}/keys",
@@ -286,6 +288,9 @@ pub fn app(state: AppState, max_body_bytes: usize) -> Router {
         .route("/readyz", get(ops::ready))
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(ops::openapi))
+        .route("/console", get(console::index))
+        .route("/console/", get(console::index))
+        .route("/console/{*path}", get(console::asset))
         .route_layer(middleware::from_fn_with_state(state.clone(), track))
         .route_layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let route = req

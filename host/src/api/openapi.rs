@@ -23,7 +23,7 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder};
 #[openapi(
     info(title = "Plaza", description = include_str!("contract.md")),
     paths(
-        tenants::create, tenants::list, tenants::create_key, tenants::list_keys,
+        tenants::create, tenants::list, tenants::create_key, tenants::list_keys, tenants::me,
         plugins::upload, plugins::list, plugins::describe, plugins::delete,
         plans::save, plans::list, plans::head, plans::versions, plans::version, plans::activate, plans::cancel_schedule, plans::rollback,
         plans::diff, plans::budgets, plans::quote,

@@ -3,7 +3,7 @@
 
 use super::extract::{Idempotency, Paging};
 use super::{ApiError, AppState, Body, Caller, ErrorBody, PathParams};
-use crate::domain::{IssuedKey, KeyRecord, NewKey, NewTenant, Page, PageQuery, Tenant};
+use crate::domain::{IssuedKey, KeyRecord, NewKey, NewTenant, Page, PageQuery, Tenant, Whoami};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -59,4 +59,13 @@ pub async fn list_keys(
     Paging(at): Paging,
 ) -> Result<Json<Page<KeyRecord>>, ApiError> {
     Ok(Json(app.plaza.list_keys(&who, &tenant, &at)?))
+}
+
+#[utoipa::path(get, path = "/v1/me", operation_id = "whoami", tag = "tenants", security(("bearer" = ["operator", "admin", "author", "checkout", "beneficiary"])),
+    responses((status = 200, body = Whoami, description = "Who the key stands for: its tenant (for a provider, the client it acts for), role, or beneficiary")))]
+pub async fn me(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+) -> Result<Json<Whoami>, ApiError> {
+    Ok(Json(app.plaza.whoami(&who)?))
 }

@@ -101,7 +101,7 @@ pub use settlement::{
 };
 pub use shadow::{Outcome, ShadowCart, ShadowDifference, ShadowReport, ShadowRequest, Totals};
 pub use tenants::{
-    IssuedKey, KeyRecord, NewKey, NewTenant, Principal, Role, Tenant, TenantKind, key_hash,
+    IssuedKey, KeyRecord, NewKey, NewTenant, Principal, Role, Tenant, TenantKind, Whoami, key_hash,
 };
 
 use crate::clock::SharedClock;

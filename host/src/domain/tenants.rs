@@ -177,6 +177,20 @@ pub(super) fn new_secret() -> Result<(String, [u8; 32]), Error> {
     Ok((key, hash))
 }
 
+/// Who a key stands for (`GET /v1/me`): what a client shows once it signed in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Whoami {
+    /// `operator`, `member` (a tenant's key) or `beneficiary`.
+    pub kind: String,
+    /// The tenant a member's key acts for (a provider's client, with `Plaza-Tenant`).
+    pub tenant: Option<String>,
+    pub tenant_name: Option<String>,
+    pub tenant_kind: Option<TenantKind>,
+    pub role: Option<Role>,
+    /// The promoter, creator or agency a beneficiary key reads for.
+    pub beneficiary: Option<String>,
+}
+
 /// sha256 of a key.
 pub fn key_hash(key: &str) -> [u8; 32] {
     Sha256::digest(key.as_bytes()).into()
@@ -226,6 +240,35 @@ impl Plaza {
         Ok(Principal::Beneficiary {
             id: record.beneficiary,
         })
+    }
+
+    /// Who `who` is: its tenant's name and kind and its role, or its beneficiary.
+    pub fn whoami(&self, who: &Principal) -> Result<Whoami, Error> {
+        let mut me = Whoami {
+            kind: "operator".into(),
+            tenant: None,
+            tenant_name: None,
+            tenant_kind: None,
+            role: None,
+            beneficiary: None,
+        };
+        match who {
+            Principal::Operator => {}
+            Principal::Member { tenant, role } => {
+                let record: Tenant = (self.store.get(Table::Tenants, tenant.as_bytes())?)
+                    .ok_or_else(|| Error::not_found("tenant", tenant))?;
+                me.kind = "member".into();
+                me.tenant = Some(record.id);
+                me.tenant_name = Some(record.name);
+                me.tenant_kind = Some(record.kind);
+                me.role = Some(*role);
+            }
+            Principal::Beneficiary { id } => {
+                me.kind = "beneficiary".into();
+                me.beneficiary = Some(id.clone());
+            }
+        }
+        Ok(me)
     }
 
     /// Create a tenant; durable before it returns.
