@@ -4,15 +4,15 @@
 // a place for an error. What JSON Schema says across fields (if/then) is left to the
 // plugin's own check on save, whose message lands on the field it names.
 
-import { h, yuan } from "./ui.js";
+import { h, yuan, toLocalInput, fromLocalInput, zone } from "./ui.js";
 import { t } from "./i18n.js";
 
 let counter = 0;
 const nextId = () => `f${++counter}`;
 
 /** A form for `schema` filled with `value`. `root` resolves `$ref`s. */
-export function schemaForm(schema, value, { root = schema, label } = {}) {
-  const ctx = { root };
+export function schemaForm(schema, value, { root = schema, label, offset = 480 } = {}) {
+  const ctx = { root, offset };
   const field = build(schema, value, "", label ?? null, true, ctx);
   const element = h("div", { class: "schema-form" }, field.el);
   return {
@@ -129,10 +129,33 @@ function build(raw, value, path, label, required, ctx) {
     return json(value, path, label, optional, description);
   }
   if (type === "array") return array(s, value, path, label, optional, description, ctx);
+  if (type === "integer" && MOMENT.test(path)) return moment(value, path, label, optional, description, ctx);
   if (type === "integer" || type === "number") return number(s, type, value, path, label, optional, description);
   if (type === "string") return text(s, value, path, label, optional, description);
   if (type === "boolean") return boolean(value, path, label, description);
   return json(value, path, label, optional, description);
+}
+
+/** A point in time in ms since the epoch (`from_ms`, `until_ms`, `at_ms`). */
+const MOMENT = /(^|[._])(from|until|at)_ms$/;
+
+/** A moment, entered and shown in the merchant's time zone. */
+function moment(value, path, label, optional, description, ctx) {
+  const input = h("input", {
+    id: nextId(),
+    type: "datetime-local",
+    required: !optional,
+    value: typeof value === "number" ? toLocalInput(value, ctx.offset) : "",
+  });
+  // The input shows minutes: an untouched moment keeps its exact value.
+  let touched = false;
+  input.addEventListener("input", () => (touched = true));
+  const get = () => {
+    if (!touched && typeof value === "number") return value;
+    if (input.value === "") return optional ? undefined : null;
+    return fromLocalInput(input.value, ctx.offset) ?? input.value;
+  };
+  return { el: wrap(path, `${label ?? ""} (${zone(ctx.offset)})`, description, input), get };
 }
 
 function number(s, type, value, path, label, optional, description) {

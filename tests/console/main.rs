@@ -200,6 +200,13 @@ async fn a_merchant_composes_simulates_and_activates_a_plan_in_the_browser() {
     b.text_with(".why[data-step=boom]", "crashed").await;
     b.shot("hostile").await;
 
+    // The plugins page tells how the quotes ran each plugin, failures by kind.
+    b.goto(&format!("{console}#/plugins")).await;
+    let stats = b.text_with("main", "How your quotes ran them").await;
+    assert!(stats.contains("teahouse/hostile@"), "{stats}");
+    b.text_with("main .outcome.failed", "crashed ×1").await;
+    b.shot("plugin-stats").await;
+
     // Another tenant signs in: none of the merchant's plugins, plans or orders.
     b.click("#signout").await;
     b.fill("#key", rival.key.as_deref().unwrap()).await;
@@ -260,5 +267,47 @@ async fn the_console_fits_a_phone_width_window() {
         );
         b.shot(&page.replace('/', "-")).await;
     }
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agency_joins_a_pool_on_the_plaza_with_its_own_plan() {
+    if let Some(why) = browser::unavailable() {
+        eprintln!("skipped: the console's browser test needs Chromium: {why}");
+        return;
+    }
+    let server = Server::start();
+    let operator = server.operator();
+    let shop = operator.create_tenant("teahouse", "merchant");
+    with_demo_plan(&shop);
+    let carrier = operator.create_tenant("c", "agency");
+    let helper = operator.create_tenant("h", "agency");
+    let offer = json!({"spus": ["teapot-yixing"], "service_rate_ppm": 100_000, "agencies": ["c"]});
+    assert_eq!(shop.put("/v1/offers/teaware", &offer).status, 200);
+    let pool = json!({"name": "Autumn tea picks", "items": [{"merchant": "teahouse", "offer": "teaware"}],
+                      "helper_rate_ppm": 300_000, "agencies": []});
+    assert_eq!(carrier.put("/v1/pools/autumn", &pool).status, 200);
+    assert_eq!(helper.upload("promoter-commission").status, 201);
+    helper.apply(&json!({"id": "helpers", "steps": [{"id": "c", "plugin": {"name": "promoter-commission", "version": "1.0.0"},
+                         "config": {"default_rate": 50_000}}]}));
+
+    let b = Browser::start("agency", 1280, 900).await;
+    let console = format!("{}/console", server.base);
+    b.goto(&console).await;
+    b.fill("#key", helper.key.as_deref().unwrap()).await;
+    b.click("form.signin button[type=submit]").await;
+    b.text_with("#who", "Agency").await;
+    b.goto(&format!("{console}#/market")).await;
+    let pools = b.text_with("main", "Autumn tea picks").await;
+    assert!(pools.contains("30%"), "the helper rate: {pools}");
+    b.text_with("main", "You have not joined a pool").await;
+    b.shot("pools").await;
+    b.select("main table select", "helpers").await;
+    b.click("main table button.primary").await;
+    b.text_with("main", "joined").await;
+    b.shot("joined").await;
+    let memberships = helper.get("/v1/memberships").body;
+    assert_eq!(memberships["items"][0]["plan"], "helpers", "{memberships}");
+    assert_eq!(memberships["items"][0]["pool"], "autumn");
     b.close().await;
 }

@@ -49,7 +49,7 @@ export async function composer(doc, { based, ctx, onSaved }) {
       : { element: h("p", { class: "error" }, t("composer.plugin_missing", { plugin: pluginKey(step.plugin, self) })), get: () => step.config, showError() {}, clearErrors() {} };
     configSlot.append(entry.config.element);
     const { id, plugin: _p, config, ...rest } = step;
-    entry.settings = schemaForm(settingsSchema, rest, { root: document });
+    entry.settings = schemaForm(settingsSchema, rest, { root: document, offset: ctx.offset });
     const error = h("div", { class: "step-error", role: "alert" });
     entry.error = error;
     const card = h(
@@ -121,7 +121,7 @@ export async function composer(doc, { based, ctx, onSaved }) {
 
   const { id: _pid, steps: _s, version: _v, ...planRest } = planSchema.properties;
   const { id: _i, steps: _st, version: _ve, ...docRest } = doc;
-  const planSettings = schemaForm({ type: "object", properties: planRest, additionalProperties: false }, docRest, { root: document });
+  const planSettings = schemaForm({ type: "object", properties: planRest, additionalProperties: false }, docRest, { root: document, offset: ctx.offset });
 
   const save = h("button", { type: "submit", class: "primary", id: "save-plan" }, t("composer.save"));
   const form = h(

@@ -26,8 +26,10 @@ export async function render(main, params, ctx) {
       [t("plugin.size"), (p) => `${Math.ceil(p.size / 1024)} KiB`],
       [t("plugin.description"), (p) => p.description],
     ];
+    const stats = await api("GET", "/v1/plugin-stats").catch(() => null);
     return [
       section(t("plugins.own"), table(columns, own, { empty: t("plugins.none") })),
+      stats ? section(t("stats.title"), h("p", { class: "hint" }, t("stats.hint")), statsTable(stats)) : null,
       section(
         t("plugins.shared"),
         table([[t("plugin.owner"), (p) => p.owner], ...columns], shared, { empty: t("plugins.none_shared") }),
@@ -176,4 +178,20 @@ async function plansUsing(p, ctx) {
 
 function fact(term, value) {
   return [h("dt", {}, term), h("dd", {}, value)];
+}
+
+/** How the tenant's quotes ran each plugin on the host that answered. */
+export function statsTable(stats) {
+  const failures = (u) => Object.entries(u.failures).map(([kind, n]) => `${t(`failure.${kind}`)} ×${n}`).join(", ");
+  return table(
+    [
+      [t("plugin.name"), (u) => u.plugin],
+      [t("stats.runs"), (u) => u.runs.toLocaleString()],
+      [t("stats.failures"), (u) => h("span", { class: Object.keys(u.failures).length ? "outcome failed" : "" }, failures(u) || "0")],
+      [t("stats.fuel"), (u) => `${u.fuel_mean.toLocaleString()} / ${u.fuel_max.toLocaleString()}`],
+      [t("stats.latency"), (u) => `${u.micros_p50} / ${u.micros_p99} / ${u.micros_max}`],
+    ],
+    stats,
+    { empty: t("stats.none") },
+  );
 }

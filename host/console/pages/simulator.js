@@ -144,6 +144,9 @@ function cartForm(cart, ctx) {
   const [coupons, couponsField] = input("cart-coupons", t("cart.coupons"), (cart.coupon_codes ?? []).join(", "));
   const [shipping, shippingField] = input("cart-shipping", t("cart.shipping"), yuan(cart.shipping_fee ?? 0).replace("¥", ""), { inputmode: "decimal", class: "money" });
   const when = h("input", { id: "cart-time", type: "datetime-local", value: toLocalInput(cart.now_ms ?? Date.now(), ctx.offset) });
+  // The input shows minutes: an untouched time keeps the cart's exact one.
+  let whenTouched = cart.now_ms === undefined;
+  when.addEventListener("input", () => (whenTouched = true));
   const list = (text) => text.split(/[,，]/).map((x) => x.trim()).filter(Boolean);
   const money = (text, what) => {
     const fen = parseYuan(text);
@@ -178,7 +181,7 @@ function cartForm(cart, ctx) {
       attribution,
       coupon_codes: list(coupons.value),
       shipping_fee: money(shipping.value, t("cart.shipping")),
-      now_ms: fromLocalInput(when.value, ctx.offset) ?? cart.now_ms,
+      now_ms: whenTouched ? (fromLocalInput(when.value, ctx.offset) ?? cart.now_ms) : cart.now_ms,
     };
     if (!Object.keys(attribution).length) delete out.attribution;
     return out;

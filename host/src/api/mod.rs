@@ -110,6 +110,7 @@ pub fn app(state: AppState, max_body_bytes: usize) -> Router {
                 .layer(DefaultBodyLimit::max(upload_bytes))
                 .get(plugins::list),
         )
+        .route("/v1/plugin-stats", get(plugins::stats))
         .route(
             "/v1/plugins/{name}/{version}",
             get(plugins::describe).delete(plugins::delete),

@@ -24,7 +24,7 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder};
     info(title = "Plaza", description = include_str!("contract.md")),
     paths(
         tenants::create, tenants::list, tenants::create_key, tenants::list_keys, tenants::me,
-        plugins::upload, plugins::list, plugins::describe, plugins::delete,
+        plugins::upload, plugins::list, plugins::describe, plugins::delete, plugins::stats,
         plans::save, plans::list, plans::head, plans::versions, plans::version, plans::activate, plans::cancel_schedule, plans::rollback,
         plans::diff, plans::budgets, plans::quote,
         orders::commit, orders::list, orders::get, orders::ledger, orders::parties, orders::event, orders::cancel, orders::accept_gift, orders::decline_gift, orders::refund,

@@ -3,6 +3,7 @@
 
 use super::extract::{Paging, query, raw};
 use super::{ApiError, AppState, Caller, ErrorBody, PathParams};
+use crate::domain::plugin_stats::PluginUsage;
 use crate::domain::{Page, PageQuery, PluginRecord, Visibility};
 use axum::Json;
 use axum::extract::{Request, State};
@@ -86,4 +87,13 @@ pub async fn delete(
 ) -> Result<StatusCode, ApiError> {
     app.plaza.delete_plugin(&who, &name, &version).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/v1/plugin-stats", operation_id = "plugin_stats", tag = "plugins", security(("bearer" = ["admin", "author"])),
+    responses((status = 200, body = Vec<PluginUsage>, description = "Each plugin the tenant's quotes ran on the host that answered, since it started: runs, failures by kind, fuel and latency (per host, like `/metrics`)")))]
+pub async fn stats(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+) -> Result<Json<Vec<PluginUsage>>, ApiError> {
+    Ok(Json(app.plaza.plugin_stats(&who)?))
 }

@@ -1,4 +1,5 @@
-//! `plaza plugin new` and `plaza plugin build`: a rule crate of its own, anywhere.
+//! `plaza plugin new` and `plaza plugin build`: a rule crate of its own, anywhere (and
+//! `plaza plugin stats`: how a server's quotes ran the tenant's plugins).
 //!
 //! `new` writes a crate outside any workspace (templates in `host/scaffold/`): the SDK by
 //! path, the toolchain and wasm flags Plaza's own plugins build with, a rule for the chosen
@@ -48,6 +49,12 @@ pub(super) enum PluginCommand {
         /// Test this module instead of building the crate.
         #[arg(long)]
         wasm: Option<PathBuf>,
+    },
+    /// Each plugin the tenant's quotes ran on a running server since it started: runs,
+    /// failures by kind, fuel and latency.
+    Stats {
+        #[command(flatten)]
+        server: super::ServerArgs,
     },
 }
 
@@ -120,6 +127,7 @@ pub(super) fn plugin(command: PluginCommand) -> anyhow::Result<Value> {
         }
         PluginCommand::Build { dir } => build(&dir).map(|built| built.summary),
         PluginCommand::Test { dir, update, wasm } => test(&dir, update, wasm.as_deref()),
+        PluginCommand::Stats { server } => server.client().get("/v1/plugin-stats"),
     }
 }
 

@@ -41,6 +41,7 @@ pub mod page;
 mod parties;
 mod plan_schedule;
 mod plans;
+pub mod plugin_stats;
 pub mod points;
 pub mod pool;
 pub mod promoters;
@@ -178,6 +179,8 @@ pub struct Plaza {
     /// Never held across plugin code; quotes and orders never take it.
     admin: tokio::sync::Mutex<()>,
     breaker: Breaker,
+    /// Each tenant's runs of each plugin on this host (`/v1/plugin-stats`).
+    pub plugin_stats: plugin_stats::PluginStats,
     pool: Pool,
     compiling: Arc<tokio::sync::Semaphore>,
     /// The kinds of due work and their handlers.
@@ -236,6 +239,7 @@ impl Plaza {
                 settings.compile_concurrency.max(1),
             )),
             breaker: Breaker::new(settings.breaker.clone(), clock.clone()),
+            plugin_stats: plugin_stats::PluginStats::default(),
             pool: Pool::new(settings.pool.clone())
                 .map_err(|e| Error::Internal(format!("starting the evaluation pool: {e}")))?,
             store,
