@@ -122,6 +122,14 @@ fn another_tenants_key_is_refused_on_every_private_endpoint() {
     assert_eq!(me.body["tenant_kind"], "agency");
     assert_eq!(owner.get("/v1/me").body["tenant"], "teahouse");
 
+    // How quotes ran plugins is each tenant's own.
+    let ran = owner.get("/v1/plugin-stats").body;
+    assert!(
+        ran.as_array().is_some_and(|a| !a.is_empty()),
+        "the owner's commit ran its plugins: {ran}"
+    );
+    assert_eq!(other.get("/v1/plugin-stats").body, json!([]));
+
     let listed = other.get("/v1/plugins");
     assert_eq!(
         listed.body["items"].as_array().unwrap().len(),

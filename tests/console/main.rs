@@ -311,3 +311,68 @@ async fn an_agency_joins_a_pool_on_the_plaza_with_its_own_plan() {
     assert_eq!(memberships["items"][0]["pool"], "autumn");
     b.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_promoter_reads_its_balance_and_statement_with_its_own_key() {
+    use plaza::clock::{Clock as _, ManualClock};
+    use plaza::domain::order_settings::DEFAULT_AFTER_SALE_MS;
+    if let Some(why) = browser::unavailable() {
+        eprintln!("skipped: the console's browser test needs Chromium: {why}");
+        return;
+    }
+    const T0: i64 = 1_800_000_000_000;
+    let clock = ManualClock::at(T0);
+    let server = Server::start_with_clock(|c| c.timer_tick_ms = 5, clock.clone());
+    let operator = server.operator();
+    let shop = operator.create_tenant("teahouse", "merchant");
+    shop.trust_checkout_attribution();
+    assert_eq!(shop.upload("agency-waterfall").status, 201);
+    shop.apply(&json!({"id": "w", "steps": [{
+        "id": "waterfall", "plugin": {"name": "agency-waterfall", "version": "1.1.0"},
+        "config": {"carrying_agency": 200_000, "helper_agency": 500_000, "promoter": 800_000}}]}));
+    // Two units at ¥100.00: 20 % to the carrier, half of that to the helper, 80 % of the
+    // helper's to the promoter: ¥16.00 for p-1.
+    let cart = json!({"lines": [{"id": "l1", "sku": "tea", "merchant": "teahouse", "quantity": 2, "unit_price": 10_000}],
+        "buyer": {"id": "b-1"}, "now_ms": T0,
+        "attribution": {"carrying_agency": "ag-1", "helper_agency": "ag-2", "promoter": "p-1"}});
+    assert_eq!(
+        shop.post("/v1/orders", &commit_request("o-1", "w", &cart))
+            .status,
+        201
+    );
+    for kind in ["paid", "shipped", "received"] {
+        let event = json!({"event_id": kind, "type": kind, "at_ms": T0});
+        assert_eq!(shop.post("/v1/orders/o-1/events", &event).status, 200);
+    }
+    let promoter = operator.issue_beneficiary_key("p-1");
+    let b = Browser::start("promoter", 1280, 900).await;
+    let console = format!("{}/console", server.base);
+    b.goto(&console).await;
+    b.fill("#key", promoter.key.as_deref().unwrap()).await;
+    b.click("form.signin button[type=submit]").await;
+    b.text_with("#who", "p-1").await;
+    // Owed, not yet settleable: the after-sale window is open.
+    let pending = b.text_with("main", "Earnings of p-1").await;
+    assert!(pending.contains("¥16.00"), "{pending}");
+    b.text_with("main", "No statements yet").await;
+    b.shot("pending").await;
+
+    // The window closes (the clock moves; the host's timer completes the order) and the
+    // merchant settles: the statement shows, paid out.
+    clock.advance(DEFAULT_AFTER_SALE_MS + 1);
+    while shop.get("/v1/orders/o-1").body["state"] != "completed" {
+        tokio::task::yield_now().await;
+    }
+    let run = json!({"settlement_id": "s-1", "until_ms": clock.now_ms()});
+    assert_eq!(shop.post("/v1/settlements", &run).status, 201);
+    b.client.refresh().await.expect("reloading");
+    let statement = b
+        .text_with("main section.card:last-of-type table", "s-1")
+        .await;
+    assert!(
+        statement.contains("teahouse") && statement.contains("¥16.00"),
+        "{statement}"
+    );
+    b.shot("settled").await;
+    b.close().await;
+}
