@@ -61,9 +61,7 @@ async fn main() {
 
     let b = browser::Browser::start("bench", 1280, 900).await;
     let console = format!("{}/console", server.base);
-    b.goto(&console).await;
-    b.fill("#key", shop.key.as_deref().unwrap()).await;
-    b.click("form.signin button[type=submit]").await;
+    b.sign_in(&console, shop.key.as_deref().unwrap()).await;
     b.find("main[data-ready=true]").await;
     let pages = [
         "plugins",

@@ -28,6 +28,15 @@ pub fn unavailable() -> Option<String> {
     None
 }
 
+/// True, after saying why, when the console's browser tests cannot run here.
+pub fn skipped() -> bool {
+    let why = unavailable();
+    if let Some(why) = &why {
+        eprintln!("skipped: the console's browser tests need Chromium: {why}");
+    }
+    why.is_some()
+}
+
 pub struct Browser {
     pub client: Client,
     driver: Child,
@@ -77,6 +86,13 @@ impl Browser {
             driver,
             shots,
         }
+    }
+
+    /// Open the console at `console` and sign in with `key`.
+    pub async fn sign_in(&self, console: &str, key: &str) {
+        self.goto(console).await;
+        self.fill("#key", key).await;
+        self.click("form.signin button[type=submit]").await;
     }
 
     pub async fn goto(&self, url: &str) {

@@ -31,8 +31,7 @@ fn component_file(dir: &std::path::Path, name: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_merchant_composes_simulates_and_activates_a_plan_in_the_browser() {
-    if let Some(why) = browser::unavailable() {
-        eprintln!("skipped: the console's browser test needs Chromium: {why}");
+    if browser::skipped() {
         return;
     }
     let server = Server::start();
@@ -237,17 +236,18 @@ async fn a_merchant_composes_simulates_and_activates_a_plan_in_the_browser() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_console_fits_a_phone_width_window() {
-    if let Some(why) = browser::unavailable() {
-        eprintln!("skipped: the console's browser test needs Chromium: {why}");
+    if browser::skipped() {
         return;
     }
     let server = Server::start();
     let shop = server.operator().create_tenant("teahouse", "merchant");
     with_demo_plan(&shop);
     let b = Browser::start("phone", 390, 844).await;
-    b.goto(&format!("{}/console", server.base)).await;
-    b.fill("#key", shop.key.as_deref().unwrap()).await;
-    b.click("form.signin button[type=submit]").await;
+    b.sign_in(
+        &format!("{}/console", server.base),
+        shop.key.as_deref().unwrap(),
+    )
+    .await;
     for page in ["plugins", "plans/teahouse-autumn", "simulator", "orders"] {
         b.goto(&format!("{}/console#/{page}", server.base)).await;
         let section = page.split('/').next().unwrap_or(page);
@@ -272,8 +272,7 @@ async fn the_console_fits_a_phone_width_window() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agency_joins_a_pool_on_the_plaza_with_its_own_plan() {
-    if let Some(why) = browser::unavailable() {
-        eprintln!("skipped: the console's browser test needs Chromium: {why}");
+    if browser::skipped() {
         return;
     }
     let server = Server::start();
@@ -293,9 +292,7 @@ async fn an_agency_joins_a_pool_on_the_plaza_with_its_own_plan() {
 
     let b = Browser::start("agency", 1280, 900).await;
     let console = format!("{}/console", server.base);
-    b.goto(&console).await;
-    b.fill("#key", helper.key.as_deref().unwrap()).await;
-    b.click("form.signin button[type=submit]").await;
+    b.sign_in(&console, helper.key.as_deref().unwrap()).await;
     b.text_with("#who", "Agency").await;
     b.goto(&format!("{console}#/market")).await;
     let pools = b.text_with("main", "Autumn tea picks").await;
@@ -316,8 +313,7 @@ async fn an_agency_joins_a_pool_on_the_plaza_with_its_own_plan() {
 async fn a_promoter_reads_its_balance_and_statement_with_its_own_key() {
     use plaza::clock::{Clock as _, ManualClock};
     use plaza::domain::order_settings::DEFAULT_AFTER_SALE_MS;
-    if let Some(why) = browser::unavailable() {
-        eprintln!("skipped: the console's browser test needs Chromium: {why}");
+    if browser::skipped() {
         return;
     }
     const T0: i64 = 1_800_000_000_000;
@@ -347,9 +343,7 @@ async fn a_promoter_reads_its_balance_and_statement_with_its_own_key() {
     let promoter = operator.issue_beneficiary_key("p-1");
     let b = Browser::start("promoter", 1280, 900).await;
     let console = format!("{}/console", server.base);
-    b.goto(&console).await;
-    b.fill("#key", promoter.key.as_deref().unwrap()).await;
-    b.click("form.signin button[type=submit]").await;
+    b.sign_in(&console, promoter.key.as_deref().unwrap()).await;
     b.text_with("#who", "p-1").await;
     // Owed, not yet settleable: the after-sale window is open.
     let pending = b.text_with("main", "Earnings of p-1").await;

@@ -1,38 +1,72 @@
-// Orders: the list (newest first, by status), and one order with its lines, commission
+// Orders: the list (a range of days in the merchant's calendar, newest first, by status),
+// and one order with its lines, commission
 // shares, events, refunds, the explanation it was priced with and its ledger.
 
 import { api, all } from "../api.js";
 import { t } from "../i18n.js";
-import { h, table, section, yuan, time, loading } from "../ui.js";
+import { h, table, section, yuan, time, loading, toLocalInput, fromLocalInput, zone } from "../ui.js";
 import { explanation } from "./explain.js";
 
 const STATUSES = ["placed", "partially_refunded", "refunded", "cancelled"];
 
+/** At most this many orders in the list: a narrower range shows the rest. */
+const SHOWN = 1000;
+const DAY = 86_400_000;
+
+/** A `date` input's day as ms at the merchant's midnight. */
+const midnight = (value, offset) => fromLocalInput(`${value}T00:00`, offset);
+
 export async function render(main, params, ctx) {
   if (params.length) return order(main, params[0], ctx);
   const status = h("select", { id: "order-status" }, h("option", { value: "" }, t("orders.any_status")), STATUSES.map((s) => h("option", { value: s }, t(`status.${s}`))));
+  // The last seven days of the merchant's calendar, by default.
+  const today = toLocalInput(Date.now(), ctx.offset).slice(0, 10);
+  const from = h("input", { id: "orders-from", type: "date", value: toLocalInput(Date.now() - 6 * DAY, ctx.offset).slice(0, 10) });
+  const until = h("input", { id: "orders-until", type: "date", value: today });
   const list = h("div");
   const load = () =>
     loading(list, async () => {
-      const orders = (await all("/v1/orders", { status: status.value }, 1000)).reverse();
-      return table(
-        [
-          [t("order.id"), (o) => h("a", { href: `#/orders/${encodeURIComponent(o.id)}` }, o.id)],
-          [t("order.created"), (o) => time(o.created_ms, ctx.offset)],
-          [t("order.status"), (o) => t(`status.${o.status}`)],
-          [t("order.buyer"), (o) => o.buyer],
-          [t("order.plan"), (o) => `${o.plan.id} v${o.plan.version}`],
-          [t("order.paid"), (o) => yuan(o.paid)],
-          [t("order.refunded"), (o) => yuan(o.refunded)],
-          [t("order.commission"), (o) => yuan(o.commission)],
-          [t("order.promoter"), (o) => o.promoter ?? "—"],
-        ],
-        orders,
-        { empty: t("orders.none") },
-      );
+      const query = { status: status.value, from_ms: midnight(from.value, ctx.offset), until_ms: midnight(until.value, ctx.offset) };
+      if (query.until_ms !== null) query.until_ms += DAY;
+      const orders = [];
+      let after;
+      do {
+        const page = await api("GET", "/v1/orders", { query: { ...query, after, limit: SHOWN } });
+        orders.push(...page.items);
+        after = page.next;
+      } while (after && orders.length < SHOWN);
+      orders.reverse();
+      return [
+        after ? h("p", { class: "hint" }, t("orders.more", { shown: orders.length })) : null,
+        table(
+          [
+            [t("order.id"), (o) => h("a", { href: `#/orders/${encodeURIComponent(o.id)}` }, o.id)],
+            [t("order.created"), (o) => time(o.created_ms, ctx.offset)],
+            [t("order.status"), (o) => t(`status.${o.status}`)],
+            [t("order.buyer"), (o) => o.buyer],
+            [t("order.plan"), (o) => `${o.plan.id} v${o.plan.version}`],
+            [t("order.paid"), (o) => yuan(o.paid)],
+            [t("order.refunded"), (o) => yuan(o.refunded)],
+            [t("order.commission"), (o) => yuan(o.commission)],
+            [t("order.promoter"), (o) => o.promoter ?? "—"],
+          ],
+          orders,
+          { empty: t("orders.none") },
+        ),
+      ];
     });
-  status.addEventListener("change", load);
-  main.append(h("h1", {}, t("nav.orders")), h("div", { class: "card inline" }, h("label", { for: status.id }, t("order.status")), status), list);
+  for (const input of [status, from, until]) input.addEventListener("change", load);
+  main.append(
+    h("h1", {}, t("nav.orders")),
+    h(
+      "div",
+      { class: "card inline" },
+      h("div", { class: "field" }, h("label", { for: status.id }, t("order.status")), status),
+      h("div", { class: "field" }, h("label", { for: from.id }, `${t("orders.from")} (${zone(ctx.offset)})`), from),
+      h("div", { class: "field" }, h("label", { for: until.id }, t("orders.until")), until),
+    ),
+    list,
+  );
   await load();
 }
 

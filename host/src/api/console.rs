@@ -103,4 +103,25 @@ mod tests {
         assert!(missing.is_empty(), "{missing:?}");
         assert!(Assets::get("index.html").is_some());
     }
+
+    /// The keys of a `words/*.js` dictionary (`  "plan.saved": "…",` or `  title: "…",`).
+    fn words(file: &str) -> std::collections::BTreeSet<String> {
+        let text = Assets::get(file).map(|f| String::from_utf8_lossy(&f.data).into_owned());
+        (text.unwrap_or_default().lines())
+            .filter_map(|line| line.strip_prefix("  ")?.split_once(": "))
+            .map(|(key, _)| key.trim_matches('"').to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn both_languages_have_every_word() {
+        let (en, zh) = (words("words/en.js"), words("words/zh.js"));
+        assert!(en.len() > 300, "{} English words", en.len());
+        let only_en: Vec<_> = en.difference(&zh).collect();
+        let only_zh: Vec<_> = zh.difference(&en).collect();
+        assert!(
+            only_en.is_empty() && only_zh.is_empty(),
+            "{only_en:?} {only_zh:?}"
+        );
+    }
 }
