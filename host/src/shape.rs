@@ -113,6 +113,14 @@ pub fn text_schema() -> Object {
     string(1, MAX_TEXT_CHARS, None, "1–128 characters")
 }
 
+/// The schema of an optional short text: [`text_schema`], or `null` (an `Option<String>`
+/// field takes either).
+pub fn optional_text_schema() -> Object {
+    let mut schema = text_schema();
+    schema.schema_type = SchemaType::from_iter([Type::String, Type::Null]);
+    schema
+}
+
 /// The schema of a display name ([`is_name`]).
 pub fn name_schema() -> Object {
     string(

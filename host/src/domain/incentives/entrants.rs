@@ -62,7 +62,7 @@ pub struct Entrant {
 pub struct Decision {
     pub approve: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(schema_with = crate::shape::text_schema)]
+    #[schema(schema_with = crate::shape::optional_text_schema)]
     pub reason: Option<String>,
 }
 

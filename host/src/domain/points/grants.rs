@@ -47,7 +47,7 @@ pub struct NewPointsGrant {
     pub expires_ms: Option<i64>,
     /// Why (shown to the merchant's staff).
     #[serde(default)]
-    #[schema(schema_with = crate::shape::text_schema)]
+    #[schema(schema_with = crate::shape::optional_text_schema)]
     pub reason: Option<String>,
 }
 
