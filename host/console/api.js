@@ -53,8 +53,9 @@ export async function api(method, path, { body, query, key = session.key, header
   return parsed;
 }
 
-/** Every item of a paged list (`items` and `next`), up to `max`. */
-export async function all(path, query = {}, max = 5000) {
+/** The items of a paged list (`items` and `next`) up to about `max`, and whether more
+ *  remain. */
+export async function upTo(path, query = {}, max = 5000) {
   const items = [];
   let after;
   do {
@@ -62,7 +63,12 @@ export async function all(path, query = {}, max = 5000) {
     items.push(...page.items);
     after = page.next;
   } while (after && items.length < max);
-  return items;
+  return { items, more: Boolean(after) };
+}
+
+/** Every item of a paged list, up to about `max`. */
+export async function all(path, query = {}, max = 5000) {
+  return (await upTo(path, query, max)).items;
 }
 
 /** Upload bytes with progress (`fetch` cannot report an upload's progress). */

@@ -30,7 +30,7 @@ export async function render(main, params, ctx) {
         [
           [t("earnings.settlement"), (s) => s.settlement],
           [t("earnings.merchant"), (s) => s.merchant],
-          [t("earnings.until"), (s) => time(s.until_ms, 480)],
+          [t("earnings.until"), (s) => time(s.until_ms, ctx.offset)],
           [t("earnings.received"), (s) => yuan(s.received)],
           [t("earnings.paid_on"), (s) => yuan(s.paid_on)],
           [t("earnings.brought_forward"), (s) => yuan(s.brought_forward)],

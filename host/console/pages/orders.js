@@ -2,7 +2,7 @@
 // and one order with its lines, commission
 // shares, events, refunds, the explanation it was priced with and its ledger.
 
-import { api, all } from "../api.js";
+import { api, all, upTo } from "../api.js";
 import { t } from "../i18n.js";
 import { h, table, section, yuan, time, loading, toLocalInput, fromLocalInput, zone } from "../ui.js";
 import { explanation } from "./explain.js";
@@ -28,16 +28,10 @@ export async function render(main, params, ctx) {
     loading(list, async () => {
       const query = { status: status.value, from_ms: midnight(from.value, ctx.offset), until_ms: midnight(until.value, ctx.offset) };
       if (query.until_ms !== null) query.until_ms += DAY;
-      const orders = [];
-      let after;
-      do {
-        const page = await api("GET", "/v1/orders", { query: { ...query, after, limit: SHOWN } });
-        orders.push(...page.items);
-        after = page.next;
-      } while (after && orders.length < SHOWN);
+      const { items: orders, more } = await upTo("/v1/orders", query, SHOWN);
       orders.reverse();
       return [
-        after ? h("p", { class: "hint" }, t("orders.more", { shown: orders.length })) : null,
+        more ? h("p", { class: "hint" }, t("orders.more", { shown: orders.length })) : null,
         table(
           [
             [t("order.id"), (o) => h("a", { href: `#/orders/${encodeURIComponent(o.id)}` }, o.id)],

@@ -54,7 +54,9 @@ async function plan(main, id, ctx) {
     main.append(await composer(doc, { based: 0, ctx, onSaved: (saved) => ctx.navigate(`${planLink(id)}?saved=${saved.latest}`) }));
     return;
   }
-  const editing = Number(new URLSearchParams(location.hash.split("?")[1] ?? "").get("edit")) || head.latest;
+  // The route's query: `?edit=N` (the version to compose from), `?saved=N` (just saved).
+  const query = new URLSearchParams(location.hash.split("?")[1] ?? "");
+  const editing = Number(query.get("edit")) || head.latest;
   const doc = await api("GET", `/v1/plans/${encodeURIComponent(id)}/versions/${editing}`);
   const status = h("div", { role: "status", "aria-live": "polite", id: "plan-status" });
   const diff = h("div", { id: "plan-diff" });
@@ -115,7 +117,7 @@ async function plan(main, id, ctx) {
       },
     }),
   );
-  const saved = Number(new URLSearchParams(location.hash.split("?")[1] ?? "").get("saved"));
+  const saved = Number(query.get("saved"));
   if (saved) {
     status.replaceChildren(h("span", { class: "ok" }, t("plan.saved", { version: saved })));
     await showDiff(diff, id, head.active, saved);

@@ -183,10 +183,9 @@ impl Gate for ServiceGate<'_> {
         );
         let m = &self.plaza.metrics;
         m.plugin_run(&step.plugin_label, fuel, elapsed, error);
-        let owner = step.step.plugin.owner.as_deref().unwrap_or(self.tenant);
         self.plaza.plugin_stats.record(
             self.tenant,
-            &format!("{owner}/{}", step.plugin_label),
+            &step.stats_label,
             fuel,
             elapsed,
             error.map(|e| crate::error_type(e).unwrap_or_else(|| "unknown".to_owned())),

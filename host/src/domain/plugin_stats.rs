@@ -15,14 +15,14 @@ use utoipa::ToSchema;
 /// Latencies are kept from 1 µs to a minute, to two significant figures.
 const MAX_MICROS: u64 = 60_000_000;
 
-/// Per tenant and plugin (`owner/name@version`).
+/// By tenant, then plugin (`owner/name@version`): an evaluation finds its entry by the
+/// two names it has, without building a key.
 #[derive(Debug, Default)]
 pub struct PluginStats {
-    by: RwLock<HashMap<Key, Arc<Mutex<Entry>>>>,
+    by: RwLock<HashMap<String, Plugins>>,
 }
 
-/// A tenant and a plugin.
-type Key = (String, String);
+type Plugins = HashMap<String, Arc<Mutex<Entry>>>;
 
 #[derive(Debug)]
 struct Entry {
@@ -60,13 +60,19 @@ impl PluginStats {
         elapsed: Duration,
         failure: Option<String>,
     ) {
-        let key = (tenant.to_owned(), plugin.to_owned());
-        let found = self.by.read().ok().and_then(|m| m.get(&key).cloned());
+        let found = (self.by.read().ok()).and_then(|m| {
+            m.get(tenant)
+                .and_then(|plugins| plugins.get(plugin))
+                .cloned()
+        });
         let entry = match found {
             Some(entry) => entry,
             None => {
                 let Ok(mut map) = self.by.write() else { return };
-                map.entry(key).or_insert_with(new_entry).clone()
+                (map.entry(tenant.to_owned()).or_default())
+                    .entry(plugin.to_owned())
+                    .or_insert_with(new_entry)
+                    .clone()
             }
         };
         let Ok(mut e) = entry.lock() else { return };
@@ -85,9 +91,11 @@ impl PluginStats {
         let Ok(map) = self.by.read() else {
             return Vec::new();
         };
-        let mut out: Vec<PluginUsage> = (map.iter())
-            .filter(|((t, _), _)| t == tenant)
-            .filter_map(|((_, plugin), entry)| {
+        let Some(plugins) = map.get(tenant) else {
+            return Vec::new();
+        };
+        let mut out: Vec<PluginUsage> = (plugins.iter())
+            .filter_map(|(plugin, entry)| {
                 let e = entry.lock().ok()?;
                 let mean = e.fuel_total / u128::from(e.runs.max(1));
                 Some(PluginUsage {

@@ -389,6 +389,9 @@ pub struct PreparedStep {
     pub config_json: String,
     /// `name@version`, for explanations.
     pub plugin_label: String,
+    /// `owner/name@version` (`name@version` for a step its plan does not pin to an owner),
+    /// for each tenant's plugin figures.
+    pub stats_label: String,
 }
 
 /// A plan whose plugins are resolved and whose configurations the plugins accepted; steps
@@ -446,9 +449,14 @@ pub fn prepare(
                 });
             }
         }
+        let plugin_label = format!("{}@{}", plugin.descriptor.name, plugin.descriptor.version);
         steps.push(PreparedStep {
             stage: plugin.descriptor.stage,
-            plugin_label: format!("{}@{}", plugin.descriptor.name, plugin.descriptor.version),
+            stats_label: match &step.plugin.owner {
+                Some(owner) => format!("{owner}/{plugin_label}"),
+                None => plugin_label.clone(),
+            },
+            plugin_label,
             plugin,
             config_json,
             step: step.clone(),
