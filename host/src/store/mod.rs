@@ -5,7 +5,8 @@
 //!   transactions over named [`Table`]s that either commit whole or not at all. sled
 //!   ([`sled::SledBackend`]) is the embedded default; it serves the quote path's point
 //!   reads from a mirror kept in step with its commits (`mirror.rs`), off sled's
-//!   process-wide transaction lock. [`postgres::PgBackend`] keeps the same tables in
+//!   process-wide transaction lock, and a watch (`sled_watch.rs`) frees a stall that
+//!   sled's I/O pool can fall into by itself. [`postgres::PgBackend`] keeps the same tables in
 //!   PostgreSQL (`--store postgres://…`), and serves tenants and keys from memory kept
 //!   in step across hosts by an invalidation feed (`shared_mirror.rs`).
 //! - [`Store`] is what the domain uses: the backend plus typed helpers (JSON records,
@@ -23,6 +24,7 @@ mod mirror;
 mod postgres;
 mod shared_mirror;
 mod sled;
+mod sled_watch;
 
 pub use self::postgres::{CONNECTIONS as PG_CONNECTIONS, PgBackend};
 pub use self::sled::SledBackend;

@@ -1,11 +1,13 @@
 //! The embedded default backend: one sled database, one tree per [`Table`].
 
 use super::mirror::{self, Mirror, Write};
+use super::sled_watch::{self, Progress};
 use super::{Backend, Entries, StoreError, Table, Tx, TxBody, TxError};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 use std::cell::RefCell;
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -14,13 +16,16 @@ const CACHE_BYTES: u64 = 256 * 1024 * 1024;
 
 #[derive(Debug)]
 pub struct SledBackend {
-    db: sled::Db,
+    /// Shared with the watch (`sled_watch.rs`), which holds it only weakly.
+    db: Arc<sled::Db>,
     /// Indexed by the table's position in [`Table::ALL`].
     trees: Vec<sled::Tree>,
     /// The quote path's point reads, off sled's transaction lock.
     mirror: Mirror,
     /// Plain reads (and scans) in flight: a transaction lets them through first.
     readers: AtomicUsize,
+    /// Transactions and flushes in flight and finished, for the watch.
+    progress: Arc<Progress>,
 }
 
 fn backend(e: sled::Error) -> StoreError {
@@ -29,16 +34,20 @@ fn backend(e: sled::Error) -> StoreError {
 
 impl SledBackend {
     pub fn open(dir: &Path) -> Result<SledBackend, StoreError> {
-        let db = open_db(dir).map_err(backend)?;
+        let db = Arc::new(open_db(dir).map_err(backend)?);
         let trees = Table::ALL
             .iter()
             .map(|t| db.open_tree(t.name()).map_err(backend))
             .collect::<Result<_, _>>()?;
+        let progress = Arc::new(Progress::default());
+        sled_watch::watch(Arc::downgrade(&db), progress.clone())
+            .map_err(|e| StoreError::Backend(format!("starting the store's watch: {e}")))?;
         Ok(SledBackend {
             db,
             trees,
             mirror: Mirror::new(mirror::CAPACITY),
             readers: AtomicUsize::new(0),
+            progress,
         })
     }
 
@@ -205,6 +214,7 @@ impl Backend for SledBackend {
 
     fn transact(&self, tables: &[Table], body: &mut TxBody<'_>) -> Result<(), TxError> {
         self.let_readers_through();
+        let _op = self.progress.begin();
         let trees: Vec<&sled::Tree> = tables.iter().map(|t| self.tree(*t)).collect();
         let body = RefCell::new(body);
         // The last attempt's stamp and mirrored writes.
@@ -254,6 +264,7 @@ impl Backend for SledBackend {
     /// deadlock (spacejam/sled#1308, fixed on sled's main branch, never released); the
     /// commit benchmark hit it. Concurrent blocking flushes are safe.
     fn flush(&self) -> Result<(), StoreError> {
+        let _op = self.progress.begin();
         self.db.flush().map(|_| ()).map_err(backend)
     }
 }
