@@ -119,3 +119,72 @@ pub fn latency_line(what: &str, sorted: &[Duration], took: Duration) -> String {
         sorted[sorted.len() - 1]
     )
 }
+
+/// Quote `cart` through `tenant`'s plan `plan` at a fixed `per_second` (open loop: each
+/// quote is sent at its scheduled instant whether or not the ones before it have
+/// answered) for as long as `during` runs. Returns the answered quotes' latencies, sorted,
+/// each counted from the instant the quote was due to be sent (so a sender held up does
+/// not hide the wait it caused), and how many were refused as busy (the host sheds load
+/// when a tenant's share of the evaluation pool is full; a checkout would retry).
+pub fn quotes_at_rate(
+    state: &std::sync::Arc<plaza::api::App>,
+    tenant: &str,
+    plan: &str,
+    cart: serde_json::Value,
+    per_second: u32,
+    during: impl FnOnce(),
+) -> (Vec<Duration>, usize) {
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let who = Principal::Member {
+        tenant: tenant.into(),
+        role: Role::Checkout,
+    };
+    let cart: plaza::executor::Cart = serde_json::from_value(cart).expect("a cart");
+    let every = Duration::from_secs(1) / per_second;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime");
+    let (answers, mut answered) = tokio::sync::mpsc::unbounded_channel();
+    let mut latencies = std::thread::scope(|s| {
+        // The quotes run on this thread's runtime while the sender, sleeping on its own
+        // thread to each quote's instant (finer than tokio's millisecond timer), hands
+        // them over.
+        let running = s.spawn(|| {
+            runtime.block_on(async {
+                let (mut latencies, mut refused) = (Vec::new(), 0);
+                while let Some(quote) = answered.recv().await {
+                    let quote: tokio::task::JoinHandle<Option<Duration>> = quote;
+                    match quote.await.expect("a quote task") {
+                        Some(took) => latencies.push(took),
+                        None => refused += 1,
+                    }
+                }
+                (latencies, refused)
+            })
+        });
+        let sending = s.spawn(|| {
+            let mut due = Instant::now();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                std::thread::sleep(due.saturating_duration_since(Instant::now()));
+                let (state, who, cart) = (state.clone(), who.clone(), cart.clone());
+                let (plan, sent_at) = (plan.to_owned(), due);
+                let quote = runtime.spawn(async move {
+                    match state.plaza.quote(&who, &plan, None, cart).await {
+                        Ok(_) => Some(sent_at.elapsed()),
+                        Err(plaza::domain::Error::Busy(_)) => None,
+                        Err(e) => panic!("a quote: {e}"),
+                    }
+                });
+                answers.send(quote).expect("the runtime's thread");
+                due += every;
+            }
+            drop(answers);
+        });
+        during();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        sending.join().expect("the sending thread");
+        running.join().expect("the quoting thread")
+    });
+    latencies.0.sort();
+    latencies
+}

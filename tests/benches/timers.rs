@@ -4,13 +4,14 @@
 //! sled. Each sample starts from a copy of the same store.
 //!
 //! Also (printed, once): the latency of quotes sent one after another while the 10,000
-//! expire, against the same quotes on the same store while nothing fires.
+//! expire, and of quotes sent at a fixed rate (open loop), each against the same quotes on
+//! the same store while nothing fires.
 //!
 //! Run: `cargo bench -p plaza-tests --bench timers`
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use plaza::clock::ManualClock;
-use plaza_tests::bench::{copy_dir, latency_line, quotes_during, run_timers_of};
+use plaza_tests::bench::{copy_dir, latency_line, quotes_at_rate, quotes_during, run_timers_of};
 use plaza_tests::server::{Server, budget_plan, commit_request, demo_cart};
 use serde_json::json;
 use std::path::Path;
@@ -22,6 +23,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const ORDERS: usize = 10_000;
 const T0: i64 = 1_800_000_000_000;
+/// Quotes a second in the open-loop figure: the pace of issue 8's HTTP p99 figure.
+const RATE: u32 = 5_000;
 
 /// A store with the merchant, a budgeted plan and `ORDERS` orders placed at `T0`.
 fn template() -> tempfile::TempDir {
@@ -91,9 +94,38 @@ fn quotes_while_expiring(template: &Path) {
     eprintln!("{}", latency_line("while 10k expire", &firing, took));
 }
 
+/// The same at a checkout's pace: quotes sent at a fixed rate, each counted from when it
+/// was due, while every order expires and while nothing fires for as long.
+fn quotes_at_rate_while_expiring(template: &Path) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    copy_dir(template, dir.path());
+    let mut config = plaza_tests::server::config(dir.path());
+    config.sync_writes = true;
+    let clock = ManualClock::at(T0 + 3_600_000);
+    let state = plaza::server::open_with_clock(&config, Arc::new(clock)).expect("opening");
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let mut took = Duration::ZERO;
+    let firing = quotes_at_rate(&state, "teahouse", "p", demo_cart(), RATE, || {
+        let started = Instant::now();
+        let fired = runtime
+            .block_on(state.plaza.fire_due_timers())
+            .expect("the timers run");
+        took = started.elapsed();
+        assert_eq!(fired.fired, ORDERS as u64, "every order expired");
+    });
+    let idle = quotes_at_rate(&state, "teahouse", "p", demo_cart(), RATE, || {
+        std::thread::sleep(took)
+    });
+    for ((answered, refused), what) in [(idle, "idle"), (firing, "while 10k expire")] {
+        let line = latency_line(&format!("at {RATE}/s {what}"), &answered, took);
+        eprintln!("{line}, {refused} refused as busy");
+    }
+}
+
 fn timers(c: &mut Criterion) {
     let template = template();
     quotes_while_expiring(template.path());
+    quotes_at_rate_while_expiring(template.path());
     let mut group = c.benchmark_group("timers");
     group.sample_size(10);
     group.warm_up_time(Duration::from_millis(1));

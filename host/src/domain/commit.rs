@@ -41,6 +41,7 @@ impl Plaza {
         who: &Principal,
         req: CommitRequest,
     ) -> Result<(Order, bool), Error> {
+        let _running = self.foreground.enter();
         let tenant = who.tenant(CHECKOUT, "commit orders")?.to_owned();
         check_id("order_id", &req.order_id)?;
         let request_sha256 = request_sha256(&req);

@@ -23,6 +23,7 @@ mod commit;
 mod compile;
 pub mod coupons;
 mod error;
+pub mod foreground;
 mod gate;
 pub mod gift_orders;
 pub mod grants;
@@ -197,6 +198,8 @@ pub struct Plaza {
     followed: std::sync::atomic::AtomicI64,
     /// Which quotes are sampled for shadow runs, and their writes.
     recorder: recording::Recorder,
+    /// Quotes and commits running now, which the timers' runs give way to.
+    pub foreground: Arc<foreground::Foreground>,
 }
 
 impl std::fmt::Debug for Plaza {
@@ -269,6 +272,7 @@ impl Plaza {
             host,
             followed: std::sync::atomic::AtomicI64::new(followed),
             recorder: recording::Recorder::default(),
+            foreground: Arc::default(),
         };
         let (plugins, compiled) = plaza.load_registry()?;
         let active_plans = plaza.load_active_plans()?;
@@ -321,10 +325,12 @@ impl Plaza {
             // A batch is hundreds of transactions: on the blocking pool, never on a worker
             // that requests wait for.
             let (timers, store) = (self.timers.clone(), self.store.clone());
-            let batch =
-                tokio::task::spawn_blocking(move || timers.fire_due(&store, now, timers::BATCH))
-                    .await
-                    .map_err(|e| Error::Internal(format!("a timer batch panicked: {e}")))??;
+            let foreground = Arc::clone(&self.foreground);
+            let batch = tokio::task::spawn_blocking(move || {
+                timers.fire_due(&store, now, timers::BATCH, &foreground)
+            })
+            .await
+            .map_err(|e| Error::Internal(format!("a timer batch panicked: {e}")))??;
             total.fired += batch.fired;
             // Every batch passes over the same timers left in place.
             total.left = batch.left;

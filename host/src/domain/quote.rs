@@ -42,6 +42,7 @@ impl Plaza {
         version: Option<u32>,
         cart: Cart,
     ) -> Result<Quote, Error> {
+        let _running = self.foreground.enter();
         let tenant = who.tenant(ANY_ROLE, "quote")?.to_owned();
         let source = match version {
             None => Source::Active(self.active_plan(&tenant, plan)?),

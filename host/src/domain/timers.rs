@@ -11,6 +11,7 @@
 //! Time comes from the caller (the host's injectable clock): tests move a manual clock and
 //! fire, they never wait for a deadline.
 
+use super::foreground::{Foreground, GIVE_WAY_MAX};
 use crate::store::{Store, StoreError, Table, Tx, TxError, TxExt, key, time_part};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -107,10 +108,18 @@ impl Timers {
 
     /// Fire up to `limit` timers due at `now_ms`, earliest first, each in its own
     /// transaction; `more` says whether due timers may remain. Timers left in place are
-    /// passed over (and counted) on every call. Not durable by itself: the
-    /// caller flushes (a crash before the flush undoes the work and its removal together,
-    /// and the timer fires again after the restart).
-    pub fn fire_due(&self, store: &Store, now_ms: i64, limit: usize) -> Result<Fired, StoreError> {
+    /// passed over (and counted) on every call. Around each transaction it gives way to
+    /// the requests of `foreground` (before it, at most [`GIVE_WAY_MAX`]; after it, a rest
+    /// as long as it took while requests are arriving: see [`Foreground::pace`]). Not durable
+    /// by itself: the caller flushes (a crash before the flush undoes the work and its
+    /// removal together, and the timer fires again after the restart).
+    pub fn fire_due(
+        &self,
+        store: &Store,
+        now_ms: i64,
+        limit: usize,
+        foreground: &Foreground,
+    ) -> Result<Fired, StoreError> {
         let mut done = Fired::default();
         let mut after: Option<Vec<u8>> = None;
         loop {
@@ -125,7 +134,11 @@ impl Timers {
                     done.more = true;
                     return Ok(done);
                 }
-                if self.fire_one(store, &key, &timer)? {
+                foreground.give_way(GIVE_WAY_MAX);
+                let started = std::time::Instant::now();
+                let fired = self.fire_one(store, &key, &timer)?;
+                foreground.pace(started.elapsed());
+                if fired {
                     done.fired += 1;
                 } else {
                     done.left += 1;
@@ -198,6 +211,18 @@ mod tests {
         first.first().map(|(_, t)| t.due_ms)
     }
 
+    impl Timers {
+        /// With no request running.
+        fn fire_due_now(
+            &self,
+            store: &Store,
+            now_ms: i64,
+            limit: usize,
+        ) -> Result<Fired, StoreError> {
+            self.fire_due(store, now_ms, limit, &Foreground::default())
+        }
+    }
+
     fn timers(handler: Arc<Count>) -> Timers {
         let mut timers = Timers::default();
         timers.register("count", handler);
@@ -228,15 +253,21 @@ mod tests {
             add(&store, &Timer::new(due, "count", "shop", subject));
         }
         assert_eq!(next_due(&store), Some(-5));
-        assert_eq!(timers.fire_due(&store, 30, usize::MAX).unwrap().fired, 3);
+        assert_eq!(
+            timers.fire_due_now(&store, 30, usize::MAX).unwrap().fired,
+            3
+        );
         assert_eq!(*count.order.lock().unwrap(), ["a", "b", "c"]);
         assert_eq!(
-            timers.fire_due(&store, 30, usize::MAX).unwrap(),
+            timers.fire_due_now(&store, 30, usize::MAX).unwrap(),
             Fired::default()
         );
         assert_eq!(fired(&store, "later"), 0);
         assert_eq!(next_due(&store), Some(100));
-        assert_eq!(timers.fire_due(&store, 100, usize::MAX).unwrap().fired, 1);
+        assert_eq!(
+            timers.fire_due_now(&store, 100, usize::MAX).unwrap().fired,
+            1
+        );
         for subject in ["a", "b", "c", "later"] {
             assert_eq!(fired(&store, subject), 1, "{subject}");
         }
@@ -256,7 +287,7 @@ mod tests {
         }
         let store = Store::open(dir.path()).unwrap();
         let timers = timers(Arc::default());
-        assert_eq!(timers.fire_due(&store, 5, usize::MAX).unwrap().fired, 1);
+        assert_eq!(timers.fire_due_now(&store, 5, usize::MAX).unwrap().fired, 1);
         assert_eq!(fired(&store, "a"), 1);
     }
 
@@ -271,7 +302,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             timers(Arc::default())
-                .fire_due(&store, 5, usize::MAX)
+                .fire_due_now(&store, 5, usize::MAX)
                 .unwrap()
                 .fired,
             0
@@ -291,7 +322,7 @@ mod tests {
         add(&store, &Timer::new(1, "unknown", "shop", "x"));
         add(&store, &Timer::new(2, "count", "shop", "stuck"));
         add(&store, &Timer::new(3, "count", "shop", "ok"));
-        let done = timers.fire_due(&store, 10, usize::MAX).unwrap();
+        let done = timers.fire_due_now(&store, 10, usize::MAX).unwrap();
         assert_eq!(
             done,
             Fired {
@@ -319,9 +350,9 @@ mod tests {
             })
             .unwrap();
         let timers = timers(Arc::default());
-        let first = timers.fire_due(&store, 7, BATCH + 1).unwrap();
+        let first = timers.fire_due_now(&store, 7, BATCH + 1).unwrap();
         assert_eq!((first.fired, first.more), (BATCH as u64 + 1, true));
-        let rest = timers.fire_due(&store, 7, usize::MAX).unwrap();
+        let rest = timers.fire_due_now(&store, 7, usize::MAX).unwrap();
         assert_eq!((rest.fired, rest.more), ((n - BATCH - 1) as u64, false));
         assert_eq!(next_due(&store), None);
     }
@@ -339,7 +370,7 @@ mod tests {
             })
             .unwrap();
         let timers = timers(Arc::default());
-        let done = timers.fire_due(&store, 2, BATCH).unwrap();
+        let done = timers.fire_due_now(&store, 2, BATCH).unwrap();
         assert_eq!(
             done,
             Fired {
