@@ -69,23 +69,35 @@ fn expire_all(template: &Path) -> Duration {
     run.took
 }
 
-/// Quote latency while every order expires, and while nothing fires for as long.
-fn quotes_while_expiring(template: &Path) {
+/// A copy of `template` opened with the clock past every deadline (writes synced).
+fn expired_copy(template: &Path) -> (tempfile::TempDir, Arc<plaza::api::App>) {
     let dir = tempfile::tempdir().expect("a temporary directory");
     copy_dir(template, dir.path());
     let mut config = plaza_tests::server::config(dir.path());
     config.sync_writes = true;
     let clock = ManualClock::at(T0 + 3_600_000);
     let state = plaza::server::open_with_clock(&config, Arc::new(clock)).expect("opening");
+    (dir, state)
+}
+
+/// Run `state`'s due timers once; every order expires. Returns how long it took.
+fn fire_all(state: &plaza::api::App) -> Duration {
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let started = Instant::now();
+    let fired = runtime
+        .block_on(state.plaza.fire_due_timers())
+        .expect("the timers run");
+    let took = started.elapsed();
+    assert_eq!(fired.fired, ORDERS as u64, "every order expired");
+    took
+}
+
+/// Quote latency while every order expires, and while nothing fires for as long.
+fn quotes_while_expiring(template: &Path) {
+    let (_dir, state) = expired_copy(template);
     let mut took = Duration::ZERO;
     let firing = quotes_during(&state, "teahouse", "p", demo_cart(), || {
-        let started = Instant::now();
-        let fired = runtime
-            .block_on(state.plaza.fire_due_timers())
-            .expect("the timers run");
-        took = started.elapsed();
-        assert_eq!(fired.fired, ORDERS as u64, "every order expired");
+        took = fire_all(&state)
     });
     let idle = quotes_during(&state, "teahouse", "p", demo_cart(), || {
         std::thread::sleep(took)
@@ -97,21 +109,10 @@ fn quotes_while_expiring(template: &Path) {
 /// The same at a checkout's pace: quotes sent at a fixed rate, each counted from when it
 /// was due, while every order expires and while nothing fires for as long.
 fn quotes_at_rate_while_expiring(template: &Path) {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    copy_dir(template, dir.path());
-    let mut config = plaza_tests::server::config(dir.path());
-    config.sync_writes = true;
-    let clock = ManualClock::at(T0 + 3_600_000);
-    let state = plaza::server::open_with_clock(&config, Arc::new(clock)).expect("opening");
-    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let (_dir, state) = expired_copy(template);
     let mut took = Duration::ZERO;
     let firing = quotes_at_rate(&state, "teahouse", "p", demo_cart(), RATE, || {
-        let started = Instant::now();
-        let fired = runtime
-            .block_on(state.plaza.fire_due_timers())
-            .expect("the timers run");
-        took = started.elapsed();
-        assert_eq!(fired.fired, ORDERS as u64, "every order expired");
+        took = fire_all(&state)
     });
     let idle = quotes_at_rate(&state, "teahouse", "p", demo_cart(), RATE, || {
         std::thread::sleep(took)

@@ -199,7 +199,7 @@ pub struct Plaza {
     /// Which quotes are sampled for shadow runs, and their writes.
     recorder: recording::Recorder,
     /// Quotes and commits running now, which the timers' runs give way to.
-    pub foreground: Arc<foreground::Foreground>,
+    foreground: Arc<foreground::Foreground>,
 }
 
 impl std::fmt::Debug for Plaza {
