@@ -4,8 +4,9 @@
 //! On a small machine the two share the same cores, so a burst of due timers (10,000
 //! payment deadlines falling at one instant) would otherwise take the CPU, and sled's
 //! write lock, from the quotes that arrive meanwhile. Quotes and commits count themselves
-//! here while they run ([`Foreground::enter`]). Background work does two things between
-//! its transactions:
+//! here while they run ([`Foreground::enter`]). Background work (the timers' expiries, a
+//! settlement run's chunks) runs each transaction through [`Foreground::background`],
+//! which does two things:
 //! - [`Foreground::give_way`] before each one: returns as soon as no request is running,
 //!   or after [`GIVE_WAY_MAX`] in any case;
 //! - [`Foreground::pace`] after each one: while requests have arrived in the last
@@ -113,6 +114,17 @@ impl Foreground {
     /// Requests running now.
     pub fn running(&self) -> usize {
         self.running.load(Ordering::SeqCst)
+    }
+
+    /// Run one piece of background work (one transaction): give way to the requests
+    /// running before it ([`Foreground::give_way`], at most [`GIVE_WAY_MAX`]) and rest
+    /// after it while requests are arriving ([`Foreground::pace`]).
+    pub fn background<T>(&self, work: impl FnOnce() -> T) -> T {
+        self.give_way(GIVE_WAY_MAX);
+        let started = Instant::now();
+        let done = work();
+        self.pace(started.elapsed());
+        done
     }
 
     /// Wait until no request is running, for at most `max`. Returns how long it waited.

@@ -11,7 +11,7 @@
 //! Time comes from the caller (the host's injectable clock): tests move a manual clock and
 //! fire, they never wait for a deadline.
 
-use super::foreground::{Foreground, GIVE_WAY_MAX};
+use super::foreground::Foreground;
 use crate::store::{Store, StoreError, Table, Tx, TxError, TxExt, key, time_part};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -108,9 +108,8 @@ impl Timers {
 
     /// Fire up to `limit` timers due at `now_ms`, earliest first, each in its own
     /// transaction; `more` says whether due timers may remain. Timers left in place are
-    /// passed over (and counted) on every call. Around each transaction it gives way to
-    /// the requests of `foreground` (before it, at most [`GIVE_WAY_MAX`]; after it, a rest
-    /// as long as it took while requests are arriving: see [`Foreground::pace`]). Not durable
+    /// passed over (and counted) on every call. Each transaction gives way to the requests
+    /// of `foreground` ([`Foreground::background`]). Not durable
     /// by itself: the caller flushes (a crash before the flush undoes the work and its
     /// removal together, and the timer fires again after the restart).
     pub fn fire_due(
@@ -134,11 +133,7 @@ impl Timers {
                     done.more = true;
                     return Ok(done);
                 }
-                foreground.give_way(GIVE_WAY_MAX);
-                let started = std::time::Instant::now();
-                let fired = self.fire_one(store, &key, &timer)?;
-                foreground.pace(started.elapsed());
-                if fired {
+                if foreground.background(|| self.fire_one(store, &key, &timer))? {
                     done.fired += 1;
                 } else {
                     done.left += 1;

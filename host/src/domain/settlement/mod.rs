@@ -133,10 +133,11 @@ impl Plaza {
                 Err(stop) => return Ok(Err(stop)),
             };
             for due in run::Due::ALL {
-                while run::chunk(&me.store, &tenant, &run, due)? {
-                    // Between chunks, readers waiting on the store's lock go first.
-                    std::thread::yield_now();
-                }
+                // Each chunk gives way to the quotes and commits running and arriving.
+                while me
+                    .foreground
+                    .background(|| run::chunk(&me.store, &tenant, &run, due))?
+                {}
             }
             run::close(&me.store, &tenant, &run).map(Ok)
         })
