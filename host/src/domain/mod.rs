@@ -198,7 +198,8 @@ pub struct Plaza {
     followed: std::sync::atomic::AtomicI64,
     /// Which quotes are sampled for shadow runs, and their writes.
     recorder: recording::Recorder,
-    /// Quotes and commits running now, which the timers' runs give way to.
+    /// Quotes and commits running now, which background work (the timers' runs, a
+    /// settlement run's chunks) gives way to.
     foreground: Arc<foreground::Foreground>,
 }
 

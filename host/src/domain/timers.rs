@@ -109,9 +109,9 @@ impl Timers {
     /// Fire up to `limit` timers due at `now_ms`, earliest first, each in its own
     /// transaction; `more` says whether due timers may remain. Timers left in place are
     /// passed over (and counted) on every call. Each transaction gives way to the requests
-    /// of `foreground` ([`Foreground::background`]). Not durable
-    /// by itself: the caller flushes (a crash before the flush undoes the work and its
-    /// removal together, and the timer fires again after the restart).
+    /// of `foreground` ([`Foreground::background`]). Not durable by itself: the caller
+    /// flushes (a crash before the flush undoes the work and its removal together, and the
+    /// timer fires again after the restart).
     pub fn fire_due(
         &self,
         store: &Store,

@@ -6,9 +6,9 @@
 //!   ([`sled::SledBackend`]) is the embedded default; it serves the quote path's point
 //!   reads from a mirror kept in step with its commits (`mirror.rs`), off sled's
 //!   process-wide transaction lock, and a watch (`sled_watch.rs`) frees a stall that
-//!   sled's I/O pool can fall into by itself. [`postgres::PgBackend`] keeps the same tables in
-//!   PostgreSQL (`--store postgres://…`), and serves tenants and keys from memory kept
-//!   in step across hosts by an invalidation feed (`shared_mirror.rs`).
+//!   sled's I/O pool can fall into by itself. [`postgres::PgBackend`] keeps the same
+//!   tables in PostgreSQL (`--store postgres://…`), and serves tenants and keys from
+//!   memory kept in step across hosts by an invalidation feed (`shared_mirror.rs`).
 //! - [`Store`] is what the domain uses: the backend plus typed helpers (JSON records,
 //!   counters, pages) and `flush`, which makes everything acknowledged so far durable,
 //!   with concurrent flushes grouped into one fsync.

@@ -114,27 +114,22 @@ pub fn watch(db: Weak<sled::Db>, progress: Arc<Progress>) -> std::io::Result<()>
         .name("plaza-sled-watch".into())
         .spawn(move || {
             let mut watch = Watch::new(Instant::now());
-            let mut reported = false;
             loop {
                 let Some(db) = db.upgrade() else { return };
                 let pause = match watch.look(&progress, Instant::now()) {
-                    Look::Fine => {
-                        reported = false;
-                        CHECK_EVERY
-                    }
+                    Look::Fine | Look::GaveUp => CHECK_EVERY,
                     Look::Waiting => NUDGE_EVERY,
                     Look::Nudge => {
-                        if !reported {
+                        // Said once a stall: on its first send.
+                        if watch.nudges == 1 {
                             tracing::warn!(
                                 "the store made no progress for {STALL:?} with operations in \
                                  flight; sending work to sled's I/O pool to free it"
                             );
-                            reported = true;
                         }
                         nudge(&db);
                         NUDGE_EVERY
                     }
-                    Look::GaveUp => CHECK_EVERY,
                 };
                 drop(db);
                 std::thread::sleep(pause);
