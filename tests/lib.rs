@@ -215,7 +215,7 @@ pub fn assert_reconciles(q: &Quote) {
         let line = q
             .lines
             .iter()
-            .find(|l| l.id == c.line)
+            .find(|l| *l.id == *c.line)
             .expect("commission on a real line");
         assert!(c.amount.0 > 0 && c.amount <= line.payable.rate_floor(plaza::Ppm(900_000)));
     }

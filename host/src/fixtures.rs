@@ -272,7 +272,7 @@ fn encode(cart: &Cart, setup: &StepSetup, config: &str) -> anyhow::Result<(Vec<u
         Some(ids) => ids
             .iter()
             .map(|id| {
-                let at = cart.lines.iter().position(|l| &l.id == id);
+                let at = cart.lines.iter().position(|l| *l.id == **id);
                 at.map(|i| i as u32)
                     .with_context(|| format!("step.lines: no line {id:?}"))
             })

@@ -29,7 +29,7 @@ fn member_price_then_manjian_then_coupon_then_free_shipping_then_commission_to_t
     let lines: Vec<(&str, i64, i64)> = q
         .lines
         .iter()
-        .map(|l| (l.id.as_str(), l.discount.0, l.payable.0))
+        .map(|l| (&*l.id, l.discount.0, l.payable.0))
         .collect();
     assert_eq!(
         lines,

@@ -93,8 +93,8 @@ proptest! {
         let q = quote(&plan, &c).unwrap();
         assert_reconciles(&q);
         for line in &q.lines {
-            let got = |role: &str| q.commissions.iter().filter(|x| x.line == line.id && x.payee == role).map(|x| x.amount.0).sum::<i64>();
-            let paid = |role: &str| q.commissions.iter().filter(|x| x.line == line.id && x.payer == role).map(|x| x.amount.0).sum::<i64>();
+            let got = |role: &str| q.commissions.iter().filter(|x| *x.line == *line.id && x.payee == role).map(|x| x.amount.0).sum::<i64>();
+            let paid = |role: &str| q.commissions.iter().filter(|x| *x.line == *line.id && x.payer == role).map(|x| x.amount.0).sum::<i64>();
             prop_assert!(paid("merchant") <= line.payable.0);
             for role in ["carrying_agency", "creator"] {
                 prop_assert!(paid(role) <= got(role));

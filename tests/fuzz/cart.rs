@@ -33,8 +33,8 @@ pub fn check(data: &[u8]) {
     let seen = &input.cart;
     assert_eq!(seen.lines.len(), cart.lines.len());
     for (sent, got) in cart.lines.iter().zip(&seen.lines) {
-        assert_eq!(got.id, sent.id);
-        assert_eq!(got.sku, sent.sku);
+        assert_eq!(got.id, &*sent.id);
+        assert_eq!(got.sku, &*sent.sku);
         assert_eq!(got.spu, sent.spu.as_deref().unwrap_or(&sent.sku));
         assert_eq!(got.merchant, sent.merchant);
         assert_eq!(got.categories.to_vec(), sent.categories);

@@ -151,7 +151,7 @@ fn evaluate(plugin: &Plugin) {
             return;
         }
     };
-    let ids: Vec<&str> = cart.lines.iter().map(|l| l.id.as_str()).collect();
+    let ids: Vec<&str> = cart.lines.iter().map(|l| &*l.id).collect();
     let waterfall = Waterfall::default();
     let cx = Context {
         step: "fuzz",

@@ -124,7 +124,7 @@ fn expected(order: &Order, events: &[Incentive], entrants: &[Entrant]) -> Vec<Or
             .iter()
             .filter(|l| l.payable > plaza::Money::ZERO)
         {
-            let cart_line = order.cart.lines.iter().find(|c| c.id == line.id);
+            let cart_line = order.cart.lines.iter().find(|c| *c.id == *line.id);
             let category = t.conditions.categories.is_empty()
                 || cart_line.is_some_and(|c| {
                     c.categories

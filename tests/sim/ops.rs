@@ -210,10 +210,10 @@ impl World {
                 let r = if next < n { next } else { self.rng.u32(0..n) };
                 next += 1;
                 let lines = &mut recipients[r as usize].lines;
-                match lines.iter_mut().find(|u| u.line == line.id) {
+                match lines.iter_mut().find(|u| *u.line == *line.id) {
                     Some(u) => u.quantity += 1,
                     None => lines.push(GiftUnits {
-                        line: line.id.clone(),
+                        line: line.id.to_string(),
                         quantity: 1,
                     }),
                 }

@@ -219,7 +219,7 @@ fn reserve_plan(
                 let commission: Money = quote
                     .commissions
                     .iter()
-                    .filter(|k| k.step == report.step && k.line == l.id)
+                    .filter(|k| k.step == report.step && *k.line == *l.id)
                     .filter(|k| k.ledger.as_deref() == ledger)
                     .map(|k| k.amount)
                     .sum();

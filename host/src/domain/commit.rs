@@ -145,7 +145,7 @@ impl Plaza {
                 .lines
                 .iter()
                 .map(|l| OrderLine {
-                    id: l.id.clone(),
+                    id: l.id.to_string(),
                     quantity: l.quantity,
                     refunded_quantity: 0,
                     payable: l.payable,

@@ -146,7 +146,7 @@ pub(super) fn check(gift: &GiftRequest, cart: &Cart) -> Result<(), Error> {
             return Err(invalid(format!("{field}.lines"), "at least one unit"));
         }
         for (j, u) in r.lines.iter().enumerate() {
-            let Some(index) = cart.lines.iter().position(|l| l.id == u.line) else {
+            let Some(index) = cart.lines.iter().position(|l| *l.id == *u.line) else {
                 return Err(invalid(
                     format!("{field}.lines[{j}].line"),
                     format!("the cart has no line {:?}", u.line),
@@ -300,7 +300,7 @@ fn check_switch(order: &Order, sub: &SubOrder, switch: &[Switch]) -> Result<(), 
             return Err(invalid(format!("{field}.line"), "switched twice"));
         }
         let line = (order.cart.lines.iter())
-            .find(|l| l.id == s.line)
+            .find(|l| *l.id == *s.line)
             .ok_or_else(|| Error::Internal(format!("order line {} not in its cart", s.line)))?;
         if line.spu.as_deref() != Some(s.spu.as_str()) {
             return Err(Error::conflict(

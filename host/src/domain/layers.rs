@@ -182,7 +182,7 @@ impl HostShares<'_> {
             self.waterfall.add(i, payer, payee, amount);
             self.quote.commissions.push(CommissionLine {
                 step,
-                line: self.cart.lines[i].id.clone(),
+                line: self.cart.lines[i].id.to_string(),
                 payer: payer.name(),
                 payee: payee.name(),
                 beneficiary: who.to_owned(),

@@ -15,6 +15,8 @@ use plaza_plugin_sdk as wit;
 pub use plaza_plugin_sdk::MAX_UNIT_PRICE;
 use plaza_plugin_sdk::wire::{CartEncoder, CartFields, LineFields};
 use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+use std::sync::Arc;
 
 /// Most lines a cart may have.
 pub const MAX_LINES: usize = 500;
@@ -101,10 +103,13 @@ fn default_channel() -> Channel {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CartLine {
+    /// Shared with the quote's lines (a clone is a count, not a copy).
+    #[serde(deserialize_with = "shared_str")]
     #[schema(schema_with = crate::shape::text_schema)]
-    pub id: String,
+    pub id: Arc<str>,
+    #[serde(deserialize_with = "shared_str")]
     #[schema(schema_with = crate::shape::text_schema)]
-    pub sku: String,
+    pub sku: Arc<str>,
     /// Defaults to the sku.
     #[serde(default)]
     pub spu: Option<String>,
@@ -118,6 +123,22 @@ pub struct CartLine {
     pub quantity: u32,
     #[schema(schema_with = price_schema)]
     pub unit_price: Money,
+}
+
+/// A string read straight into an `Arc<str>`: one allocation, as a `String` takes (serde's
+/// own `Arc<str>` goes through a `Box<str>`, one allocation and copy more per string).
+fn shared_str<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Arc<str>, D::Error> {
+    struct Shared;
+    impl serde::de::Visitor<'_> for Shared {
+        type Value = Arc<str>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a string")
+        }
+        fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Arc<str>, E> {
+            Ok(Arc::from(s))
+        }
+    }
+    d.deserialize_str(Shared)
 }
 
 /// A unit price or shipping fee: 0 to [`MAX_UNIT_PRICE`] fen.
@@ -247,13 +268,16 @@ impl Cart {
                 format!("must be 0 to {}", MAX_UNIT_PRICE.0),
             ));
         }
-        let mut ids = std::collections::HashSet::with_capacity(self.lines.len());
+        // foldhash, not SipHash: the ids are at most MAX_LINES, so there is no flood to
+        // resist, and SipHash was a tenth of a 200-line quote.
+        let mut ids: HashSet<&str, foldhash::fast::RandomState> =
+            HashSet::with_capacity_and_hasher(self.lines.len(), Default::default());
         for (i, line) in self.lines.iter().enumerate() {
             let at = |f: &str| format!("lines[{i}].{f}");
             check_text(|| at("id"), &line.id)?;
             check_text(|| at("sku"), &line.sku)?;
             check_text(|| at("merchant"), &line.merchant)?;
-            if !ids.insert(line.id.as_str()) {
+            if !ids.insert(&*line.id) {
                 return Err(invalid(
                     at("id"),
                     format!("duplicate line id {:?}", line.id),
@@ -303,7 +327,7 @@ impl Cart {
         for l in &self.lines {
             items += l.categories.len() + l.tags.len();
             // The spu is the sku's when the line has none (see below).
-            let spu = l.spu.as_ref().unwrap_or(&l.sku).len();
+            let spu = l.spu.as_deref().unwrap_or(&l.sku).len();
             bytes += l.id.len() + l.sku.len() + spu + l.merchant.len();
             bytes += texts(&l.categories) + texts(&l.tags);
         }

@@ -33,7 +33,7 @@ pub struct LayerRun {
 pub fn waterfall_of(cart: &Cart, commissions: &[CommissionLine]) -> Waterfall {
     let mut waterfall = Waterfall::default();
     for c in commissions {
-        let line = cart.lines.iter().position(|l| l.id == c.line);
+        let line = cart.lines.iter().position(|l| *l.id == *c.line);
         let (Some(line), Some(payer), Some(payee)) =
             (line, Role::from_name(&c.payer), Role::from_name(&c.payee))
         else {
@@ -54,7 +54,7 @@ pub fn commission_layer(
     layer: &Layer,
 ) -> Result<LayerRun, QuoteError> {
     let encoded = cart.encode();
-    let line_ids: Vec<&str> = cart.lines.iter().map(|l| l.id.as_str()).collect();
+    let line_ids: Vec<&str> = cart.lines.iter().map(|l| &*l.id).collect();
     let mut st = State::start(
         quote.lines.iter().map(|l| l.payable).collect(),
         quote.shipping.payable,

@@ -322,7 +322,7 @@ impl Scope {
     pub fn covers(&self, line: &CartLine) -> bool {
         let spu = line.spu.as_deref().unwrap_or(&line.sku);
         (self.merchants.is_empty() || self.merchants.contains(&line.merchant))
-            && (self.skus.is_empty() || self.skus.contains(&line.sku))
+            && (self.skus.is_empty() || self.skus.iter().any(|s| **s == *line.sku))
             && (self.spus.is_empty() || self.spus.iter().any(|s| s == spu))
             && (self.categories.is_empty()
                 || line.categories.iter().any(|c| self.categories.contains(c)))

@@ -125,8 +125,10 @@ pub struct Amounts {
 
 #[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct QuotedLine {
-    pub id: String,
-    pub sku: String,
+    #[schema(value_type = String)]
+    pub id: Arc<str>,
+    #[schema(value_type = String)]
+    pub sku: Arc<str>,
     pub quantity: u32,
     pub unit_price: Money,
     pub original: Money,

@@ -119,7 +119,7 @@ pub fn quote_with(
     if size > limit {
         return Err(QuoteError::InputTooLarge { size, limit });
     }
-    let line_ids: Vec<&str> = cart.lines.iter().map(|l| l.id.as_str()).collect();
+    let line_ids: Vec<&str> = cart.lines.iter().map(|l| &*l.id).collect();
     let mut st = State::start(
         cart.lines.iter().map(|l| l.original()).collect(),
         cart.shipping_fee,

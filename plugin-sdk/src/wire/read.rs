@@ -110,6 +110,10 @@ impl<'a> CartBytes<'a> {
 
     fn list(&self, at: usize) -> Result<Texts<'a>> {
         let (start, len) = self.all.pair(at)?;
+        self.list_at(start, len)
+    }
+
+    fn list_at(&self, start: usize, len: usize) -> Result<Texts<'a>> {
         let bounds = start
             .checked_mul(8)
             .zip(start.checked_add(len).and_then(|end| end.checked_mul(8)));
@@ -123,16 +127,33 @@ impl<'a> CartBytes<'a> {
         if index >= self.lines {
             return bad("a step names a line the cart does not have");
         }
+        // One bounds check for the whole record; its fields are then read at constant
+        // offsets of a fixed-size array, which checks nothing more (a line is read once per
+        // step, and 200 lines are most of a large cart's reading).
         let at = CART_HEADER + index * LINE_RECORD;
+        let Some(Ok(record)) = self
+            .all
+            .0
+            .get(at..at + LINE_RECORD)
+            .map(<&[u8; LINE_RECORD]>::try_from)
+        else {
+            return bad("a field lies past the end");
+        };
+        let word = |i: usize| {
+            u32::from_le_bytes([record[i], record[i + 1], record[i + 2], record[i + 3]]) as usize
+        };
+        let span = |i: usize| self.text((word(i), word(i + 4)));
+        let list = |i: usize| self.list_at(word(i), word(i + 4));
+        let price: [u8; 8] = record[56..64].try_into().unwrap_or([0; 8]);
         Ok(Line {
-            id: self.span(at)?,
-            sku: self.span(at + 8)?,
-            spu: self.span(at + 16)?,
-            merchant: self.span(at + 24)?,
-            categories: self.list(at + 32)?,
-            tags: self.list(at + 40)?,
-            quantity: self.all.u32(at + 48)?,
-            unit_price: self.all.i64(at + 56)?,
+            id: span(0)?,
+            sku: span(8)?,
+            spu: span(16)?,
+            merchant: span(24)?,
+            categories: list(32)?,
+            tags: list(40)?,
+            quantity: word(48) as u32,
+            unit_price: i64::from_le_bytes(price),
         })
     }
 }
@@ -164,11 +185,19 @@ pub fn read<'a>(cart: &'a [u8], step: &'a [u8]) -> Result<Input<'a>> {
         1 => ThresholdBase::Current,
         _ => return bad("unknown threshold base"),
     };
+    // The length check above vouches for both regions; `get` keeps that a refusal.
+    let (Some(indices), Some(amounts)) = (
+        step.get(STEP_HEADER..STEP_HEADER + 4 * m),
+        step.get(payable_at..config_at),
+    ) else {
+        return bad("the step's counts overflow");
+    };
     let mut lines = Vec::with_capacity(m);
     let mut payable = Vec::with_capacity(m);
-    for i in 0..m {
-        lines.push(c.line(s.u32(STEP_HEADER + 4 * i)? as usize)?);
-        payable.push(s.i64(payable_at + 8 * i)?);
+    for (index, amount) in indices.chunks_exact(4).zip(amounts.chunks_exact(8)) {
+        let index = u32::from_le_bytes([index[0], index[1], index[2], index[3]]);
+        lines.push(c.line(index as usize)?);
+        payable.push(i64::from_le_bytes(amount.try_into().unwrap_or([0; 8])));
     }
     let h = c.all;
     let Some(&channel) = Channel::ALL.get(h.byte(24)? as usize) else {

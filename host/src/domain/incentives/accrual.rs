@@ -162,7 +162,7 @@ fn counted_lines(event: &Incentive, order: &Order) -> (Vec<String>, Money) {
     let mut lines = Vec::new();
     let mut gmv = Money::ZERO;
     for line in &order.lines {
-        let cart_line = order.cart.lines.iter().find(|c| c.id == line.id);
+        let cart_line = order.cart.lines.iter().find(|c| *c.id == *line.id);
         let matches = categories.is_empty()
             || cart_line.is_some_and(|l| l.categories.iter().any(|c| categories.contains(c)));
         if matches && line.payable > Money::ZERO {
