@@ -210,3 +210,34 @@ fn the_roles_each_operation_declares_are_the_roles_the_server_admits() {
         }
     }
 }
+
+#[test]
+fn the_document_is_revalidated_by_its_etag() {
+    let server = Server::start();
+    let anyone = Api::anonymous(&server.base);
+    let first = anyone.get("/openapi.json");
+    assert_eq!(first.status, 200, "{}", first.text);
+    assert_eq!(first.header("content-type"), Some("application/json"));
+    assert_eq!(first.header("cache-control"), Some("no-cache"));
+    assert!(
+        first.body["paths"]["/v1/plans/{plan}/quote"].is_object(),
+        "the document"
+    );
+    let etag = first.header("etag").expect("an ETag").to_owned();
+    assert!(
+        etag.starts_with('"') && etag.len() == 66,
+        "a strong sha256 tag: {etag}"
+    );
+
+    let unchanged = anyone.get_with("/openapi.json", &[("If-None-Match", &etag)]);
+    assert_eq!(unchanged.status, 304);
+    assert!(unchanged.text.is_empty(), "no body with a 304");
+    assert_eq!(unchanged.header("etag"), Some(etag.as_str()));
+    let listed = format!("\"other\", {etag}");
+    let among = anyone.get_with("/openapi.json", &[("If-None-Match", &listed)]);
+    assert_eq!(among.status, 304, "a tag among others matches");
+
+    let stale = anyone.get_with("/openapi.json", &[("If-None-Match", "\"stale\"")]);
+    assert_eq!(stale.status, 200);
+    assert_eq!(stale.text, first.text, "the same document, byte for byte");
+}

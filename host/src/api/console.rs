@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rust_embed::RustEmbed;
 
-use super::ApiError;
+use super::{ApiError, conditional};
 
 #[derive(RustEmbed)]
 #[folder = "console/"]
@@ -34,25 +34,24 @@ fn serve(path: &str, request: &HeaderMap) -> Response {
     let Some(file) = Assets::get(path) else {
         return ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such page").into_response();
     };
-    let etag = format!("\"{}\"", hex::encode(file.metadata.sha256_hash()));
     let mut headers = HeaderMap::new();
-    let mut set = |name, value: &str| {
-        if let Ok(value) = HeaderValue::from_str(value) {
-            headers.insert(name, value);
-        }
-    };
-    set(header::ETAG, &etag);
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(POLICY),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     // Revalidated on every load (an upgraded binary serves new pages at once), and
     // answered with 304 when unchanged.
-    set(header::CACHE_CONTROL, "no-cache");
-    set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    set(header::CONTENT_SECURITY_POLICY, POLICY);
-    set(header::REFERRER_POLICY, "no-referrer");
-    let unchanged = (request.get(header::IF_NONE_MATCH))
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|tags| tags.split(',').any(|t| t.trim() == etag));
-    if unchanged {
-        return (StatusCode::NOT_MODIFIED, headers).into_response();
+    let etag = conditional::etag(&file.metadata.sha256_hash());
+    if let Some(unchanged) = conditional::not_modified(request, &etag, &mut headers) {
+        return unchanged;
     }
     let mime = file.metadata.mimetype();
     let mime = if mime.starts_with("text/") || mime.ends_with("javascript") {
@@ -60,7 +59,9 @@ fn serve(path: &str, request: &HeaderMap) -> Response {
     } else {
         mime.to_owned()
     };
-    set(header::CONTENT_TYPE, &mime);
+    if let Ok(mime) = HeaderValue::from_str(&mime) {
+        headers.insert(header::CONTENT_TYPE, mime);
+    }
     (headers, file.data.into_owned()).into_response()
 }
 

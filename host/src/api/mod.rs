@@ -5,6 +5,7 @@
 //! [`app`] builds the router, so tests can drive it directly; `server` serves it.
 
 mod affiliations;
+mod conditional;
 mod console;
 mod coupons;
 mod error;

@@ -69,6 +69,17 @@ pub fn document() -> serde_json::Value {
         .clone()
 }
 
+/// The document as `/openapi.json` sends it, serialized once, and its ETag.
+pub fn served() -> &'static (axum::body::Bytes, String) {
+    static SERVED: std::sync::OnceLock<(axum::body::Bytes, String)> = std::sync::OnceLock::new();
+    SERVED.get_or_init(|| {
+        use sha2::{Digest, Sha256};
+        let body = serde_json::to_vec(&document()).unwrap_or_default();
+        let etag = super::conditional::etag(&Sha256::digest(&body));
+        (body.into(), etag)
+    })
+}
+
 struct BearerAuth;
 
 impl utoipa::Modify for BearerAuth {

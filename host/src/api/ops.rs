@@ -4,8 +4,8 @@ use super::{ApiError, AppState, Caller, ErrorBody};
 use crate::domain::{Error, Principal, Startup};
 use axum::Json;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use std::sync::atomic::Ordering;
 
 #[utoipa::path(get, path = "/healthz", operation_id = "health", tag = "operations", security(()),
@@ -48,8 +48,19 @@ pub async fn metrics(
     ))
 }
 
-pub async fn openapi() -> impl IntoResponse {
-    Json(super::openapi::document())
+/// The document as bytes, with an ETag: the console loads it with every composer, and an
+/// unchanged binary answers 304 instead of the document again.
+pub async fn openapi(request: HeaderMap) -> Response {
+    let (body, etag) = super::openapi::served();
+    let mut headers = HeaderMap::new();
+    if let Some(unchanged) = super::conditional::not_modified(&request, etag, &mut headers) {
+        return unchanged;
+    }
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    (headers, body.clone()).into_response()
 }
 
 pub async fn not_found() -> ApiError {
